@@ -1,0 +1,204 @@
+use std::time::Duration;
+
+/// The transports a server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportType {
+    /// HTTP long-polling (`transport=polling`).
+    Polling,
+    /// WebSocket (`transport=websocket`).
+    Websocket,
+}
+
+impl TransportType {
+    /// The name used in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportType::Polling => "polling",
+            TransportType::Websocket => "websocket",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "polling" => Some(TransportType::Polling),
+            "websocket" => Some(TransportType::Websocket),
+            _ => None,
+        }
+    }
+}
+
+/// Configuration of an Engine.IO server. Defaults equal those of Node's `engine.io`.
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `path` | `/engine.io/` | request path the server answers |
+/// | `ping_interval` | 25 s | time between two pings |
+/// | `ping_timeout` | 20 s | time the client has to answer a ping |
+/// | `upgrade_timeout` | 10 s | time a client has to finish the upgrade to WebSocket |
+/// | `max_payload` | 1,000,000 bytes | largest POST body, WebSocket message or frame (Node's `maxHttpBufferSize`) |
+/// | `max_buffered_packets` | 1024 | per-session outgoing queue length |
+/// | `transports` | polling, websocket | transports accepted |
+///
+/// ```
+/// use std::time::Duration;
+/// use engineio_tower::EngineIoConfig;
+///
+/// let config = EngineIoConfig::builder()
+///     .path("/realtime/")
+///     .ping_interval(Duration::from_millis(300))
+///     .ping_timeout(Duration::from_millis(200))
+///     .max_payload(1_000_000)
+///     .build();
+/// assert_eq!(config.path(), "/realtime/");
+/// ```
+#[derive(Debug, Clone)]
+pub struct EngineIoConfig {
+    pub(crate) path: String,
+    pub(crate) ping_interval: Duration,
+    pub(crate) ping_timeout: Duration,
+    pub(crate) upgrade_timeout: Duration,
+    pub(crate) max_payload: u64,
+    pub(crate) max_buffered_packets: usize,
+    pub(crate) polling: bool,
+    pub(crate) websocket: bool,
+    pub(crate) ws_read_buffer_size: usize,
+}
+
+impl Default for EngineIoConfig {
+    fn default() -> Self {
+        EngineIoConfig {
+            path: "/engine.io/".to_owned(),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_payload: 1_000_000,
+            max_buffered_packets: 1024,
+            polling: true,
+            websocket: true,
+            ws_read_buffer_size: 4096,
+        }
+    }
+}
+
+impl EngineIoConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> EngineIoConfigBuilder {
+        EngineIoConfigBuilder {
+            config: EngineIoConfig::default(),
+        }
+    }
+
+    /// The request path, always with a trailing `/`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Time between two pings.
+    pub fn ping_interval(&self) -> Duration {
+        self.ping_interval
+    }
+
+    /// Time the client has to answer a ping.
+    pub fn ping_timeout(&self) -> Duration {
+        self.ping_timeout
+    }
+
+    /// Time a client has to complete an upgrade.
+    pub fn upgrade_timeout(&self) -> Duration {
+        self.upgrade_timeout
+    }
+
+    /// Largest accepted payload in bytes.
+    pub fn max_payload(&self) -> u64 {
+        self.max_payload
+    }
+
+    /// Per-session outgoing queue length.
+    pub fn max_buffered_packets(&self) -> usize {
+        self.max_buffered_packets
+    }
+
+    /// Whether `transport` is accepted.
+    pub fn allows(&self, transport: TransportType) -> bool {
+        match transport {
+            TransportType::Polling => self.polling,
+            TransportType::Websocket => self.websocket,
+        }
+    }
+}
+
+/// Builds an [`EngineIoConfig`]; every method takes and returns the builder.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EngineIoConfigBuilder {
+    config: EngineIoConfig,
+}
+
+impl EngineIoConfigBuilder {
+    /// The request path (default `/engine.io/`). A trailing `/` is added if missing.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.config.path = path;
+        self
+    }
+
+    /// Time between two pings (default 25 s). The first ping is sent one
+    /// interval after the handshake, never at once.
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.config.ping_interval = d;
+        self
+    }
+
+    /// Time the client has to answer a ping before the session is closed (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.config.ping_timeout = d;
+        self
+    }
+
+    /// Time a client has to complete the upgrade to WebSocket (default 10 s).
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.config.upgrade_timeout = d;
+        self
+    }
+
+    /// Largest POST body, WebSocket message or WebSocket frame, in bytes
+    /// (default 1,000,000). Advertised to clients as `maxPayload`.
+    pub fn max_payload(mut self, bytes: u64) -> Self {
+        self.config.max_payload = bytes;
+        self
+    }
+
+    /// Length of the per-session outgoing queue (default 1024 packets). When it
+    /// is full, [`Socket::try_send`](crate::Socket::try_send) fails and
+    /// [`Socket::send`](crate::Socket::send) waits.
+    pub fn max_buffered_packets(mut self, packets: usize) -> Self {
+        self.config.max_buffered_packets = packets.max(1);
+        self
+    }
+
+    /// Which transports are accepted (default both). With only WebSocket, the
+    /// handshake advertises no upgrade.
+    pub fn transports(mut self, polling: bool, websocket: bool) -> Self {
+        self.config.polling = polling;
+        self.config.websocket = websocket;
+        self
+    }
+
+    /// Initial size of each WebSocket read buffer (default 4096 bytes); it
+    /// grows as needed up to `max_payload`.
+    pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.config.ws_read_buffer_size = bytes.max(256);
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> EngineIoConfig {
+        self.config
+    }
+}

@@ -1,0 +1,420 @@
+use std::{fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use http::{Method, Request, Response};
+use http_body::Body;
+use http_body_util::Full;
+use socketio_protocol::engine::Sid;
+
+use crate::{
+    error::HttpError,
+    polling,
+    socket::{lock, UpgradeState},
+    trace, websocket, BoxError, CloseReason, EngineIoConfig, EngineIoHandler, EngineIoLayer,
+    EngineIoService, NotFound, Socket, TransportType,
+};
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// How the engine answers a request: at once, or after waiting.
+pub(crate) enum Handled {
+    Ready(Response<Full<Bytes>>),
+    Pending(BoxFuture<Response<Full<Bytes>>>),
+}
+
+fn err(e: HttpError) -> Handled {
+    Handled::Ready(e.response(None))
+}
+
+/// Decides whether a handshake request may open a session: `Err(message)`
+/// refuses it with 403 and `{"code":4,"message":message}`.
+pub type AllowRequest =
+    Arc<dyn Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static>;
+
+/// An Engine.IO server: its configuration, handler and sessions. Cheap to clone.
+///
+/// Mount it with [`layer`](EngineIo::layer) in front of another service (an
+/// axum `Router`), or use [`service`](EngineIo::service) on its own.
+///
+/// ```
+/// use engineio_tower::{EngineIo, EngineIoConfig, EngineIoHandler, Message, Socket, CloseReason};
+///
+/// struct Echo;
+/// impl EngineIoHandler for Echo {
+///     type Data = ();
+///     fn on_open(&self, _: &Socket) {}
+///     fn on_message(&self, socket: &Socket, msg: Message) {
+///         if let Message::Text(t) = msg {
+///             let _ = socket.send_text(&t);
+///         }
+///     }
+///     fn on_close(&self, _: &Socket, _: CloseReason) {}
+/// }
+///
+/// let engine = EngineIo::builder(Echo).config(EngineIoConfig::default()).build();
+/// let app = axum::Router::<()>::new()
+///     .route("/", axum::routing::get(|| async { "hello" }))
+///     .layer(engine.layer());
+/// ```
+pub struct EngineIo<H: EngineIoHandler> {
+    pub(crate) inner: Arc<Engine<H>>,
+}
+
+impl<H: EngineIoHandler> Clone for EngineIo<H> {
+    fn clone(&self) -> Self {
+        EngineIo {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H: EngineIoHandler> fmt::Debug for EngineIo<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineIo")
+            .field("config", &self.inner.config)
+            .field("sessions", &self.inner.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Engine<H: EngineIoHandler> {
+    pub(crate) config: EngineIoConfig,
+    pub(crate) handler: H,
+    pub(crate) sessions: DashMap<Sid, Socket<H::Data>>,
+    allow_request: Option<AllowRequest>,
+}
+
+/// Builds an [`EngineIo`] server from a handler.
+#[must_use]
+pub struct EngineIoBuilder<H> {
+    handler: H,
+    config: EngineIoConfig,
+    allow_request: Option<AllowRequest>,
+}
+
+impl<H> fmt::Debug for EngineIoBuilder<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineIoBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H: EngineIoHandler> EngineIoBuilder<H> {
+    /// Sets the configuration (default: [`EngineIoConfig::default`]).
+    pub fn config(mut self, config: EngineIoConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Checks each handshake request; an `Err(message)` refuses it with 403.
+    ///
+    /// ```
+    /// # use engineio_tower::{EngineIo, EngineIoHandler, Message, Socket, CloseReason};
+    /// # struct H;
+    /// # impl EngineIoHandler for H { type Data = ();
+    /// #   fn on_open(&self, _: &Socket) {} fn on_message(&self, _: &Socket, _: Message) {}
+    /// #   fn on_close(&self, _: &Socket, _: CloseReason) {} }
+    /// let engine = EngineIo::builder(H)
+    ///     .allow_request(|parts| match parts.headers.get("x-token") {
+    ///         Some(_) => Ok(()),
+    ///         None => Err("missing token".into()),
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.allow_request = Some(Arc::new(f));
+        self
+    }
+
+    /// The server.
+    pub fn build(self) -> EngineIo<H> {
+        EngineIo {
+            inner: Arc::new(Engine {
+                config: self.config,
+                handler: self.handler,
+                sessions: DashMap::new(),
+                allow_request: self.allow_request,
+            }),
+        }
+    }
+}
+
+impl<H: EngineIoHandler> EngineIo<H> {
+    /// A builder with the default configuration.
+    pub fn builder(handler: H) -> EngineIoBuilder<H> {
+        EngineIoBuilder {
+            handler,
+            config: EngineIoConfig::default(),
+            allow_request: None,
+        }
+    }
+
+    /// A server with the default configuration.
+    pub fn new(handler: H) -> Self {
+        Self::builder(handler).build()
+    }
+
+    /// A layer that serves Engine.IO requests and passes every other request on.
+    pub fn layer(&self) -> EngineIoLayer<H> {
+        EngineIoLayer::new(self.clone())
+    }
+
+    /// A service that serves Engine.IO requests and answers 404 to others.
+    pub fn service(&self) -> EngineIoService<NotFound, H> {
+        EngineIoService::new(NotFound, self.clone())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineIoConfig {
+        &self.inner.config
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.inner.handler
+    }
+
+    /// The open session with this id.
+    pub fn socket(&self, sid: Sid) -> Option<Socket<H::Data>> {
+        self.inner.sessions.get(&sid).map(|s| s.clone())
+    }
+
+    /// Number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions.len()
+    }
+
+    /// Closes every session with [`CloseReason::ServerShuttingDown`] and
+    /// waits until their handlers have seen the close.
+    pub async fn close(&self) {
+        let sockets: Vec<_> = self.inner.sessions.iter().map(|s| s.clone()).collect();
+        for s in &sockets {
+            s.close_with(CloseReason::ServerShuttingDown);
+        }
+        for s in sockets {
+            s.closed().await;
+        }
+        while !self.inner.sessions.is_empty() {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// The query parameters that Engine.IO reads.
+#[derive(Debug, Default)]
+pub(crate) struct Query<'a> {
+    pub(crate) eio: Option<&'a str>,
+    pub(crate) transport: Option<&'a str>,
+    pub(crate) sid: Option<&'a str>,
+}
+
+impl<'a> Query<'a> {
+    pub(crate) fn parse(query: &'a str) -> Self {
+        let mut q = Query::default();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "EIO" => q.eio = Some(v),
+                "transport" => q.transport = Some(v),
+                "sid" => q.sid = Some(v),
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+impl<H: EngineIoHandler> Engine<H> {
+    /// Whether this request is for the Engine.IO server.
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        let p = self.config.path.as_str();
+        path == p || path == &p[..p.len() - 1]
+    }
+
+    pub(crate) fn handle<B>(self: Arc<Self>, req: Request<B>) -> Handled
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let (mut parts, body) = req.into_parts();
+        let query = Query::parse(parts.uri.query().unwrap_or(""));
+        let transport = match query.transport.and_then(TransportType::parse) {
+            Some(t) if self.config.allows(t) => t,
+            _ => {
+                trace::debug!(uri = %parts.uri, "engine.io: unknown transport");
+                return err(HttpError::UnknownTransport);
+            }
+        };
+
+        let Some(sid) = query.sid else {
+            // A handshake.
+            if query.eio != Some("4") {
+                return err(HttpError::UnsupportedProtocolVersion);
+            }
+            if parts.method != Method::GET {
+                return err(HttpError::BadHandshakeMethod);
+            }
+            if let Some(allow) = &self.allow_request {
+                if let Err(message) = allow(&parts) {
+                    trace::debug!(%message, "engine.io: handshake refused");
+                    return Handled::Ready(HttpError::Forbidden.response(Some(&message)));
+                }
+            }
+            return match transport {
+                TransportType::Polling => {
+                    Handled::Pending(Box::pin(async move { polling::handshake(&self, parts) }))
+                }
+                TransportType::Websocket => {
+                    Handled::Ready(websocket::accept(self, &mut parts, None))
+                }
+            };
+        };
+
+        let socket = match sid
+            .parse::<Sid>()
+            .ok()
+            .and_then(|sid| self.sessions.get(&sid).map(|s| s.clone()))
+        {
+            Some(s) if s.is_usable(transport) => s,
+            _ => {
+                trace::debug!(sid, "engine.io: unknown sid");
+                return err(HttpError::UnknownSid);
+            }
+        };
+
+        match transport {
+            TransportType::Polling => {
+                if socket.transport() != TransportType::Polling {
+                    trace::debug!(sid, "engine.io: polling request on an upgraded session");
+                    return err(HttpError::BadRequest);
+                }
+                match parts.method {
+                    Method::GET => {
+                        Handled::Pending(Box::pin(
+                            async move { polling::poll(&self, socket).await },
+                        ))
+                    }
+                    Method::POST => Handled::Pending(Box::pin(async move {
+                        polling::post(&self, socket, &parts, body).await
+                    })),
+                    _ => err(HttpError::BadRequest),
+                }
+            }
+            TransportType::Websocket => {
+                {
+                    let mut state = lock(&socket.session().upgrade);
+                    if let Err(e) = websocket::check_upgrade_request(&parts) {
+                        return err(e);
+                    }
+                    if socket.transport() != TransportType::Polling || *state != UpgradeState::None
+                    {
+                        // As Node does: the connection is accepted, then closed at once.
+                        trace::debug!(sid, "engine.io: second websocket for a session, closed");
+                        drop(state);
+                        return Handled::Ready(websocket::accept_and_close(&mut parts));
+                    }
+                    *state = UpgradeState::Probing;
+                }
+                Handled::Ready(websocket::accept(self, &mut parts, Some(socket)))
+            }
+        }
+    }
+
+    /// Registers a new session and starts its heartbeat.
+    pub(crate) fn open_session(
+        self: &Arc<Self>,
+        transport: TransportType,
+        parts: http::request::Parts,
+    ) -> Socket<H::Data> {
+        let sid = loop {
+            let sid = Sid::from_random_bytes(rand::random());
+            if !self.sessions.contains_key(&sid) {
+                break sid;
+            }
+        };
+        let socket = Socket::new(
+            sid,
+            transport,
+            parts,
+            self.config.max_buffered_packets,
+            H::Data::default(),
+        );
+        self.sessions.insert(sid, socket.clone());
+        trace::debug!(%sid, transport = transport.as_str(), "engine.io: session opened");
+        tokio::spawn(heartbeat(self.clone(), socket.clone()));
+        socket
+    }
+}
+
+/// Pings the client every `ping_interval` and closes the session when no pong
+/// comes within `ping_timeout`; then unregisters the session and tells the handler.
+async fn heartbeat<H: EngineIoHandler>(engine: Arc<Engine<H>>, socket: Socket<H::Data>) {
+    let token = socket.close_token().clone();
+    let cfg = &engine.config;
+    // Deadlines count from when each step was due, not from when the timer
+    // fired, so that timer lag never stretches a session past its timeout.
+    let mut next_ping = tokio::time::Instant::now() + cfg.ping_interval;
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = tokio::time::sleep_until(next_ping) => {}
+        }
+        let pong = socket.session().pong.notified();
+        let deadline = next_ping + cfg.ping_timeout;
+        socket.set_pong_deadline(Some(deadline.into_std()));
+        socket.send_control("2");
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = pong => {
+                socket.set_pong_deadline(None);
+                next_ping = tokio::time::Instant::now() + cfg.ping_interval;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                trace::debug!(sid = %socket.sid(), "engine.io: ping timeout");
+                socket.close_with(CloseReason::PingTimeout);
+                break;
+            }
+        }
+    }
+    let reason = socket.close_reason();
+    trace::debug!(sid = %socket.sid(), %reason, "engine.io: session closed");
+    engine.handler.on_close(&socket, reason);
+    if socket.transport() == TransportType::Polling {
+        linger(cfg, &socket, reason).await;
+    }
+    engine.sessions.remove(&socket.sid());
+}
+
+/// Keeps a closed polling session reachable for a little while, for a poll
+/// that is owed something: what the server queued before closing it, or the
+/// noop that answers a client's close when its poll crossed the close.
+async fn linger<D>(cfg: &EngineIoConfig, socket: &Socket<D>, reason: CloseReason) {
+    if reason == CloseReason::ForcedClose && socket.queued() > 0 {
+        let _ = tokio::time::timeout(grace(cfg), async {
+            while socket.queued() > 0 {
+                let drained = socket.session().drained.notified();
+                if socket.queued() == 0 {
+                    break;
+                }
+                drained.await;
+            }
+        })
+        .await;
+    } else if reason == CloseReason::TransportClose && socket.noop_owed() {
+        let returned = socket.session().rx_returned.notified();
+        let _ = tokio::time::timeout(NOOP_GRACE, returned).await;
+    }
+}
+
+/// How long a client that closed its polling session may still fetch the noop.
+const NOOP_GRACE: Duration = Duration::from_millis(100);
+
+fn grace(cfg: &EngineIoConfig) -> Duration {
+    cfg.ping_timeout.min(Duration::from_secs(5))
+}

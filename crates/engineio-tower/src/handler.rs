@@ -1,0 +1,92 @@
+use std::fmt;
+
+use bytes::Bytes;
+use socketio_protocol::Str;
+
+use crate::Socket;
+
+/// A message received from a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message (the payload of a `4` packet).
+    Text(Str),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+/// Why a session closed. The names are those of Node's engine.io.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client closed the transport (WebSocket closed, or a `1` packet).
+    TransportClose,
+    /// The transport failed: I/O error, a message over `max_payload`, a
+    /// protocol violation such as two concurrent polling requests.
+    TransportError,
+    /// The client did not answer a ping within `ping_timeout`.
+    PingTimeout,
+    /// The client sent a packet that could not be decoded.
+    ParseError,
+    /// The server closed the session ([`Socket::close`]).
+    ForcedClose,
+    /// The server is shutting down.
+    ServerShuttingDown,
+}
+
+impl CloseReason {
+    /// The reason as Node's engine.io names it (`"ping timeout"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedClose => "forced close",
+            CloseReason::ServerShuttingDown => "server shutting down",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an Engine.IO server does with its sessions: the interface to the layer above.
+///
+/// The callbacks run on the task that drives the transport, so they must not
+/// block: queue work or spawn it. While a session's outgoing queue is full,
+/// its incoming packets are not read (back-pressure through TCP), so a
+/// handler may reply with [`Socket::send`] without losing anything.
+///
+/// ```
+/// use engineio_tower::{EngineIoHandler, Message, Socket, CloseReason};
+///
+/// struct Echo;
+///
+/// impl EngineIoHandler for Echo {
+///     type Data = ();
+///     fn on_open(&self, _socket: &Socket) {}
+///     fn on_message(&self, socket: &Socket, msg: Message) {
+///         let _ = match msg {
+///             Message::Text(t) => socket.send_text(&t),
+///             Message::Binary(b) => socket.send_binary(b),
+///         };
+///     }
+///     fn on_close(&self, _socket: &Socket, _reason: CloseReason) {}
+/// }
+/// ```
+pub trait EngineIoHandler: Send + Sync + 'static {
+    /// Data kept with each session, created with `Default` at the handshake.
+    type Data: Default + Send + Sync + 'static;
+
+    /// A session was opened (after the handshake response is on its way).
+    fn on_open(&self, socket: &Socket<Self::Data>);
+
+    /// A message arrived, in order.
+    fn on_message(&self, socket: &Socket<Self::Data>, msg: Message);
+
+    /// The session closed; called once, after which the socket accepts no frame.
+    fn on_close(&self, socket: &Socket<Self::Data>, reason: CloseReason);
+}

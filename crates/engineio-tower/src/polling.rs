@@ -1,0 +1,290 @@
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use socketio_protocol::{
+    engine::{decode_payload, encode_payload, Frame, OpenPacket, Packet},
+    Str,
+};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::{
+    engine::Engine,
+    error::{self, HttpError},
+    socket::{lock, UpgradeState},
+    trace, BoxError, CloseReason, EngineIoHandler, Message, Socket, TransportType,
+};
+
+/// How long a poll made during an upgrade may wait for the upgrade to finish.
+const UPGRADE_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
+const TEXT: &str = "text/plain; charset=UTF-8";
+
+/// Answers a polling handshake with the `open` packet.
+pub(crate) fn handshake<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    parts: http::request::Parts,
+) -> Response<Full<Bytes>> {
+    let cfg = &engine.config;
+    let socket = engine.open_session(TransportType::Polling, parts);
+    let open = OpenPacket {
+        sid: socket.sid(),
+        upgrades: if cfg.websocket {
+            vec!["websocket".to_owned()]
+        } else {
+            Vec::new()
+        },
+        ping_interval: cfg.ping_interval.as_millis() as u64,
+        ping_timeout: cfg.ping_timeout.as_millis() as u64,
+        max_payload: cfg.max_payload,
+    };
+    let mut body = String::with_capacity(160);
+    body.push('0');
+    body.push_str(&open.to_json());
+    engine.handler.on_open(&socket);
+    error::response(StatusCode::OK, TEXT, Bytes::from(body))
+}
+
+/// Holds the session's receiver during a GET and hands it back when the GET
+/// ends, even when the client goes away and the request future is dropped.
+struct RxGuard<'a, D> {
+    socket: &'a Socket<D>,
+    rx: Option<UnboundedReceiver<Frame>>,
+    done: bool,
+}
+
+impl<D> Drop for RxGuard<'_, D> {
+    fn drop(&mut self) {
+        if let Some(rx) = self.rx.take() {
+            *lock(&self.socket.session().rx) = Some(rx);
+            self.socket.session().rx_returned.notify_one();
+        }
+        if !self.done {
+            // Node closes the session when a pending poll is cut off.
+            trace::debug!(sid = %self.socket.sid(), "engine.io: poll connection closed prematurely");
+            self.socket.close_with(CloseReason::TransportError);
+        }
+    }
+}
+
+/// A long-polling GET: waits for frames, then sends all that are queued.
+pub(crate) async fn poll<H: EngineIoHandler>(
+    _engine: &Arc<Engine<H>>,
+    socket: Socket<H::Data>,
+) -> Response<Full<Bytes>> {
+    let session = socket.session();
+    let upgrading = session.upgrading.notified();
+    if socket.upgrade_state() == UpgradeState::Upgrading {
+        return poll_during_upgrade(&socket).await;
+    }
+    if socket.is_closed() && socket.close_reason() == CloseReason::TransportClose {
+        return if socket.take_noop() {
+            session.rx_returned.notify_one();
+            payload_response(&[Frame::Text(Str::from_static("6"))])
+        } else {
+            HttpError::UnknownSid.response(None)
+        };
+    }
+    let Some(rx) = lock(&session.rx).take() else {
+        trace::debug!(sid = %socket.sid(), "engine.io: overlapping polling GET");
+        socket.close_with(CloseReason::TransportError);
+        return error::empty(StatusCode::BAD_REQUEST);
+    };
+    let mut guard = RxGuard {
+        socket: &socket,
+        rx: Some(rx),
+        done: false,
+    };
+    enum Woken {
+        Frame(Option<Frame>),
+        Upgrading,
+        Closed,
+    }
+    let mut frames = Vec::new();
+    let woken = match guard.rx.as_mut() {
+        _ if socket.is_closed() => Woken::Closed,
+        None => Woken::Closed,
+        Some(rx) => tokio::select! {
+            biased;
+            frame = rx.recv() => Woken::Frame(frame),
+            _ = upgrading => Woken::Upgrading,
+            _ = socket.close_token().cancelled() => Woken::Closed,
+        },
+    };
+    let closing = match woken {
+        Woken::Frame(f) => {
+            frames.extend(f);
+            socket.is_closed()
+        }
+        Woken::Upgrading => {
+            guard.done = true;
+            drop(guard);
+            return poll_during_upgrade(&socket).await;
+        }
+        Woken::Closed => true,
+    };
+    if let Some(rx) = guard.rx.as_mut() {
+        while let Ok(f) = rx.try_recv() {
+            frames.push(f);
+        }
+    }
+    socket.dequeued(frames.len());
+    guard.done = true;
+    if closing {
+        // A client that asked to close gets a noop, as in Node; otherwise the
+        // server closed the session and says so.
+        let last = if socket.close_reason() == CloseReason::TransportClose {
+            "6"
+        } else {
+            "1"
+        };
+        frames.push(Frame::Text(Str::from_static(last)));
+    }
+    drop(guard);
+    payload_response(&frames)
+}
+
+/// Answers a poll during an upgrade as Node does, within 100 ms: with a noop,
+/// or with 400 if the upgrade completed meanwhile (the client is then on
+/// WebSocket and this poll is stale).
+async fn poll_during_upgrade<D>(socket: &Socket<D>) -> Response<Full<Bytes>> {
+    let deadline = tokio::time::Instant::now() + UPGRADE_CHECK;
+    loop {
+        let changed = socket.session().upgrading.notified();
+        if socket.transport() == TransportType::Websocket {
+            return HttpError::BadRequest.response(None);
+        }
+        if socket.upgrade_state() != UpgradeState::Upgrading {
+            break;
+        }
+        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            break;
+        }
+    }
+    payload_response(&[Frame::Text(Str::from_static("6"))])
+}
+
+fn payload_response(frames: &[Frame]) -> Response<Full<Bytes>> {
+    let mut buf = BytesMut::with_capacity(socketio_protocol::engine::encoded_payload_len(frames));
+    encode_payload(frames, &mut buf);
+    error::response(StatusCode::OK, TEXT, buf.freeze())
+}
+
+/// A polling POST: decodes the packets of the body and handles them in order.
+pub(crate) async fn post<H, B>(
+    engine: &Arc<Engine<H>>,
+    socket: Socket<H::Data>,
+    parts: &http::request::Parts,
+    body: B,
+) -> Response<Full<Bytes>>
+where
+    H: EngineIoHandler,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let session = socket.session();
+    if session
+        .posting
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        trace::debug!(sid = %socket.sid(), "engine.io: overlapping polling POST");
+        socket.close_with(CloseReason::TransportError);
+        return error::empty(StatusCode::BAD_REQUEST);
+    }
+    struct Posting<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Posting<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+    let _posting = Posting(&session.posting);
+
+    let max = engine.config.max_payload;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        trace::warn!(sid = %socket.sid(), ?declared, max, "engine.io: POST body over max_payload");
+        socket.close_with(CloseReason::TransportError);
+        return error::empty(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    if parts.headers.get(header::CONTENT_TYPE)
+        == Some(&HeaderValue::from_static("application/octet-stream"))
+    {
+        trace::debug!(sid = %socket.sid(), "engine.io: binary POST body in protocol v4");
+        socket.close_with(CloseReason::TransportError);
+        return HttpError::BadRequest.response(None);
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                trace::warn!(sid = %socket.sid(), max, "engine.io: POST body over max_payload");
+                socket.close_with(CloseReason::TransportError);
+                return error::empty(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            trace::debug!(sid = %socket.sid(), error = %e, "engine.io: POST body read failed");
+            socket.close_with(CloseReason::TransportError);
+            return HttpError::BadRequest.response(None);
+        }
+    };
+    let Ok(text) = Str::try_from(bytes) else {
+        trace::debug!(sid = %socket.sid(), "engine.io: POST body is not UTF-8");
+        socket.close_with(CloseReason::ParseError);
+        return HttpError::BadRequest.response(None);
+    };
+    for packet in decode_payload(text) {
+        let packet = match packet {
+            Ok(p) => p,
+            Err(e) => {
+                trace::debug!(sid = %socket.sid(), error = %e, "engine.io: bad packet in POST");
+                socket.close_with(CloseReason::ParseError);
+                return HttpError::BadRequest.response(None);
+            }
+        };
+        if socket.is_closed() {
+            break;
+        }
+        match packet {
+            Packet::Message(text) => {
+                wait_for_room(&socket).await;
+                engine.handler.on_message(&socket, Message::Text(text));
+            }
+            Packet::Binary(data) => {
+                wait_for_room(&socket).await;
+                engine.handler.on_message(&socket, Message::Binary(data));
+            }
+            Packet::Pong(_) => session.pong.notify_one(),
+            Packet::Close => {
+                socket.client_close();
+                break;
+            }
+            Packet::Open(_) | Packet::Ping(_) | Packet::Upgrade | Packet::Noop => {
+                trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet in POST, ignored");
+            }
+        }
+    }
+    error::response(StatusCode::OK, "text/html", Bytes::from_static(b"ok"))
+}
+
+/// Back-pressure: the peer's next packet is read only once the outgoing queue has room.
+pub(crate) async fn wait_for_room<D>(socket: &Socket<D>) {
+    while socket.is_full() && !socket.is_closed() {
+        let drained = socket.session().drained.notified();
+        if !socket.is_full() {
+            break;
+        }
+        tokio::select! {
+            _ = drained => {}
+            _ = socket.close_token().cancelled() => {}
+        }
+    }
+}

@@ -1,0 +1,332 @@
+use std::{
+    fmt,
+    sync::{
+        atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
+        Arc, Mutex, OnceLock,
+    },
+};
+
+use bytes::Bytes;
+use socketio_protocol::{
+    engine::{Frame, Sid},
+    Str,
+};
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::{CloseReason, TransportType};
+
+/// A handle to one Engine.IO session: cheap to clone, usable from any task.
+///
+/// Frames sent through it are queued and written by whichever transport the
+/// session uses (each frame one WebSocket message, or joined into a polling
+/// response). `D` is the per-session data of the layer above (see
+/// [`EngineIoHandler::Data`](crate::EngineIoHandler::Data)).
+pub struct Socket<D = ()> {
+    inner: Arc<Session<D>>,
+}
+
+impl<D> Clone for Socket<D> {
+    fn clone(&self) -> Self {
+        Socket {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<D> fmt::Debug for Socket<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("sid", &self.inner.sid)
+            .field("transport", &self.transport())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a frame could not be queued; the frame is handed back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The outgoing queue holds `max_buffered_packets` frames already.
+    Full(Frame),
+    /// The session is closed.
+    Closed(Frame),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Full(_) => f.write_str("outgoing queue is full"),
+            SendError::Closed(_) => f.write_str("session is closed"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+pub(crate) struct Session<D> {
+    pub(crate) sid: Sid,
+    transport: AtomicU8,
+    parts: http::request::Parts,
+    tx: mpsc::UnboundedSender<Frame>,
+    /// The receiving end, held by the transport that currently writes
+    /// (a pending polling GET or the WebSocket task).
+    pub(crate) rx: Mutex<Option<mpsc::UnboundedReceiver<Frame>>>,
+    queued: AtomicUsize,
+    max_queued: usize,
+    /// Woken whenever the queue shrinks, for senders waiting for room.
+    pub(crate) drained: Notify,
+    pub(crate) pong: Notify,
+    /// When the pong to the last ping is due, while one is awaited.
+    pong_deadline: Mutex<Option<std::time::Instant>>,
+    /// Set while a polling POST is being read, to refuse a concurrent one.
+    pub(crate) posting: AtomicBool,
+    /// Set when the client closed the session with no poll pending: the next
+    /// poll gets the noop that a pending poll would have had.
+    noop_owed: AtomicBool,
+    /// Woken when a polling GET hands the receiver back.
+    pub(crate) rx_returned: Notify,
+    pub(crate) upgrade: Mutex<UpgradeState>,
+    /// Woken when an upgrade starts, to release a pending GET with a noop.
+    pub(crate) upgrading: Notify,
+    closed: CancellationToken,
+    close_reason: OnceLock<CloseReason>,
+    data: D,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UpgradeState {
+    None,
+    Probing,
+    Upgrading,
+    Upgraded,
+}
+
+impl<D> Socket<D> {
+    pub(crate) fn new(
+        sid: Sid,
+        transport: TransportType,
+        parts: http::request::Parts,
+        max_queued: usize,
+        data: D,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Socket {
+            inner: Arc::new(Session {
+                sid,
+                transport: AtomicU8::new(transport as u8),
+                parts,
+                tx,
+                rx: Mutex::new(Some(rx)),
+                queued: AtomicUsize::new(0),
+                max_queued,
+                drained: Notify::new(),
+                pong: Notify::new(),
+                pong_deadline: Mutex::new(None),
+                posting: AtomicBool::new(false),
+                noop_owed: AtomicBool::new(false),
+                rx_returned: Notify::new(),
+                upgrade: Mutex::new(if transport == TransportType::Websocket {
+                    UpgradeState::Upgraded
+                } else {
+                    UpgradeState::None
+                }),
+                upgrading: Notify::new(),
+                closed: CancellationToken::new(),
+                close_reason: OnceLock::new(),
+                data,
+            }),
+        }
+    }
+
+    pub(crate) fn session(&self) -> &Session<D> {
+        &self.inner
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> Sid {
+        self.inner.sid
+    }
+
+    /// The transport in use now (it changes once, from polling to WebSocket, on upgrade).
+    pub fn transport(&self) -> TransportType {
+        if self.inner.transport.load(Ordering::Acquire) == TransportType::Websocket as u8 {
+            TransportType::Websocket
+        } else {
+            TransportType::Polling
+        }
+    }
+
+    pub(crate) fn set_transport(&self, t: TransportType) {
+        self.inner.transport.store(t as u8, Ordering::Release);
+    }
+
+    /// The parts (method, URI, headers, extensions) of the request that opened the session.
+    pub fn req_parts(&self) -> &http::request::Parts {
+        &self.inner.parts
+    }
+
+    /// The data that the layer above keeps with this session.
+    pub fn data(&self) -> &D {
+        &self.inner.data
+    }
+
+    /// Queues a frame, whatever the queue length: for replies that must not be
+    /// lost, such as acknowledgements. The session stops reading the peer's
+    /// packets while the queue is full, so this cannot grow without bound.
+    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+        if self.inner.closed.is_cancelled() {
+            return Err(SendError::Closed(frame));
+        }
+        self.inner.queued.fetch_add(1, Ordering::AcqRel);
+        self.inner.tx.send(frame).map_err(|e| {
+            self.inner.queued.fetch_sub(1, Ordering::AcqRel);
+            SendError::Closed(e.0)
+        })
+    }
+
+    /// Queues a frame unless the queue is full.
+    pub fn try_send(&self, frame: Frame) -> Result<(), SendError> {
+        if self.is_full() {
+            return Err(SendError::Full(frame));
+        }
+        self.send(frame)
+    }
+
+    /// Waits until the queue has room, then queues the frame.
+    pub async fn send_when_ready(&self, frame: Frame) -> Result<(), SendError> {
+        loop {
+            let drained = self.inner.drained.notified();
+            if !self.is_full() || self.is_closed() {
+                return self.send(frame);
+            }
+            tokio::select! {
+                _ = drained => {}
+                _ = self.inner.closed.cancelled() => return Err(SendError::Closed(frame)),
+            }
+        }
+    }
+
+    /// Queues a text message (`4` + `text`).
+    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
+        self.send(Frame::message(text))
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&self, data: Bytes) -> Result<(), SendError> {
+        self.send(Frame::Binary(data))
+    }
+
+    /// Whether the outgoing queue is at its limit.
+    pub fn is_full(&self) -> bool {
+        self.inner.queued.load(Ordering::Acquire) >= self.inner.max_queued
+    }
+
+    /// Number of frames queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.inner.queued.load(Ordering::Acquire)
+    }
+
+    /// Closes the session: queued frames are still written if the transport
+    /// allows, then the transport is closed and the handler's `on_close`
+    /// receives [`CloseReason::ForcedClose`].
+    pub fn close(&self) {
+        self.close_with(CloseReason::ForcedClose);
+    }
+
+    pub(crate) fn close_with(&self, reason: CloseReason) {
+        if self.inner.close_reason.set(reason).is_ok() {
+            self.inner.closed.cancel();
+        }
+    }
+
+    /// Whether the session is closed or closing.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    /// Resolves when the session is closed, with the reason.
+    pub async fn closed(&self) -> CloseReason {
+        self.inner.closed.cancelled().await;
+        self.close_reason()
+    }
+
+    pub(crate) fn close_reason(&self) -> CloseReason {
+        self.inner
+            .close_reason
+            .get()
+            .copied()
+            .unwrap_or(CloseReason::TransportClose)
+    }
+
+    pub(crate) fn close_token(&self) -> &CancellationToken {
+        &self.inner.closed
+    }
+
+    /// Records that `n` frames left the queue.
+    pub(crate) fn dequeued(&self, n: usize) {
+        if n > 0 {
+            self.inner.queued.fetch_sub(n, Ordering::AcqRel);
+            self.inner.drained.notify_waiters();
+        }
+    }
+
+    pub(crate) fn set_pong_deadline(&self, deadline: Option<std::time::Instant>) {
+        *lock(&self.inner.pong_deadline) = deadline;
+    }
+
+    /// Whether a request may still use this session. A session whose pong is
+    /// overdue is closed here rather than when the timer task next runs, so
+    /// that a client never sees a session outlive its ping timeout. A closed
+    /// session stays reachable only for a polling client to fetch what the
+    /// server queued before closing it.
+    pub(crate) fn is_usable(&self, transport: TransportType) -> bool {
+        let overdue =
+            lock(&self.inner.pong_deadline).is_some_and(|d| d <= std::time::Instant::now());
+        if overdue {
+            self.close_with(CloseReason::PingTimeout);
+        }
+        !self.is_closed()
+            || (transport == TransportType::Polling
+                && match self.close_reason() {
+                    CloseReason::ForcedClose => self.queued() > 0,
+                    CloseReason::TransportClose => self.noop_owed(),
+                    _ => false,
+                })
+    }
+
+    /// The client closes the session (a `1` packet in a POST).
+    pub(crate) fn client_close(&self) {
+        if lock(&self.inner.rx).is_some() {
+            self.inner.noop_owed.store(true, Ordering::Release);
+        }
+        self.close_with(CloseReason::TransportClose);
+    }
+
+    pub(crate) fn noop_owed(&self) -> bool {
+        self.inner.noop_owed.load(Ordering::Acquire)
+    }
+
+    /// Takes the owed noop, if any.
+    pub(crate) fn take_noop(&self) -> bool {
+        self.inner.noop_owed.swap(false, Ordering::AcqRel)
+    }
+
+    pub(crate) fn upgrade_state(&self) -> UpgradeState {
+        *lock(&self.inner.upgrade)
+    }
+
+    pub(crate) fn set_upgrade_state(&self, s: UpgradeState) {
+        *lock(&self.inner.upgrade) = s;
+    }
+
+    /// A frame of static text, sent past the queue limit (control packets).
+    pub(crate) fn send_control(&self, text: &'static str) {
+        let _ = self.send(Frame::Text(Str::from_static(text)));
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: no lock in this crate is held
+/// across code that can panic, and a poisoned flag must not take the server down.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,378 @@
+use std::{sync::Arc, time::Duration};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::{header, HeaderValue, Method, Response, StatusCode};
+use http_body_util::Full;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use socketio_protocol::{
+    engine::{Frame, OpenPacket, Packet},
+    Str,
+};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_tungstenite::{
+    tungstenite::{
+        self,
+        protocol::{Role, WebSocketConfig},
+        Utf8Bytes,
+    },
+    WebSocketStream,
+};
+
+use crate::{
+    engine::Engine,
+    error::HttpError,
+    socket::{lock, UpgradeState},
+    trace, CloseReason, EngineIoHandler, Message, Socket, TransportType,
+};
+
+type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Refuses a request that is not a valid WebSocket upgrade (RFC 6455 §4.2.1)
+/// with 400, before any session exists.
+pub(crate) fn check_upgrade_request(parts: &http::request::Parts) -> Result<(), HttpError> {
+    let h = &parts.headers;
+    let has_token = |name: header::HeaderName, token: &str| {
+        h.get_all(name).iter().any(|v| {
+            v.to_str()
+                .map(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+                .unwrap_or(false)
+        })
+    };
+    let key_ok = h
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| STANDARD.decode(k.as_bytes()).ok())
+        .is_some_and(|k| k.len() == 16);
+    let ok = parts.method == Method::GET
+        && has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+        && h.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) == Some(b"13")
+        && key_ok;
+    if ok {
+        Ok(())
+    } else {
+        trace::debug!(uri = %parts.uri, "engine.io: invalid websocket upgrade request");
+        Err(HttpError::BadRequest)
+    }
+}
+
+/// Answers 101 and drives the WebSocket on its own task: a new session when
+/// `upgrading` is `None`, else the upgrade of that polling session.
+pub(crate) fn accept<H: EngineIoHandler>(
+    engine: Arc<Engine<H>>,
+    parts: &mut http::request::Parts,
+    upgrading: Option<Socket<H::Data>>,
+) -> Response<Full<Bytes>> {
+    let fail = |socket: &Option<Socket<H::Data>>| {
+        if let Some(s) = socket {
+            s.set_upgrade_state(UpgradeState::None);
+        }
+    };
+    if let Err(e) = check_upgrade_request(parts) {
+        fail(&upgrading);
+        return e.response(None);
+    }
+    let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
+        trace::warn!("engine.io: websocket request without an upgradable connection (HTTP/2 or a test client?)");
+        fail(&upgrading);
+        return HttpError::BadRequest.response(None);
+    };
+    let parts_for_session = upgrading.is_none().then(|| clone_parts(parts));
+
+    tokio::spawn(async move {
+        let io = match on_upgrade.await {
+            Ok(io) => TokioIo::new(io),
+            Err(e) => {
+                trace::debug!(error = %e, "engine.io: websocket upgrade failed");
+                fail(&upgrading);
+                return;
+            }
+        };
+        let max = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
+        let config = WebSocketConfig::default()
+            .read_buffer_size(engine.config.ws_read_buffer_size)
+            .write_buffer_size(0)
+            .max_message_size(Some(max))
+            .max_frame_size(Some(max));
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        match (upgrading, parts_for_session) {
+            (Some(socket), _) => upgrade(&engine, socket, ws).await,
+            (None, Some(parts)) => direct(&engine, parts, ws).await,
+            (None, None) => {}
+        }
+    });
+
+    switching_protocols(parts)
+}
+
+/// Accepts a WebSocket and closes it at once (a second WebSocket for a session).
+pub(crate) fn accept_and_close(parts: &mut http::request::Parts) -> Response<Full<Bytes>> {
+    let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
+        return HttpError::BadRequest.response(None);
+    };
+    tokio::spawn(async move {
+        if let Ok(io) = on_upgrade.await {
+            let mut ws =
+                WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, None).await;
+            let _ = ws.close(None).await;
+        }
+    });
+    switching_protocols(parts)
+}
+
+fn switching_protocols(parts: &http::request::Parts) -> Response<Full<Bytes>> {
+    let accept_key = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|k| tungstenite::handshake::derive_accept_key(k.as_bytes()))
+        .unwrap_or_default();
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = res.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(v) = HeaderValue::from_str(&accept_key) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    res
+}
+
+/// The request parts kept with a session: everything but the extensions,
+/// which may hold connection objects that must not be kept alive.
+fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
+    let mut req = http::Request::new(());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    req.into_parts().0
+}
+
+/// A WebSocket-only session: the `open` packet is the first frame.
+async fn direct<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    parts: http::request::Parts,
+    mut ws: Ws,
+) {
+    let cfg = &engine.config;
+    let socket = engine.open_session(TransportType::Websocket, parts);
+    let open = OpenPacket {
+        sid: socket.sid(),
+        upgrades: Vec::new(),
+        ping_interval: cfg.ping_interval.as_millis() as u64,
+        ping_timeout: cfg.ping_timeout.as_millis() as u64,
+        max_payload: cfg.max_payload,
+    };
+    let mut text = String::with_capacity(160);
+    text.push('0');
+    text.push_str(&open.to_json());
+    if let Err(e) = ws.send(tungstenite::Message::text(text)).await {
+        trace::debug!(error = %e, "engine.io: websocket closed during handshake");
+        socket.close_with(CloseReason::TransportError);
+        return;
+    }
+    engine.handler.on_open(&socket);
+    let Some(rx) = lock(&socket.session().rx).take() else {
+        socket.close_with(CloseReason::TransportError);
+        return;
+    };
+    run(engine, &socket, ws, rx).await;
+}
+
+/// The upgrade of a polling session: `2probe` → `3probe`, then `5`, within `upgrade_timeout`.
+async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::Data>, mut ws: Ws) {
+    let deadline = tokio::time::Instant::now() + engine.config.upgrade_timeout;
+    let mut probed = false;
+    let outcome = loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout_at(deadline, ws.next()) => next,
+            _ = socket.close_token().cancelled() => break Err("session closed"),
+        };
+        let text = match next {
+            Err(_) => break Err("upgrade timeout"),
+            Ok(None) | Ok(Some(Err(_))) => break Err("websocket closed"),
+            Ok(Some(Ok(tungstenite::Message::Text(t)))) => t,
+            Ok(Some(Ok(tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_)))) => continue,
+            Ok(Some(Ok(_))) => break Err("unexpected frame"),
+        };
+        match text.as_str() {
+            "2probe" if !probed => {
+                probed = true;
+                if ws.send(tungstenite::Message::text("3probe")).await.is_err() {
+                    break Err("websocket closed");
+                }
+                socket.set_upgrade_state(UpgradeState::Upgrading);
+                socket.session().upgrading.notify_waiters();
+            }
+            "5" if probed => break Ok(()),
+            _ => break Err("unexpected packet"),
+        }
+    };
+    if let Err(why) = outcome {
+        trace::debug!(sid = %socket.sid(), why, "engine.io: upgrade failed");
+        if !socket.is_closed() {
+            socket.set_upgrade_state(UpgradeState::None);
+            socket.session().upgrading.notify_waiters();
+        }
+        let _ = ws.close(None).await;
+        return;
+    }
+    // Wait for a pending GET (released with a noop) to hand the queue back.
+    let rx = loop {
+        let returned = socket.session().rx_returned.notified();
+        if let Some(rx) = lock(&socket.session().rx).take() {
+            break rx;
+        }
+        tokio::select! {
+            _ = returned => {}
+            _ = socket.close_token().cancelled() => {
+                let _ = ws.close(None).await;
+                return;
+            }
+        }
+    };
+    socket.set_transport(TransportType::Websocket);
+    socket.set_upgrade_state(UpgradeState::Upgraded);
+    socket.session().upgrading.notify_waiters();
+    trace::debug!(sid = %socket.sid(), "engine.io: upgraded to websocket");
+    run(engine, &socket, ws, rx).await;
+}
+
+/// Most frames written before one flush, so a long queue is written in few syscalls
+/// yet reading is not starved.
+const WRITE_BATCH: usize = 64;
+
+/// Reads and writes the WebSocket until the session ends.
+async fn run<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    socket: &Socket<H::Data>,
+    mut ws: Ws,
+    mut rx: UnboundedReceiver<Frame>,
+) {
+    let token = socket.close_token().clone();
+    loop {
+        enum Event {
+            Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
+            Write(Option<Frame>),
+            Closed,
+        }
+        let event = tokio::select! {
+            biased;
+            _ = token.cancelled() => Event::Closed,
+            f = rx.recv() => Event::Write(f),
+            m = ws.next(), if !socket.is_full() => Event::Read(m),
+        };
+        match event {
+            Event::Write(None) | Event::Closed => break,
+            Event::Write(Some(frame)) => {
+                if let Err(e) = write_batch(&mut ws, &mut rx, socket, frame).await {
+                    trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket write failed");
+                    socket.close_with(CloseReason::TransportError);
+                    break;
+                }
+            }
+            Event::Read(msg) => {
+                if let Err(reason) = on_read(engine, socket, msg) {
+                    socket.close_with(reason);
+                    break;
+                }
+            }
+        }
+    }
+    let reason = socket.close_reason();
+    if matches!(
+        reason,
+        CloseReason::ForcedClose | CloseReason::ServerShuttingDown
+    ) {
+        // What the server queued before closing still goes out.
+        let mut n = 0;
+        while let Ok(f) = rx.try_recv() {
+            n += 1;
+            if ws.feed(to_message(f)).await.is_err() {
+                break;
+            }
+        }
+        socket.dequeued(n);
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+}
+
+async fn write_batch<D>(
+    ws: &mut Ws,
+    rx: &mut UnboundedReceiver<Frame>,
+    socket: &Socket<D>,
+    first: Frame,
+) -> Result<(), tungstenite::Error> {
+    ws.feed(to_message(first)).await?;
+    let mut n = 1;
+    while n < WRITE_BATCH {
+        match rx.try_recv() {
+            Ok(f) => {
+                ws.feed(to_message(f)).await?;
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    socket.dequeued(n);
+    ws.flush().await
+}
+
+fn to_message(frame: Frame) -> tungstenite::Message {
+    match frame {
+        Frame::Text(s) => tungstenite::Message::Text(utf8_bytes(s)),
+        Frame::Binary(b) => tungstenite::Message::Binary(b),
+    }
+}
+
+#[allow(unsafe_code)]
+fn utf8_bytes(s: Str) -> Utf8Bytes {
+    // SAFETY: `Str` only ever holds valid UTF-8; re-validating every frame of a
+    // broadcast for every recipient would be wasted work.
+    unsafe { Utf8Bytes::from_bytes_unchecked(s.into_bytes()) }
+}
+
+/// Handles one read from the WebSocket; `Err` carries the reason to close.
+fn on_read<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    socket: &Socket<H::Data>,
+    msg: Option<Result<tungstenite::Message, tungstenite::Error>>,
+) -> Result<(), CloseReason> {
+    let msg = match msg {
+        None => return Err(CloseReason::TransportClose),
+        Some(Err(tungstenite::Error::Capacity(e))) => {
+            trace::warn!(sid = %socket.sid(), error = %e, "engine.io: websocket message over max_payload");
+            return Err(CloseReason::TransportError);
+        }
+        Some(Err(e)) => {
+            trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket error");
+            return Err(CloseReason::TransportError);
+        }
+        Some(Ok(m)) => m,
+    };
+    match msg {
+        tungstenite::Message::Text(t) => {
+            let text = Str::try_from(Bytes::from(t)).map_err(|_| CloseReason::ParseError)?;
+            match Packet::decode_text(text) {
+                Ok(Packet::Message(m)) => engine.handler.on_message(socket, Message::Text(m)),
+                Ok(Packet::Pong(_)) => socket.session().pong.notify_one(),
+                Ok(Packet::Close) => return Err(CloseReason::TransportClose),
+                Ok(_) => {
+                    trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
+                }
+                Err(e) => {
+                    trace::debug!(sid = %socket.sid(), error = %e, "engine.io: bad packet on websocket");
+                    return Err(CloseReason::ParseError);
+                }
+            }
+        }
+        tungstenite::Message::Binary(b) => engine.handler.on_message(socket, Message::Binary(b)),
+        tungstenite::Message::Close(_) => return Err(CloseReason::TransportClose),
+        tungstenite::Message::Ping(_)
+        | tungstenite::Message::Pong(_)
+        | tungstenite::Message::Frame(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Examples of socketio-axum; run one with `cargo run --release --example NAME`.
