@@ -5,6 +5,7 @@
 //! any client share these codecs.
 //!
 //! - [`engine`]: Engine.IO packets, long-polling payloads and the handshake.
+//! - [`socket`]: Socket.IO packets, binary attachments, and serde for their payloads.
 //! - [`Str`]: a cheaply clonable, immutable UTF-8 string backed by [`bytes::Bytes`],
 //!   so that a text frame read from the network can be sliced and shared
 //!   without copying.
@@ -18,6 +19,7 @@
 //! ```
 
 pub mod engine;
+pub mod socket;
 mod str;
 
 pub use crate::str::{Str, Utf8Error};

@@ -79,6 +79,24 @@ impl Str {
     pub fn slice_from(&self, start: usize) -> Str {
         self.slice(start..self.0.len())
     }
+
+    /// A sub-string sharing the same buffer, or `None` if the range is out of
+    /// bounds or does not fall on char boundaries: the non-panicking
+    /// [`slice`](Str::slice), for offsets computed from untrusted input.
+    ///
+    /// ```
+    /// use socketio_protocol::Str;
+    ///
+    /// let s = Str::from("héllo");
+    /// assert_eq!(s.try_slice(0..1).as_deref(), Some("h"));
+    /// assert_eq!(s.try_slice(0..2), None); // inside 'é'
+    /// assert_eq!(s.try_slice(3..9), None);
+    /// ```
+    pub fn try_slice(&self, range: std::ops::Range<usize>) -> Option<Str> {
+        self.as_str()
+            .get(range.clone())
+            .map(|_| Str(self.0.slice(range)))
+    }
 }
 
 impl Deref for Str {
