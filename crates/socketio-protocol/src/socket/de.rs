@@ -95,6 +95,176 @@ pub fn deserialize_value<'de, T: Deserialize<'de>>(
     Ok(value)
 }
 
+/// Deserializes event arguments the way [`encode_event`](super::encode_event)
+/// writes them: a type that deserializes as a sequence (a tuple, array, `Vec`)
+/// receives the whole list; `()` receives no argument; any other type receives
+/// the first argument. This is what a server's `Data<T>` extractor uses.
+///
+/// ```
+/// use socketio_protocol::socket::deserialize_data;
+///
+/// #[derive(serde::Deserialize, Debug, PartialEq)]
+/// struct Point { x: i32, y: i32 }
+///
+/// let p: Point = deserialize_data(r#"{"x":1,"y":2}"#, &[]).unwrap();
+/// assert_eq!(p, Point { x: 1, y: 2 });
+/// let (a, b): (u8, String) = deserialize_data(r#"1,"b""#, &[]).unwrap();
+/// assert_eq!((a, b.as_str()), (1, "b"));
+/// let all: Vec<serde_json::Value> = deserialize_data(r#"1,"b",null"#, &[]).unwrap();
+/// assert_eq!(all.len(), 3);
+/// let first: serde_json::Value = deserialize_data(r#"[1,2],3"#, &[]).unwrap();
+/// assert_eq!(first, serde_json::json!([1, 2]));
+/// let none: Option<u8> = deserialize_data("", &[]).unwrap();
+/// assert_eq!(none, None);
+/// ```
+pub fn deserialize_data<'de, T: Deserialize<'de>>(
+    args: &'de str,
+    attachments: &'de [Bytes],
+) -> Result<T, serde_json::Error> {
+    T::deserialize(DataArgs { args, attachments })
+}
+
+/// Dispatches on what the target type asks for: the list for sequences, the
+/// first argument for everything else.
+struct DataArgs<'de> {
+    args: &'de str,
+    attachments: &'de [Bytes],
+}
+
+impl<'de> DataArgs<'de> {
+    fn list(self) -> Args<'de> {
+        Args {
+            args: self.args,
+            attachments: self.attachments,
+        }
+    }
+
+    /// Runs `f` on a deserializer of the first argument, checking that all of it was read.
+    fn first<V, F>(self, f: F) -> Result<V, serde_json::Error>
+    where
+        F: FnOnce(
+            Proxy<'de, &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>>,
+        ) -> Result<V, serde_json::Error>,
+    {
+        let mut list = ArgList::new(self.args, self.attachments);
+        let raw = list
+            .next_raw()?
+            .ok_or_else(|| <serde_json::Error as de::Error>::custom("missing argument"))?;
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let value = f(Proxy::new(&mut de, self.attachments))?;
+        de.end()?;
+        Ok(value)
+    }
+}
+
+macro_rules! to_first_arg {
+    ($($method:ident),* $(,)?) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+                self.first(|d| de::Deserializer::$method(d, visitor))
+            }
+        )*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for DataArgs<'de> {
+    type Error = serde_json::Error;
+
+    to_first_arg!(
+        deserialize_any,
+        deserialize_bool,
+        deserialize_i8,
+        deserialize_i16,
+        deserialize_i32,
+        deserialize_i64,
+        deserialize_i128,
+        deserialize_u8,
+        deserialize_u16,
+        deserialize_u32,
+        deserialize_u64,
+        deserialize_u128,
+        deserialize_f32,
+        deserialize_f64,
+        deserialize_char,
+        deserialize_str,
+        deserialize_string,
+        deserialize_bytes,
+        deserialize_byte_buf,
+        deserialize_map,
+        deserialize_identifier,
+        deserialize_ignored_any,
+    );
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        if ArgList::new(self.args, self.attachments)
+            .next_raw()?
+            .is_none()
+        {
+            return visitor.visit_none();
+        }
+        self.first(|d| de::Deserializer::deserialize_option(d, visitor))
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_unit(self.list(), visitor)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_unit(self.list(), visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_any(self.list(), visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_any(self.list(), visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_any(self.list(), visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.first(|d| de::Deserializer::deserialize_struct(d, name, fields, visitor))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.first(|d| de::Deserializer::deserialize_enum(d, name, variants, visitor))
+    }
+}
+
 /// The argument list as a deserializer: always a sequence.
 struct Args<'de> {
     args: &'de str,

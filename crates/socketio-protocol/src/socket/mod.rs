@@ -52,7 +52,7 @@ mod ser;
 
 pub use attachment::Binary;
 pub use binary::{Decoder, PartialPacket};
-pub use de::{deserialize_args, deserialize_first_arg, deserialize_value};
+pub use de::{deserialize_args, deserialize_data, deserialize_first_arg, deserialize_value};
 pub use error::DecodeError;
 pub use limits::DecodeLimits;
 pub use packet::{Ack, AckId, Decoded, Event, Packet, PacketData, PacketType};
