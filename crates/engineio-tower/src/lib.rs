@@ -58,7 +58,7 @@ pub use config::{EngineIoConfig, EngineIoConfigBuilder, TransportType};
 pub use engine::{AllowRequest, EngineIo, EngineIoBuilder};
 pub use handler::{CloseReason, EngineIoHandler, Message};
 pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody, ResponseFuture};
-pub use socket::{SendError, Socket};
+pub use socket::{Outbound, SendError, Socket};
 pub use socketio_protocol::{
     engine::{Frame, Sid},
     Str,

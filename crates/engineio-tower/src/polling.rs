@@ -13,6 +13,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::{
     engine::Engine,
     error::{self, HttpError},
+    socket::Outbound,
     socket::{lock, UpgradeState},
     trace, BoxError, CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
@@ -51,7 +52,7 @@ pub(crate) fn handshake<H: EngineIoHandler>(
 /// ends, even when the client goes away and the request future is dropped.
 struct RxGuard<'a, D> {
     socket: &'a Socket<D>,
-    rx: Option<UnboundedReceiver<Frame>>,
+    rx: Option<UnboundedReceiver<Outbound>>,
     done: bool,
 }
 
@@ -98,11 +99,12 @@ pub(crate) async fn poll<H: EngineIoHandler>(
         done: false,
     };
     enum Woken {
-        Frame(Option<Frame>),
+        Frame(Option<Outbound>),
         Upgrading,
         Closed,
     }
     let mut frames = Vec::new();
+    let mut n = 0;
     let woken = match guard.rx.as_mut() {
         _ if socket.is_closed() => Woken::Closed,
         None => Woken::Closed,
@@ -115,7 +117,10 @@ pub(crate) async fn poll<H: EngineIoHandler>(
     };
     let closing = match woken {
         Woken::Frame(f) => {
-            frames.extend(f);
+            if let Some(f) = f {
+                n += 1;
+                f.for_each(|f| frames.push(f));
+            }
             socket.is_closed()
         }
         Woken::Upgrading => {
@@ -127,10 +132,11 @@ pub(crate) async fn poll<H: EngineIoHandler>(
     };
     if let Some(rx) = guard.rx.as_mut() {
         while let Ok(f) = rx.try_recv() {
-            frames.push(f);
+            n += 1;
+            f.for_each(|f| frames.push(f));
         }
     }
-    socket.dequeued(frames.len());
+    socket.dequeued(n);
     guard.done = true;
     if closing {
         // A client that asked to close gets a noop, as in Node; otherwise the

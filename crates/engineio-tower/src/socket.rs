@@ -43,13 +43,46 @@ impl<D> fmt::Debug for Socket<D> {
     }
 }
 
-/// Why a frame could not be queued; the frame is handed back.
+/// What a socket queues: one frame, or frames that must go out together and
+/// in order (a Socket.IO packet and its binary attachments), which no other
+/// sender's frames can come between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// One frame.
+    Frame(Frame),
+    /// Several frames, written one after the other.
+    Frames(Vec<Frame>),
+}
+
+impl From<Frame> for Outbound {
+    fn from(f: Frame) -> Self {
+        Outbound::Frame(f)
+    }
+}
+
+impl From<Vec<Frame>> for Outbound {
+    fn from(f: Vec<Frame>) -> Self {
+        Outbound::Frames(f)
+    }
+}
+
+impl Outbound {
+    /// Calls `f` on each frame, in order.
+    pub(crate) fn for_each(self, mut f: impl FnMut(Frame)) {
+        match self {
+            Outbound::Frame(x) => f(x),
+            Outbound::Frames(v) => v.into_iter().for_each(f),
+        }
+    }
+}
+
+/// Why something could not be queued; it is handed back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
-    /// The outgoing queue holds `max_buffered_packets` frames already.
-    Full(Frame),
+    /// The outgoing queue holds `max_buffered_packets` items already.
+    Full(Outbound),
     /// The session is closed.
-    Closed(Frame),
+    Closed(Outbound),
 }
 
 impl fmt::Display for SendError {
@@ -67,10 +100,10 @@ pub(crate) struct Session<D> {
     pub(crate) sid: Sid,
     transport: AtomicU8,
     parts: http::request::Parts,
-    tx: mpsc::UnboundedSender<Frame>,
+    tx: mpsc::UnboundedSender<Outbound>,
     /// The receiving end, held by the transport that currently writes
     /// (a pending polling GET or the WebSocket task).
-    pub(crate) rx: Mutex<Option<mpsc::UnboundedReceiver<Frame>>>,
+    pub(crate) rx: Mutex<Option<mpsc::UnboundedReceiver<Outbound>>>,
     queued: AtomicUsize,
     max_queued: usize,
     /// Woken whenever the queue shrinks, for senders waiting for room.
@@ -173,7 +206,8 @@ impl<D> Socket<D> {
     /// Queues a frame, whatever the queue length: for replies that must not be
     /// lost, such as acknowledgements. The session stops reading the peer's
     /// packets while the queue is full, so this cannot grow without bound.
-    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+    pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
+        let frame = frame.into();
         if self.inner.closed.is_cancelled() {
             return Err(SendError::Closed(frame));
         }
@@ -185,15 +219,16 @@ impl<D> Socket<D> {
     }
 
     /// Queues a frame unless the queue is full.
-    pub fn try_send(&self, frame: Frame) -> Result<(), SendError> {
+    pub fn try_send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
         if self.is_full() {
-            return Err(SendError::Full(frame));
+            return Err(SendError::Full(frame.into()));
         }
         self.send(frame)
     }
 
     /// Waits until the queue has room, then queues the frame.
-    pub async fn send_when_ready(&self, frame: Frame) -> Result<(), SendError> {
+    pub async fn send_when_ready(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
+        let frame = frame.into();
         loop {
             let drained = self.inner.drained.notified();
             if !self.is_full() || self.is_closed() {
@@ -233,7 +268,8 @@ impl<D> Socket<D> {
         self.close_with(CloseReason::ForcedClose);
     }
 
-    pub(crate) fn close_with(&self, reason: CloseReason) {
+    /// Closes the session with the given reason (the first reason wins).
+    pub fn close_with(&self, reason: CloseReason) {
         if self.inner.close_reason.set(reason).is_ok() {
             self.inner.closed.cancel();
         }

@@ -24,7 +24,7 @@ use tokio_tungstenite::{
 use crate::{
     engine::Engine,
     error::HttpError,
-    socket::{lock, UpgradeState},
+    socket::{lock, Outbound, UpgradeState},
     trace, CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
@@ -249,13 +249,13 @@ async fn run<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     socket: &Socket<H::Data>,
     mut ws: Ws,
-    mut rx: UnboundedReceiver<Frame>,
+    mut rx: UnboundedReceiver<Outbound>,
 ) {
     let token = socket.close_token().clone();
     loop {
         enum Event {
             Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
-            Write(Option<Frame>),
+            Write(Option<Outbound>),
             Closed,
         }
         let event = tokio::select! {
@@ -290,7 +290,7 @@ async fn run<H: EngineIoHandler>(
         let mut n = 0;
         while let Ok(f) = rx.try_recv() {
             n += 1;
-            if ws.feed(to_message(f)).await.is_err() {
+            if feed(&mut ws, f).await.is_err() {
                 break;
             }
         }
@@ -301,23 +301,37 @@ async fn run<H: EngineIoHandler>(
 
 async fn write_batch<D>(
     ws: &mut Ws,
-    rx: &mut UnboundedReceiver<Frame>,
+    rx: &mut UnboundedReceiver<Outbound>,
     socket: &Socket<D>,
-    first: Frame,
+    first: Outbound,
 ) -> Result<(), tungstenite::Error> {
-    ws.feed(to_message(first)).await?;
     let mut n = 1;
-    while n < WRITE_BATCH {
+    let written = feed(ws, first).await;
+    while written.is_ok() && n < WRITE_BATCH {
         match rx.try_recv() {
             Ok(f) => {
-                ws.feed(to_message(f)).await?;
                 n += 1;
+                feed(ws, f).await?;
             }
             Err(_) => break,
         }
     }
     socket.dequeued(n);
+    written?;
     ws.flush().await
+}
+
+/// Buffers the frames of one queue item, each as its own WebSocket message.
+async fn feed(ws: &mut Ws, out: Outbound) -> Result<(), tungstenite::Error> {
+    match out {
+        Outbound::Frame(f) => ws.feed(to_message(f)).await,
+        Outbound::Frames(frames) => {
+            for f in frames {
+                ws.feed(to_message(f)).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn to_message(frame: Frame) -> tungstenite::Message {

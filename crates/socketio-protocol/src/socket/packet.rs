@@ -173,6 +173,9 @@ impl Packet {
     /// [`PartialPacket::push`]; [`Decoder`](super::Decoder) does that for a
     /// connection.
     ///
+    /// Placeholders are resolved when arguments are deserialized, where one
+    /// that names a missing attachment is an error.
+    ///
     /// ```
     /// use socketio_protocol::socket::{Decoded, DecodeLimits, Packet, PacketData};
     ///

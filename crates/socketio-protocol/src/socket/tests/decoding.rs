@@ -211,3 +211,67 @@ fn deep_nesting_is_rejected_without_recursion() {
         .unwrap();
     run.join().unwrap();
 }
+
+#[test]
+fn error_messages() {
+    use DecodeError::*;
+    let cases = [
+        (Empty, "empty packet"),
+        (UnknownPacketType(b'9'), "unknown packet type '9'"),
+        (
+            InvalidAttachmentCount,
+            "binary packet without a valid attachment count",
+        ),
+        (
+            TooManyAttachments { max: 10 },
+            "binary packet announces more than 10 attachments",
+        ),
+        (
+            AttachmentsTooLarge { max: 5 },
+            "binary attachments exceed 5 bytes",
+        ),
+        (
+            UnexpectedAttachment,
+            "binary frame without a binary packet waiting for it",
+        ),
+        (
+            MissingAttachments {
+                expected: 2,
+                received: 1,
+            },
+            "text packet received after 1 of 2 binary attachments",
+        ),
+        (InvalidAckId, "acknowledgement id out of range"),
+        (MissingAckId, "acknowledgement without an id"),
+        (
+            UnexpectedAckId(PacketType::Connect),
+            "CONNECT packet with an acknowledgement id",
+        ),
+        (
+            MissingPayload(PacketType::Event),
+            "EVENT packet without a payload",
+        ),
+        (
+            UnexpectedPayload(PacketType::Disconnect),
+            "DISCONNECT packet with a payload",
+        ),
+        (
+            InvalidPayload {
+                packet_type: PacketType::BinaryAck,
+                expected: "an array",
+            },
+            "BINARY_ACK payload must be an array",
+        ),
+        (
+            ReservedEventName(Str::from("connect")),
+            "reserved event name \"connect\"",
+        ),
+        (InvalidJson { offset: 3 }, "invalid JSON at byte 3"),
+        (TooDeep { max: 128 }, "JSON nested deeper than 128 levels"),
+    ];
+    for (err, message) in cases {
+        assert_eq!(err.to_string(), message);
+    }
+    let boxed: Box<dyn std::error::Error> = Box::new(Empty);
+    assert!(boxed.source().is_none());
+}

@@ -1,0 +1,216 @@
+//! The Engine.IO handler: decodes each connection's packets and routes them
+//! to the namespace sockets multiplexed on it.
+
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, Mutex,
+};
+
+use bytes::BytesMut;
+use engineio_tower::{CloseReason, EngineIoHandler, Message};
+use socketio_protocol::{
+    socket::{encode_connect, encode_connect_error, Ack, Decoder, Event, Packet, PacketData},
+    Str,
+};
+
+use crate::{
+    ack::AckReply,
+    extract::{handshake::HandshakeParts, ConnectParts, MessageParts},
+    io::ServerInner,
+    socket::outbound,
+    trace, ConnectError, DisconnectReason, SocketRef,
+};
+
+/// An Engine.IO connection, with the Socket.IO state kept on it.
+pub(crate) type Conn = engineio_tower::Socket<ClientData>;
+
+/// What a connection holds: its packet decoder and its namespace sockets.
+#[derive(Default)]
+pub struct ClientData {
+    decoder: Mutex<Decoder>,
+    sockets: Mutex<Vec<SocketRef>>,
+    joined: AtomicBool,
+}
+
+impl std::fmt::Debug for ClientData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientData").finish_non_exhaustive()
+    }
+}
+
+/// Removes a socket from its connection's list.
+pub(crate) fn forget(conn: &Conn, socket: &SocketRef) {
+    crate::lock(&conn.data().sockets).retain(|s| s != socket);
+}
+
+fn socket_for(conn: &Conn, ns: &str) -> Option<SocketRef> {
+    crate::lock(&conn.data().sockets)
+        .iter()
+        .find(|s| s.ns().as_str() == ns)
+        .cloned()
+}
+
+/// The Engine.IO handler of a Socket.IO server.
+pub struct Client {
+    pub(crate) server: Arc<ServerInner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl EngineIoHandler for Client {
+    type Data = ClientData;
+
+    fn on_open(&self, conn: &Conn) {
+        *crate::lock(&conn.data().decoder) = Decoder::new(self.server.shared.config.limits);
+        let timeout = self.server.shared.config.connect_timeout;
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(timeout) => {
+                    if !conn.data().joined.load(Ordering::Acquire) {
+                        trace::debug!(sid = %conn.sid(), "socket.io: no namespace joined within connect_timeout, closing");
+                        conn.close();
+                    }
+                }
+                _ = conn.closed() => {}
+            }
+        });
+    }
+
+    fn on_message(&self, conn: &Conn, msg: Message) {
+        let decoded = {
+            let mut decoder = crate::lock(&conn.data().decoder);
+            match msg {
+                Message::Text(text) => decoder.decode_text(text),
+                Message::Binary(data) => decoder.decode_binary(data),
+            }
+        };
+        match decoded {
+            Ok(Some(packet)) => self.on_packet(conn, packet),
+            Ok(None) => {}
+            Err(e) => {
+                trace::warn!(sid = %conn.sid(), error = %e, "socket.io: undecodable packet, closing the connection");
+                conn.close_with(CloseReason::ParseError);
+            }
+        }
+    }
+
+    fn on_close(&self, conn: &Conn, reason: CloseReason) {
+        let sockets = std::mem::take(&mut *crate::lock(&conn.data().sockets));
+        for socket in sockets {
+            socket.close(DisconnectReason::from(reason));
+        }
+    }
+}
+
+impl Client {
+    fn on_packet(&self, conn: &Conn, packet: Packet) {
+        let Packet { ns, data } = packet;
+        match data {
+            PacketData::Connect(auth) => self.connect(conn, ns, auth),
+            PacketData::Event(Event {
+                name,
+                args,
+                ack_id,
+                attachments,
+            }) => match socket_for(conn, &ns) {
+                Some(socket) => socket.dispatch(MessageParts {
+                    event: name,
+                    args,
+                    attachments,
+                    ack_id,
+                }),
+                None => invalid_state(conn, &ns, "event"),
+            },
+            PacketData::Ack(Ack {
+                id,
+                args,
+                attachments,
+            }) => match socket_for(conn, &ns) {
+                Some(socket) => socket.on_ack(id, AckReply { args, attachments }),
+                None => invalid_state(conn, &ns, "ack"),
+            },
+            PacketData::Disconnect => match socket_for(conn, &ns) {
+                Some(socket) => socket.close(DisconnectReason::ClientNamespaceDisconnect),
+                None => {
+                    trace::debug!(sid = %conn.sid(), %ns, "socket.io: disconnect from a namespace not joined, ignored")
+                }
+            },
+            PacketData::ConnectError(_) => invalid_state(conn, &ns, "connect_error"),
+        }
+    }
+
+    fn connect(&self, conn: &Conn, path: Str, auth: Option<Str>) {
+        let parts = ConnectParts { auth };
+        let Some(ns) = self.server.namespace(&path, &parts) else {
+            trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: connect to an unknown namespace");
+            send_connect_error(conn, &path, &ConnectError::new("Invalid namespace"));
+            return;
+        };
+        if socket_for(conn, &path).is_some() {
+            trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: namespace already joined, connect ignored");
+            return;
+        }
+        conn.data().joined.store(true, Ordering::Release);
+        let req = conn.req_parts();
+        let handshake = Arc::new(HandshakeParts {
+            uri: req.uri.clone(),
+            headers: req.headers.clone(),
+            auth: parts.auth.clone(),
+            issued: std::time::SystemTime::now(),
+        });
+        let socket = SocketRef::new(ns.clone(), conn.clone(), handshake);
+        crate::lock(&conn.data().sockets).push(socket.clone());
+        let conn = conn.clone();
+        let job_socket = socket.clone();
+        socket.run(Box::new(move || {
+            let socket = job_socket;
+            Box::pin(async move {
+                if let Err(e) = ns.run_middlewares(&socket, &parts).await {
+                    trace::debug!(sid = %socket.id(), ns = %ns.path, error = %e, "socket.io: connection refused by a middleware");
+                    forget(&conn, &socket);
+                    send_connect_error(&conn, &ns.path, &e);
+                    return;
+                }
+                if conn.is_closed() {
+                    forget(&conn, &socket);
+                    return;
+                }
+                let handler = ns.handlers.connect.clone();
+                match handler.call(socket.clone(), &parts) {
+                    Err(e) => {
+                        forget(&conn, &socket);
+                        send_connect_error(&conn, &ns.path, &e);
+                    }
+                    Ok(fut) => {
+                        ns.insert(&socket);
+                        socket.0.connected.store(true, Ordering::Release);
+                        let sid = socket.id().to_string();
+                        let _ = conn.send(outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)));
+                        trace::debug!(sid = %socket.id(), ns = %ns.path, "socket.io: socket connected");
+                        fut.await;
+                    }
+                }
+            })
+        }));
+    }
+}
+
+fn send_connect_error(conn: &Conn, ns: &str, e: &ConnectError) {
+    match encode_connect_error(&mut BytesMut::new(), ns, e.message(), e.data()) {
+        Ok(p) => {
+            let _ = conn.send(outbound(p));
+        }
+        Err(err) => trace::warn!(error = %err, "socket.io: cannot encode a connect error"),
+    }
+}
+
+/// A packet for a namespace the client has not joined: Node closes the connection.
+fn invalid_state(conn: &Conn, ns: &str, what: &'static str) {
+    trace::warn!(sid = %conn.sid(), %ns, what, "socket.io: packet for a namespace not joined, closing the connection");
+    conn.close_with(CloseReason::ParseError);
+}

@@ -1,0 +1,183 @@
+use std::time::Duration;
+
+use engineio_tower::{EngineIoConfig, EngineIoConfigBuilder};
+use socketio_protocol::socket::DecodeLimits;
+
+/// Configuration of a Socket.IO server. Defaults equal those of Node's `socket.io`.
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `engine` | see [`EngineIoConfig`], path `/socket.io/` | transport settings |
+/// | `connect_timeout` | 45 s | a client that joins no namespace within it is closed |
+/// | `ack_timeout` | 5 s | default wait for a client's acknowledgement when none is set |
+/// | `max_attachments` | 10 | binary attachments per packet |
+/// | `max_attachment_bytes` | `max_payload` | total bytes of attachments per packet |
+/// | `max_depth` | 128 | nesting depth of packet JSON |
+/// | `slow_consumer_timeout` | 5 s | how long a broadcast waits for room in a full queue before disconnecting that socket |
+/// | `cleanup_empty_child_namespaces` | false | remove a dynamic namespace's child once its last socket leaves |
+#[derive(Debug, Clone)]
+pub struct SocketIoConfig {
+    pub(crate) engine: EngineIoConfig,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ack_timeout: Duration,
+    pub(crate) limits: DecodeLimits,
+    pub(crate) slow_consumer_timeout: Duration,
+    pub(crate) cleanup_empty_children: bool,
+}
+
+impl Default for SocketIoConfig {
+    fn default() -> Self {
+        let engine = EngineIoConfig::builder().path("/socket.io/").build();
+        SocketIoConfig {
+            limits: limits_for(&engine, DecodeLimits::default()),
+            engine,
+            connect_timeout: Duration::from_secs(45),
+            ack_timeout: Duration::from_secs(5),
+            slow_consumer_timeout: Duration::from_secs(5),
+            cleanup_empty_children: false,
+        }
+    }
+}
+
+fn limits_for(engine: &EngineIoConfig, mut limits: DecodeLimits) -> DecodeLimits {
+    limits.max_attachment_bytes = usize::try_from(engine.max_payload()).unwrap_or(usize::MAX);
+    limits
+}
+
+impl SocketIoConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> SocketIoConfigBuilder {
+        SocketIoConfigBuilder {
+            config: SocketIoConfig::default(),
+            engine: EngineIoConfig::builder().path("/socket.io/"),
+            limits_set: false,
+        }
+    }
+
+    /// The Engine.IO configuration.
+    pub fn engine(&self) -> &EngineIoConfig {
+        &self.engine
+    }
+
+    /// Time a client has to join a namespace.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// Default acknowledgement timeout.
+    pub fn ack_timeout(&self) -> Duration {
+        self.ack_timeout
+    }
+
+    /// Decoding limits of incoming packets.
+    pub fn limits(&self) -> &DecodeLimits {
+        &self.limits
+    }
+}
+
+/// Builds a [`SocketIoConfig`]. Transport options are forwarded to the Engine.IO configuration.
+///
+/// ```
+/// use std::time::Duration;
+/// use socketio_axum::SocketIoConfig;
+///
+/// let config = SocketIoConfig::builder()
+///     .ping_interval(Duration::from_millis(300))
+///     .ping_timeout(Duration::from_millis(200))
+///     .connect_timeout(Duration::from_secs(1))
+///     .build();
+/// assert_eq!(config.engine().path(), "/socket.io/");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SocketIoConfigBuilder {
+    config: SocketIoConfig,
+    engine: EngineIoConfigBuilder,
+    limits_set: bool,
+}
+
+impl SocketIoConfigBuilder {
+    /// Request path (default `/socket.io/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.engine = self.engine.path(path);
+        self
+    }
+
+    /// Time between two pings (default 25 s).
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.engine = self.engine.ping_interval(d);
+        self
+    }
+
+    /// Time a client has to answer a ping (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.engine = self.engine.ping_timeout(d);
+        self
+    }
+
+    /// Time a client has to finish upgrading to WebSocket (default 10 s).
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.engine = self.engine.upgrade_timeout(d);
+        self
+    }
+
+    /// Largest HTTP body or WebSocket message in bytes (default 1,000,000; Node's `maxHttpBufferSize`).
+    pub fn max_payload(mut self, bytes: u64) -> Self {
+        self.engine = self.engine.max_payload(bytes);
+        self
+    }
+
+    /// Per-connection outgoing queue length (default 1024 packets).
+    pub fn max_buffered_packets(mut self, packets: usize) -> Self {
+        self.engine = self.engine.max_buffered_packets(packets);
+        self
+    }
+
+    /// Accepted transports (default both).
+    pub fn transports(mut self, polling: bool, websocket: bool) -> Self {
+        self.engine = self.engine.transports(polling, websocket);
+        self
+    }
+
+    /// Time a client has to join a namespace after the handshake (default 45 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.config.connect_timeout = d;
+        self
+    }
+
+    /// Default acknowledgement timeout for `emit_with_ack` (default 5 s).
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.config.ack_timeout = d;
+        self
+    }
+
+    /// Limits applied when decoding packets (attachment count and size, JSON depth).
+    pub fn decode_limits(mut self, limits: DecodeLimits) -> Self {
+        self.config.limits = limits;
+        self.limits_set = true;
+        self
+    }
+
+    /// How long a broadcast waits for room in a socket's full queue before
+    /// disconnecting it as a slow consumer (default 5 s). Volatile packets never wait.
+    pub fn slow_consumer_timeout(mut self, d: Duration) -> Self {
+        self.config.slow_consumer_timeout = d;
+        self
+    }
+
+    /// Remove a dynamic namespace's child once its last socket leaves (default false).
+    pub fn cleanup_empty_child_namespaces(mut self, yes: bool) -> Self {
+        self.config.cleanup_empty_children = yes;
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> SocketIoConfig {
+        let mut config = self.config;
+        config.engine = self.engine.build();
+        if !self.limits_set {
+            config.limits = limits_for(&config.engine, config.limits);
+        }
+        config
+    }
+}

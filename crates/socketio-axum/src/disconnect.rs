@@ -1,0 +1,68 @@
+use std::fmt;
+
+use engineio_tower::CloseReason;
+
+/// Why a socket left its namespace. The names are those of Node's socket.io.
+///
+/// ```
+/// use socketio_axum::DisconnectReason;
+/// assert_eq!(DisconnectReason::PingTimeout.to_string(), "ping timeout");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The connection was closed by the client (or the network).
+    TransportClose,
+    /// The connection failed (I/O error, payload over the limit, protocol violation).
+    TransportError,
+    /// The client stopped answering pings.
+    PingTimeout,
+    /// The client sent a packet that could not be decoded.
+    ParseError,
+    /// The server disconnected the socket ([`SocketRef::disconnect`](crate::SocketRef::disconnect)).
+    ServerNamespaceDisconnect,
+    /// The client left the namespace (`socket.disconnect()` on the client).
+    ClientNamespaceDisconnect,
+    /// The server is shutting down ([`SocketIo::close`](crate::SocketIo::close)).
+    ServerShuttingDown,
+    /// The socket's outgoing queue stayed full past the slow-consumer timeout.
+    SlowConsumer,
+    /// The server closed the whole connection.
+    ForcedClose,
+}
+
+impl DisconnectReason {
+    /// The reason as Node's socket.io names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::SlowConsumer => "slow consumer",
+            DisconnectReason::ForcedClose => "forced close",
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<CloseReason> for DisconnectReason {
+    fn from(r: CloseReason) -> Self {
+        match r {
+            CloseReason::TransportClose => DisconnectReason::TransportClose,
+            CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+            CloseReason::ParseError => DisconnectReason::ParseError,
+            CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
+            CloseReason::ForcedClose => DisconnectReason::ForcedClose,
+            _ => DisconnectReason::TransportError,
+        }
+    }
+}

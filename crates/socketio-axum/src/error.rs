@@ -1,0 +1,127 @@
+use std::{fmt, time::Duration};
+
+/// Why an emit failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The data could not be serialized.
+    Serialize(String),
+    /// The socket is disconnected.
+    Disconnected,
+    /// The socket's outgoing queue is full (only for volatile or non-waiting emits).
+    QueueFull,
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmitError::Serialize(e) => write!(f, "cannot serialize the data: {e}"),
+            EmitError::Disconnected => f.write_str("socket is disconnected"),
+            EmitError::QueueFull => f.write_str("socket's outgoing queue is full"),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+impl From<serde_json::Error> for EmitError {
+    fn from(e: serde_json::Error) -> Self {
+        EmitError::Serialize(e.to_string())
+    }
+}
+
+/// Why waiting for an acknowledgement failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AckError {
+    /// No acknowledgement came within the timeout.
+    Timeout(Duration),
+    /// The acknowledgement could not be deserialized into the expected type.
+    Decode(serde_json::Error),
+    /// The socket disconnected before it acknowledged.
+    Disconnected,
+    /// The packet could not be sent.
+    Emit(EmitError),
+}
+
+impl fmt::Display for AckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AckError::Timeout(d) => write!(f, "no acknowledgement within {d:?}"),
+            AckError::Decode(_) => f.write_str("cannot decode the acknowledgement"),
+            AckError::Disconnected => f.write_str("socket disconnected before acknowledging"),
+            AckError::Emit(_) => f.write_str("cannot send the packet"),
+        }
+    }
+}
+
+impl std::error::Error for AckError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AckError::Decode(e) => Some(e),
+            AckError::Emit(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An error a connect middleware or handler returns to refuse a client: it
+/// reaches the client as `CONNECT_ERROR` with `message` and optional `data`
+/// (the `connect_error` event of the JS client, with `err.data`).
+///
+/// ```
+/// use socketio_axum::ConnectError;
+/// let err = ConnectError::new("not authorized").with_data(serde_json::json!({"code": 401}));
+/// assert_eq!(err.message(), "not authorized");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    message: String,
+    data: Option<serde_json::Value>,
+}
+
+impl ConnectError {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds data, sent to the client as `err.data`.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The data.
+    pub fn data(&self) -> Option<&serde_json::Value> {
+        self.data.as_ref()
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl From<String> for ConnectError {
+    fn from(message: String) -> Self {
+        ConnectError::new(message)
+    }
+}
+
+impl From<&str> for ConnectError {
+    fn from(message: &str) -> Self {
+        ConnectError::new(message)
+    }
+}

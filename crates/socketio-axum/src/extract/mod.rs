@@ -1,0 +1,159 @@
+//! Extractors: the arguments of handlers.
+//!
+//! | extractor | connect | event | disconnect |
+//! |---|---|---|---|
+//! | [`SocketRef`](crate::SocketRef) | ✓ | ✓ | ✓ |
+//! | [`Data<T>`] / [`TryData<T>`] | the `auth` payload | the event's arguments | |
+//! | [`RawArgs`] | | the arguments as received | |
+//! | [`AckSender`] | | ✓ | |
+//! | [`Event`] | | the event name | |
+//! | [`State<T>`] | ✓ | ✓ | ✓ |
+//! | [`Extension<T>`] | ✓ | ✓ | ✓ |
+//! | [`Handshake`] | ✓ | ✓ | ✓ |
+//! | [`SocketIo`](crate::SocketIo) | ✓ | ✓ | ✓ |
+//! | [`DisconnectReason`](crate::DisconnectReason) | | | ✓ |
+//!
+//! Write your own by implementing [`FromConnectParts`], [`FromMessageParts`]
+//! (or [`FromMessage`] for one that consumes the event's data) and
+//! [`FromDisconnectParts`].
+
+mod ack;
+mod data;
+mod extension;
+pub(crate) mod handshake;
+mod parts;
+mod state;
+
+use std::fmt::Display;
+
+pub use ack::AckSender;
+pub use data::{Data, DataError, RawArgs, TryData};
+pub use extension::{Extension, MissingExtension};
+pub use handshake::Handshake;
+pub use parts::{ConnectParts, Event, MessageParts};
+pub use state::{MissingState, State};
+
+use crate::{handler::BoxFuture, trace, DisconnectReason, SocketRef};
+
+/// An extractor for event handlers that reads the event without consuming it.
+pub trait FromMessageParts: Sized {
+    /// Why extraction failed; its text reaches the client in an ack error.
+    type Rejection: Display + Send + 'static;
+
+    /// Extracts the value.
+    fn from_message_parts(
+        socket: &SocketRef,
+        parts: &mut MessageParts,
+    ) -> Result<Self, Self::Rejection>;
+}
+
+/// An extractor for event handlers that may consume the event's data; only
+/// the last argument of a handler can be one. Every [`FromMessageParts`] is one.
+pub trait FromMessage<M = private::ViaMessage>: Sized {
+    /// Why extraction failed; its text reaches the client in an ack error.
+    type Rejection: Display + Send + 'static;
+
+    /// Extracts the value.
+    fn from_message(socket: &SocketRef, parts: &mut MessageParts) -> Result<Self, Self::Rejection>;
+}
+
+mod private {
+    #[derive(Debug, Clone, Copy)]
+    pub enum ViaParts {}
+    #[derive(Debug, Clone, Copy)]
+    pub enum ViaMessage {}
+}
+
+impl<T: FromMessageParts> FromMessage<private::ViaParts> for T {
+    type Rejection = T::Rejection;
+
+    fn from_message(socket: &SocketRef, parts: &mut MessageParts) -> Result<Self, Self::Rejection> {
+        T::from_message_parts(socket, parts)
+    }
+}
+
+/// An extractor for connect handlers and middlewares.
+pub trait FromConnectParts: Sized {
+    /// Why extraction failed; its text reaches the client as `CONNECT_ERROR`.
+    type Rejection: Display + Send + 'static;
+
+    /// Extracts the value.
+    fn from_connect_parts(
+        socket: &SocketRef,
+        parts: &ConnectParts,
+    ) -> Result<Self, Self::Rejection>;
+}
+
+/// An extractor for disconnect handlers.
+pub trait FromDisconnectParts: Sized {
+    /// Why extraction failed; it is logged.
+    type Rejection: Display + Send + 'static;
+
+    /// Extracts the value.
+    fn from_disconnect_parts(
+        socket: &SocketRef,
+        reason: DisconnectReason,
+    ) -> Result<Self, Self::Rejection>;
+}
+
+/// An event's extractor failed: tell the client (if it waits for an ack) and log.
+pub(crate) fn rejected(socket: &SocketRef, parts: &MessageParts, e: &dyn Display) -> BoxFuture<()> {
+    let message = e.to_string();
+    trace::warn!(ns = %socket.ns(), sid = %socket.id(), event = %parts.event(), error = %message, "socket.io: extractor rejected the event");
+    if let Some(id) = parts.ack_id() {
+        socket.send_ack_error(id, &message);
+    }
+    Box::pin(std::future::ready(()))
+}
+
+/// A disconnect handler's extractor failed: log it.
+pub(crate) fn disconnect_rejected(socket: &SocketRef, e: &dyn Display) -> BoxFuture<()> {
+    trace::warn!(ns = %socket.ns(), sid = %socket.id(), error = %e, "socket.io: extractor rejected the disconnect handler");
+    Box::pin(std::future::ready(()))
+}
+
+macro_rules! impl_for_all_parts {
+    ($ty:ty, |$s:ident| $e:expr) => {
+        impl FromMessageParts for $ty {
+            type Rejection = std::convert::Infallible;
+            fn from_message_parts(
+                $s: &SocketRef,
+                _: &mut MessageParts,
+            ) -> Result<Self, Self::Rejection> {
+                Ok($e)
+            }
+        }
+        impl FromConnectParts for $ty {
+            type Rejection = std::convert::Infallible;
+            fn from_connect_parts(
+                $s: &SocketRef,
+                _: &ConnectParts,
+            ) -> Result<Self, Self::Rejection> {
+                Ok($e)
+            }
+        }
+        impl FromDisconnectParts for $ty {
+            type Rejection = std::convert::Infallible;
+            fn from_disconnect_parts(
+                $s: &SocketRef,
+                _: DisconnectReason,
+            ) -> Result<Self, Self::Rejection> {
+                Ok($e)
+            }
+        }
+    };
+}
+
+impl_for_all_parts!(SocketRef, |s| s.clone());
+impl_for_all_parts!(crate::SocketIo, |s| s.io());
+impl_for_all_parts!(Handshake, |s| s.handshake());
+
+impl FromDisconnectParts for DisconnectReason {
+    type Rejection = std::convert::Infallible;
+    fn from_disconnect_parts(
+        _: &SocketRef,
+        reason: DisconnectReason,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(reason)
+    }
+}

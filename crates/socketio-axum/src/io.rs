@@ -1,0 +1,416 @@
+use std::{
+    fmt,
+    sync::{Arc, OnceLock, RwLock},
+};
+
+use dashmap::DashMap;
+use engineio_tower::EngineIo;
+use serde::{de::DeserializeOwned, Serialize};
+use socketio_protocol::Str;
+
+use crate::{
+    ack::BroadcastAckFuture,
+    adapter::Room,
+    client::Client,
+    extract::ConnectParts,
+    handler::{self, ConnectHandler, ConnectMiddleware},
+    layer::{SocketIoLayer, SocketIoService},
+    ns::{Namespace, NamespaceRef, NsHandlers, Shared},
+    operators::{BroadcastOperators, IntoRooms},
+    read, write, EmitError, SocketIoConfig, SocketRef,
+};
+
+type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+pub(crate) struct ServerInner {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) namespaces: DashMap<Str, Arc<Namespace>>,
+    dynamic: RwLock<Vec<(Matcher, Arc<NsHandlers>)>>,
+    pub(crate) engine: OnceLock<EngineIo<Client>>,
+}
+
+impl ServerInner {
+    fn new(shared: Arc<Shared>) -> Arc<Self> {
+        Arc::new(ServerInner {
+            shared,
+            namespaces: DashMap::new(),
+            dynamic: RwLock::default(),
+            engine: OnceLock::new(),
+        })
+    }
+
+    /// The namespace at `path`: registered, an existing child of a dynamic
+    /// namespace, or a new child if a dynamic namespace matches.
+    pub(crate) fn namespace(
+        self: &Arc<Self>,
+        path: &Str,
+        _parts: &ConnectParts,
+    ) -> Option<Arc<Namespace>> {
+        if let Some(ns) = self.namespaces.get(path) {
+            return Some(ns.clone());
+        }
+        let handlers = read(&self.dynamic)
+            .iter()
+            .find(|(matches, _)| matches(path))
+            .map(|(_, h)| h.clone())?;
+        let ns = self
+            .namespaces
+            .entry(path.clone())
+            .or_insert_with(|| {
+                Namespace::new(
+                    path.clone(),
+                    handlers,
+                    self.shared.clone(),
+                    Arc::downgrade(self),
+                    true,
+                )
+            })
+            .clone();
+        Some(ns)
+    }
+}
+
+/// The Socket.IO server: register namespaces, reach sockets and rooms, emit.
+///
+/// A cheap [`Clone`] handle. It is also an axum extractor: any route behind
+/// the [`SocketIoLayer`] can take it as an argument.
+///
+/// ```no_run
+/// use axum::{routing::post, Json, Router};
+/// use socketio_axum::{extract::Data, SocketIo, SocketRef};
+///
+/// #[derive(serde::Deserialize, serde::Serialize)]
+/// struct News { title: String }
+///
+/// async fn publish(io: SocketIo, Json(news): Json<News>) {
+///     let _ = io.to("news").emit("news", &news);
+/// }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let (layer, io) = SocketIo::new_layer();
+/// io.ns("/", |socket: SocketRef| async move {
+///     socket.join("news");
+///     socket.on("echo", |socket: SocketRef, Data(msg): Data<String>| async move {
+///         let _ = socket.emit("echo", &msg);
+///     });
+/// });
+/// let app = Router::new().route("/news", post(publish)).layer(layer);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    pub(crate) inner: Arc<ServerInner>,
+}
+
+impl fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("namespaces", &self.inner.namespaces.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`SocketIo`] server with its configuration, state and middlewares.
+#[must_use]
+pub struct SocketIoBuilder {
+    config: SocketIoConfig,
+    state: http::Extensions,
+    middlewares: Vec<handler::BoxedMiddleware>,
+}
+
+impl fmt::Debug for SocketIoBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketIoBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketIoBuilder {
+    /// Sets the configuration.
+    pub fn config(mut self, config: SocketIoConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds state, for the [`State`](crate::extract::State) extractor. One value per type.
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.state.insert(state);
+        self
+    }
+
+    /// Adds a connect middleware that runs for every namespace, before the
+    /// namespace's own (see [`NamespaceRef::with`]).
+    pub fn with_middleware<M: ConnectMiddleware<T>, T: 'static>(mut self, middleware: M) -> Self {
+        self.middlewares.push(handler::boxed_middleware(middleware));
+        self
+    }
+
+    /// The server and the layer to mount on an axum `Router`.
+    pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
+        let io = self.build();
+        (SocketIoLayer::new(io.clone()), io)
+    }
+
+    /// The server and a standalone service (404 for other paths), for hyper or tower.
+    pub fn build_svc(self) -> (SocketIoService<engineio_tower::NotFound>, SocketIo) {
+        let io = self.build();
+        (
+            SocketIoService::new(engineio_tower::NotFound, io.clone()),
+            io,
+        )
+    }
+
+    fn build(self) -> SocketIo {
+        let engine_config = self.config.engine.clone();
+        let shared = Arc::new(Shared {
+            config: self.config,
+            state: self.state,
+            middlewares: RwLock::new(self.middlewares),
+        });
+        let inner = ServerInner::new(shared);
+        let io = SocketIo { inner };
+        io.ns("/", || async {});
+        let engine = EngineIo::builder(Client {
+            server: io.inner.clone(),
+        })
+        .config(engine_config)
+        .build();
+        let _ = io.inner.engine.set(engine);
+        io
+    }
+}
+
+impl SocketIo {
+    /// A builder with the default configuration.
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder {
+            config: SocketIoConfig::default(),
+            state: http::Extensions::new(),
+            middlewares: Vec::new(),
+        }
+    }
+
+    /// A server with the default configuration, and its layer.
+    pub fn new_layer() -> (SocketIoLayer, SocketIo) {
+        Self::builder().build_layer()
+    }
+
+    /// A server with the default configuration, and a standalone service.
+    pub fn new_svc() -> (SocketIoService<engineio_tower::NotFound>, SocketIo) {
+        Self::builder().build_svc()
+    }
+
+    pub(crate) fn detached(shared: Arc<Shared>) -> SocketIo {
+        SocketIo {
+            inner: ServerInner::new(shared),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SocketIoConfig {
+        &self.inner.shared.config
+    }
+
+    pub(crate) fn engine(&self) -> Option<&EngineIo<Client>> {
+        self.inner.engine.get()
+    }
+
+    /// Registers the namespace `path` (Node's `io.of(path).on("connection", handler)`);
+    /// `handler` runs for each client that joins. Replaces an earlier registration.
+    pub fn ns<H: ConnectHandler<T>, T: 'static>(
+        &self,
+        path: impl Into<Str>,
+        handler: H,
+    ) -> NamespaceRef {
+        let path = normalize(path.into());
+        let reg = NamespaceRef::new(path.clone(), handler);
+        let ns = Namespace::new(
+            path.clone(),
+            reg.handlers.clone(),
+            self.inner.shared.clone(),
+            Arc::downgrade(&self.inner),
+            false,
+        );
+        self.inner.namespaces.insert(path, ns);
+        reg
+    }
+
+    /// Registers a dynamic namespace (Node's `io.of(regex or function)`):
+    /// any path for which `matches` returns true becomes a namespace of its
+    /// own (its child, with its own sockets and rooms) on first connection.
+    ///
+    /// ```
+    /// use socketio_axum::{SocketIo, SocketRef};
+    ///
+    /// let (_layer, io) = SocketIo::new_layer();
+    /// io.dyn_ns(|path| path.starts_with("/tenant-"), |socket: SocketRef| async move {
+    ///     println!("joined {}", socket.ns());
+    /// });
+    /// ```
+    pub fn dyn_ns<F, H, T>(&self, matches: F, handler: H) -> NamespaceRef
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+        H: ConnectHandler<T>,
+        T: 'static,
+    {
+        let reg = NamespaceRef::new(Str::from_static("<dynamic>"), handler);
+        write(&self.inner.dynamic).push((Arc::new(matches), reg.handlers.clone()));
+        reg
+    }
+
+    /// Removes a namespace; its sockets stay connected until they leave.
+    pub fn delete_ns(&self, path: &str) {
+        self.inner.namespaces.remove(path);
+    }
+
+    /// Operators on the namespace at `path`, if it exists (Node's `io.of(path)`).
+    pub fn of(&self, path: &str) -> Option<BroadcastOperators> {
+        let path = normalize(Str::from(path.to_owned()));
+        self.inner
+            .namespaces
+            .get(&path)
+            .map(|ns| BroadcastOperators::new(ns.clone()))
+    }
+
+    /// The paths of the namespaces on this server, dynamic children included.
+    pub fn namespaces(&self) -> Vec<Str> {
+        self.inner
+            .namespaces
+            .iter()
+            .map(|e| e.key().clone())
+            .collect()
+    }
+
+    fn main(&self) -> BroadcastOperators {
+        let ns = self
+            .inner
+            .namespaces
+            .get("/")
+            .map(|ns| ns.clone())
+            .unwrap_or_else(|| {
+                Namespace::new(
+                    Str::from_static("/"),
+                    NamespaceRef::new(Str::from_static("/"), || async {}).handlers,
+                    self.inner.shared.clone(),
+                    Arc::downgrade(&self.inner),
+                    false,
+                )
+            });
+        BroadcastOperators::new(ns)
+    }
+
+    /// Targets the sockets of the main namespace in `rooms`.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.main().to(rooms)
+    }
+
+    /// Same as [`to`](Self::to) (Node's `io.in`).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.main().to(rooms)
+    }
+
+    /// Targets the sockets of the main namespace not in `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.main().except(rooms)
+    }
+
+    /// Targets the sockets of the main namespace on this server.
+    pub fn local(&self) -> BroadcastOperators {
+        self.main().local()
+    }
+
+    /// Volatile emits on the main namespace.
+    pub fn volatile(&self) -> BroadcastOperators {
+        self.main().volatile()
+    }
+
+    /// Sets the acknowledgement timeout of a broadcast on the main namespace.
+    pub fn timeout(&self, timeout: std::time::Duration) -> BroadcastOperators {
+        self.main().timeout(timeout)
+    }
+
+    /// Emits to every socket of the main namespace.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.main().emit(event, data)
+    }
+
+    /// Emits to every socket of the main namespace and collects their acknowledgements.
+    pub fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<BroadcastAckFuture<R>, EmitError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        self.main().emit_with_ack(event, data)
+    }
+
+    /// The sockets of the main namespace on this server.
+    pub fn sockets(&self) -> Vec<SocketRef> {
+        self.main().sockets()
+    }
+
+    /// The sockets of the main namespace (Node's `fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Vec<SocketRef> {
+        self.main().fetch_sockets().await
+    }
+
+    /// The rooms of the main namespace that have members.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.main_ns().map(|ns| ns.rooms.all()).unwrap_or_default()
+    }
+
+    fn main_ns(&self) -> Option<Arc<Namespace>> {
+        self.inner.namespaces.get("/").map(|ns| ns.clone())
+    }
+
+    /// Makes every socket of the main namespace join `rooms` (Node's `socketsJoin`).
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        self.main().join(rooms);
+    }
+
+    /// Makes every socket of the main namespace leave `rooms` (Node's `socketsLeave`).
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        self.main().leave(rooms);
+    }
+
+    /// Disconnects every socket of the main namespace (Node's `disconnectSockets`).
+    pub fn disconnect_sockets(&self) {
+        self.main().disconnect();
+    }
+
+    /// Closes every connection (sockets see `server shutting down`) and
+    /// returns once their disconnect handlers were started.
+    pub async fn close(&self) {
+        if let Some(engine) = self.engine() {
+            engine.close().await;
+        }
+    }
+}
+
+fn normalize(path: Str) -> Str {
+    if path.starts_with('/') {
+        path
+    } else {
+        Str::from(format!("/{path}"))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SocketIo {
+    type Rejection = (http::StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<SocketIo>().cloned().ok_or((
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "SocketIo extractor used on a route that is not behind the SocketIoLayer",
+        ))
+    }
+}

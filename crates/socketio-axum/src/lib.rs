@@ -1,0 +1,73 @@
+//! Socket.IO for axum: a tower layer that serves the Socket.IO protocol (v5,
+//! over Engine.IO v4) next to your routes, with handlers written like axum's.
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use socketio_axum::{extract::{AckSender, Data}, SocketIo, SocketRef};
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let (layer, io) = SocketIo::new_layer();
+//!     io.ns("/", |socket: SocketRef| async move {
+//!         socket.on("chat", |socket: SocketRef, Data(text): Data<String>, ack: AckSender| async move {
+//!             let _ = socket.broadcast().emit("chat", &text);
+//!             let _ = ack.send("ok");
+//!         });
+//!     });
+//!
+//!     let app = Router::new().route("/", get(|| async { "hello" })).layer(layer);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await
+//! }
+//! ```
+//!
+//! - [`SocketIo`]: the server handle; register namespaces, broadcast, list
+//!   rooms and sockets. Also an axum extractor for ordinary routes.
+//! - [`SocketRef`]: one client in one namespace; `on`, `emit`, `join`...
+//! - [`extract`]: handler arguments ([`Data`](extract::Data),
+//!   [`AckSender`](extract::AckSender), [`State`](extract::State), ...).
+//! - [`BroadcastOperators`]: `to`, `except`, `volatile`, `timeout`, then `emit`.
+
+mod ack;
+mod adapter;
+mod client;
+mod config;
+mod disconnect;
+mod error;
+pub mod extract;
+pub mod handler;
+mod io;
+mod layer;
+mod ns;
+mod operators;
+mod serial;
+mod socket;
+mod trace;
+
+pub use ack::{AckFuture, AckReplies, BroadcastAckFuture};
+pub use adapter::Room;
+pub use client::{Client, ClientData};
+pub use config::{SocketIoConfig, SocketIoConfigBuilder};
+pub use disconnect::DisconnectReason;
+pub use engineio_tower::{ResponseBody, ResponseFuture, Sid, Str};
+pub use error::{AckError, ConnectError, EmitError};
+pub use io::{SocketIo, SocketIoBuilder};
+pub use layer::{SocketIoLayer, SocketIoService};
+pub use ns::NamespaceRef;
+pub use operators::{BroadcastOperators, IntoRooms};
+pub use socket::{SocketRef, TimeoutSocket};
+pub use socketio_protocol::socket::Binary;
+
+/// Locks a mutex, recovering from poisoning: no lock here is held across
+/// code that can panic, and a poisoned flag must not take the server down.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn read<T>(m: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn write<T>(m: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}

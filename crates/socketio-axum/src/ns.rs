@@ -1,0 +1,178 @@
+use std::{
+    fmt,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, RwLock, Weak,
+    },
+};
+
+use dashmap::DashMap;
+use socketio_protocol::{engine::Sid, socket::AckId, Str};
+
+use crate::{
+    adapter::Rooms,
+    extract::ConnectParts,
+    handler::{self, BoxedConnectHandler, BoxedMiddleware, ConnectHandler, ConnectMiddleware},
+    io::ServerInner,
+    read, write, SocketIo, SocketIoConfig, SocketRef,
+};
+
+/// What the server shares with its namespaces.
+pub(crate) struct Shared {
+    pub(crate) config: SocketIoConfig,
+    pub(crate) state: http::Extensions,
+    pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
+}
+
+/// The handlers of a namespace; a dynamic namespace's children share them.
+pub(crate) struct NsHandlers {
+    pub(crate) connect: BoxedConnectHandler,
+    pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
+}
+
+/// A namespace on this server: its sockets and rooms.
+pub(crate) struct Namespace {
+    pub(crate) path: Str,
+    pub(crate) handlers: Arc<NsHandlers>,
+    pub(crate) sockets: DashMap<Sid, SocketRef>,
+    pub(crate) rooms: Rooms,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) server: Weak<ServerInner>,
+    /// Whether this is a child of a dynamic namespace, removed when empty if configured.
+    pub(crate) dynamic: bool,
+    next_ack: AtomicU64,
+}
+
+impl fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Namespace")
+            .field("path", &self.path)
+            .field("sockets", &self.sockets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Namespace {
+    pub(crate) fn new(
+        path: Str,
+        handlers: Arc<NsHandlers>,
+        shared: Arc<Shared>,
+        server: Weak<ServerInner>,
+        dynamic: bool,
+    ) -> Arc<Namespace> {
+        Arc::new(Namespace {
+            path,
+            handlers,
+            sockets: DashMap::new(),
+            rooms: Rooms::default(),
+            shared,
+            server,
+            dynamic,
+            next_ack: AtomicU64::new(0),
+        })
+    }
+
+    /// Acknowledgement ids come from the namespace, as in Node, so that a
+    /// broadcast with acks and a socket's own emits never share one.
+    pub(crate) fn next_ack_id(&self) -> AckId {
+        self.next_ack.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn io(&self) -> SocketIo {
+        match self.server.upgrade() {
+            Some(inner) => SocketIo { inner },
+            // Only reachable while the server is being dropped.
+            None => SocketIo::detached(self.shared.clone()),
+        }
+    }
+
+    /// The socket passed the middlewares: it joins the namespace and its own room.
+    pub(crate) fn insert(&self, socket: &SocketRef) {
+        self.sockets.insert(socket.id(), socket.clone());
+        self.rooms
+            .join(socket.id(), &[Str::from(socket.id().to_string())]);
+    }
+
+    /// The socket left: it leaves the namespace and every room.
+    pub(crate) fn remove(&self, socket: &SocketRef) {
+        self.rooms.leave_all(socket.id());
+        self.sockets.remove(&socket.id());
+        if self.dynamic && self.shared.config.cleanup_empty_children && self.sockets.is_empty() {
+            if let Some(server) = self.server.upgrade() {
+                server
+                    .namespaces
+                    .remove_if(&self.path, |_, ns| ns.sockets.is_empty() && ns.dynamic);
+            }
+        }
+    }
+
+    /// Runs the server's then the namespace's middlewares, in order.
+    pub(crate) async fn run_middlewares(
+        &self,
+        socket: &SocketRef,
+        parts: &ConnectParts,
+    ) -> Result<(), crate::ConnectError> {
+        let chain: Vec<BoxedMiddleware> = read(&self.shared.middlewares)
+            .iter()
+            .chain(read(&self.handlers.middlewares).iter())
+            .cloned()
+            .collect();
+        for mw in chain {
+            mw.call(socket.clone(), parts.clone()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A namespace registered with [`SocketIo::ns`]: add middlewares to it.
+#[derive(Clone)]
+pub struct NamespaceRef {
+    pub(crate) handlers: Arc<NsHandlers>,
+    pub(crate) path: Str,
+}
+
+impl fmt::Debug for NamespaceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamespaceRef")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NamespaceRef {
+    pub(crate) fn new<H: ConnectHandler<T>, T: 'static>(path: Str, handler: H) -> Self {
+        NamespaceRef {
+            handlers: Arc::new(NsHandlers {
+                connect: handler::boxed_connect(handler),
+                middlewares: RwLock::default(),
+            }),
+            path,
+        }
+    }
+
+    /// Adds a connect middleware (Node's `nsp.use`): it runs, after the
+    /// server's middlewares and those added before it, for every client that
+    /// joins; an `Err` refuses the client with a `CONNECT_ERROR`.
+    ///
+    /// ```
+    /// use socketio_axum::{extract::Handshake, ConnectError, SocketIo, SocketRef};
+    ///
+    /// let (_layer, io) = SocketIo::new_layer();
+    /// io.ns("/admin", |socket: SocketRef| async move {})
+    ///     .with(|handshake: Handshake| async move {
+    ///         match handshake.headers().get("x-admin") {
+    ///             Some(_) => Ok(()),
+    ///             None => Err(ConnectError::new("admins only")),
+    ///         }
+    ///     });
+    /// ```
+    pub fn with<M: ConnectMiddleware<T>, T: 'static>(self, middleware: M) -> Self {
+        write(&self.handlers.middlewares).push(handler::boxed_middleware(middleware));
+        self
+    }
+
+    /// The path, or the pattern's description for a dynamic namespace.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}

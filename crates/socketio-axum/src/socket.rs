@@ -1,0 +1,521 @@
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, RwLock,
+    },
+    time::Duration,
+};
+
+use bytes::BytesMut;
+use engineio_tower::{Frame, Outbound, SendError};
+use serde::{de::DeserializeOwned, Serialize};
+use socketio_protocol::{
+    engine::Sid,
+    socket::{
+        encode_ack, encode_ack_raw, encode_disconnect, encode_event, encode_event_raw, AckId,
+        EncodedPacket,
+    },
+    Str,
+};
+use tokio::sync::oneshot;
+
+use crate::{
+    ack::{AckFuture, AckReply},
+    adapter::Room,
+    client::Conn,
+    extract::{handshake::HandshakeParts, Handshake, MessageParts, RawArgs},
+    handler::{
+        self, BoxedDisconnectHandler, BoxedMessageHandler, DisconnectHandler, MessageHandler,
+    },
+    ns::Namespace,
+    operators::{BroadcastOperators, IntoRooms},
+    read,
+    serial::{self, Job, Serial},
+    trace, write, AckError, DisconnectReason, EmitError, SocketIo,
+};
+
+/// A socket: one client connected to one namespace. Cheap to clone; every
+/// handler receives one.
+///
+/// Its id is its own, distinct from the connection's Engine.IO id (as in
+/// Node since v3), and it is always in the room named after its id.
+#[derive(Clone)]
+pub struct SocketRef(pub(crate) Arc<SocketInner>);
+
+pub(crate) struct SocketInner {
+    pub(crate) id: Sid,
+    pub(crate) ns: Arc<Namespace>,
+    pub(crate) conn: Conn,
+    handlers: RwLock<HashMap<Str, BoxedMessageHandler>>,
+    any_handler: RwLock<Option<BoxedMessageHandler>>,
+    disconnect_handler: Mutex<Option<BoxedDisconnectHandler>>,
+    disconnecting_handler: Mutex<Option<BoxedDisconnectHandler>>,
+    outgoing_hook: RwLock<Option<OutgoingHook>>,
+    acks: Mutex<HashMap<AckId, oneshot::Sender<AckReply>>>,
+    extensions: RwLock<http::Extensions>,
+    pub(crate) serial: Serial,
+    pub(crate) connected: AtomicBool,
+    closed: AtomicBool,
+    handshake: Arc<HandshakeParts>,
+}
+
+type OutgoingHook = Arc<dyn Fn(&SocketRef, &str, &Str) + Send + Sync>;
+
+impl AsRef<Serial> for SocketRef {
+    fn as_ref(&self) -> &Serial {
+        &self.0.serial
+    }
+}
+
+impl fmt::Debug for SocketRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketRef")
+            .field("id", &self.0.id)
+            .field("ns", &self.0.ns.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for SocketRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl SocketRef {
+    pub(crate) fn new(ns: Arc<Namespace>, conn: Conn, handshake: Arc<HandshakeParts>) -> SocketRef {
+        SocketRef(Arc::new(SocketInner {
+            id: Sid::from_random_bytes(rand::random()),
+            ns,
+            conn,
+            handlers: RwLock::default(),
+            any_handler: RwLock::default(),
+            disconnect_handler: Mutex::default(),
+            disconnecting_handler: Mutex::default(),
+            outgoing_hook: RwLock::default(),
+            acks: Mutex::default(),
+            extensions: RwLock::default(),
+            serial: Serial::default(),
+            connected: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            handshake,
+        }))
+    }
+
+    /// The socket id (also the name of its own room).
+    pub fn id(&self) -> Sid {
+        self.0.id
+    }
+
+    /// The namespace path, such as `/` or `/chat`.
+    pub fn ns(&self) -> &Str {
+        &self.0.ns.path
+    }
+
+    /// The Engine.IO id of the underlying connection, shared by this client's
+    /// sockets in every namespace.
+    pub fn connection_id(&self) -> Sid {
+        self.0.conn.sid()
+    }
+
+    /// The server.
+    pub fn io(&self) -> SocketIo {
+        self.0.ns.io()
+    }
+
+    /// The handshake: request headers, query and `auth` payload.
+    pub fn handshake(&self) -> Handshake {
+        Handshake {
+            parts: self.0.handshake.clone(),
+        }
+    }
+
+    /// Whether the socket is still in its namespace.
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn server_state(&self) -> &http::Extensions {
+        &self.0.ns.shared.state
+    }
+
+    // ----- handlers -----
+
+    /// Handles the event `event` with `handler`, replacing any earlier one.
+    ///
+    /// Events of one socket are handled one after another, in the order they
+    /// arrived: a handler that awaits holds back the next event of this
+    /// socket (never those of others).
+    ///
+    /// ```
+    /// use socketio_axum::{extract::{AckSender, Data}, SocketRef};
+    ///
+    /// async fn on_connect(socket: SocketRef) {
+    ///     socket.on("chat", |socket: SocketRef, Data(text): Data<String>, ack: AckSender| async move {
+    ///         let _ = socket.broadcast().emit("chat", &text);
+    ///         let _ = ack.send("delivered");
+    ///     });
+    /// }
+    /// ```
+    pub fn on<H, T>(&self, event: impl Into<Str>, handler: H)
+    where
+        H: MessageHandler<T>,
+        T: 'static,
+    {
+        write(&self.0.handlers).insert(event.into(), handler::boxed_message(handler));
+    }
+
+    /// Handles every event that has no handler of its own (Node's `onAny` for
+    /// unhandled events); use the [`Event`](crate::extract::Event) extractor for its name.
+    pub fn on_any<H, T>(&self, handler: H)
+    where
+        H: MessageHandler<T>,
+        T: 'static,
+    {
+        *write(&self.0.any_handler) = Some(handler::boxed_message(handler));
+    }
+
+    /// Runs `handler` when the socket leaves, after it has left its rooms.
+    pub fn on_disconnect<H, T>(&self, handler: H)
+    where
+        H: DisconnectHandler<T>,
+        T: 'static,
+    {
+        *crate::lock(&self.0.disconnect_handler) = Some(handler::boxed_disconnect(handler));
+    }
+
+    /// Runs `handler` when the socket is about to leave, while its rooms can
+    /// still be read (Node's `disconnecting` event).
+    pub fn on_disconnecting<H, T>(&self, handler: H)
+    where
+        H: DisconnectHandler<T>,
+        T: 'static,
+    {
+        *crate::lock(&self.0.disconnecting_handler) = Some(handler::boxed_disconnect(handler));
+    }
+
+    /// Calls `hook` with the name and JSON arguments of every event this
+    /// socket emits (Node's `onAnyOutgoing`).
+    pub fn on_any_outgoing<F>(&self, hook: F)
+    where
+        F: Fn(&SocketRef, &str, &Str) + Send + Sync + 'static,
+    {
+        *write(&self.0.outgoing_hook) = Some(Arc::new(hook));
+    }
+
+    // ----- extensions -----
+
+    /// Stores a value on the socket, for the [`Extension`](crate::extract::Extension) extractor.
+    pub fn insert_extension<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        write(&self.0.extensions).insert(value)
+    }
+
+    /// A clone of the value of type `T` stored on the socket.
+    pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        read(&self.0.extensions).get::<T>().cloned()
+    }
+
+    /// Removes the value of type `T` stored on the socket.
+    pub fn remove_extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        write(&self.0.extensions).remove::<T>()
+    }
+
+    // ----- emitting -----
+
+    /// Emits `event` to this client. `data` is the list of arguments when it
+    /// serializes as a sequence (a tuple, array or `Vec`), no argument when
+    /// it is `()`, else one argument; bytes become binary attachments.
+    ///
+    /// The packet is queued even when the queue is full (the server then
+    /// reads nothing more from this client until it drains), so replies are
+    /// never dropped.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        let packet = encode_event(&mut BytesMut::new(), self.ns(), event, None, data)?;
+        self.hook_outgoing(event, &packet);
+        self.send_packet(packet)
+    }
+
+    /// Emits `event` with arguments as received (see [`RawArgs`]).
+    pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
+        let packet = encode_event_raw(
+            &mut BytesMut::new(),
+            self.ns(),
+            event,
+            None,
+            &args.args,
+            args.attachments,
+        );
+        self.hook_outgoing(event, &packet);
+        self.send_packet(packet)
+    }
+
+    /// Emits `event` and waits for the client's acknowledgement, deserialized
+    /// as [`Data`](crate::extract::Data) would (a tuple for several
+    /// arguments), for at most the server's `ack_timeout` (see
+    /// [`timeout`](Self::timeout) for another).
+    ///
+    /// ```
+    /// use socketio_axum::SocketRef;
+    ///
+    /// async fn ask(socket: SocketRef) {
+    ///     match socket.emit_with_ack::<_, String>("question", "ready?").await {
+    ///         Ok(answer) => println!("client said {answer}"),
+    ///         Err(e) => println!("no answer: {e}"),
+    ///     }
+    /// }
+    /// ```
+    pub fn emit_with_ack<T, R>(&self, event: &str, data: &T) -> AckFuture<R>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let timeout = self.0.ns.shared.config.ack_timeout;
+        self.emit_with_ack_timeout(event, data, timeout)
+    }
+
+    /// A view of this socket whose acknowledgements wait at most `timeout`.
+    pub fn timeout(&self, timeout: Duration) -> TimeoutSocket<'_> {
+        TimeoutSocket {
+            socket: self,
+            timeout,
+        }
+    }
+
+    pub(crate) fn emit_with_ack_timeout<T, R>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> AckFuture<R>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let id = self.0.ns.next_ack_id();
+        let packet = match encode_event(&mut BytesMut::new(), self.ns(), event, Some(id), data) {
+            Ok(p) => p,
+            Err(e) => return AckFuture::failed(AckError::Emit(e.into())),
+        };
+        let rx = self.register_ack(id);
+        self.hook_outgoing(event, &packet);
+        if let Err(e) = self.send_packet(packet) {
+            crate::lock(&self.0.acks).remove(&id);
+            return AckFuture::failed(AckError::Emit(e));
+        }
+        AckFuture::new(rx, timeout, self.clone(), id)
+    }
+
+    pub(crate) fn register_ack(&self, id: AckId) -> oneshot::Receiver<AckReply> {
+        let (tx, rx) = oneshot::channel();
+        crate::lock(&self.0.acks).insert(id, tx);
+        rx
+    }
+
+    pub(crate) fn forget_ack(&self, id: AckId) {
+        crate::lock(&self.0.acks).remove(&id);
+    }
+
+    /// An acknowledgement arrived from the client.
+    pub(crate) fn on_ack(&self, id: AckId, reply: AckReply) {
+        match crate::lock(&self.0.acks).remove(&id) {
+            Some(tx) => {
+                let _ = tx.send(reply);
+            }
+            None => {
+                trace::debug!(ns = %self.ns(), sid = %self.id(), id, "socket.io: ack for no pending emit (late or unknown), ignored")
+            }
+        }
+    }
+
+    pub(crate) fn send_ack<T: Serialize + ?Sized>(
+        &self,
+        id: AckId,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let packet = encode_ack(&mut BytesMut::new(), self.ns(), id, data)?;
+        self.send_packet(packet)
+    }
+
+    pub(crate) fn send_ack_raw(&self, id: AckId, args: RawArgs) -> Result<(), EmitError> {
+        let packet = encode_ack_raw(
+            &mut BytesMut::new(),
+            self.ns(),
+            id,
+            &args.args,
+            args.attachments,
+        );
+        self.send_packet(packet)
+    }
+
+    /// Tells the client its event was refused: `[{"error": message}]`.
+    pub(crate) fn send_ack_error(&self, id: AckId, message: &str) {
+        let _ = self.send_ack(id, &(serde_json::json!({ "error": message }),));
+    }
+
+    fn hook_outgoing(&self, event: &str, packet: &EncodedPacket) {
+        if let Some(hook) = read(&self.0.outgoing_hook).clone() {
+            hook(self, event, &packet.text);
+        }
+    }
+
+    pub(crate) fn send_packet(&self, packet: EncodedPacket) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        self.0.conn.send(outbound(packet)).map_err(send_error)
+    }
+
+    // ----- rooms -----
+
+    /// Joins rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.0.ns.rooms.join(self.id(), &rooms.into_rooms());
+    }
+
+    /// Leaves rooms.
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        self.0.ns.rooms.leave(self.id(), &rooms.into_rooms());
+    }
+
+    /// Leaves every room, its own included.
+    pub fn leave_all(&self) {
+        self.0.ns.rooms.leave_all(self.id());
+    }
+
+    /// The rooms the socket is in.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.ns.rooms.rooms_of(self.id())
+    }
+
+    /// Targets the sockets in `rooms`, except this one (Node's `socket.to`).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.broadcast().to(rooms)
+    }
+
+    /// Same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.to(rooms)
+    }
+
+    /// Targets every socket of the namespace except those in `rooms` and this one.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperators {
+        self.broadcast().except(rooms)
+    }
+
+    /// Targets every socket of the namespace but this one (Node's `socket.broadcast`).
+    pub fn broadcast(&self) -> BroadcastOperators {
+        BroadcastOperators::new(self.0.ns.clone()).except(Room::from(self.id().to_string()))
+    }
+
+    // ----- leaving -----
+
+    /// Disconnects the socket from its namespace: the client gets a
+    /// `DISCONNECT` and its `disconnect` event with reason
+    /// `io server disconnect`; the connection stays open for other namespaces.
+    pub fn disconnect(&self) {
+        if self.connected() {
+            let packet = encode_disconnect(&mut BytesMut::new(), self.ns());
+            let _ = self.0.conn.send(outbound(packet));
+        }
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// Leaves the namespace: runs the `disconnecting` handler, leaves the
+    /// rooms, fails the pending acknowledgements and runs the `disconnect`
+    /// handler, in this socket's handler order.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if self.0.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
+        crate::client::forget(&self.0.conn, self);
+        if !was_connected {
+            // Refused by a middleware, or closed before its connect handler ran.
+            return;
+        }
+        trace::debug!(ns = %self.ns(), sid = %self.id(), %reason, "socket.io: socket disconnected");
+        let socket = self.clone();
+        let job: Job = Box::new(move || {
+            Box::pin(async move {
+                let disconnecting = crate::lock(&socket.0.disconnecting_handler).take();
+                if let Some(h) = disconnecting {
+                    h.call(socket.clone(), reason).await;
+                }
+                socket.0.ns.remove(&socket);
+                crate::lock(&socket.0.acks).clear();
+                let disconnect = crate::lock(&socket.0.disconnect_handler).take();
+                if let Some(h) = disconnect {
+                    h.call(socket.clone(), reason).await;
+                }
+                write(&socket.0.handlers).clear();
+                *write(&socket.0.any_handler) = None;
+            })
+        });
+        self.run(job);
+    }
+
+    /// Queues a job behind this socket's running handlers.
+    pub(crate) fn run(&self, job: Job) {
+        if let Some(job) = self.0.serial.enqueue(job) {
+            serial::drive(self.clone(), job);
+        }
+    }
+
+    /// Dispatches an event to its handler, in order.
+    pub(crate) fn dispatch(&self, parts: MessageParts) {
+        let socket = self.clone();
+        self.run(Box::new(move || {
+            if !socket.connected() {
+                trace::debug!(ns = %socket.ns(), sid = %socket.id(), event = %parts.event, "socket.io: event for a disconnected socket dropped");
+                return Box::pin(std::future::ready(()));
+            }
+            let handler = read(&socket.0.handlers)
+                .get(&parts.event)
+                .cloned()
+                .or_else(|| read(&socket.0.any_handler).clone());
+            match handler {
+                Some(h) => h.call(socket, parts),
+                None => {
+                    trace::debug!(ns = %socket.ns(), sid = %socket.id(), event = %parts.event, "socket.io: no handler for event");
+                    Box::pin(std::future::ready(()))
+                }
+            }
+        }));
+    }
+}
+
+/// A socket whose acknowledgements wait for a given time; see [`SocketRef::timeout`].
+#[derive(Debug)]
+pub struct TimeoutSocket<'a> {
+    socket: &'a SocketRef,
+    timeout: Duration,
+}
+
+impl TimeoutSocket<'_> {
+    /// Emits and waits for the acknowledgement; see [`SocketRef::emit_with_ack`].
+    pub fn emit_with_ack<T, R>(&self, event: &str, data: &T) -> AckFuture<R>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    {
+        self.socket.emit_with_ack_timeout(event, data, self.timeout)
+    }
+}
+
+/// The Engine.IO queue item for a packet: its frames stay together.
+pub(crate) fn outbound(packet: EncodedPacket) -> Outbound {
+    if packet.attachments.is_empty() {
+        Outbound::Frame(Frame::Text(packet.text))
+    } else {
+        Outbound::Frames(packet.into_frames().collect())
+    }
+}
+
+pub(crate) fn send_error(e: SendError) -> EmitError {
+    match e {
+        SendError::Full(_) => EmitError::QueueFull,
+        SendError::Closed(_) => EmitError::Disconnected,
+    }
+}
