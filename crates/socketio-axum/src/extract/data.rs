@@ -7,7 +7,7 @@ use socketio_protocol::{
     Str,
 };
 
-use super::{ConnectParts, FromConnectParts, FromMessage, MessageParts};
+use super::{ConnectParts, FromConnectParts, FromMessage, FromMessageParts, MessageParts};
 use crate::SocketRef;
 
 /// The data of an event or of a connection, deserialized into `T`.
@@ -61,18 +61,21 @@ fn from_auth<T: DeserializeOwned>(parts: &ConnectParts) -> Result<T, DataError> 
     deserialize_value(auth, &[]).map_err(DataError)
 }
 
-impl<T: DeserializeOwned> FromMessage for Data<T> {
+impl<T: DeserializeOwned> FromMessageParts for Data<T> {
     type Rejection = DataError;
 
-    fn from_message(_: &SocketRef, parts: &mut MessageParts) -> Result<Self, DataError> {
+    fn from_message_parts(_: &SocketRef, parts: &mut MessageParts) -> Result<Self, DataError> {
         from_event(parts).map(Data)
     }
 }
 
-impl<T: DeserializeOwned> FromMessage for TryData<T> {
+impl<T: DeserializeOwned> FromMessageParts for TryData<T> {
     type Rejection = std::convert::Infallible;
 
-    fn from_message(_: &SocketRef, parts: &mut MessageParts) -> Result<Self, Self::Rejection> {
+    fn from_message_parts(
+        _: &SocketRef,
+        parts: &mut MessageParts,
+    ) -> Result<Self, Self::Rejection> {
         Ok(TryData(from_event(parts)))
     }
 }
