@@ -1,0 +1,15 @@
+//! Engine.IO v4 conformance of `engineio-tower`, end to end: each test starts
+//! its own server (axum + the `EngineIo` layer, see `socketio_axum_tests`)
+//! and talks to it with raw HTTP requests, WebSocket clients, hand-written
+//! WebSocket frames, or the official npm `engine.io-client`.
+
+mod cors;
+mod errors;
+mod handshake;
+mod heartbeat;
+mod limits;
+mod malformed;
+mod node_client;
+mod polling;
+mod upgrade;
+mod websocket;
