@@ -7,9 +7,9 @@ use serde::de::{self, value::UnitDeserializer, Deserialize, DeserializeSeed, Seq
 use super::proxy_de::Proxy;
 use super::scan::{ScanError, Scanner};
 
-/// How deep the argument scanner follows nesting: the implicit argument
-/// array, then the 127 levels serde_json itself accepts in each argument.
-const MAX_DEPTH: usize = 128;
+/// How deep arguments may nest, counting the implicit argument array: what
+/// serde_json accepts when it parses `[args]` (its recursion limit is 128).
+const MAX_DEPTH: usize = 127;
 
 /// Deserializes the text of a list of arguments
 /// ([`Event::args`](super::Event::args), [`Ack::args`](super::Ack::args)) as
@@ -499,6 +499,17 @@ mod tests {
         let m: std::collections::BTreeMap<String, Binary> =
             deserialize_first_arg(&format!(r#"{{"k":{p}}}"#), &att).unwrap();
         assert_eq!(m["k"], x);
+    }
+
+    #[test]
+    fn depth_limit_matches_serde_json_on_the_whole_array() {
+        for depth in [125, 126, 127, 128] {
+            let arg = "[".repeat(depth) + &"]".repeat(depth);
+            let ours = deserialize_args::<Vec<serde_json::Value>>(&arg, &[]);
+            let reference = serde_json::from_str::<Vec<serde_json::Value>>(&format!("[{arg}]"));
+            assert_eq!(ours.is_ok(), depth <= 126, "{depth}");
+            assert_eq!(reference.is_ok(), depth <= 126, "{depth}");
+        }
     }
 
     #[test]

@@ -213,6 +213,23 @@ fn deep_nesting_is_rejected_without_recursion() {
 }
 
 #[test]
+fn deepest_arguments_accepted_fit_in_a_small_stack() {
+    // serde_json recurses once per level, within its limit; the proxies
+    // around it add frames. A quarter of a Tokio worker's 2 MiB is enough even
+    // without optimizations.
+    let run = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let args = "[".repeat(126) + &"]".repeat(126);
+            assert!(deserialize_args::<Vec<serde_json::Value>>(&args, &[]).is_ok());
+            let objects = "{\"a\":".repeat(126) + "0" + &"}".repeat(126);
+            assert!(deserialize_first_arg::<serde_json::Value>(&objects, &[]).is_ok());
+        })
+        .unwrap();
+    run.join().unwrap();
+}
+
+#[test]
 fn error_messages() {
     use DecodeError::*;
     let cases = [
