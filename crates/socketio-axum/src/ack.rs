@@ -8,10 +8,12 @@ use std::{
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use socketio_protocol::{engine::Sid, socket::deserialize_data, Str};
+use socketio_protocol::{socket::deserialize_data, Str};
 use tokio::sync::oneshot;
 
-use crate::{AckError, SocketRef};
+use crate::{
+    adapter::AdapterError, extract::RawArgs, handler::BoxFuture, trace, AckError, SocketRef,
+};
 
 /// The arguments of an acknowledgement, as received.
 #[derive(Debug)]
@@ -87,8 +89,9 @@ pub struct BroadcastAckFuture<R> {
     inner: Pin<Box<dyn Future<Output = AckReplies<R>> + Send>>,
 }
 
-/// Each targeted socket's id with its acknowledgement or error.
-pub type AckReplies<R> = Vec<(Sid, Result<R, AckError>)>;
+/// Each targeted socket's acknowledgement or error: this server's sockets
+/// first, in the order they were reached, then those of other servers.
+pub type AckReplies<R> = Vec<Result<R, AckError>>;
 
 impl<R> fmt::Debug for BroadcastAckFuture<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,9 +102,16 @@ impl<R> fmt::Debug for BroadcastAckFuture<R> {
 impl<R: DeserializeOwned + Send + 'static> BroadcastAckFuture<R> {
     pub(crate) fn new(
         waiting: Vec<(SocketRef, u64, oneshot::Receiver<AckReply>)>,
+        remote: Option<BoxFuture<Result<Vec<RawArgs>, AdapterError>>>,
         timeout: Duration,
     ) -> Self {
         let deadline = tokio::time::Instant::now() + timeout;
+        // The other servers are asked now, not when the future is first polled.
+        let remote = match (remote, tokio::runtime::Handle::try_current()) {
+            (Some(fut), Ok(rt)) => Some(Remote::Spawned(rt.spawn(fut))),
+            (Some(fut), Err(_)) => Some(Remote::Lazy(fut)),
+            (None, _) => None,
+        };
         BroadcastAckFuture {
             inner: Box::pin(async move {
                 let mut out = Vec::with_capacity(waiting.len());
@@ -114,12 +124,38 @@ impl<R: DeserializeOwned + Send + 'static> BroadcastAckFuture<R> {
                             Err(AckError::Timeout(timeout))
                         }
                     };
-                    out.push((socket.id(), result));
+                    out.push(result);
+                }
+                if let Some(remote) = remote {
+                    let replies = match remote {
+                        Remote::Spawned(task) => task.await,
+                        Remote::Lazy(fut) => Ok(fut.await),
+                    };
+                    match replies {
+                        Ok(Ok(replies)) => out.extend(replies.into_iter().map(|r| {
+                            AckReply {
+                                args: r.args,
+                                attachments: r.attachments,
+                            }
+                            .decode()
+                        })),
+                        Ok(Err(e)) => {
+                            trace::warn!(error = %e, "socket.io: acknowledgements from other servers lost")
+                        }
+                        Err(_) => {
+                            trace::warn!("socket.io: adapter task for acknowledgements failed")
+                        }
+                    }
                 }
                 out
             }),
         }
     }
+}
+
+enum Remote {
+    Spawned(tokio::task::JoinHandle<Result<Vec<RawArgs>, AdapterError>>),
+    Lazy(BoxFuture<Result<Vec<RawArgs>, AdapterError>>),
 }
 
 impl<R> Future for BroadcastAckFuture<R> {

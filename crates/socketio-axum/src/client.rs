@@ -43,6 +43,11 @@ pub(crate) fn forget(conn: &Conn, socket: &SocketRef) {
     crate::lock(&conn.data().sockets).retain(|s| s != socket);
 }
 
+/// The sockets of a connection.
+pub(crate) fn sockets_of(conn: &Conn) -> Vec<SocketRef> {
+    crate::lock(&conn.data().sockets).clone()
+}
+
 fn socket_for(conn: &Conn, ns: &str) -> Option<SocketRef> {
     crate::lock(&conn.data().sockets)
         .iter()

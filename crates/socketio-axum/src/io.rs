@@ -10,12 +10,14 @@ use socketio_protocol::Str;
 
 use crate::{
     ack::BroadcastAckFuture,
-    adapter::Room,
+    adapter::{Adapter, AdapterError, Room, ServerSideEvent},
     client::Client,
     extract::ConnectParts,
+    extract::RawArgs,
     handler::{self, ConnectHandler, ConnectMiddleware},
     layer::{SocketIoLayer, SocketIoService},
     ns::{Namespace, NamespaceRef, NsHandlers, Shared},
+    operators::RemoteSocket,
     operators::{BroadcastOperators, IntoRooms},
     read, write, EmitError, SocketIoConfig, SocketRef,
 };
@@ -118,6 +120,7 @@ pub struct SocketIoBuilder {
     config: SocketIoConfig,
     state: http::Extensions,
     middlewares: Vec<handler::BoxedMiddleware>,
+    adapter: Option<Arc<dyn Adapter>>,
 }
 
 impl fmt::Debug for SocketIoBuilder {
@@ -148,6 +151,12 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Spans namespaces across servers with `adapter` (default: this server only).
+    pub fn adapter<A: Adapter>(mut self, adapter: A) -> Self {
+        self.adapter = Some(Arc::new(adapter));
+        self
+    }
+
     /// The server and the layer to mount on an axum `Router`.
     pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
         let io = self.build();
@@ -169,6 +178,7 @@ impl SocketIoBuilder {
             config: self.config,
             state: self.state,
             middlewares: RwLock::new(self.middlewares),
+            adapter: self.adapter,
         });
         let inner = ServerInner::new(shared);
         let io = SocketIo { inner };
@@ -190,6 +200,7 @@ impl SocketIo {
             config: SocketIoConfig::default(),
             state: http::Extensions::new(),
             middlewares: Vec::new(),
+            adapter: None,
         }
     }
 
@@ -355,9 +366,45 @@ impl SocketIo {
         self.main().sockets()
     }
 
-    /// The sockets of the main namespace (Node's `fetchSockets`).
-    pub async fn fetch_sockets(&self) -> Vec<SocketRef> {
+    /// The sockets of the main namespace on every server (Node's `fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.main().fetch_sockets().await
+    }
+
+    /// Handles events that other servers emit with
+    /// [`server_side_emit`](Self::server_side_emit) on the main namespace.
+    pub fn on_server_side<F: Fn(ServerSideEvent) + Send + Sync + 'static>(&self, handler: F) {
+        if let Some(ns) = self.main_ns() {
+            *write(&ns.server_side) = Some(Arc::new(handler));
+        }
+    }
+
+    /// Emits an event to the other servers of the cluster (Node's
+    /// `serverSideEmit`); with `ack`, resolves with each server's answer
+    /// within that time. Without an adapter there is no other server.
+    pub async fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        ack: Option<std::time::Duration>,
+    ) -> Result<Vec<RawArgs>, AdapterError> {
+        let Some(ns) = self.main_ns() else {
+            return Ok(Vec::new());
+        };
+        let Some(remote) = ns.remote() else {
+            return Ok(Vec::new());
+        };
+        let args =
+            crate::extract::raw_args_of(data).map_err(|e| AdapterError::new(e.to_string()))?;
+        remote.server_side_emit(event, &args, ack).await
+    }
+
+    /// The number of servers in the cluster (1 without an adapter).
+    pub async fn server_count(&self) -> Result<usize, AdapterError> {
+        match self.main_ns().as_deref().and_then(Namespace::remote) {
+            Some(remote) => remote.server_count().await,
+            None => Ok(1),
+        }
     }
 
     /// The rooms of the main namespace that have members.

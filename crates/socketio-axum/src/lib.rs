@@ -29,7 +29,7 @@
 //! - [`BroadcastOperators`]: `to`, `except`, `volatile`, `timeout`, then `emit`.
 
 mod ack;
-mod adapter;
+pub mod adapter;
 mod client;
 mod config;
 mod disconnect;
@@ -54,7 +54,7 @@ pub use error::{AckError, ConnectError, EmitError};
 pub use io::{SocketIo, SocketIoBuilder};
 pub use layer::{SocketIoLayer, SocketIoService};
 pub use ns::NamespaceRef;
-pub use operators::{BroadcastOperators, IntoRooms};
+pub use operators::{BroadcastOperators, IntoRooms, RemoteSocket};
 pub use socket::{SocketRef, TimeoutSocket};
 pub use socketio_protocol::socket::Binary;
 

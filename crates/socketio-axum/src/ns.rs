@@ -2,19 +2,27 @@ use std::{
     fmt,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, RwLock, Weak,
+        Arc, OnceLock, RwLock, Weak,
     },
 };
 
 use dashmap::DashMap;
 use socketio_protocol::{engine::Sid, socket::AckId, Str};
 
+use bytes::BytesMut;
+use engineio_tower::{Outbound, SendError};
+use socketio_protocol::socket::encode_disconnect;
+
 use crate::{
-    adapter::Rooms,
+    adapter::{
+        Adapter, BroadcastOptions, LocalNamespace, NamespaceAdapter, Rooms, ServerSideEvent,
+    },
     extract::ConnectParts,
     handler::{self, BoxedConnectHandler, BoxedMiddleware, ConnectHandler, ConnectMiddleware},
     io::ServerInner,
-    read, write, SocketIo, SocketIoConfig, SocketRef,
+    read,
+    socket::outbound,
+    trace, write, DisconnectReason, SocketIo, SocketIoConfig, SocketRef,
 };
 
 /// What the server shares with its namespaces.
@@ -22,7 +30,10 @@ pub(crate) struct Shared {
     pub(crate) config: SocketIoConfig,
     pub(crate) state: http::Extensions,
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
+    pub(crate) adapter: Option<Arc<dyn Adapter>>,
 }
+
+pub(crate) type ServerSideHandler = Arc<dyn Fn(ServerSideEvent) + Send + Sync>;
 
 /// The handlers of a namespace; a dynamic namespace's children share them.
 pub(crate) struct NsHandlers {
@@ -41,6 +52,8 @@ pub(crate) struct Namespace {
     /// Whether this is a child of a dynamic namespace, removed when empty if configured.
     pub(crate) dynamic: bool,
     next_ack: AtomicU64,
+    remote: OnceLock<Box<dyn NamespaceAdapter>>,
+    pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
 }
 
 impl fmt::Debug for Namespace {
@@ -60,7 +73,8 @@ impl Namespace {
         server: Weak<ServerInner>,
         dynamic: bool,
     ) -> Arc<Namespace> {
-        Arc::new(Namespace {
+        let adapter = shared.adapter.clone();
+        let ns = Arc::new(Namespace {
             path,
             handlers,
             sockets: DashMap::new(),
@@ -69,7 +83,70 @@ impl Namespace {
             server,
             dynamic,
             next_ack: AtomicU64::new(0),
-        })
+            remote: OnceLock::new(),
+            server_side: RwLock::default(),
+        });
+        if let Some(adapter) = adapter {
+            let _ = ns.remote.set(adapter.namespace(LocalNamespace(ns.clone())));
+        }
+        ns
+    }
+
+    /// The link to other servers, if an adapter is configured.
+    pub(crate) fn remote(&self) -> Option<&dyn NamespaceAdapter> {
+        self.remote.get().map(|r| &**r)
+    }
+
+    /// The sockets on this server that `opts` targets.
+    pub(crate) fn targets(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
+        self.rooms
+            .targets(&opts.rooms, &opts.except)
+            .into_iter()
+            .filter_map(|sid| self.sockets.get(&sid).map(|s| s.clone()))
+            .collect()
+    }
+
+    /// Queues a broadcast packet for one socket. A full queue drops a volatile
+    /// packet; otherwise the packet waits up to the slow-consumer timeout for
+    /// room, after which the socket is disconnected. Nothing is dropped silently.
+    pub(crate) fn deliver(&self, socket: &SocketRef, out: Outbound, volatile: bool) {
+        if !socket.connected() {
+            return;
+        }
+        match socket.0.conn.try_send(out) {
+            Ok(()) | Err(SendError::Closed(_)) => {}
+            Err(SendError::Full(_)) if volatile => {
+                trace::debug!(ns = %socket.ns(), sid = %socket.id(), "socket.io: volatile packet dropped, queue full");
+            }
+            Err(SendError::Full(out)) => {
+                let socket = socket.clone();
+                let wait = self.shared.config.slow_consumer_timeout;
+                tokio::spawn(async move {
+                    let conn = socket.0.conn.clone();
+                    if tokio::time::timeout(wait, conn.send_when_ready(out))
+                        .await
+                        .is_err()
+                    {
+                        trace::warn!(ns = %socket.ns(), sid = %socket.id(), ?wait, "socket.io: slow consumer disconnected");
+                        let _ = conn.send(outbound(encode_disconnect(
+                            &mut BytesMut::new(),
+                            socket.ns(),
+                        )));
+                        socket.close(DisconnectReason::SlowConsumer);
+                    }
+                });
+            }
+        }
+    }
+
+    /// An event from another server.
+    pub(crate) fn on_server_side_event(&self, event: ServerSideEvent) {
+        match read(&self.server_side).clone() {
+            Some(handler) => handler(event),
+            None => {
+                trace::debug!(ns = %self.path, event = event.event(), "socket.io: server-side event with no handler")
+            }
+        }
     }
 
     /// Acknowledgement ids come from the namespace, as in Node, so that a

@@ -1,13 +1,15 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use bytes::BytesMut;
-use engineio_tower::{Outbound, SendError};
 use serde::{de::DeserializeOwned, Serialize};
-use socketio_protocol::socket::{encode_disconnect, encode_event};
+use socketio_protocol::socket::encode_event;
 
 use crate::{
-    ack::BroadcastAckFuture, adapter::Room, ns::Namespace, socket::outbound, trace,
-    DisconnectReason, EmitError, SocketRef,
+    ack::BroadcastAckFuture,
+    adapter::{AdapterError, BroadcastOptions, NamespaceAdapter, Room, SocketData},
+    ns::Namespace,
+    socket::outbound,
+    EmitError, SocketRef,
 };
 
 /// Room names: a `&str`, `String`, [`Room`], or an array, slice or `Vec` of them.
@@ -59,7 +61,9 @@ impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
 /// acknowledgements, join, leave, disconnect. Made by
 /// [`SocketIo::to`](crate::SocketIo::to), [`SocketRef::broadcast`] and the like.
 ///
-/// A socket in several of the targeted rooms is reached once.
+/// A socket in several of the targeted rooms is reached once. With an
+/// [`Adapter`](crate::adapter::Adapter), every action also reaches the other
+/// servers unless [`local`](Self::local) is set.
 ///
 /// ```
 /// use socketio_axum::SocketIo;
@@ -73,9 +77,7 @@ impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
 #[must_use = "operators do nothing until an action such as `emit` is called"]
 pub struct BroadcastOperators {
     ns: Arc<Namespace>,
-    rooms: Vec<Room>,
-    except: Vec<Room>,
-    volatile: bool,
+    opts: BroadcastOptions,
     timeout: Option<Duration>,
 }
 
@@ -83,9 +85,7 @@ impl fmt::Debug for BroadcastOperators {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BroadcastOperators")
             .field("ns", &self.ns.path)
-            .field("rooms", &self.rooms)
-            .field("except", &self.except)
-            .field("volatile", &self.volatile)
+            .field("opts", &self.opts)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -95,16 +95,14 @@ impl BroadcastOperators {
     pub(crate) fn new(ns: Arc<Namespace>) -> Self {
         BroadcastOperators {
             ns,
-            rooms: Vec::new(),
-            except: Vec::new(),
-            volatile: false,
+            opts: BroadcastOptions::default(),
             timeout: None,
         }
     }
 
     /// Adds rooms to target (Node's `to`). Without any, every socket is targeted.
     pub fn to(mut self, rooms: impl IntoRooms) -> Self {
-        self.rooms.extend(rooms.into_rooms());
+        self.opts.rooms.extend(rooms.into_rooms());
         self
     }
 
@@ -115,18 +113,19 @@ impl BroadcastOperators {
 
     /// Leaves out the sockets in `rooms`.
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
-        self.except.extend(rooms.into_rooms());
+        self.opts.except.extend(rooms.into_rooms());
         self
     }
 
-    /// Only sockets on this server (the default until an adapter spans servers).
-    pub fn local(self) -> Self {
+    /// Only sockets on this server.
+    pub fn local(mut self) -> Self {
+        self.opts.local = true;
         self
     }
 
     /// The packet may be dropped for a socket whose queue is full, instead of waiting.
     pub fn volatile(mut self) -> Self {
-        self.volatile = true;
+        self.opts.volatile = true;
         self
     }
 
@@ -142,34 +141,53 @@ impl BroadcastOperators {
         self
     }
 
-    /// The targeted sockets on this server.
-    pub fn sockets(&self) -> Vec<SocketRef> {
-        self.ns
-            .rooms
-            .targets(&self.rooms, &self.except)
-            .into_iter()
-            .filter_map(|sid| self.ns.sockets.get(&sid).map(|s| s.clone()))
-            .collect()
+    fn remote(&self) -> Option<&dyn NamespaceAdapter> {
+        if self.opts.local {
+            None
+        } else {
+            self.ns.remote()
+        }
     }
 
-    /// The targeted sockets (Node's `fetchSockets`).
-    pub async fn fetch_sockets(&self) -> Vec<SocketRef> {
-        self.sockets()
+    /// The targeted sockets on this server.
+    pub fn sockets(&self) -> Vec<SocketRef> {
+        self.ns.targets(&self.opts)
+    }
+
+    /// The targeted sockets on every server (Node's `fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        let mut out: Vec<RemoteSocket> = self
+            .sockets()
+            .into_iter()
+            .map(|s| RemoteSocket::local(self.ns.clone(), s))
+            .collect();
+        if let Some(remote) = self.remote() {
+            let others = remote.fetch_sockets(&self.opts).await?;
+            out.extend(
+                others
+                    .into_iter()
+                    .map(|d| RemoteSocket::remote(self.ns.clone(), d)),
+            );
+        }
+        Ok(out)
     }
 
     /// Emits to every targeted socket; the packet is encoded once and its
     /// bytes shared. See [`SocketRef::emit`] for how `data` becomes arguments.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), &self.ns.path, event, None, data)?;
+        if let Some(remote) = self.remote() {
+            remote.broadcast(&packet, &self.opts);
+        }
         let out = outbound(packet);
         for socket in self.sockets() {
-            self.deliver(&socket, out.clone());
+            self.ns.deliver(&socket, out.clone(), self.opts.volatile);
         }
         Ok(())
     }
 
     /// Emits to every targeted socket and collects their acknowledgements
-    /// until each answered or the timeout passed.
+    /// (on every server) until each answered or the timeout passed.
     pub fn emit_with_ack<T, R>(
         &self,
         event: &str,
@@ -181,20 +199,26 @@ impl BroadcastOperators {
     {
         let id = self.ns.next_ack_id();
         let packet = encode_event(&mut BytesMut::new(), &self.ns.path, event, Some(id), data)?;
+        let timeout = self.timeout.unwrap_or(self.ns.shared.config.ack_timeout);
+        let remote = self
+            .remote()
+            .map(|r| r.broadcast_with_ack(&packet, &self.opts, timeout));
         let out = outbound(packet);
         let mut waiting = Vec::new();
         for socket in self.sockets() {
             let rx = socket.register_ack(id);
-            self.deliver(&socket, out.clone());
+            self.ns.deliver(&socket, out.clone(), self.opts.volatile);
             waiting.push((socket, id, rx));
         }
-        let timeout = self.timeout.unwrap_or(self.ns.shared.config.ack_timeout);
-        Ok(BroadcastAckFuture::new(waiting, timeout))
+        Ok(BroadcastAckFuture::new(waiting, remote, timeout))
     }
 
     /// Makes the targeted sockets join `rooms`.
     pub fn join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
+        if let Some(remote) = self.remote() {
+            remote.add_sockets(&self.opts, &rooms);
+        }
         for socket in self.sockets() {
             self.ns.rooms.join(socket.id(), &rooms);
         }
@@ -203,6 +227,9 @@ impl BroadcastOperators {
     /// Makes the targeted sockets leave `rooms`.
     pub fn leave(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
+        if let Some(remote) = self.remote() {
+            remote.del_sockets(&self.opts, &rooms);
+        }
         for socket in self.sockets() {
             self.ns.rooms.leave(socket.id(), &rooms);
         }
@@ -210,42 +237,98 @@ impl BroadcastOperators {
 
     /// Disconnects the targeted sockets from the namespace.
     pub fn disconnect(&self) {
+        if let Some(remote) = self.remote() {
+            remote.disconnect_sockets(&self.opts, false);
+        }
         for socket in self.sockets() {
             socket.disconnect();
         }
     }
+}
 
-    /// Queues a broadcast packet for one socket. A full queue drops a volatile
-    /// packet; otherwise the packet waits up to the slow-consumer timeout for
-    /// room, after which the socket is disconnected. Nothing is dropped silently.
-    fn deliver(&self, socket: &SocketRef, out: Outbound) {
-        if !socket.connected() {
-            return;
+/// A socket found by [`BroadcastOperators::fetch_sockets`], on this server or another.
+#[derive(Clone)]
+pub struct RemoteSocket {
+    ns: Arc<Namespace>,
+    data: SocketData,
+    local: Option<SocketRef>,
+}
+
+impl fmt::Debug for RemoteSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteSocket")
+            .field("id", &self.data.id)
+            .field("local", &self.local.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteSocket {
+    fn local(ns: Arc<Namespace>, socket: SocketRef) -> Self {
+        RemoteSocket {
+            ns,
+            data: socket.describe(),
+            local: Some(socket),
         }
-        match socket.0.conn.try_send(out) {
-            Ok(()) | Err(SendError::Closed(_)) => {}
-            Err(SendError::Full(out)) if self.volatile => {
-                let _ = out;
-                trace::debug!(ns = %socket.ns(), sid = %socket.id(), "socket.io: volatile packet dropped, queue full");
-            }
-            Err(SendError::Full(out)) => {
-                let socket = socket.clone();
-                let wait = self.ns.shared.config.slow_consumer_timeout;
-                tokio::spawn(async move {
-                    let conn = socket.0.conn.clone();
-                    if tokio::time::timeout(wait, conn.send_when_ready(out))
-                        .await
-                        .is_err()
-                    {
-                        trace::warn!(ns = %socket.ns(), sid = %socket.id(), ?wait, "socket.io: slow consumer disconnected");
-                        let _ = conn.send(outbound(encode_disconnect(
-                            &mut BytesMut::new(),
-                            socket.ns(),
-                        )));
-                        socket.close(DisconnectReason::SlowConsumer);
-                    }
-                });
-            }
+    }
+
+    fn remote(ns: Arc<Namespace>, data: SocketData) -> Self {
+        RemoteSocket {
+            ns,
+            data,
+            local: None,
         }
+    }
+
+    /// The socket id.
+    pub fn id(&self) -> &str {
+        &self.data.id
+    }
+
+    /// The rooms it was in when fetched.
+    pub fn rooms(&self) -> &[String] {
+        &self.data.rooms
+    }
+
+    /// Its handshake, in Node's shape.
+    pub fn handshake(&self) -> &serde_json::Value {
+        &self.data.handshake
+    }
+
+    /// Its `data`.
+    pub fn data(&self) -> &serde_json::Value {
+        &self.data.data
+    }
+
+    /// The socket, when it is on this server.
+    pub fn as_local(&self) -> Option<&SocketRef> {
+        self.local.as_ref()
+    }
+
+    fn only_me(&self) -> BroadcastOperators {
+        BroadcastOperators::new(self.ns.clone()).to(self.data.id.clone())
+    }
+
+    /// Emits to this socket, wherever it is.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        match &self.local {
+            Some(s) => s.emit(event, data),
+            None => self.only_me().emit(event, data),
+        }
+    }
+
+    /// Makes it join `rooms`.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.only_me().join(rooms);
+    }
+
+    /// Makes it leave `rooms`.
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        self.only_me().leave(rooms);
+    }
+
+    /// Disconnects it from the namespace.
+    pub fn disconnect(&self) {
+        self.only_me().disconnect();
     }
 }

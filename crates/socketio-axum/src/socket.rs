@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::{
     ack::{AckFuture, AckReply},
-    adapter::Room,
+    adapter::{Room, SocketData},
     client::Conn,
     extract::{handshake::HandshakeParts, Handshake, MessageParts, RawArgs},
     handler::{
@@ -409,7 +409,66 @@ impl SocketRef {
         BroadcastOperators::new(self.0.ns.clone()).except(Room::from(self.id().to_string()))
     }
 
+    /// This socket as [`fetch_sockets`](crate::BroadcastOperators::fetch_sockets)
+    /// describes it to other servers, in Node's shape.
+    pub(crate) fn describe(&self) -> SocketData {
+        let h = &self.0.handshake;
+        let headers: serde_json::Map<String, serde_json::Value> = h
+            .headers
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_owned(),
+                    serde_json::Value::from(v.to_str().ok()?),
+                ))
+            })
+            .collect();
+        let query: serde_json::Map<String, serde_json::Value> = h
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), serde_json::Value::from(v))
+            })
+            .collect();
+        let issued = h
+            .issued
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let auth = h
+            .auth
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
+        SocketData {
+            id: self.id().to_string(),
+            handshake: serde_json::json!({
+                "headers": headers,
+                "query": query,
+                "url": h.uri.to_string(),
+                "issued": issued,
+                "auth": auth,
+            }),
+            rooms: self.rooms().iter().map(|r| r.to_string()).collect(),
+            data: serde_json::Value::Null,
+        }
+    }
+
     // ----- leaving -----
+
+    /// Closes the whole connection (every namespace of this client); the
+    /// client sees `io server disconnect` and does not reconnect by itself.
+    pub fn close_connection(&self) {
+        let sockets = crate::client::sockets_of(&self.0.conn);
+        for socket in sockets {
+            socket.disconnect();
+        }
+        self.0.conn.close();
+    }
 
     /// Disconnects the socket from its namespace: the client gets a
     /// `DISCONNECT` and its `disconnect` event with reason

@@ -125,3 +125,18 @@ impl FromMessage for RawArgs {
         })
     }
 }
+
+/// Encodes `data` as event arguments (see [`SocketRef::emit`]), for sending as [`RawArgs`].
+pub(crate) fn raw_args_of<T: serde::Serialize + ?Sized>(
+    data: &T,
+) -> Result<RawArgs, serde_json::Error> {
+    let packet = socketio_protocol::socket::encode_ack(&mut bytes::BytesMut::new(), "/", 0, data)?;
+    // `430[` + args + `]`: keep what is between the brackets.
+    let text = packet.text;
+    let start = text.find('[').map_or(text.len(), |i| i + 1);
+    let end = text.len().saturating_sub(1).max(start);
+    Ok(RawArgs {
+        args: text.slice(start..end),
+        attachments: packet.attachments,
+    })
+}

@@ -27,6 +27,7 @@ mod state;
 use std::fmt::Display;
 
 pub use ack::AckSender;
+pub(crate) use data::raw_args_of;
 pub use data::{Data, DataError, RawArgs, TryData};
 pub use extension::{Extension, MissingExtension};
 pub use handshake::Handshake;

@@ -1,0 +1,177 @@
+use std::{fmt, sync::Arc, time::Duration};
+
+use bytes::BytesMut;
+use serde::{de::DeserializeOwned, Serialize};
+use socketio_protocol::{
+    socket::{deserialize_data, encode_event_raw, EncodedPacket},
+    Str,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{BroadcastOptions, Room, SocketData};
+use crate::{extract::RawArgs, ns::Namespace, socket::outbound, EmitError};
+
+/// This server's side of a namespace, as an [`Adapter`](super::Adapter)
+/// sees it: it applies here what other servers ask for. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalNamespace(pub(crate) Arc<Namespace>);
+
+impl fmt::Debug for LocalNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("LocalNamespace").field(&self.0.path).finish()
+    }
+}
+
+impl LocalNamespace {
+    /// The namespace path.
+    pub fn path(&self) -> &str {
+        &self.0.path
+    }
+
+    /// Delivers a broadcast from another server to the matching sockets here.
+    pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
+        let out = outbound(packet);
+        for socket in self.0.targets(opts) {
+            self.0.deliver(&socket, out.clone(), opts.volatile);
+        }
+    }
+
+    /// Emits `event` with `args` to the matching sockets here, expecting
+    /// acknowledgements: returns how many sockets were reached and a channel
+    /// that yields each acknowledgement within `timeout`.
+    pub fn broadcast_with_ack(
+        &self,
+        event: &str,
+        args: RawArgs,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> (usize, mpsc::UnboundedReceiver<RawArgs>) {
+        let id = self.0.next_ack_id();
+        let packet = encode_event_raw(
+            &mut BytesMut::new(),
+            &self.0.path,
+            event,
+            Some(id),
+            &args.args,
+            args.attachments,
+        );
+        let out = outbound(packet);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let targets = self.0.targets(opts);
+        let count = targets.len();
+        for socket in targets {
+            let ack = socket.register_ack(id);
+            self.0.deliver(&socket, out.clone(), opts.volatile);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(timeout, ack).await {
+                    Ok(Ok(reply)) => {
+                        let _ = tx.send(RawArgs {
+                            args: reply.args,
+                            attachments: reply.attachments,
+                        });
+                    }
+                    _ => socket.forget_ack(id),
+                }
+            });
+        }
+        (count, rx)
+    }
+
+    /// Describes the matching sockets here.
+    pub fn fetch_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketData> {
+        self.0.targets(opts).iter().map(|s| s.describe()).collect()
+    }
+
+    /// Makes the matching sockets here join `rooms`.
+    pub fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for socket in self.0.targets(opts) {
+            self.0.rooms.join(socket.id(), rooms);
+        }
+    }
+
+    /// Makes the matching sockets here leave `rooms`.
+    pub fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for socket in self.0.targets(opts) {
+            self.0.rooms.leave(socket.id(), rooms);
+        }
+    }
+
+    /// Disconnects the matching sockets here (their whole connection if `close`).
+    pub fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        for socket in self.0.targets(opts) {
+            if close {
+                socket.close_connection();
+            } else {
+                socket.disconnect();
+            }
+        }
+    }
+
+    /// The rooms of the namespace here.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.rooms.all()
+    }
+
+    /// Hands an event from another server to this namespace's server-side handler.
+    pub fn server_side_event(
+        &self,
+        event: Str,
+        args: RawArgs,
+        ack: Option<oneshot::Sender<RawArgs>>,
+    ) {
+        self.0
+            .on_server_side_event(ServerSideEvent { event, args, ack });
+    }
+}
+
+/// An event emitted by another server with `server_side_emit` (Node's `serverSideEmit`).
+pub struct ServerSideEvent {
+    event: Str,
+    args: RawArgs,
+    ack: Option<oneshot::Sender<RawArgs>>,
+}
+
+impl fmt::Debug for ServerSideEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSideEvent")
+            .field("event", &self.event)
+            .field("args", &self.args.args)
+            .field("expects_ack", &self.ack.is_some())
+            .finish()
+    }
+}
+
+impl ServerSideEvent {
+    /// The event name.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The arguments as received.
+    pub fn args(&self) -> &RawArgs {
+        &self.args
+    }
+
+    /// The arguments, deserialized as [`Data`](crate::extract::Data) does.
+    pub fn data<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        deserialize_data(&self.args.args, &self.args.attachments)
+    }
+
+    /// Whether the sender waits for an answer.
+    pub fn expects_ack(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    /// Answers the sender (one argument).
+    pub fn ack<T: Serialize + ?Sized>(mut self, data: &T) -> Result<(), EmitError> {
+        if let Some(tx) = self.ack.take() {
+            let args = serde_json::to_string(data)?;
+            let _ = tx.send(RawArgs {
+                args: Str::from(args),
+                attachments: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+}
