@@ -58,6 +58,12 @@ pub use operators::{BroadcastOperators, IntoRooms, RemoteSocket};
 pub use socket::{SocketRef, TimeoutSocket};
 pub use socketio_protocol::socket::Binary;
 
+/// The README's and guide's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../../../docs/guide.md")]
+pub struct DocTests;
+
 /// Locks a mutex, recovering from poisoning: no lock here is held across
 /// code that can panic, and a poisoned flag must not take the server down.
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
