@@ -1,6 +1,6 @@
 //! `socket::deserialize_args` into `Vec<serde_json::Value>` (and the first
-//! argument as bytes, and `deserialize_data`) on any text: no panic, and what is accepted is what
-//! serde_json accepts as `[args]`.
+//! argument as bytes, and `deserialize_data`) on any text: no panic, and what
+//! is accepted is what serde_json accepts as `[args]`.
 #![no_main]
 
 use bytes::Bytes;
