@@ -281,11 +281,12 @@ where
     error::response(StatusCode::OK, "text/html", Bytes::from_static(b"ok"))
 }
 
-/// Back-pressure: the peer's next packet is read only once the outgoing queue has room.
+/// Back-pressure: the peer's next packet is read only once the outgoing
+/// queue has room and the layer above does not hold reading.
 pub(crate) async fn wait_for_room<D>(socket: &Socket<D>) {
-    while socket.is_full() && !socket.is_closed() {
+    while socket.is_reading_paused() && !socket.is_closed() {
         let drained = socket.session().drained.notified();
-        if !socket.is_full() {
+        if !socket.is_reading_paused() {
             break;
         }
         tokio::select! {

@@ -106,6 +106,8 @@ pub(crate) struct Session<D> {
     pub(crate) rx: Mutex<Option<mpsc::UnboundedReceiver<Outbound>>>,
     queued: AtomicUsize,
     max_queued: usize,
+    /// Holds on reading taken by the layer above (see `pause_reading`).
+    holds: AtomicUsize,
     /// Woken whenever the queue shrinks, for senders waiting for room.
     pub(crate) drained: Notify,
     pub(crate) pong: Notify,
@@ -152,6 +154,7 @@ impl<D> Socket<D> {
                 rx: Mutex::new(Some(rx)),
                 queued: AtomicUsize::new(0),
                 max_queued,
+                holds: AtomicUsize::new(0),
                 drained: Notify::new(),
                 pong: Notify::new(),
                 pong_deadline: Mutex::new(None),
@@ -254,6 +257,30 @@ impl<D> Socket<D> {
     /// Whether the outgoing queue is at its limit.
     pub fn is_full(&self) -> bool {
         self.inner.queued.load(Ordering::Acquire) >= self.inner.max_queued
+    }
+
+    /// Stops reading the peer's packets until a matching
+    /// [`resume_reading`](Self::resume_reading): for a layer above whose own
+    /// queue of incoming work is full. Holds add up.
+    pub fn pause_reading(&self) {
+        self.inner.holds.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Releases one hold taken with [`pause_reading`](Self::pause_reading).
+    pub fn resume_reading(&self) {
+        let prev = self
+            .inner
+            .holds
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| h.checked_sub(1));
+        if prev.is_ok() {
+            self.inner.drained.notify_waiters();
+        }
+    }
+
+    /// Whether the peer's packets are not read now: the outgoing queue is
+    /// full, or the layer above paused reading.
+    pub fn is_reading_paused(&self) -> bool {
+        self.is_full() || self.inner.holds.load(Ordering::Acquire) > 0
     }
 
     /// Number of frames queued and not yet written.

@@ -256,15 +256,21 @@ async fn run<H: EngineIoHandler>(
         enum Event {
             Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
             Write(Option<Outbound>),
+            Resumed,
             Closed,
         }
+        // Woken when the queue drains or a hold on reading is released.
+        let resumed = socket.session().drained.notified();
+        let paused = socket.is_reading_paused();
         let event = tokio::select! {
             biased;
             _ = token.cancelled() => Event::Closed,
             f = rx.recv() => Event::Write(f),
-            m = ws.next(), if !socket.is_full() => Event::Read(m),
+            m = ws.next(), if !paused => Event::Read(m),
+            _ = resumed, if paused => Event::Resumed,
         };
         match event {
+            Event::Resumed => {}
             Event::Write(None) | Event::Closed => break,
             Event::Write(Some(frame)) => {
                 if let Err(e) = write_batch(&mut ws, &mut rx, socket, frame).await {

@@ -50,7 +50,6 @@ impl Serial {
     }
 
     /// Jobs waiting for their turn.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         crate::lock(&self.state).queue.len()
     }

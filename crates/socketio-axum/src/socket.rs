@@ -26,6 +26,7 @@ use crate::{
     adapter::{Room, SocketData},
     client::Conn,
     extract::{handshake::HandshakeParts, Handshake, MessageParts, RawArgs},
+    handler::BoxFuture,
     handler::{
         self, BoxedDisconnectHandler, BoxedMessageHandler, DisconnectHandler, MessageHandler,
     },
@@ -48,7 +49,9 @@ pub(crate) struct SocketInner {
     pub(crate) id: Sid,
     pub(crate) ns: Arc<Namespace>,
     pub(crate) conn: Conn,
-    handlers: RwLock<HashMap<Str, BoxedMessageHandler>>,
+    handlers: RwLock<HashMap<Str, (BoxedMessageHandler, bool)>>,
+    packet_middlewares: RwLock<Vec<PacketMiddleware>>,
+    reading_held: AtomicBool,
     any_handler: RwLock<Option<BoxedMessageHandler>>,
     disconnect_handler: Mutex<Option<BoxedDisconnectHandler>>,
     disconnecting_handler: Mutex<Option<BoxedDisconnectHandler>>,
@@ -62,6 +65,12 @@ pub(crate) struct SocketInner {
 }
 
 type OutgoingHook = Arc<dyn Fn(&SocketRef, &str, &Str) + Send + Sync>;
+type PacketMiddleware = Arc<dyn Fn(&SocketRef, &MessageParts) -> Result<(), String> + Send + Sync>;
+
+/// Events queued behind a socket's running handler before its connection
+/// stops being read (back-pressure), and the length at which reading resumes.
+const MAX_QUEUED_EVENTS: usize = 128;
+const RESUME_QUEUED_EVENTS: usize = MAX_QUEUED_EVENTS / 2;
 
 impl AsRef<Serial> for SocketRef {
     fn as_ref(&self) -> &Serial {
@@ -91,6 +100,8 @@ impl SocketRef {
             ns,
             conn,
             handlers: RwLock::default(),
+            packet_middlewares: RwLock::default(),
+            reading_held: AtomicBool::new(false),
             any_handler: RwLock::default(),
             disconnect_handler: Mutex::default(),
             disconnecting_handler: Mutex::default(),
@@ -164,7 +175,39 @@ impl SocketRef {
         H: MessageHandler<T>,
         T: 'static,
     {
-        write(&self.0.handlers).insert(event.into(), handler::boxed_message(handler));
+        write(&self.0.handlers).insert(event.into(), (handler::boxed_message(handler), false));
+    }
+
+    /// Like [`on`](Self::on), but each occurrence of the event runs on its
+    /// own task, concurrently with the socket's other events (opt-in
+    /// concurrency; order between them is not kept).
+    pub fn on_concurrent<H, T>(&self, event: impl Into<Str>, handler: H)
+    where
+        H: MessageHandler<T>,
+        T: 'static,
+    {
+        write(&self.0.handlers).insert(event.into(), (handler::boxed_message(handler), true));
+    }
+
+    /// Adds a per-packet middleware (Node's `socket.use`): it sees every
+    /// incoming event before its handler, in order of registration. An
+    /// `Err(reason)` drops the event: the client gets the ack
+    /// `[{"error": reason}]` if it waits for one, and a `tracing` warning is emitted.
+    ///
+    /// ```
+    /// use socketio_axum::SocketRef;
+    ///
+    /// fn register(socket: SocketRef) {
+    ///     socket.use_packet(|_socket, parts| {
+    ///         if parts.event().starts_with("admin:") { Err("forbidden".to_owned()) } else { Ok(()) }
+    ///     });
+    /// }
+    /// ```
+    pub fn use_packet<F>(&self, middleware: F)
+    where
+        F: Fn(&SocketRef, &MessageParts) -> Result<(), String> + Send + Sync + 'static,
+    {
+        write(&self.0.packet_middlewares).push(Arc::new(middleware));
     }
 
     /// Handles every event that has no handler of its own (Node's `onAny` for
@@ -509,6 +552,9 @@ impl SocketRef {
                     h.call(socket.clone(), reason).await;
                 }
                 write(&socket.0.handlers).clear();
+                if socket.0.reading_held.swap(false, Ordering::AcqRel) {
+                    socket.0.conn.resume_reading();
+                }
                 *write(&socket.0.any_handler) = None;
             })
         });
@@ -526,22 +572,53 @@ impl SocketRef {
     pub(crate) fn dispatch(&self, parts: MessageParts) {
         let socket = self.clone();
         self.run(Box::new(move || {
-            if !socket.connected() {
-                trace::debug!(ns = %socket.ns(), sid = %socket.id(), event = %parts.event, "socket.io: event for a disconnected socket dropped");
-                return Box::pin(std::future::ready(()));
-            }
-            let handler = read(&socket.0.handlers)
-                .get(&parts.event)
-                .cloned()
-                .or_else(|| read(&socket.0.any_handler).clone());
-            match handler {
-                Some(h) => h.call(socket, parts),
-                None => {
-                    trace::debug!(ns = %socket.ns(), sid = %socket.id(), event = %parts.event, "socket.io: no handler for event");
-                    Box::pin(std::future::ready(()))
-                }
-            }
+            socket.resume_reading_if_drained();
+            socket.handle_event(parts)
         }));
+        if self.0.serial.len() >= MAX_QUEUED_EVENTS
+            && !self.0.reading_held.swap(true, Ordering::AcqRel)
+        {
+            trace::debug!(ns = %self.ns(), sid = %self.id(), "socket.io: handlers fall behind, pausing reads");
+            self.0.conn.pause_reading();
+        }
+    }
+
+    fn resume_reading_if_drained(&self) {
+        if self.0.serial.len() <= RESUME_QUEUED_EVENTS
+            && self.0.reading_held.swap(false, Ordering::AcqRel)
+        {
+            self.0.conn.resume_reading();
+        }
+    }
+
+    /// Runs the packet middlewares and the event's handler.
+    fn handle_event(self, parts: MessageParts) -> BoxFuture<()> {
+        let ready = || -> BoxFuture<()> { Box::pin(std::future::ready(())) };
+        if !self.connected() {
+            trace::debug!(ns = %self.ns(), sid = %self.id(), event = %parts.event, "socket.io: event for a disconnected socket dropped");
+            return ready();
+        }
+        let middlewares = read(&self.0.packet_middlewares).clone();
+        for mw in &middlewares {
+            if let Err(reason) = mw(&self, &parts) {
+                return crate::extract::rejected(&self, &parts, &reason);
+            }
+        }
+        let handler = read(&self.0.handlers)
+            .get(&parts.event)
+            .cloned()
+            .or_else(|| read(&self.0.any_handler).clone().map(|h| (h, false)));
+        match handler {
+            Some((h, false)) => h.call(self, parts),
+            Some((h, true)) => {
+                tokio::spawn(h.call(self, parts));
+                ready()
+            }
+            None => {
+                trace::debug!(ns = %self.ns(), sid = %self.id(), event = %parts.event, "socket.io: no handler for event");
+                ready()
+            }
+        }
     }
 }
 
