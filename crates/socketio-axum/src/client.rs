@@ -181,7 +181,8 @@ impl Client {
                     send_connect_error(&conn, &ns.path, &e);
                     return;
                 }
-                if conn.is_closed() {
+                if conn.is_closed() || socket.is_closing() {
+                    // The connection closed, or the client left, while the middlewares ran.
                     forget(&conn, &socket);
                     return;
                 }

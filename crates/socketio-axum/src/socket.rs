@@ -148,6 +148,11 @@ impl SocketRef {
         self.0.connected.load(Ordering::Acquire)
     }
 
+    /// Whether the socket left or is leaving (even before it finished joining).
+    pub(crate) fn is_closing(&self) -> bool {
+        self.0.closed.load(Ordering::Acquire)
+    }
+
     pub(crate) fn server_state(&self) -> &http::Extensions {
         &self.0.ns.shared.state
     }
