@@ -1,4 +1,9 @@
-use std::{borrow::Borrow, fmt, ops::Deref};
+use std::{
+    borrow::Borrow,
+    fmt,
+    hash::{Hash, Hasher},
+    ops::Deref,
+};
 
 use bytes::{Bytes, BytesMut};
 
@@ -12,7 +17,7 @@ use bytes::{Bytes, BytesMut};
 /// assert_eq!(&*hello, "hello");
 /// assert!(Str::try_from(bytes::Bytes::from_static(b"\xff")).is_err());
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Str(Bytes);
 
 /// The bytes given to [`Str::try_from`] are not valid UTF-8.
@@ -121,6 +126,14 @@ impl AsRef<[u8]> for Str {
 impl Borrow<str> for Str {
     fn borrow(&self) -> &str {
         self.as_str()
+    }
+}
+
+// Hashes as `str` does, as `Borrow<str>` requires: maps keyed by `Str` are
+// looked up with `&str`.
+impl Hash for Str {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
