@@ -4,6 +4,9 @@
 //! HTTP/1.1 requests, WebSocket clients (tokio-tungstenite, or hand-written
 //! frames on a TCP socket) and the official npm clients run under Node.
 //!
+//! For Socket.IO, [`SioServer`] serves a `SocketIo` layer instead, and
+//! [`SioWs`] speaks literal Socket.IO frames over a WebSocket.
+//!
 //! Every wait is bounded by [`TIMEOUT`], so a broken server fails a test
 //! with a message instead of hanging it.
 //!
@@ -24,6 +27,7 @@
 mod http_client;
 mod node;
 mod server;
+mod sio;
 mod ws;
 
 use std::{future::Future, time::Duration};
@@ -33,6 +37,7 @@ pub use crate::node::{node_script, NodeOutput};
 pub use crate::server::{
     heartbeat_config, quiet_config, Event, Events, Recorder, ServerBuilder, TestServer, MAX_PAYLOAD,
 };
+pub use crate::sio::{sio_config, SioServer, SioWs};
 pub use crate::ws::{
     raw_ws_frame, raw_ws_upgrade, read_raw_ws_frame, ws_connect, RawWsFrame, WsClient,
 };

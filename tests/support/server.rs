@@ -289,7 +289,7 @@ impl TestServer {
 }
 
 /// Logs to the test output when `RUST_LOG` is set.
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     if std::env::var_os("RUST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

@@ -1,0 +1,150 @@
+//! Rooms and broadcasts to many clients: 120 `socket.io-client` sockets in
+//! one Node process (`tests/node/sio_broadcast.mjs`), each on its own
+//! connection, a quarter of them over long-polling. Every client must get
+//! every message meant for it exactly once, and no other.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+use socketio_axum::{
+    extract::{Data, State},
+    SocketIo, SocketRef,
+};
+use socketio_axum_tests::{node_script, sio_config, SioServer};
+use tokio::sync::Notify;
+
+use crate::common::{observe, Seen};
+
+const CLIENTS: usize = 120;
+
+#[derive(Debug, Deserialize)]
+struct Auth {
+    i: usize,
+}
+
+/// Client `i` is in room "even" if `i` is even and in "three" if `i` is a
+/// multiple of 3: multiples of 6 are in both.
+fn rooms_of(i: usize) -> Vec<&'static str> {
+    let mut rooms = Vec::new();
+    if i % 2 == 0 {
+        rooms.push("even");
+    }
+    if i % 3 == 0 {
+        rooms.push("three");
+    }
+    rooms
+}
+
+/// The events of the broadcasts that client 0's "go" triggers (each carries
+/// its own name), and which clients each must reach.
+fn expected(i: usize) -> Vec<(&'static str, bool)> {
+    let rooms = rooms_of(i);
+    let even = rooms.contains(&"even");
+    let three = rooms.contains(&"three");
+    vec![
+        // io.emit: everyone.
+        ("all", true),
+        // io.to(["even", "three"]): once, also for those in both.
+        ("rooms", even || three),
+        // io.to("even").except("three").
+        ("even-not-three", even && !three),
+        // socket.broadcast() from client 0: everyone but the sender.
+        ("others", i != 0),
+        // socket.to("even") from client 0, itself in "even": not the sender.
+        ("to-even", even && i != 0),
+    ]
+}
+
+async fn on_go(socket: SocketRef, io: SocketIo, State(gate): State<Arc<Notify>>) {
+    // Held until the test has looked at the rooms, while every client is in.
+    gate.notified().await;
+    io.emit("all", "all").expect("emit all");
+    io.to(["even", "three"])
+        .emit("rooms", "rooms")
+        .expect("emit rooms");
+    io.to("even")
+        .except("three")
+        .emit("even-not-three", "even-not-three")
+        .expect("emit even-not-three");
+    socket
+        .broadcast()
+        .emit("others", "others")
+        .expect("emit others");
+    socket
+        .to("even")
+        .emit("to-even", "to-even")
+        .expect("emit to-even");
+    io.emit("end", &()).expect("emit end");
+}
+
+#[tokio::test]
+async fn broadcasts_reach_each_of_120_clients_exactly_once() {
+    let (seen, mut joined) = observe::<(usize, String)>();
+    let gate = Arc::new(Notify::new());
+    let builder = SocketIo::builder()
+        .config(sio_config())
+        .with_state(seen)
+        .with_state(gate.clone());
+    let server = SioServer::start_with(builder, axum::Router::new()).await;
+    server.io.ns(
+        "/",
+        |socket: SocketRef, Data(auth): Data<Auth>, State(seen): State<Seen<(usize, String)>>| async move {
+            socket.join(rooms_of(auth.i));
+            socket.on("go", on_go);
+            seen.send((auth.i, socket.id().to_string()));
+        },
+    );
+
+    let url = server.url();
+    let count = CLIENTS.to_string();
+    let node = tokio::spawn(async move { node_script("sio_broadcast.mjs", &[&url, &count]).await });
+
+    // Every socket joined; the rooms are listed with each socket's own room.
+    let mut ids = vec![String::new(); CLIENTS];
+    for _ in 0..CLIENTS {
+        let (i, id) = joined.next("a client to join").await;
+        assert!(ids[i].is_empty(), "client {i} joined twice");
+        ids[i] = id;
+    }
+    let rooms = server.io.rooms();
+    for room in ["even", "three"]
+        .iter()
+        .copied()
+        .chain(ids.iter().map(String::as_str))
+    {
+        assert!(
+            rooms.iter().any(|r| r == room),
+            "room {room} missing from {rooms:?}"
+        );
+    }
+    assert_eq!(rooms.len(), CLIENTS + 2, "{rooms:?}");
+    assert_eq!(server.io.sockets().len(), CLIENTS);
+    gate.notify_one();
+
+    let out = node.await.expect("node task");
+    out.assert_success();
+    let lines = out.json_lines();
+    let report = lines
+        .iter()
+        .find(|l| l["event"] == "counts")
+        .unwrap_or_else(|| panic!("no counts in {lines:#?}"));
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(report["ids"][i], id.as_str(), "client {i}'s socket id");
+        let counts = &report["counts"][i];
+        for (event, reached) in expected(i) {
+            assert_eq!(
+                counts[event],
+                if reached { Value::from(1) } else { Value::Null },
+                "client {i} (rooms {:?}) got {event:?} {} times; all counts: {counts}",
+                rooms_of(i),
+                counts[event],
+            );
+        }
+        assert_eq!(
+            counts.as_object().map(|c| c.len()),
+            Some(expected(i).iter().filter(|(_, r)| *r).count()),
+            "client {i} got other events: {counts}"
+        );
+    }
+}

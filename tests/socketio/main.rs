@@ -1,0 +1,18 @@
+//! Socket.IO v5 end to end against `socketio-axum`: each test starts its own
+//! server (axum + the `SocketIoLayer`, see `socketio_axum_tests::SioServer`)
+//! and talks to it with the official npm `socket.io-client` (4.8.x, driven
+//! by the `tests/node/sio_*.mjs` scripts) or with literal Socket.IO frames
+//! over a WebSocket.
+
+// A test fails by panicking, with a message, also in the helpers.
+#![allow(clippy::panic)]
+
+mod broadcast;
+mod common;
+mod connect;
+mod extractors;
+mod flood;
+mod hostile;
+mod interop;
+mod namespaces;
+mod reconnect;
