@@ -15,7 +15,7 @@ use socketio_protocol::{
 
 use crate::{
     ack::AckReply,
-    extract::{handshake::HandshakeParts, ConnectParts, MessageParts},
+    extract::{ConnectParts, MessageParts},
     io::ServerInner,
     socket::outbound,
     trace, ConnectError, DisconnectReason, SocketRef,
@@ -30,6 +30,8 @@ pub struct ClientData {
     decoder: Mutex<Decoder>,
     sockets: Mutex<Vec<SocketRef>>,
     joined: AtomicBool,
+    /// Ends the connect-timeout task as soon as a namespace is joined.
+    joined_notify: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for ClientData {
@@ -74,7 +76,12 @@ impl EngineIoHandler for Client {
         let timeout = self.server.shared.config.connect_timeout;
         let conn = conn.clone();
         tokio::spawn(async move {
+            let joined = conn.data().joined_notify.notified();
+            if conn.data().joined.load(Ordering::Acquire) {
+                return;
+            }
             tokio::select! {
+                _ = joined => {}
                 _ = tokio::time::sleep(timeout) => {
                     if !conn.data().joined.load(Ordering::Acquire) {
                         trace::debug!(sid = %conn.sid(), "socket.io: no namespace joined within connect_timeout, closing");
@@ -160,15 +167,10 @@ impl Client {
             trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: namespace already joined, connect ignored");
             return;
         }
-        conn.data().joined.store(true, Ordering::Release);
-        let req = conn.req_parts();
-        let handshake = Arc::new(HandshakeParts {
-            uri: req.uri.clone(),
-            headers: req.headers.clone(),
-            auth: parts.auth.clone(),
-            issued: std::time::SystemTime::now(),
-        });
-        let socket = SocketRef::new(ns.clone(), conn.clone(), handshake);
+        if !conn.data().joined.swap(true, Ordering::AcqRel) {
+            conn.data().joined_notify.notify_waiters();
+        }
+        let socket = SocketRef::new(ns.clone(), conn.clone(), parts.auth.clone());
         crate::lock(&conn.data().sockets).push(socket.clone());
         let conn = conn.clone();
         let job_socket = socket.clone();

@@ -25,7 +25,7 @@ use crate::{
     ack::{AckFuture, AckReply},
     adapter::{Room, SocketData},
     client::Conn,
-    extract::{handshake::HandshakeParts, Handshake, MessageParts, RawArgs},
+    extract::{Handshake, MessageParts, RawArgs},
     handler::BoxFuture,
     handler::{
         self, BoxedDisconnectHandler, BoxedMessageHandler, DisconnectHandler, MessageHandler,
@@ -61,7 +61,8 @@ pub(crate) struct SocketInner {
     pub(crate) serial: Serial,
     pub(crate) connected: AtomicBool,
     closed: AtomicBool,
-    handshake: Arc<HandshakeParts>,
+    auth: Option<Str>,
+    issued: std::time::SystemTime,
 }
 
 type OutgoingHook = Arc<dyn Fn(&SocketRef, &str, &Str) + Send + Sync>;
@@ -94,7 +95,7 @@ impl PartialEq for SocketRef {
 }
 
 impl SocketRef {
-    pub(crate) fn new(ns: Arc<Namespace>, conn: Conn, handshake: Arc<HandshakeParts>) -> SocketRef {
+    pub(crate) fn new(ns: Arc<Namespace>, conn: Conn, auth: Option<Str>) -> SocketRef {
         SocketRef(Arc::new(SocketInner {
             id: Sid::from_random_bytes(rand::random()),
             ns,
@@ -111,7 +112,8 @@ impl SocketRef {
             serial: Serial::default(),
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            handshake,
+            auth,
+            issued: std::time::SystemTime::now(),
         }))
     }
 
@@ -139,7 +141,9 @@ impl SocketRef {
     /// The handshake: request headers, query and `auth` payload.
     pub fn handshake(&self) -> Handshake {
         Handshake {
-            parts: self.0.handshake.clone(),
+            conn: self.0.conn.clone(),
+            auth: self.0.auth.clone(),
+            issued: self.0.issued,
         }
     }
 
@@ -460,9 +464,10 @@ impl SocketRef {
     /// This socket as [`fetch_sockets`](crate::BroadcastOperators::fetch_sockets)
     /// describes it to other servers, in Node's shape.
     pub(crate) fn describe(&self) -> SocketData {
-        let h = &self.0.handshake;
+        let h = self.handshake();
+        let req = self.0.conn.req_parts();
         let headers: serde_json::Map<String, serde_json::Value> = h
-            .headers
+            .headers()
             .iter()
             .filter_map(|(k, v)| {
                 Some((
@@ -472,7 +477,6 @@ impl SocketRef {
             })
             .collect();
         let query: serde_json::Map<String, serde_json::Value> = h
-            .uri
             .query()
             .unwrap_or("")
             .split('&')
@@ -483,13 +487,12 @@ impl SocketRef {
             })
             .collect();
         let issued = h
-            .issued
+            .issued()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         let auth = h
-            .auth
-            .as_deref()
+            .auth()
             .and_then(|a| serde_json::from_str(a).ok())
             .unwrap_or_else(|| serde_json::json!({}));
         SocketData {
@@ -497,7 +500,7 @@ impl SocketRef {
             handshake: serde_json::json!({
                 "headers": headers,
                 "query": query,
-                "url": h.uri.to_string(),
+                "url": req.uri.to_string(),
                 "issued": issued,
                 "auth": auth,
             }),

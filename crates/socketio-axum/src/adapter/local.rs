@@ -1,4 +1,8 @@
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 use bytes::BytesMut;
 use serde::{de::DeserializeOwned, Serialize};
@@ -113,6 +117,19 @@ impl LocalNamespace {
         self.0.rooms.all()
     }
 
+    /// Whether `room` has a member here: lets an adapter skip a broadcast
+    /// aimed at a room this server has no socket in, without decoding it.
+    pub fn has_room(&self, room: &str) -> bool {
+        self.0.rooms.contains(room)
+    }
+
+    /// A handle that does not keep the namespace alive. An adapter that
+    /// routes messages to namespaces keeps these, so that the namespace
+    /// (which owns the adapter) can be dropped.
+    pub fn downgrade(&self) -> WeakLocalNamespace {
+        WeakLocalNamespace(Arc::downgrade(&self.0))
+    }
+
     /// Hands an event from another server to this namespace's server-side handler.
     pub fn server_side_event(
         &self,
@@ -122,6 +139,30 @@ impl LocalNamespace {
     ) {
         self.0
             .on_server_side_event(ServerSideEvent { event, args, ack });
+    }
+}
+
+/// A [`LocalNamespace`] that does not keep its namespace alive; see
+/// [`LocalNamespace::downgrade`].
+#[derive(Clone)]
+pub struct WeakLocalNamespace(Weak<Namespace>);
+
+impl fmt::Debug for WeakLocalNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.upgrade() {
+            Some(ns) => f
+                .debug_tuple("WeakLocalNamespace")
+                .field(&ns.path())
+                .finish(),
+            None => f.write_str("WeakLocalNamespace(<dropped>)"),
+        }
+    }
+}
+
+impl WeakLocalNamespace {
+    /// The namespace, unless it was dropped.
+    pub fn upgrade(&self) -> Option<LocalNamespace> {
+        self.0.upgrade().map(LocalNamespace)
     }
 }
 

@@ -14,7 +14,7 @@ mod rooms;
 
 use std::{fmt, time::Duration};
 
-pub use local::{LocalNamespace, ServerSideEvent};
+pub use local::{LocalNamespace, ServerSideEvent, WeakLocalNamespace};
 pub use rooms::Room;
 pub(crate) use rooms::Rooms;
 use serde::{Deserialize, Serialize};

@@ -59,6 +59,11 @@ impl Rooms {
             .unwrap_or_default()
     }
 
+    /// Whether `room` has a member.
+    pub(crate) fn contains(&self, room: &str) -> bool {
+        self.rooms.contains_key(room)
+    }
+
     /// Every room that has a member.
     pub(crate) fn all(&self) -> Vec<Room> {
         self.rooms.iter().map(|r| r.key().clone()).collect()

@@ -1,7 +1,9 @@
-use std::sync::Arc;
+use std::time::SystemTime;
 
 use http::{HeaderMap, Uri};
 use socketio_protocol::Str;
+
+use crate::client::Conn;
 
 /// The handshake of a socket: the HTTP request that opened the connection
 /// and the `auth` payload sent when joining the namespace.
@@ -16,40 +18,35 @@ use socketio_protocol::Str;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    pub(crate) parts: Arc<HandshakeParts>,
-}
-
-#[derive(Debug)]
-pub(crate) struct HandshakeParts {
-    pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
+    // The request is kept once per connection, by the Engine.IO session.
+    pub(crate) conn: Conn,
     pub(crate) auth: Option<Str>,
-    pub(crate) issued: std::time::SystemTime,
+    pub(crate) issued: SystemTime,
 }
 
 impl Handshake {
     /// The request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.parts.headers
+        &self.conn.req_parts().headers
     }
 
     /// The request URI.
     pub fn uri(&self) -> &Uri {
-        &self.parts.uri
+        &self.conn.req_parts().uri
     }
 
     /// The query string of the request, if any.
     pub fn query(&self) -> Option<&str> {
-        self.parts.uri.query()
+        self.conn.req_parts().uri.query()
     }
 
     /// The JSON text of the `auth` object sent with `CONNECT`, if any.
     pub fn auth(&self) -> Option<&str> {
-        self.parts.auth.as_deref()
+        self.auth.as_deref()
     }
 
     /// When the socket joined the namespace.
     pub fn issued(&self) -> std::time::SystemTime {
-        self.parts.issued
+        self.issued
     }
 }
