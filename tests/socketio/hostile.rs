@@ -167,7 +167,6 @@ async fn placeholder_that_points_nowhere_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "bug: the decoder accepts placeholders that point past the attachments (Node: \"illegal attachments\", connection closed); RawArgs relays them"]
 async fn packet_with_a_dangling_placeholder_closes_the_connection() {
     let (server, mut witness) = server().await;
     let mut client = server.ws().await;

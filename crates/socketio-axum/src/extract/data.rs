@@ -16,7 +16,10 @@ use crate::SocketRef;
 /// (`Data<(String, u32)>` for `emit("ev", "a", 1)`); any other type receives
 /// the first argument (`Data<MyStruct>`). To receive one array argument as
 /// a whole, use a 1-tuple: `Data<(Vec<u8>,)>`. Binary arguments arrive as
-/// [`Binary`](socketio_protocol::socket::Binary).
+/// [`Binary`](socketio_protocol::socket::Binary) (or any type that
+/// deserializes from bytes); a `serde_json::Value` has no bytes, so it
+/// receives the placeholder object `{"_placeholder":true,"num":N}` instead —
+/// use [`RawArgs`] to pass binary arguments on.
 ///
 /// For a connection: the `auth` object the client sent (`{}` when none).
 ///

@@ -1,5 +1,6 @@
 use bytes::Bytes;
 
+use super::PacketData;
 use super::{DecodeError, DecodeLimits, Decoded, Packet};
 use crate::Str;
 
@@ -72,10 +73,16 @@ impl PartialPacket {
             return Err(DecodeError::UnexpectedAttachment);
         };
         attachments.push(attachment);
-        Ok(match attachments.len() >= expected {
-            true => Decoded::Packet(self.packet),
-            false => Decoded::Partial(self),
-        })
+        if attachments.len() < expected {
+            return Ok(Decoded::Partial(self));
+        }
+        let args = match &self.packet.data {
+            PacketData::Event(e) => &e.args,
+            PacketData::Ack(a) => &a.args,
+            _ => return Err(DecodeError::UnexpectedAttachment),
+        };
+        super::placeholders::check(args, expected)?;
+        Ok(Decoded::Packet(self.packet))
     }
 }
 

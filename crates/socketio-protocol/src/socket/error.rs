@@ -37,6 +37,11 @@ pub enum DecodeError {
         /// Attachments received before the text packet.
         received: usize,
     },
+    /// A placeholder of a binary packet names no attachment that arrived.
+    InvalidPlaceholder {
+        /// Attachments the packet has.
+        attachments: usize,
+    },
     /// The acknowledgement id does not fit in a `u64`.
     InvalidAckId,
     /// An `ACK` or `BINARY_ACK` packet has no acknowledgement id.
@@ -91,6 +96,10 @@ impl fmt::Display for DecodeError {
             DecodeError::MissingAttachments { expected, received } => write!(
                 f,
                 "text packet received after {received} of {expected} binary attachments"
+            ),
+            DecodeError::InvalidPlaceholder { attachments } => write!(
+                f,
+                "placeholder without a matching attachment (the packet has {attachments})"
             ),
             DecodeError::InvalidAckId => f.write_str("acknowledgement id out of range"),
             DecodeError::MissingAckId => f.write_str("acknowledgement without an id"),

@@ -45,6 +45,7 @@ mod de;
 mod error;
 mod limits;
 mod packet;
+mod placeholders;
 mod proxy_de;
 mod proxy_ser;
 mod scan;
