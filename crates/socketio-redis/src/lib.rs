@@ -1,0 +1,61 @@
+//! A Redis adapter for [`socketio_axum`]: Socket.IO servers that share a
+//! Redis form one cluster, whose broadcasts, rooms, acknowledgements and
+//! server-side events span every server. It speaks the protocol of Node's
+//! [`@socket.io/redis-adapter`](https://github.com/socketio/socket.io-redis-adapter)
+//! 8.x (classic pub/sub), so Rust and Node servers can share one cluster.
+//!
+//! ```no_run
+//! use socketio_axum::{SocketIo, SocketRef, extract::Data};
+//! use socketio_redis::{RedisAdapter, RedisAdapterConfig};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let adapter = RedisAdapter::connect(RedisAdapterConfig::default()).await?;
+//!     let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build_layer();
+//!     io.ns("/", |socket: SocketRef| async move {
+//!         socket.on("chat", |socket: SocketRef, Data(text): Data<String>| async move {
+//!             // Every client of every server but this one.
+//!             let _ = socket.broadcast().emit("chat", &text);
+//!         });
+//!     });
+//!     adapter.ready().await;
+//!     println!("{} servers", io.server_count().await?);
+//!
+//!     let app = axum::Router::new().layer(layer);
+//!     let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! What crosses servers, and how (channels per namespace `nsp`, with the
+//! key prefix `socket.io` by default):
+//!
+//! | operation | channel | encoding |
+//! |---|---|---|
+//! | broadcast (`emit` to all, `to`, `except`) | `socket.io#nsp#`, or `socket.io#nsp#room#` for one room | msgpack |
+//! | broadcast with acknowledgements | request, then responses (client counts, acks) | msgpack / JSON |
+//! | `fetch_sockets`, all rooms, join, leave, disconnect, server-side emit | `socket.io-request#nsp#`, answers on `socket.io-response#nsp#` | JSON |
+//! | server count | `PUBSUB NUMSUB socket.io-request#nsp#` | |
+//!
+//! Event arguments are mapped as Node's notepack.io maps them: binary
+//! attachments become msgpack `bin`, and what Node sends back (Buffers,
+//! `undefined`, Dates) arrives as our sockets expect it.
+//!
+//! Not supported yet: Redis Cluster and sharded pub/sub (Node's
+//! `createShardedAdapter`), and connection state recovery (which Node's
+//! pub/sub adapter does not support either).
+
+mod adapter;
+mod config;
+mod error;
+mod link;
+mod remote;
+mod requests;
+mod trace;
+mod value;
+mod wire;
+
+pub use adapter::RedisAdapter;
+pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder};
+pub use error::Error;

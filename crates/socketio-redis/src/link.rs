@@ -1,0 +1,367 @@
+//! The connections to Redis: one that publishes and queries (a
+//! `ConnectionManager`, which reconnects by itself), and one that is
+//! subscribed (a pub/sub connection, reconnected and resubscribed here).
+//!
+//! Publishes go through one queue and one task, so that messages leave in
+//! the order they were sent (two broadcasts from one handler reach the other
+//! servers in that order) and are pipelined when they come in bursts.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use redis::{
+    aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink},
+    Client, Msg, RedisError,
+};
+use tokio::sync::{mpsc, watch};
+
+use crate::{error::Error, trace, wire::Channels};
+
+/// Publishes queued at most; past that, while Redis is slow or away, new
+/// ones are dropped (and logged) instead of using memory without bound.
+const PUBLISH_QUEUE: usize = 16 * 1024;
+/// Publishes sent as one pipeline at most.
+const PIPELINE: usize = 256;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What the subscribed connection hands on: channel, pattern, payload.
+pub(crate) type OnMessage = Box<dyn Fn(&str, Option<&str>, &[u8]) + Send + Sync>;
+
+/// The state of the subscribed connection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Status {
+    /// Connected, and the publishing connection answered after it.
+    pub(crate) connected: bool,
+    /// The namespaces whose channels are subscribed.
+    pub(crate) subscribed: BTreeSet<String>,
+}
+
+enum Control {
+    Subscribe(String, Channels),
+    Unsubscribe(String, Channels),
+}
+
+/// Both connections; dropping it ends their tasks.
+pub(crate) struct Link {
+    conn: ConnectionManager,
+    publish: mpsc::Sender<(String, Vec<u8>)>,
+    control: mpsc::UnboundedSender<Control>,
+    status: watch::Receiver<Status>,
+    command_timeout: Duration,
+}
+
+impl Link {
+    /// Connects the publishing connection and starts both tasks.
+    pub(crate) async fn start(
+        client: Client,
+        command_timeout: Duration,
+        on_message: OnMessage,
+    ) -> Result<Link, Error> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(command_timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(MAX_BACKOFF);
+        let conn = tokio::time::timeout(
+            command_timeout.max(CONNECT_TIMEOUT),
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| Error::connect(None))?
+        .map_err(|e| Error::connect(Some(e)))?;
+        let (publish, queue) = mpsc::channel(PUBLISH_QUEUE);
+        let (control, controls) = mpsc::unbounded_channel();
+        let (status_tx, status) = watch::channel(Status::default());
+        tokio::spawn(publisher(conn.clone(), queue, status.clone()));
+        let subscriber = Subscriber {
+            client,
+            conn: conn.clone(),
+            controls,
+            status: status_tx,
+            on_message,
+            desired: BTreeMap::new(),
+        };
+        tokio::spawn(subscriber.run());
+        Ok(Link {
+            conn,
+            publish,
+            control,
+            status,
+            command_timeout,
+        })
+    }
+
+    /// Queues a message for publishing; never waits.
+    pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) {
+        match self.publish.try_send((channel, payload)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full((channel, _))) => {
+                trace::warn!(%channel, "redis adapter: publish queue full, message to other servers dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Subscribes to a namespace's channels (now, or once connected).
+    pub(crate) fn subscribe(&self, path: String, channels: Channels) {
+        let _ = self.control.send(Control::Subscribe(path, channels));
+    }
+
+    /// Drops a namespace's subscriptions.
+    pub(crate) fn unsubscribe(&self, path: String, channels: Channels) {
+        let _ = self.control.send(Control::Unsubscribe(path, channels));
+    }
+
+    /// `PUBSUB NUMSUB channel`: how many connections listen on it.
+    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, String> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).to_owned();
+        // The answer is `[channel, count]`.
+        let query = cmd.query_async::<Vec<redis::Value>>(&mut conn);
+        match tokio::time::timeout(self.command_timeout, query).await {
+            Ok(Ok(answer)) => match answer.get(1) {
+                Some(redis::Value::Int(n)) => Ok(usize::try_from(*n).unwrap_or(0)),
+                _ => Err(format!("unexpected answer to PUBSUB NUMSUB: {answer:?}")),
+            },
+            Ok(Err(e)) => Err(format!("cannot reach Redis: {e}")),
+            Err(_) => Err(format!(
+                "Redis did not answer within {:?}",
+                self.command_timeout
+            )),
+        }
+    }
+
+    /// The current state of the subscribed connection.
+    pub(crate) fn status(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+}
+
+/// Sends queued publishes in order, a pipeline at a time. While the link is
+/// down, publishes are dropped at once rather than delivered late.
+async fn publisher(
+    mut conn: ConnectionManager,
+    mut queue: mpsc::Receiver<(String, Vec<u8>)>,
+    status: watch::Receiver<Status>,
+) {
+    let mut failing = false;
+    let mut batch = Vec::with_capacity(PIPELINE);
+    while queue.recv_many(&mut batch, PIPELINE).await > 0 {
+        if !status.borrow().connected {
+            if !failing {
+                trace::warn!("redis adapter: Redis is unreachable, messages to other servers are dropped until it is back");
+                failing = true;
+            }
+            batch.clear();
+            continue;
+        }
+        let mut pipe = redis::pipe();
+        for (channel, payload) in batch.drain(..) {
+            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+        }
+        match pipe.exec_async(&mut conn).await {
+            Ok(()) if failing => {
+                trace::info!("redis adapter: publishing again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !failing {
+                    trace::warn!(error = %e, "redis adapter: cannot publish, messages to other servers dropped");
+                }
+                failing = true;
+            }
+        }
+    }
+}
+
+struct Subscriber {
+    client: Client,
+    conn: ConnectionManager,
+    controls: mpsc::UnboundedReceiver<Control>,
+    status: watch::Sender<Status>,
+    on_message: OnMessage,
+    /// Every namespace that should be subscribed, subscribed again after a reconnection.
+    desired: BTreeMap<String, Channels>,
+}
+
+enum Ended {
+    Disconnected,
+    Shutdown,
+}
+
+impl Subscriber {
+    async fn run(mut self) {
+        let mut backoff = MIN_BACKOFF;
+        let mut reported = false;
+        loop {
+            while let Ok(control) = self.controls.try_recv() {
+                self.apply(control);
+            }
+            match self.connect().await {
+                Ok((sink, stream)) => {
+                    backoff = MIN_BACKOFF;
+                    if std::mem::take(&mut reported) {
+                        trace::info!("redis adapter: reconnected and resubscribed");
+                    }
+                    let ended = self.serve(sink, stream).await;
+                    self.status.send_modify(|s| {
+                        s.connected = false;
+                        s.subscribed.clear();
+                    });
+                    match ended {
+                        Ended::Shutdown => return,
+                        Ended::Disconnected => {
+                            trace::warn!(
+                                "redis adapter: lost the connection to Redis, reconnecting"
+                            );
+                            reported = true;
+                        }
+                    }
+                }
+                Err(e) => {
+                    if !std::mem::replace(&mut reported, true) {
+                        trace::warn!(error = %e, "redis adapter: cannot connect to Redis, retrying");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        control = self.controls.recv() => match control {
+                            Some(control) => self.apply(control),
+                            None => return,
+                        },
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, control: Control) {
+        match control {
+            Control::Subscribe(path, channels) => {
+                self.desired.insert(path, channels);
+            }
+            Control::Unsubscribe(path, _) => {
+                self.desired.remove(&path);
+            }
+        }
+    }
+
+    /// Connects, subscribes to every desired namespace, and makes sure the
+    /// publishing connection works again before saying it is connected.
+    async fn connect(&mut self) -> Result<(PubSubSink, redis::aio::PubSubStream), RedisError> {
+        let pubsub = tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| timeout_error())??;
+        let (mut sink, stream) = pubsub.split();
+        for channels in self.desired.values() {
+            subscribe(&mut sink, channels).await?;
+        }
+        // The publishing connection may still hold a dead socket: the first
+        // command finds out and makes it reconnect.
+        let mut ping = Err(timeout_error());
+        for _ in 0..3 {
+            let mut conn = self.conn.clone();
+            let cmd = redis::cmd("PING");
+            ping = tokio::time::timeout(CONNECT_TIMEOUT, cmd.query_async::<()>(&mut conn))
+                .await
+                .unwrap_or_else(|_| Err(timeout_error()));
+            if ping.is_ok() {
+                break;
+            }
+        }
+        ping?;
+        let subscribed = self.desired.keys().cloned().collect();
+        self.status.send_replace(Status {
+            connected: true,
+            subscribed,
+        });
+        Ok((sink, stream))
+    }
+
+    async fn serve(&mut self, mut sink: PubSubSink, mut stream: redis::aio::PubSubStream) -> Ended {
+        loop {
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    Some(msg) => self.deliver(&msg),
+                    None => return Ended::Disconnected,
+                },
+                control = self.controls.recv() => match control {
+                    None => return Ended::Shutdown,
+                    Some(Control::Subscribe(path, channels)) => {
+                        if subscribe(&mut sink, &channels).await.is_err() {
+                            self.desired.insert(path, channels);
+                            return Ended::Disconnected;
+                        }
+                        self.status.send_modify(|s| {
+                            s.subscribed.insert(path.clone());
+                        });
+                        self.desired.insert(path, channels);
+                    }
+                    Some(Control::Unsubscribe(path, channels)) => {
+                        self.desired.remove(&path);
+                        self.status.send_modify(|s| {
+                            s.subscribed.remove(&path);
+                        });
+                        if unsubscribe(&mut sink, &channels).await.is_err() {
+                            return Ended::Disconnected;
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    fn deliver(&self, msg: &Msg) {
+        let pattern = if msg.from_pattern() {
+            msg.get_pattern::<String>().ok()
+        } else {
+            None
+        };
+        (self.on_message)(
+            msg.get_channel_name(),
+            pattern.as_deref(),
+            msg.get_payload_bytes(),
+        );
+    }
+}
+
+fn timeout_error() -> RedisError {
+    RedisError::from((redis::ErrorKind::Io, "timed out"))
+}
+
+/// One channel per command: each waits for its own confirmation.
+async fn subscribe(sink: &mut PubSubSink, channels: &Channels) -> Result<(), RedisError> {
+    for channel in [
+        &channels.request,
+        &channels.response,
+        &channels.own_response,
+    ] {
+        bounded(sink.subscribe(channel)).await?;
+    }
+    bounded(sink.psubscribe(&channels.pattern)).await
+}
+
+async fn unsubscribe(sink: &mut PubSubSink, channels: &Channels) -> Result<(), RedisError> {
+    for channel in [
+        &channels.request,
+        &channels.response,
+        &channels.own_response,
+    ] {
+        bounded(sink.unsubscribe(channel)).await?;
+    }
+    bounded(sink.punsubscribe(&channels.pattern)).await
+}
+
+async fn bounded(
+    fut: impl std::future::Future<Output = Result<(), RedisError>>,
+) -> Result<(), RedisError> {
+    tokio::time::timeout(CONNECT_TIMEOUT, fut)
+        .await
+        .unwrap_or_else(|_| Err(timeout_error()))
+}

@@ -1,0 +1,57 @@
+// socket.io-client clients for the tests of crates/socketio-redis.
+//
+//   node redis_clients.mjs
+//
+// Commands, one JSON line each on stdin:
+//   {"cmd":"connect","name":"a1","url":"http://127.0.0.1:3000","rooms":["r"]}
+//   {"cmd":"close","name":"a1"}
+// Events, one JSON line each on stdout:
+//   {"event":"connected","name":"a1","sid":"..."}
+//   {"event":"message","name":"a1","ev":"news","args":[...]}   (every event)
+//   {"event":"disconnected","name":"a1","reason":"io server disconnect"}
+// A client acknowledges each event that asks for it with
+// {"name":"a1","ev":"<event>"}, except events named noack*. Binary values
+// print as {"$bin":[bytes]}.
+
+import { createInterface } from "node:readline";
+import { io } from "socket.io-client";
+
+const log = (obj) => process.stdout.write(JSON.stringify(obj, replacer) + "\n");
+function replacer(_key, value) {
+  if (value instanceof ArrayBuffer) return { $bin: [...new Uint8Array(value)] };
+  if (value && value.type === "Buffer" && Array.isArray(value.data)) {
+    return { $bin: value.data };
+  }
+  return value;
+}
+
+const clients = new Map();
+
+createInterface({ input: process.stdin }).on("line", (line) => {
+  if (!line.trim()) return;
+  const cmd = JSON.parse(line);
+  if (cmd.cmd === "connect") {
+    const socket = io(cmd.url, {
+      transports: ["websocket"],
+      reconnection: false,
+      auth: { name: cmd.name, rooms: cmd.rooms || [] },
+    });
+    clients.set(cmd.name, socket);
+    socket.on("connect", () => log({ event: "connected", name: cmd.name, sid: socket.id }));
+    socket.on("connect_error", (e) =>
+      log({ event: "connect_error", name: cmd.name, message: e.message }),
+    );
+    socket.on("disconnect", (reason) => log({ event: "disconnected", name: cmd.name, reason }));
+    socket.onAny((ev, ...args) => {
+      const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+      log({ event: "message", name: cmd.name, ev, args });
+      if (ack && !ev.startsWith("noack")) ack({ name: cmd.name, ev });
+    });
+  } else if (cmd.cmd === "close") {
+    clients.get(cmd.name)?.close();
+  }
+});
+process.stdin.on("end", () => {
+  for (const s of clients.values()) s.close();
+  process.exit(0);
+});

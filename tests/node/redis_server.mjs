@@ -1,0 +1,166 @@
+// A Node.js Socket.IO server in a Redis cluster, for the tests of
+// crates/socketio-redis: socket.io 4.8 with @socket.io/redis-adapter 8.3
+// (classic pub/sub) and node-redis 4.
+//
+//   node redis_server.mjs <port> <key prefix> [redis url]
+//
+// Clients join the rooms listed in their `auth.rooms`, and their `auth.name`
+// becomes `socket.data.name`. Server-side events are printed and answered
+// with {from: "node"}.
+//
+// Control channel: one JSON command per line on stdin, each with an `id`;
+// the answer is one JSON line on stdout with the same `id`. Other lines are
+// events: {"event":"ready"} once subscribed, {"event":"serverSide",...}.
+// Binary values travel in JSON as {"$bin":[bytes]}.
+
+import { createServer } from "node:http";
+import { createInterface } from "node:readline";
+import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
+
+const [port, prefix, url = "redis://127.0.0.1:6379"] = process.argv.slice(2);
+if (!port || !prefix) {
+  console.error("usage: node redis_server.mjs <port> <key prefix> [redis url]");
+  process.exit(2);
+}
+
+const log = (obj) => process.stdout.write(JSON.stringify(obj, replacer) + "\n");
+function replacer(_key, value) {
+  if (value && value.type === "Buffer" && Array.isArray(value.data)) {
+    return { $bin: value.data };
+  }
+  return value;
+}
+const revive = (v) => {
+  if (Array.isArray(v)) return v.map(revive);
+  if (v && typeof v === "object") {
+    if (Array.isArray(v.$bin)) return Buffer.from(v.$bin);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)]));
+  }
+  return v;
+};
+
+const pubClient = createClient({ url });
+const subClient = pubClient.duplicate();
+for (const c of [pubClient, subClient]) {
+  c.on("error", (e) => process.stderr.write(`redis: ${e.message}\n`));
+}
+await Promise.all([pubClient.connect(), subClient.connect()]);
+
+const httpServer = createServer();
+const io = new Server(httpServer, {
+  adapter: createAdapter(pubClient, subClient, { key: prefix, requestsTimeout: 3000 }),
+});
+
+io.on("connection", (socket) => {
+  const auth = socket.handshake.auth || {};
+  socket.data.name = auth.name;
+  for (const room of auth.rooms || []) socket.join(room);
+});
+
+// Server-side events from other servers (Node's io.on for serverSideEmit).
+const onServerSide = (name) => (...args) => {
+  const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+  log({ event: "serverSide", name, args });
+  if (ack) ack({ from: "node" });
+};
+for (const name of ["hello", "question"]) io.on(name, onServerSide(name));
+
+const target = (cmd) => {
+  let op = io.of(cmd.nsp || "/");
+  if (cmd.rooms?.length) op = op.to(cmd.rooms);
+  if (cmd.except?.length) op = op.except(cmd.except);
+  return op;
+};
+
+const handlers = {
+  async emit(cmd) {
+    target(cmd).emit(cmd.event, ...revive(cmd.args || []));
+    return {};
+  },
+  async emitWithAck(cmd) {
+    return new Promise((resolve) => {
+      target(cmd)
+        .timeout(cmd.timeout ?? 2000)
+        .emit(cmd.event, ...revive(cmd.args || []), (err, acks) =>
+          resolve({ err: err ? err.message : null, acks }),
+        );
+    });
+  },
+  async fetchSockets(cmd) {
+    const sockets = await target(cmd).fetchSockets();
+    return {
+      sockets: sockets.map((s) => ({
+        id: s.id,
+        rooms: [...s.rooms],
+        data: s.data,
+        auth: s.handshake.auth,
+      })),
+    };
+  },
+  async socketsJoin(cmd) {
+    target(cmd).socketsJoin(cmd.join);
+    return {};
+  },
+  async socketsLeave(cmd) {
+    target(cmd).socketsLeave(cmd.leave);
+    return {};
+  },
+  async disconnectSockets(cmd) {
+    target(cmd).disconnectSockets(!!cmd.close);
+    return {};
+  },
+  async serverSideEmit(cmd) {
+    const args = revive(cmd.args || []);
+    if (!cmd.ack) {
+      io.serverSideEmit(cmd.event, ...args);
+      return {};
+    }
+    return new Promise((resolve) => {
+      io.serverSideEmit(cmd.event, ...args, (err, responses) =>
+        resolve({ err: err ? err.message : null, responses }),
+      );
+    });
+  },
+  async serverCount() {
+    return { count: await io.of("/").adapter.serverCount() };
+  },
+  async allRooms() {
+    return { rooms: [...(await io.of("/").adapter.allRooms())] };
+  },
+  // `count` events {i, t} (t: this process's wall clock in ms, sub-ms
+  // precise), `intervalMs` apart: for latency measurements.
+  async emitSeries(cmd) {
+    for (let i = 0; i < cmd.count; i++) {
+      io.emit(cmd.event, { i, t: performance.timeOrigin + performance.now() });
+      await new Promise((r) => setTimeout(r, cmd.intervalMs ?? 2));
+    }
+    return {};
+  },
+  async localRooms() {
+    return { rooms: [...io.of("/").adapter.rooms.keys()] };
+  },
+};
+
+createInterface({ input: process.stdin }).on("line", async (line) => {
+  if (!line.trim()) return;
+  let cmd;
+  try {
+    cmd = JSON.parse(line);
+    const handler = handlers[cmd.cmd];
+    if (!handler) throw new Error(`unknown command ${cmd.cmd}`);
+    log({ id: cmd.id, ...(await handler(cmd)) });
+  } catch (e) {
+    log({ id: cmd?.id, error: String(e?.message ?? e) });
+  }
+});
+// The test ends the server by closing stdin (or killing it).
+process.stdin.on("end", () => process.exit(0));
+
+httpServer.listen(Number(port), "127.0.0.1", async () => {
+  // SUBSCRIBE replies come in order on one connection: once this one is
+  // confirmed, so are the adapter's own subscriptions, made before it.
+  await subClient.subscribe(`${prefix}-ready#${port}`, () => {});
+  log({ event: "ready", port: httpServer.address().port });
+});

@@ -1,0 +1,370 @@
+//! The pieces of a mixed cluster: Rust servers in this process, a Node
+//! server and Node clients in child processes, all behind one Redis.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    process::Stdio,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::{json, Value};
+use socketio_axum::{adapter::ServerSideEvent, SocketIo, SocketRef};
+use socketio_redis::{RedisAdapter, RedisAdapterConfig};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    process::{Child, ChildStdin, Command},
+    sync::mpsc,
+};
+
+/// Upper bound of every wait: far above what a step takes.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Awaits `fut`, failing the test with `what` after [`TIMEOUT`].
+pub(crate) async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    match tokio::time::timeout(TIMEOUT, fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out after {TIMEOUT:?} waiting for {what}"),
+    }
+}
+
+/// The shared Redis of the tests (`REDIS_URL`, default `redis://127.0.0.1:6379`).
+pub(crate) fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key prefix no other test (nor another run) uses.
+pub(crate) fn unique_prefix(test: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "sio-test-{test}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A Node script with a JSON-lines control channel.
+pub(crate) struct NodeProc {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::UnboundedReceiver<Value>,
+    backlog: Vec<Value>,
+    next_id: u64,
+}
+
+impl NodeProc {
+    pub(crate) async fn spawn(name: &str, script: &str, args: &[&str]) -> NodeProc {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            dir.join("node_modules").is_dir(),
+            "{}/node_modules is missing: run `npm ci --prefix tests` first",
+            dir.display()
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("node").join(script))
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run `node` (is Node.js installed?): {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::unbounded_channel();
+        let who = name.to_owned();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                match serde_json::from_str(&line) {
+                    Ok(v) => {
+                        let _ = tx.send(v);
+                    }
+                    Err(_) => eprintln!("{who}: {line}"),
+                }
+            }
+        });
+        NodeProc {
+            name: name.to_owned(),
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            backlog: Vec::new(),
+            next_id: 0,
+        }
+    }
+
+    pub(crate) async fn send(&mut self, cmd: Value) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        let mut line = cmd.to_string();
+        line.push('\n');
+        stdin
+            .write_all(line.as_bytes())
+            .await
+            .expect("write to node");
+        stdin.flush().await.expect("flush to node");
+    }
+
+    /// The first line, since the last match, for which `pred` holds; lines
+    /// that do not match stay for later calls.
+    pub(crate) async fn expect(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.backlog.iter().position(&pred) {
+            return self.backlog.remove(i);
+        }
+        let name = self.name.clone();
+        let what = format!("{what} (from {name})");
+        within(&what, async {
+            loop {
+                match self.lines.recv().await {
+                    Some(line) if pred(&line) => return line,
+                    Some(line) => self.backlog.push(line),
+                    None => panic!("{name} exited while waiting for {what}"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Sends a command and returns its answer.
+    pub(crate) async fn request(&mut self, mut cmd: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        cmd["id"] = json!(id);
+        let what = format!("answer to {cmd}");
+        self.send(cmd).await;
+        let answer = self.expect(&what, |l| l["id"] == json!(id)).await;
+        assert!(
+            answer.get("error").is_none_or(|e| !e.is_string()),
+            "{what}: {answer}"
+        );
+        answer
+    }
+
+    /// Takes every buffered line for which `pred` holds.
+    pub(crate) fn take(&mut self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let (taken, kept) = std::mem::take(&mut self.backlog)
+            .into_iter()
+            .partition(|l| pred(l));
+        self.backlog = kept;
+        taken
+    }
+
+    /// Kills the process and waits for it to exit.
+    pub(crate) async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// A Node server of the cluster.
+pub(crate) struct NodeServer {
+    pub(crate) proc: NodeProc,
+    pub(crate) url: String,
+}
+
+impl NodeServer {
+    pub(crate) async fn start(prefix: &str, redis: &str) -> NodeServer {
+        let mut proc =
+            NodeProc::spawn("node server", "redis_server.mjs", &["0", prefix, redis]).await;
+        let ready = proc.expect("ready", |l| l["event"] == "ready").await;
+        let url = format!("http://127.0.0.1:{}", ready["port"]);
+        NodeServer { proc, url }
+    }
+
+    pub(crate) async fn cmd(&mut self, cmd: Value) -> Value {
+        self.proc.request(cmd).await
+    }
+}
+
+/// socket.io-client clients, by name.
+pub(crate) struct Clients {
+    pub(crate) proc: NodeProc,
+    pub(crate) sids: HashMap<String, String>,
+}
+
+impl Clients {
+    pub(crate) async fn start() -> Clients {
+        Clients {
+            proc: NodeProc::spawn("clients", "redis_clients.mjs", &[]).await,
+            sids: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn connect(&mut self, name: &str, url: &str, rooms: &[&str]) -> String {
+        self.proc
+            .send(json!({"cmd": "connect", "name": name, "url": url, "rooms": rooms}))
+            .await;
+        let line = self
+            .proc
+            .expect(&format!("{name} connected"), |l| {
+                l["name"] == name && (l["event"] == "connected" || l["event"] == "connect_error")
+            })
+            .await;
+        assert_eq!(line["event"], "connected", "{line}");
+        let sid = line["sid"].as_str().expect("sid").to_owned();
+        self.sids.insert(name.to_owned(), sid.clone());
+        sid
+    }
+
+    /// Waits for `name` to receive `ev`, and returns its arguments.
+    pub(crate) async fn received(&mut self, name: &str, ev: &str) -> Value {
+        let line = self
+            .proc
+            .expect(&format!("{name} to receive {ev}"), |l| {
+                l["event"] == "message" && l["name"] == name && l["ev"] == ev
+            })
+            .await;
+        line["args"].clone()
+    }
+
+    /// Waits for `name` to be disconnected, and returns the reason.
+    pub(crate) async fn disconnected(&mut self, name: &str) -> String {
+        let line = self
+            .proc
+            .expect(&format!("{name} disconnected"), |l| {
+                l["event"] == "disconnected" && l["name"] == name
+            })
+            .await;
+        line["reason"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// For each client, the events it received before `sentinel`: once every
+    /// client has the sentinel, nothing sent before it is still on its way.
+    pub(crate) async fn until(
+        &mut self,
+        names: &[&str],
+        sentinel: &str,
+    ) -> HashMap<String, Vec<String>> {
+        let mut out = HashMap::new();
+        for name in names {
+            let _ = self.received(name, sentinel).await;
+        }
+        for name in names {
+            let evs = self
+                .proc
+                .take(|l| l["event"] == "message" && l["name"] == *name)
+                .into_iter()
+                .map(|l| l["ev"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            out.insert(name.to_string(), evs);
+        }
+        out
+    }
+}
+
+/// A Rust server of the cluster, on 127.0.0.1:0.
+pub(crate) struct RustServer {
+    pub(crate) name: String,
+    pub(crate) io: SocketIo,
+    pub(crate) adapter: RedisAdapter,
+    pub(crate) url: String,
+    /// Server-side events received: (event, arguments as a JSON array).
+    pub(crate) server_side: mpsc::UnboundedReceiver<(String, Value)>,
+}
+
+impl RustServer {
+    pub(crate) async fn start(name: &str, prefix: &str, redis: &str) -> RustServer {
+        let config = RedisAdapterConfig::builder()
+            .url(redis)
+            .key_prefix(prefix)
+            .request_timeout(Duration::from_secs(3))
+            .build();
+        let adapter = within("the adapter to connect", RedisAdapter::connect(config))
+            .await
+            .expect("connect to Redis");
+        let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build_layer();
+        io.ns("/", |socket: SocketRef| async move {
+            let auth: Value = socket
+                .handshake()
+                .auth()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .unwrap_or_default();
+            if let Some(rooms) = auth["rooms"].as_array() {
+                let rooms: Vec<String> = rooms
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect();
+                socket.join(rooms);
+            }
+        });
+        let (tx, server_side) = mpsc::unbounded_channel();
+        let me = name.to_owned();
+        io.on_server_side(move |event: ServerSideEvent| {
+            let args: Value =
+                serde_json::from_str(&format!("[{}]", event.args().args)).unwrap_or_default();
+            let _ = tx.send((event.event().to_owned(), args));
+            if event.expects_ack() {
+                let _ = event.ack(&json!({ "from": me }));
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = axum::Router::new().layer(layer);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        within("the adapter to subscribe", adapter.ready()).await;
+        RustServer {
+            name: name.to_owned(),
+            io,
+            adapter,
+            url,
+            server_side,
+        }
+    }
+
+    pub(crate) async fn next_server_side(&mut self) -> (String, Value) {
+        let what = format!("a server-side event on {}", self.name);
+        within(&what, self.server_side.recv())
+            .await
+            .expect("server-side channel open")
+    }
+}
+
+/// Two Rust servers (`a`, `b`) and a Node one (`node`), with clients:
+/// `a1` (room r1) and `a2` (r2) on a, `b1` (r1) on b, `n1` (r1) and `n2`
+/// (r2) on node.
+pub(crate) struct Cluster {
+    pub(crate) a: RustServer,
+    pub(crate) b: RustServer,
+    pub(crate) node: NodeServer,
+    pub(crate) clients: Clients,
+}
+
+pub(crate) const ALL: [&str; 5] = ["a1", "a2", "b1", "n1", "n2"];
+
+impl Cluster {
+    pub(crate) async fn start(test: &str) -> Cluster {
+        let prefix = unique_prefix(test);
+        let redis = redis_url();
+        let (a, b, node, mut clients) = tokio::join!(
+            RustServer::start("a", &prefix, &redis),
+            RustServer::start("b", &prefix, &redis),
+            NodeServer::start(&prefix, &redis),
+            Clients::start(),
+        );
+        clients.connect("a1", &a.url, &["r1"]).await;
+        clients.connect("a2", &a.url, &["r2"]).await;
+        clients.connect("b1", &b.url, &["r1"]).await;
+        clients.connect("n1", &node.url, &["r1"]).await;
+        clients.connect("n2", &node.url, &["r2"]).await;
+        assert_eq!(a.io.server_count().await.expect("server count"), 3);
+        Cluster {
+            a,
+            b,
+            node,
+            clients,
+        }
+    }
+
+    pub(crate) fn sid(&self, name: &str) -> String {
+        self.clients.sids[name].clone()
+    }
+}

@@ -1,0 +1,14 @@
+//! The Redis adapter (`socketio-redis`) in a mixed cluster: two Rust
+//! servers in this process and a Node.js server (`socket.io` 4.8 with
+//! `@socket.io/redis-adapter` 8.3), each with socket.io-client clients,
+//! behind the Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`). Each
+//! test uses a key prefix of its own, so tests share that Redis safely.
+//! The Redis restart test runs a private `redis-server` on a free port.
+
+// A failed step of a test panics, with a message.
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+mod cluster;
+mod harness;
+mod latency;
+mod outage;
