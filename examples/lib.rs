@@ -1,1 +1,11 @@
-//! Examples of socketio-axum; run one with `cargo run --release --example NAME`.
+//! Examples of socketio-axum; run one with `cargo run --release --example NAME`
+//! (see `examples/README.md`).
+//!
+//! The two larger examples keep their application here, in a module beside
+//! their `main.rs`, so that the integration tests (`tests/examples/`) can
+//! start the very same application in-process, on a free port, and restart it.
+
+#[path = "axum-app/app.rs"]
+pub mod axum_app;
+#[path = "chat/app.rs"]
+pub mod chat;

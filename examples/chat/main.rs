@@ -1,0 +1,90 @@
+//! A chat in the browser: nicknames, rooms, acknowledged messages,
+//! "typing…" and reconnection, with the official `socket.io-client`.
+//!
+//! ```text
+//! cargo run --release --example chat
+//! ```
+//!
+//! then open <http://localhost:3000> in two windows. `PORT` changes the port;
+//! `ADDR` (such as `0.0.0.0:8080`) the whole address. Add `?transport=polling`
+//! to the page's address to stay on HTTP long-polling.
+//!
+//! The server is in `chat/app.rs` (the page and its script in `chat/static/`);
+//! this file finds the browser client, serves, and shuts down on Ctrl-C.
+//!
+//! The browser client is the npm package `socket.io-client`, pinned by
+//! `tests/package-lock.json`. When `tests/node_modules` lacks it, this
+//! example runs `npm ci --prefix tests` first (no CDN is involved).
+
+use std::{net::SocketAddr, process::Command};
+
+use bytes::Bytes;
+use socketio_axum_examples::chat;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let client_js = load_client_bundle()?;
+    let (app, io) = chat::app(client_js);
+
+    let addr = listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_loopback() {
+        "localhost".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    println!("chat on http://{host}:{}/  (Ctrl-C to stop)", addr.port());
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            // Ends the Socket.IO connections, whose clients would otherwise
+            // keep the server waiting on their long-polls and WebSockets.
+            io.close().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// `ADDR`, else 127.0.0.1 on `PORT` (default 3000).
+fn listen_addr() -> Result<SocketAddr, String> {
+    if let Ok(addr) = std::env::var("ADDR") {
+        return addr.parse().map_err(|e| format!("ADDR={addr}: {e}"));
+    }
+    let port = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|e| format!("PORT={port}: {e}"))?,
+        Err(_) => 3000,
+    };
+    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// Reads the browser client, installing the pinned npm packages first when
+/// they are missing.
+fn load_client_bundle() -> Result<Bytes, String> {
+    let path = chat::client_bundle_path();
+    let tests_dir = chat::tests_dir();
+    let install = format!("npm ci --prefix {}", tests_dir.display());
+    if !path.is_file() {
+        eprintln!("socket.io-client is not installed; running `{install}`");
+        let ok = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tests_dir)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !ok {
+            return Err(format!(
+                "could not install socket.io-client: run `{install}`, then start the example again"
+            ));
+        }
+    }
+    std::fs::read(&path)
+        .map(Bytes::from)
+        .map_err(|e| format!("{}: {e} (run `{install}`)", path.display()))
+}
