@@ -99,11 +99,11 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        if !req
-            .uri()
-            .path()
-            .starts_with(self.io.config().engine().path().trim_end_matches('/'))
-        {
+        // Exactly the paths the Engine.IO service serves; every other request
+        // can extract the handle.
+        let path = self.io.config().engine().path();
+        let own = req.uri().path();
+        if own != path && own != path.trim_end_matches('/') {
             req.extensions_mut().insert(self.io.clone());
         }
         self.inner.call(req)

@@ -197,3 +197,35 @@ impl PartialEq<&str> for Str {
         self.as_str() == *other
     }
 }
+
+impl serde::Serialize for Str {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Str {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Str::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_and_compares_as_str_so_maps_find_it_by_str() {
+        let mut map = std::collections::HashMap::new();
+        map.insert(Str::from(String::from("/chat")), 1);
+        assert_eq!(map.get("/chat"), Some(&1));
+    }
+
+    #[test]
+    fn serializes_as_a_json_string() {
+        let s = Str::from("room \"1\"");
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#""room \"1\"""#);
+        assert_eq!(serde_json::from_str::<Str>(&json).unwrap(), s);
+    }
+}
