@@ -12,7 +12,9 @@ use socketio_protocol::{socket::deserialize_data, Str};
 use tokio::sync::oneshot;
 
 use crate::{
-    adapter::AdapterError, extract::RawArgs, handler::BoxFuture, trace, AckError, SocketRef,
+    adapter::{AdapterError, RemoteAcks},
+    handler::BoxFuture,
+    trace, AckError, SocketRef,
 };
 
 /// The arguments of an acknowledgement, as received.
@@ -102,7 +104,7 @@ impl<R> fmt::Debug for BroadcastAckFuture<R> {
 impl<R: DeserializeOwned + Send + 'static> BroadcastAckFuture<R> {
     pub(crate) fn new(
         waiting: Vec<(SocketRef, u64, oneshot::Receiver<AckReply>)>,
-        remote: Option<BoxFuture<Result<Vec<RawArgs>, AdapterError>>>,
+        remote: Option<BoxFuture<Result<RemoteAcks, AdapterError>>>,
         timeout: Duration,
     ) -> Self {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -132,13 +134,18 @@ impl<R: DeserializeOwned + Send + 'static> BroadcastAckFuture<R> {
                         Remote::Lazy(fut) => Ok(fut.await),
                     };
                     match replies {
-                        Ok(Ok(replies)) => out.extend(replies.into_iter().map(|r| {
-                            AckReply {
-                                args: r.args,
-                                attachments: r.attachments,
-                            }
-                            .decode()
-                        })),
+                        Ok(Ok(RemoteAcks { expected, acks })) => {
+                            let missing = expected.saturating_sub(acks.len());
+                            out.extend(acks.into_iter().map(|r| {
+                                AckReply {
+                                    args: r.args,
+                                    attachments: r.attachments,
+                                }
+                                .decode()
+                            }));
+                            // Clients of other servers that did not answer in time.
+                            out.extend((0..missing).map(|_| Err(AckError::Timeout(timeout))));
+                        }
                         Ok(Err(e)) => {
                             trace::warn!(error = %e, "socket.io: acknowledgements from other servers lost")
                         }
@@ -154,8 +161,8 @@ impl<R: DeserializeOwned + Send + 'static> BroadcastAckFuture<R> {
 }
 
 enum Remote {
-    Spawned(tokio::task::JoinHandle<Result<Vec<RawArgs>, AdapterError>>),
-    Lazy(BoxFuture<Result<Vec<RawArgs>, AdapterError>>),
+    Spawned(tokio::task::JoinHandle<Result<RemoteAcks, AdapterError>>),
+    Lazy(BoxFuture<Result<RemoteAcks, AdapterError>>),
 }
 
 impl<R> Future for BroadcastAckFuture<R> {

@@ -273,8 +273,11 @@ impl SocketIo {
     }
 
     /// Removes a namespace; its sockets stay connected until they leave.
+    /// The main namespace `/` always exists: deleting it does nothing.
     pub fn delete_ns(&self, path: &str) {
-        self.inner.namespaces.remove(path);
+        if path != "/" {
+            self.inner.namespaces.remove(path);
+        }
     }
 
     /// Operators on the namespace at `path`, if it exists (Node's `io.of(path)`).
@@ -410,6 +413,23 @@ impl SocketIo {
     /// The rooms of the main namespace that have members.
     pub fn rooms(&self) -> Vec<Room> {
         self.main_ns().map(|ns| ns.rooms.all()).unwrap_or_default()
+    }
+
+    /// The rooms of the main namespace on every server (Node's
+    /// `io.of("/").adapter.allRooms()`).
+    pub async fn all_rooms(&self) -> Result<Vec<Room>, AdapterError> {
+        let Some(ns) = self.main_ns() else {
+            return Ok(Vec::new());
+        };
+        let mut rooms = ns.rooms.all();
+        if let Some(remote) = ns.remote() {
+            for room in remote.all_rooms().await? {
+                if !rooms.contains(&room) {
+                    rooms.push(room);
+                }
+            }
+        }
+        Ok(rooms)
     }
 
     fn main_ns(&self) -> Option<Arc<Namespace>> {

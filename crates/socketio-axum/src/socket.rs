@@ -58,6 +58,7 @@ pub(crate) struct SocketInner {
     outgoing_hook: RwLock<Option<OutgoingHook>>,
     acks: Mutex<HashMap<AckId, oneshot::Sender<AckReply>>>,
     extensions: RwLock<http::Extensions>,
+    data: RwLock<serde_json::Value>,
     pub(crate) serial: Serial,
     pub(crate) connected: AtomicBool,
     closed: AtomicBool,
@@ -109,6 +110,7 @@ impl SocketRef {
             outgoing_hook: RwLock::default(),
             acks: Mutex::default(),
             extensions: RwLock::default(),
+            data: RwLock::new(serde_json::Value::Null),
             serial: Serial::default(),
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -272,6 +274,18 @@ impl SocketRef {
     /// Removes the value of type `T` stored on the socket.
     pub fn remove_extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
         write(&self.0.extensions).remove::<T>()
+    }
+
+    /// Sets the socket's `data` (Node's `socket.data`): JSON that
+    /// [`fetch_sockets`](crate::BroadcastOperators::fetch_sockets) shows, on
+    /// other servers too. For typed values used only here, prefer extensions.
+    pub fn set_data(&self, data: serde_json::Value) {
+        *write(&self.0.data) = data;
+    }
+
+    /// The socket's `data` (`null` until set).
+    pub fn data(&self) -> serde_json::Value {
+        read(&self.0.data).clone()
     }
 
     // ----- emitting -----
@@ -505,7 +519,7 @@ impl SocketRef {
                 "auth": auth,
             }),
             rooms: self.rooms().iter().map(|r| r.to_string()).collect(),
-            data: serde_json::Value::Null,
+            data: self.data(),
         }
     }
 

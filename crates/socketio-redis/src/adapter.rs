@@ -13,8 +13,8 @@ use redis::Client;
 use rmpv::Value;
 use socketio_axum::{
     adapter::{
-        Adapter, AdapterError, BroadcastOptions, LocalNamespace, NamespaceAdapter, Room,
-        SocketData, WeakLocalNamespace,
+        Adapter, AdapterError, BroadcastOptions, LocalNamespace, NamespaceAdapter, RemoteAcks,
+        Room, SocketData, WeakLocalNamespace,
     },
     extract::RawArgs,
     handler::BoxFuture,
@@ -372,7 +372,7 @@ impl NamespaceAdapter for RedisNamespace {
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
         timeout: Duration,
-    ) -> BoxFuture<Result<Vec<RawArgs>, AdapterError>> {
+    ) -> BoxFuture<Result<RemoteAcks, AdapterError>> {
         let Some((event, args)) = wire::event_of_encoded(packet) else {
             return Box::pin(std::future::ready(Err(error(
                 "cannot read a broadcast packet",
@@ -422,7 +422,10 @@ impl NamespaceAdapter for RedisNamespace {
                     _ = tokio::time::sleep_until(deadline) => break,
                 }
             }
-            Ok(acks)
+            Ok(RemoteAcks {
+                expected: clients,
+                acks,
+            })
         })
     }
 

@@ -50,6 +50,15 @@ pub struct SocketData {
     pub data: serde_json::Value,
 }
 
+/// The acknowledgements of a broadcast from the other servers' clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteAcks {
+    /// How many clients the other servers reached (that many acks were expected).
+    pub expected: usize,
+    /// The acknowledgements that arrived in time.
+    pub acks: Vec<RawArgs>,
+}
+
 /// An adapter operation that could not reach the other servers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdapterError(String);
@@ -88,7 +97,7 @@ pub trait NamespaceAdapter: Send + Sync + 'static {
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
         timeout: Duration,
-    ) -> BoxFuture<Result<Vec<RawArgs>, AdapterError>>;
+    ) -> BoxFuture<Result<RemoteAcks, AdapterError>>;
 
     /// The matching sockets of the other servers.
     fn fetch_sockets(
