@@ -52,6 +52,30 @@ pub fn client_bundle_path() -> PathBuf {
     tests_dir().join("node_modules/socket.io-client/dist/socket.io.min.js")
 }
 
+/// Reads the browser client, installing the pinned npm packages first when
+/// they are missing.
+pub fn load_client_bundle() -> Result<Bytes, String> {
+    let path = client_bundle_path();
+    let tests_dir = tests_dir();
+    let install = format!("npm ci --prefix {}", tests_dir.display());
+    if !path.is_file() {
+        eprintln!("socket.io-client is not installed; running `{install}`");
+        let ok = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tests_dir)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !ok {
+            return Err(format!(
+                "could not install socket.io-client: run `{install}`, then start the example again"
+            ));
+        }
+    }
+    std::fs::read(&path)
+        .map(Bytes::from)
+        .map_err(|e| format!("{}: {e} (run `{install}`)", path.display()))
+}
+
 /// The repository's `tests/` folder, where `package.json` pins the npm packages.
 pub fn tests_dir() -> PathBuf {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -16,9 +16,8 @@
 //! `tests/package-lock.json`. When `tests/node_modules` lacks it, this
 //! example runs `npm ci --prefix tests` first (no CDN is involved).
 
-use std::{net::SocketAddr, process::Command};
+use std::net::SocketAddr;
 
-use bytes::Bytes;
 use socketio_axum_examples::chat;
 
 #[tokio::main]
@@ -29,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let client_js = load_client_bundle()?;
+    let client_js = chat::load_client_bundle()?;
     let (app, io) = chat::app(client_js);
 
     let addr = listen_addr()?;
@@ -63,28 +62,4 @@ fn listen_addr() -> Result<SocketAddr, String> {
         Err(_) => 3000,
     };
     Ok(SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
-/// Reads the browser client, installing the pinned npm packages first when
-/// they are missing.
-fn load_client_bundle() -> Result<Bytes, String> {
-    let path = chat::client_bundle_path();
-    let tests_dir = chat::tests_dir();
-    let install = format!("npm ci --prefix {}", tests_dir.display());
-    if !path.is_file() {
-        eprintln!("socket.io-client is not installed; running `{install}`");
-        let ok = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&tests_dir)
-            .status()
-            .is_ok_and(|status| status.success());
-        if !ok {
-            return Err(format!(
-                "could not install socket.io-client: run `{install}`, then start the example again"
-            ));
-        }
-    }
-    std::fs::read(&path)
-        .map(Bytes::from)
-        .map_err(|e| format!("{}: {e} (run `{install}`)", path.display()))
 }

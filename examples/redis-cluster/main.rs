@@ -58,7 +58,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     });
 
+    // The official browser client, pinned in tests/package-lock.json (no CDN).
+    let client_js = socketio_axum_examples::chat::load_client_bundle()?;
     let app = Router::new()
+        .route(
+            "/socket.io.min.js",
+            get(move || {
+                let js = client_js.clone();
+                async move { ([(axum::http::header::CONTENT_TYPE, "text/javascript")], js) }
+            }),
+        )
         .route(
             "/",
             get(move || async move { Html(PAGE.replace("{port}", &port.to_string())) }),
@@ -100,7 +109,7 @@ const PAGE: &str = r#"<!doctype html>
 <h1>Server :{port}</h1>
 <form id="f"><input id="t" autocomplete="off" placeholder="message"><button>Send</button></form>
 <ul id="log"></ul>
-<script src="https://cdn.socket.io/4.8.1/socket.io.min.js"></script>
+<script src="/socket.io.min.js"></script>
 <script>
   const socket = io({ transports: ["websocket"] });
   const log = (text) => {
