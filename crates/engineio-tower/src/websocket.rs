@@ -93,7 +93,9 @@ pub(crate) fn accept<H: EngineIoHandler>(
         let max = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
         let config = WebSocketConfig::default()
             .read_buffer_size(engine.config.ws_read_buffer_size)
-            .write_buffer_size(0)
+            // Frames accumulate until the batch is flushed: one write for
+            // up to WRITE_BATCH frames, each still its own WebSocket frame.
+            .write_buffer_size(WRITE_BUFFER)
             .max_message_size(Some(max))
             .max_frame_size(Some(max));
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
@@ -239,6 +241,9 @@ async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::
     trace::debug!(sid = %socket.sid(), "engine.io: upgraded to websocket");
     run(engine, &socket, ws, rx).await;
 }
+
+/// Bytes of frames buffered before tungstenite writes without waiting for a flush.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Most frames written before one flush, so a long queue is written in few syscalls
 /// yet reading is not starved.
