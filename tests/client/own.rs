@@ -1,0 +1,102 @@
+//! Against our own server (`socketio-axum`).
+
+use std::sync::{
+    atomic::{AtomicU32, Ordering},
+    Arc,
+};
+
+use serde_json::json;
+use socketio_client::{Auth, Transports};
+
+use crate::{
+    harness::{builder, Probe},
+    scenarios,
+    servers::{RustServer, Server},
+};
+
+#[tokio::test]
+async fn connects_over_polling() {
+    let server = RustServer::start(0);
+    scenarios::connect_over(&server.url(), Transports::PollingOnly, false).await;
+}
+
+#[tokio::test]
+async fn connects_over_websocket() {
+    let server = RustServer::start(0);
+    scenarios::connect_over(&server.url(), Transports::WebSocketOnly, false).await;
+}
+
+#[tokio::test]
+async fn connects_over_polling_then_upgrades() {
+    let server = RustServer::start(0);
+    scenarios::connect_over(&server.url(), Transports::Upgrade, false).await;
+}
+
+#[tokio::test]
+async fn events_and_acks_both_ways() {
+    let server = RustServer::start(0);
+    scenarios::events_and_acks(&server.url()).await;
+}
+
+#[tokio::test]
+async fn binary_both_ways_over_polling() {
+    let server = RustServer::start(0);
+    scenarios::binary(&server.url(), Transports::PollingOnly).await;
+}
+
+#[tokio::test]
+async fn binary_both_ways_over_websocket() {
+    let server = RustServer::start(0);
+    scenarios::binary(&server.url(), Transports::WebSocketOnly).await;
+}
+
+#[tokio::test]
+async fn namespaces_share_one_connection() {
+    let server = RustServer::start(0);
+    scenarios::namespaces(&server.url()).await;
+}
+
+#[tokio::test]
+async fn connect_error_carries_the_middleware_data() {
+    let server = RustServer::start(0);
+    scenarios::connect_error(&server.url()).await;
+}
+
+/// A computed `auth` runs again for each connection; a socket's own
+/// `auth` replaces the client's.
+#[tokio::test]
+async fn auth_is_computed_for_each_connection() {
+    let server = RustServer::start(0);
+    let port = server.port();
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let client = builder(&server.url(), Transports::WebSocketOnly)
+        .auth(Auth::from_fn(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { json!({"token": "good", "call": n}) }
+        }))
+        .build()
+        .expect("client");
+    let root = client.socket("/");
+    let chat = client.socket("/chat");
+    chat.set_auth(json!({"room": "lobby"}));
+    let mut probe = Probe::new();
+    probe.watch_socket(&root);
+    probe.watch_socket(&chat);
+    let (a, b) = tokio::join!(root.connect(), chat.connect());
+    a.expect("connect /");
+    b.expect("connect /chat");
+    let welcomes = probe.event_on_each("welcome", &["/", "/chat"]).await;
+    assert_eq!(welcomes[0]["auth"], json!({"token": "good", "call": 1}));
+    assert_eq!(welcomes[1]["auth"], json!({"room": "lobby"}));
+
+    server.kill();
+    probe.disconnected("/").await;
+    let _server = RustServer::start(port);
+    assert_eq!(
+        probe.event("/", "welcome").await[0]["auth"],
+        json!({"token": "good", "call": 2})
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    client.disconnect();
+}

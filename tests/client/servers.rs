@@ -1,0 +1,302 @@
+//! The servers the client is tested against, each killable and restartable
+//! on the same port: Node's `socket.io` (`tests/node/client_server.mjs`) in
+//! a child process, and ours (`socketio-axum`) on a runtime of its own
+//! thread, so that killing it drops every connection at once.
+//!
+//! Both implement the same namespaces and events; see the script's header.
+
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+use socketio_axum::{
+    extract::{AckSender, Data, Handshake, RawArgs},
+    Binary, ConnectError, SocketIo, SocketIoConfig, SocketRef,
+};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::oneshot,
+};
+
+use crate::harness::within;
+
+/// A server under test.
+pub(crate) trait Server {
+    /// Its port on 127.0.0.1.
+    fn port(&self) -> u16;
+
+    /// Its URL.
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port())
+    }
+}
+
+/// Node's `socket.io` server, in a child process.
+pub(crate) struct NodeServer {
+    child: Child,
+    port: u16,
+}
+
+impl Server for NodeServer {
+    fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl NodeServer {
+    /// Starts `client_server.mjs` on `port` (0 for any) with `options`, and
+    /// waits until it listens.
+    pub(crate) async fn start(port: u16, options: Value) -> NodeServer {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            dir.join("node_modules").is_dir(),
+            "{}/node_modules is missing: run `npm ci --prefix tests` first",
+            dir.display()
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("node").join("client_server.mjs"))
+            .arg(port.to_string())
+            .arg(options.to_string())
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run `node` (is Node.js installed?): {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready: Value = within("the Node server to listen", async {
+            let line = lines
+                .next_line()
+                .await
+                .expect("read stdout")
+                .expect("the Node server exited before listening");
+            serde_json::from_str(&line).expect("a JSON line")
+        })
+        .await;
+        assert_eq!(ready["event"], "ready", "{ready}");
+        let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("a port");
+        // Keep reading, so that the pipe never fills up.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        NodeServer { child, port }
+    }
+
+    /// Kills the process (SIGKILL): its connections drop at once.
+    pub(crate) async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Our server: axum with the `SocketIo` layer, on a thread with its own
+/// runtime.
+pub(crate) struct RustServer {
+    port: u16,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server for RustServer {
+    fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl RustServer {
+    /// Starts a server on `port` (0 for any).
+    pub(crate) fn start(port: u16) -> RustServer {
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot bind port {port}: {e}"));
+                let port = listener.local_addr().expect("address").port();
+                let _ = bound_tx.send(port);
+                tokio::select! {
+                    _ = axum::serve(listener, app()) => {}
+                    _ = stopped => {}
+                }
+            });
+            // Dropping the runtime drops every connection task with it.
+            drop(runtime);
+        });
+        let port = bound_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the server to listen");
+        RustServer {
+            port,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the server and closes all its connections.
+    pub(crate) fn kill(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RustServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The value of `x` in a query string.
+fn query_x(query: Option<&str>) -> Value {
+    query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("x="))
+        .map_or(Value::Null, Value::from)
+}
+
+fn welcome(socket: &SocketRef, auth: &Value, handshake: &Handshake) {
+    let header = handshake
+        .headers()
+        .get("x-test")
+        .and_then(|v| v.to_str().ok())
+        .map_or(Value::Null, Value::from);
+    let _ = socket.emit(
+        "welcome",
+        &json!({
+            "auth": auth,
+            "query": query_x(handshake.query()),
+            "header": header,
+            "engine": socket.connection_id().to_string(),
+            "ns": socket.ns().to_string(),
+            "recovered": false,
+        }),
+    );
+}
+
+/// The app: the same namespaces and events as `client_server.mjs`.
+fn app() -> axum::Router {
+    let config = SocketIoConfig::builder()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .build();
+    let (layer, io) = SocketIo::builder().config(config).build_layer();
+    let log: Arc<Mutex<Vec<Value>>> = Arc::default();
+
+    io.ns(
+        "/",
+        move |socket: SocketRef, Data(auth): Data<Value>, handshake: Handshake| {
+            let log = log.clone();
+            async move {
+                welcome(&socket, &auth, &handshake);
+                register_main(&socket, log);
+            }
+        },
+    )
+    .with(|Data(auth): Data<Value>| async move {
+        match auth["token"] == "bad" {
+            true => Err(ConnectError::new("not authorized")
+                .with_data(json!({"code": 4001, "reason": "bad token"}))),
+            false => Ok(()),
+        }
+    });
+
+    io.ns(
+        "/chat",
+        |socket: SocketRef, Data(auth): Data<Value>, handshake: Handshake| async move {
+            welcome(&socket, &auth, &handshake);
+            socket.on(
+                "echo",
+                |socket: SocketRef, RawArgs { args, .. }: RawArgs| async move {
+                    let args: Vec<Value> =
+                        serde_json::from_str(&format!("[{args}]")).expect("JSON arguments");
+                    let mut all = vec![Value::from("chat")];
+                    all.extend(args);
+                    let _ = socket.emit("echo", &all);
+                },
+            );
+        },
+    );
+
+    io.ns("/admin", || async {}).with(|| async {
+        Err::<(), _>(
+            ConnectError::new("admins only")
+                .with_data(json!({"code": 403, "reason": "not an admin"})),
+        )
+    });
+
+    axum::Router::new().layer(layer)
+}
+
+fn register_main(socket: &SocketRef, log: Arc<Mutex<Vec<Value>>>) {
+    socket.on("echo", |socket: SocketRef, args: RawArgs| async move {
+        let _ = socket.emit_raw("echo", args);
+    });
+    socket.on("ack", |ack: AckSender, args: RawArgs| async move {
+        let _ = ack.send_raw(args);
+    });
+    socket.on(
+        "binary",
+        |socket: SocketRef, Data((name, buf)): Data<(String, Binary)>, ack: AckSender| async move {
+            let reversed: Vec<u8> = buf.iter().rev().copied().collect();
+            let _ = ack.send(&(buf.len(), Binary::from(reversed)));
+            let _ = socket.emit("binary-back", &(name, buf));
+        },
+    );
+    socket.on(
+        "ask",
+        |socket: SocketRef, Data(q): Data<Value>, ack: AckSender| async move {
+            // Answered from a task, so that this socket's next events are
+            // not held back while the client thinks.
+            tokio::spawn(async move {
+                let answer = socket
+                    .timeout(Duration::from_secs(2))
+                    .emit_with_ack::<_, Value>("question", &(q,))
+                    .await;
+                let _ = match answer {
+                    Ok(answer) => ack.send(&(answer,)),
+                    Err(e) => ack.send(&(json!({"error": e.to_string()}),)),
+                };
+            });
+        },
+    );
+    socket.on("never", || async {});
+    socket.on("slow", |Data(x): Data<Value>, ack: AckSender| async move {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = ack.send(&(x,));
+        });
+    });
+    let record_log = log.clone();
+    socket.on("record", move |Data(x): Data<Value>| {
+        let log = record_log.clone();
+        async move { crate::harness::lock(&log).push(x) }
+    });
+    socket.on("log", move |ack: AckSender| {
+        let log = log.clone();
+        async move {
+            let entries = crate::harness::lock(&log).clone();
+            let _ = ack.send(&(entries,));
+        }
+    });
+    socket.on(
+        "kick",
+        |socket: SocketRef| async move { socket.disconnect() },
+    );
+}
