@@ -1,0 +1,128 @@
+//! `socketio-bench`: the load generator of the Socket.IO benchmarks
+//! (`docs/benchmarks.md`). It speaks the wire protocol itself, Engine.IO v4
+//! and Socket.IO v5 over WebSocket (tokio-tungstenite) and over HTTP/1.1
+//! long-polling, so that every server is measured through the same client.
+//!
+//! One scenario against a running server:
+//!
+//! ```text
+//! socketio-bench echo --addr 127.0.0.1:3000 --pid $(pgrep -n bench_server)
+//! socketio-bench echo --rate 20000 ...
+//! socketio-bench broadcast --clients 1000 [--rate 50000]
+//! socketio-bench connect --conns 10000 --in-flight 64
+//! socketio-bench polling --sessions 20
+//! ```
+//!
+//! or the whole suite, which starts each server itself (pinned with
+//! `taskset`), interleaves them over several repetitions and prints a
+//! markdown table (`bench/run.sh` builds everything and calls it):
+//!
+//! ```text
+//! socketio-bench suite --server socketio-axum=target/release/examples/bench_server --server ...
+//! ```
+
+mod cli;
+mod clock;
+mod measure;
+mod polling;
+mod procfs;
+mod report;
+mod scenario;
+mod sio;
+mod suite;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: socketio-bench <command> [options]
+
+commands (against a running server):
+  echo        echo with ack; closed loop, or open loop with --rate ACKS_PER_S
+  broadcast   fan-out of `broadcast` to --clients sockets; closed loop, or --rate DELIVERIES_PER_S
+  connect     connect storm of --conns connections, --in-flight at once; then idle RSS per connection
+  polling     echo with ack over HTTP long-polling, --sessions sessions, closed loop
+  suite       start each --server NAME=COMMAND in turn, run every scenario, print a markdown table
+
+common options:
+  --addr HOST:PORT    server address (default 127.0.0.1:3000)
+  --pid PID           server process, for CPU and RSS from /proc (optional)
+  --warmup SECS       not measured (default 2)
+  --duration SECS     measured window (default 10)
+  --payload BYTES     padding in each event's argument (default 64)
+  --conns N           echo: connections (100); connect: connections (10000)
+  --window N          echo: acks awaited per connection (1); broadcast: broadcasts in flight (4)
+  --rate N            echo: acks/s; broadcast: deliveries/s (open loop, fixed rate)
+  --clients N         broadcast: sockets receiving (1000)
+  --in-flight N       connect: handshakes at once (64)
+  --sources N         connect: source addresses 127.0.0.1..N, against port exhaustion (auto)
+  --sessions N        polling: sessions (20)
+  --settle SECS       connect: wait before reading the RSS (1)
+
+suite options:
+  --server NAME=CMD   a server to start (repeatable; the first is ours, the others its peers);
+                      CMD runs under `sh -c` with PORT set, pinned by `taskset -c --server-cpu`
+  --server-cpu N      cpu for the servers (0); run the generator itself pinned elsewhere
+  --reps N            repetitions, servers interleaved (5)
+  --quick             1 repetition, short windows, 2,000 connections: a smoke check
+  --only LIST         scenarios to run, comma-separated (all): echo,echo-rate,broadcast,broadcast-rate,connect,polling
+  --skip SERVER:SCEN  a pair not to run (repeatable), e.g. floor:polling
+  --connect-conns N   connections of the connect storm (10000; 2000 with --quick)
+  --out FILE          raw results, one JSON object per line
+";
+
+fn main() -> ExitCode {
+    clock::init();
+    let mut args = cli::Args::from_env();
+    let Some(command) = args.command() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    if command == "help" || args.flag("--help") || args.flag("-h") {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = raise_fd_limit() {
+        eprintln!("socketio-bench: could not raise the open-file limit: {e}");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("socketio-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command.as_str() {
+            "suite" => suite::run(args).await,
+            other => scenario::run_one(other, &mut args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("socketio-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Ten thousand connections need ten thousand descriptors here and in the
+/// server, which inherits this limit from the suite.
+fn raise_fd_limit() -> std::io::Result<()> {
+    const WANTED: u64 = 65_536;
+    let (soft, hard) = rlimit::Resource::NOFILE.get()?;
+    if soft >= WANTED {
+        return Ok(());
+    }
+    // Raising the hard limit needs privileges; fall back to the hard limit.
+    if rlimit::Resource::NOFILE
+        .set(WANTED, WANTED.max(hard))
+        .is_err()
+    {
+        rlimit::Resource::NOFILE.set(hard, hard)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! The measured window and what is measured in it: operations, latency
+//! histograms, the server's CPU time and our own.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, AtomicU8, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::{clock, procfs};
+
+/// Where a run is: warming up, measuring, or stopping. Shared by every task
+/// of a scenario, read on every operation.
+#[derive(Debug, Default)]
+pub(crate) struct Phase(AtomicU8);
+
+const WARMUP: u8 = 0;
+const MEASURE: u8 = 1;
+const STOP: u8 = 2;
+
+impl Phase {
+    pub(crate) fn measuring(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == MEASURE
+    }
+    pub(crate) fn stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == STOP
+    }
+    fn set(&self, v: u8) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+}
+
+/// Latencies in microseconds, one histogram for all the tasks of a run: the
+/// generator has one thread, so the lock is never contended, and one
+/// histogram (about 130 KB) per connection would not fit 10,000 of them.
+#[derive(Debug, Clone)]
+pub(crate) struct Latencies(Arc<Mutex<Histogram<u64>>>);
+
+impl Latencies {
+    pub(crate) fn new() -> Self {
+        // 1 µs to 60 s, 3 significant digits.
+        let h = Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid constant bounds");
+        Latencies(Arc::new(Mutex::new(h)))
+    }
+
+    /// Records the time since `sent_ns` (a [`clock::now_ns`] value).
+    pub(crate) fn record_since(&self, sent_ns: u64) {
+        let us = clock::now_ns().saturating_sub(sent_ns) / 1_000;
+        let mut h = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        h.saturating_record(us.max(1));
+    }
+
+    /// p50, p99 and p99.9 in milliseconds, or `None` with no sample.
+    pub(crate) fn percentiles_ms(&self) -> Option<[f64; 3]> {
+        let h = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if h.is_empty() {
+            return None;
+        }
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
+        Some([ms(0.50), ms(0.99), ms(0.999)])
+    }
+}
+
+/// A counter of operations completed while measuring.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// CPU time of the server (when its pid is known) and of this process,
+/// read at the start and the end of the window.
+#[derive(Debug)]
+struct CpuMark {
+    at: Instant,
+    server: Option<f64>,
+    own: f64,
+}
+
+impl CpuMark {
+    fn now(pid: Option<u32>) -> Self {
+        CpuMark {
+            at: Instant::now(),
+            server: pid.and_then(|p| procfs::cpu_seconds(p).ok()),
+            own: procfs::cpu_seconds(std::process::id()).unwrap_or(0.0),
+        }
+    }
+}
+
+/// Runs the warm-up then the measured window of a scenario whose tasks are
+/// already running: they look at `phase`, and count into `ops` only while
+/// measuring.
+pub(crate) async fn window(
+    phase: &Phase,
+    ops: &Counter,
+    pid: Option<u32>,
+    warmup: Duration,
+    duration: Duration,
+) -> Window {
+    phase.set(WARMUP);
+    tokio::time::sleep(warmup).await;
+    let before = CpuMark::now(pid);
+    let ops0 = ops.get();
+    phase.set(MEASURE);
+    tokio::time::sleep(duration).await;
+    phase.set(STOP);
+    let after = CpuMark::now(pid);
+    let seconds = after.at.duration_since(before.at).as_secs_f64();
+    Window {
+        ops: ops.get() - ops0,
+        seconds,
+        server_cpu: match (before.server, after.server) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        },
+        own_cpu: after.own - before.own,
+    }
+}
+
+/// What a window saw.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub(crate) ops: u64,
+    pub(crate) seconds: f64,
+    pub(crate) server_cpu: Option<f64>,
+    pub(crate) own_cpu: f64,
+}
+
+impl Window {
+    /// A measurement from this window, with throughput, CPU per operation
+    /// and the latency percentiles.
+    pub(crate) fn measurement(&self, scenario: &str, latencies: &Latencies) -> Measurement {
+        let p = latencies.percentiles_ms();
+        let per_op = |cpu: f64| {
+            if self.ops == 0 {
+                None
+            } else {
+                Some(cpu * 1e6 / self.ops as f64)
+            }
+        };
+        Measurement {
+            scenario: scenario.to_string(),
+            ops: self.ops,
+            seconds: self.seconds,
+            throughput: self.ops as f64 / self.seconds,
+            p50_ms: p.map(|p| p[0]),
+            p99_ms: p.map(|p| p[1]),
+            p999_ms: p.map(|p| p[2]),
+            server_cpu_us_per_op: self.server_cpu.and_then(per_op),
+            server_cpu_util: self.server_cpu.map(|c| c / self.seconds),
+            generator_cpu_util: self.own_cpu / self.seconds,
+            ..Measurement::default()
+        }
+    }
+}
+
+/// The result of one run of one scenario against one server; a JSON line in
+/// the raw results.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Measurement {
+    /// Scenario name (`echo`, `echo-rate`, ...).
+    pub(crate) scenario: String,
+    /// Server name, in a suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) server: Option<String>,
+    /// Repetition, in a suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rep: Option<u32>,
+    /// Operations (acks, deliveries, connections) in the window.
+    pub(crate) ops: u64,
+    /// Length of the window.
+    pub(crate) seconds: f64,
+    /// Operations per second.
+    pub(crate) throughput: f64,
+    /// Latency percentiles, milliseconds.
+    pub(crate) p50_ms: Option<f64>,
+    pub(crate) p99_ms: Option<f64>,
+    pub(crate) p999_ms: Option<f64>,
+    /// Server CPU time per operation, microseconds.
+    pub(crate) server_cpu_us_per_op: Option<f64>,
+    /// Server CPU time over wall time (1.0 = one core busy).
+    pub(crate) server_cpu_util: Option<f64>,
+    /// This generator's CPU time over wall time: near 1.0, the generator,
+    /// not the server, may be the limit.
+    pub(crate) generator_cpu_util: f64,
+    /// Server RSS per idle connection, KiB (connect storm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rss_kib_per_conn: Option<f64>,
+    /// Operations that failed or timed out.
+    pub(crate) errors: u64,
+}

@@ -1,0 +1,212 @@
+//! The scenarios, each a function from [`Params`] to a [`Measurement`].
+
+mod broadcast;
+mod connect;
+mod echo;
+mod polling_echo;
+
+use std::{
+    io::Write as _,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use tokio::task::JoinSet;
+
+use crate::{
+    cli::{err, Args, Result},
+    measure::{Latencies, Measurement},
+    sio::{self, Ws},
+};
+
+/// Every scenario's settings; each reads the ones it needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Params {
+    pub(crate) addr: SocketAddr,
+    pub(crate) pid: Option<u32>,
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+    /// Padding bytes in each event's argument.
+    pub(crate) payload: usize,
+    /// Echo: connections. Connect storm: connections.
+    pub(crate) conns: usize,
+    /// Echo: acks awaited per connection. Broadcast: broadcasts in flight.
+    pub(crate) window: usize,
+    /// Echo: acks/s. Broadcast: deliveries/s. `None`: closed loop.
+    pub(crate) rate: Option<f64>,
+    /// Broadcast: receiving sockets (the sender among them).
+    pub(crate) clients: usize,
+    /// Handshakes at once while connecting.
+    pub(crate) in_flight: usize,
+    /// Source addresses for the connect storm (127.0.0.1 upwards); 0: auto.
+    pub(crate) sources: usize,
+    /// Polling: sessions.
+    pub(crate) sessions: usize,
+    /// Connect storm: wait between the last connection and reading the RSS.
+    pub(crate) settle: Duration,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3000),
+            pid: None,
+            warmup: Duration::from_secs(2),
+            duration: Duration::from_secs(10),
+            payload: 64,
+            conns: 100,
+            window: 1,
+            rate: None,
+            clients: 1000,
+            in_flight: 64,
+            sources: 0,
+            sessions: 20,
+            settle: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The scenarios a suite runs, in order.
+pub(crate) const ALL: [&str; 6] = [
+    "echo",
+    "echo-rate",
+    "broadcast",
+    "broadcast-rate",
+    "connect",
+    "polling",
+];
+
+/// Runs the scenario `name`.
+pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
+    let mut m = match name {
+        "echo" | "echo-rate" => echo::run(p).await?,
+        "broadcast" | "broadcast-rate" => broadcast::run(p).await?,
+        "connect" => connect::run(p).await?,
+        "polling" => polling_echo::run(p).await?,
+        other => return Err(err!("unknown scenario {other:?}")),
+    };
+    m.scenario = name.to_string();
+    Ok(m)
+}
+
+/// `socketio-bench <scenario> [options]`: one run against a running server,
+/// printed as a summary line and a JSON line.
+pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
+    let mut p = Params::default();
+    p.addr = args.get("--addr", p.addr)?;
+    p.pid = args.opt("--pid")?;
+    p.warmup = args.secs("--warmup", p.warmup.as_secs_f64())?;
+    p.duration = args.secs("--duration", p.duration.as_secs_f64())?;
+    p.payload = args.get("--payload", p.payload)?;
+    p.rate = args.opt("--rate")?;
+    p.clients = args.get("--clients", p.clients)?;
+    p.in_flight = args.get("--in-flight", p.in_flight)?;
+    p.sources = args.get("--sources", p.sources)?;
+    p.sessions = args.get("--sessions", p.sessions)?;
+    p.settle = args.secs("--settle", p.settle.as_secs_f64())?;
+    let default_conns = if command == "connect" { 10_000 } else { 100 };
+    p.conns = args.get("--conns", default_conns)?;
+    let default_window = if command == "broadcast" { 4 } else { 1 };
+    p.window = args.get("--window", default_window)?;
+    args.finish()?;
+    let name = match (command, p.rate.is_some()) {
+        ("echo", true) => "echo-rate",
+        ("broadcast", true) => "broadcast-rate",
+        (other, _) => other,
+    };
+    let m = run(name, &p).await?;
+    let json = serde_json::to_string(&m).map_err(|e| err!("json: {e}"))?;
+    // A closed pipe (`| head -1`) is no failure of the run.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}\n{json}", crate::report::summary(&m));
+    Ok(())
+}
+
+/// The source address of connection `i` among `sources` (127.0.0.1 and up);
+/// none (the kernel's choice) when there is one source.
+fn source_of(i: usize, sources: usize) -> Option<IpAddr> {
+    if sources <= 1 {
+        return None;
+    }
+    let k = u32::try_from(i % sources).unwrap_or(0) + 1;
+    Some(IpAddr::V4(Ipv4Addr::from(0x7f00_0000 + k)))
+}
+
+/// Connections from one address: the ephemeral ports of one source are
+/// shared by all destinations once bound, and some are in TIME_WAIT.
+const PER_SOURCE: usize = 20_000;
+
+/// Opens `n` sockets of the main namespace, `in_flight` handshakes at a
+/// time, recording each handshake's duration; returns them in order of
+/// completion with the number of failures.
+async fn connect_many(
+    addr: SocketAddr,
+    n: usize,
+    in_flight: usize,
+    sources: usize,
+    latencies: &Latencies,
+) -> (Vec<Ws>, u64) {
+    let sources = if sources == 0 {
+        n.div_ceil(PER_SOURCE)
+    } else {
+        sources
+    };
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let mut workers = JoinSet::new();
+    for _ in 0..in_flight.clamp(1, n.max(1)) {
+        let (next, done, latencies) = (next.clone(), done.clone(), latencies.clone());
+        workers.spawn(async move {
+            let mut failed = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return failed;
+                }
+                let t0 = crate::clock::now_ns();
+                match sio::connect(addr, source_of(i, sources)).await {
+                    Ok(ws) => {
+                        latencies.record_since(t0);
+                        done.lock().unwrap_or_else(|e| e.into_inner()).push(ws);
+                    }
+                    Err(e) => {
+                        if failed == 0 {
+                            eprintln!("connection {i} failed: {e}");
+                        }
+                        failed += 1;
+                    }
+                }
+            }
+        });
+    }
+    let mut failed = 0;
+    while let Some(r) = workers.join_next().await {
+        failed += r.unwrap_or(0);
+    }
+    let conns = std::mem::take(&mut *done.lock().unwrap_or_else(|e| e.into_inner()));
+    (conns, failed)
+}
+
+/// Like [`connect_many`], but every connection must succeed.
+async fn connect_all(p: &Params, n: usize) -> Result<Vec<Ws>> {
+    let (conns, failed) = connect_many(p.addr, n, p.in_flight, p.sources, &Latencies::new()).await;
+    if failed > 0 {
+        return Err(err!("{failed} of {n} connections failed"));
+    }
+    Ok(conns)
+}
+
+/// Waits for the tasks still running after the window, briefly, then stops
+/// them: a closed loop is waiting for at most one answer, a receiver may
+/// wait for ever.
+async fn stop(mut tasks: JoinSet<()>) {
+    let _ = tokio::time::timeout(Duration::from_millis(200), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.shutdown().await;
+}

@@ -1,0 +1,181 @@
+//! A Socket.IO v5 client over Engine.IO v4 WebSocket, as thin as the
+//! benchmarks allow: it connects straight over WebSocket (no polling first),
+//! joins the main namespace, and leaves the text frames to the scenarios,
+//! with helpers to build events and read back their timestamps.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Duration,
+};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::{
+    tungstenite::{protocol::WebSocketConfig, Message, Utf8Bytes},
+    WebSocketStream,
+};
+
+use crate::cli::{err, Result};
+
+/// A connected socket of the main namespace.
+pub(crate) type Ws = WebSocketStream<TcpStream>;
+
+/// How long a handshake step may take before the connection counts as failed.
+pub(crate) const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens a TCP connection from `source` (any port), or from the kernel's
+/// choice of address.
+pub(crate) async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream> {
+    let stream = match source {
+        None => TcpStream::connect(addr).await?,
+        Some(ip) => {
+            let socket = TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new(ip, 0))?;
+            socket.connect(addr).await?
+        }
+    };
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Connects over WebSocket and joins the main namespace: upgrade, Engine.IO
+/// open (`0{...}`), Socket.IO connect (`40` → `40{"sid":...}`).
+pub(crate) async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws> {
+    tokio::time::timeout(STEP_TIMEOUT, connect_inner(addr, source))
+        .await
+        .map_err(|_| err!("handshake with {addr} timed out"))?
+}
+
+async fn connect_inner(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws> {
+    let stream = tcp_connect(addr, source).await?;
+    // A small read buffer: the connect storm holds ten thousand of these,
+    // the messages are small, and tungstenite zeroes the free part of the
+    // buffer before each read. No write buffering: every send is flushed.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(1024)
+        .write_buffer_size(0);
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config)).await?;
+    let open = next_text(&mut ws).await?;
+    if !open.starts_with("0{") {
+        return Err(err!("expected an Engine.IO open packet, got {open:?}"));
+    }
+    ws.send(Message::text("40")).await?;
+    loop {
+        let text = next_text(&mut ws).await?;
+        if text.starts_with("40") {
+            return Ok(ws);
+        }
+        if text.starts_with("44") {
+            return Err(err!("connect refused: {text}"));
+        }
+        // Anything else before the connect ack (a ping) needs no answer yet.
+    }
+}
+
+/// The next text frame; pings at the WebSocket level are answered by
+/// tungstenite itself.
+pub(crate) async fn next_text(ws: &mut Ws) -> Result<Utf8Bytes> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return Ok(t),
+            Some(Ok(Message::Close(_))) | None => return Err(err!("connection closed")),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// What the scenarios do with an incoming text frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Incoming {
+    /// Engine.IO ping: answer `3`.
+    Ping,
+    /// An acknowledgement (`43<id>[...]`), with the timestamp found in its
+    /// arguments, if any.
+    Ack(Option<u64>),
+    /// An event (`42[...]`), with its timestamp, if any.
+    Event(Option<u64>),
+    /// Anything else.
+    Other,
+}
+
+/// Sorts a text frame without parsing its JSON.
+pub(crate) fn classify(text: &str) -> Incoming {
+    if text == "2" {
+        Incoming::Ping
+    } else if let Some(rest) = text.strip_prefix("43") {
+        Incoming::Ack(timestamp(rest))
+    } else if let Some(rest) = text.strip_prefix("42") {
+        Incoming::Event(timestamp(rest))
+    } else {
+        Incoming::Other
+    }
+}
+
+/// The Engine.IO pong.
+pub(crate) fn pong() -> Message {
+    Message::text("3")
+}
+
+/// The argument every event carries: `{"t":<ns>,"p":"xxx..."}`, where `t`
+/// is [`clock::now_ns`](crate::clock::now_ns) at sending and `p` pads the
+/// payload to the size asked for.
+pub(crate) fn argument(t_ns: u64, pad: &str) -> String {
+    format!(r#"{{"t":{t_ns},"p":"{pad}"}}"#)
+}
+
+/// `42<id>["<event>",<argument>]`: an event asking for an acknowledgement.
+pub(crate) fn event_with_ack(event: &str, id: u64, t_ns: u64, pad: &str) -> String {
+    format!(r#"42{id}["{event}",{}]"#, argument(t_ns, pad))
+}
+
+/// The padding string for a payload of `bytes`.
+pub(crate) fn padding(bytes: usize) -> String {
+    "x".repeat(bytes)
+}
+
+/// Finds `"t":<digits>` in the arguments. Servers may reorder the object's
+/// keys (serde_json's map is sorted), so the key is searched, not assumed
+/// first; the padding is all `x`, so no false match.
+pub(crate) fn timestamp(text: &str) -> Option<u64> {
+    let at = text.find(r#""t":"#)? + 4;
+    let digits = &text[at..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_frames() {
+        assert_eq!(classify("2"), Incoming::Ping);
+        assert_eq!(
+            classify(r#"437[{"t":12,"p":"xx"}]"#),
+            Incoming::Ack(Some(12))
+        );
+        assert_eq!(
+            classify(r#"431[{"p":"xx","t":34}]"#),
+            Incoming::Ack(Some(34))
+        );
+        assert_eq!(classify("431[]"), Incoming::Ack(None));
+        assert_eq!(
+            classify(r#"42["broadcast",{"t":5,"p":""}]"#),
+            Incoming::Event(Some(5))
+        );
+        assert_eq!(classify(r#"40{"sid":"a"}"#), Incoming::Other);
+    }
+
+    #[test]
+    fn builds_events() {
+        assert_eq!(
+            event_with_ack("echo", 3, 99, "xx"),
+            r#"423["echo",{"t":99,"p":"xx"}]"#
+        );
+    }
+}

@@ -1,0 +1,417 @@
+//! The suite: every scenario against every server, several repetitions,
+//! servers interleaved, and the markdown table of the results.
+//!
+//! Each run starts its server afresh (so that memory and CPU counts start
+//! from the same state, whatever ran before), pinned with `taskset` to the
+//! server cpu, on a port of its own, and kills it after. The order of the
+//! servers turns with each repetition and scenario, so that a slow spell
+//! of the machine does not always fall on the same one.
+
+use std::{
+    fs::File,
+    io::Write as _,
+    net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::{
+    cli::{err, Args, Result},
+    measure::Measurement,
+    report::{self, Row},
+    scenario::{self, Params},
+};
+
+/// A server to start: its name, and a shell command that listens on
+/// `127.0.0.1:$PORT`.
+#[derive(Debug, Clone)]
+struct Server {
+    name: String,
+    command: String,
+}
+
+/// What the suite was asked to do.
+#[derive(Debug)]
+struct Plan {
+    servers: Vec<Server>,
+    scenarios: Vec<&'static str>,
+    reps: u32,
+    server_cpu: Option<String>,
+    base: Params,
+    connect_conns: usize,
+    out: Option<File>,
+    quick: bool,
+    /// `(server, scenario)` pairs not to run (the floor has no polling).
+    skip: Vec<(String, String)>,
+}
+
+pub(crate) async fn run(mut args: Args) -> Result<()> {
+    let plan = plan(&mut args)?;
+    args.finish()?;
+    let started = Instant::now();
+    let mut out = plan.out;
+    let mut results = Vec::new();
+    let mut port = 3100;
+    let names: Vec<String> = plan.servers.iter().map(|s| s.name.clone()).collect();
+    eprintln!(
+        "suite: {} repetition(s) of {} against {}; servers on cpu {}, generator on cpus {}",
+        plan.reps,
+        plan.scenarios.join(", "),
+        names.join(", "),
+        plan.server_cpu.as_deref().unwrap_or("(any: no taskset)"),
+        own_cpus()
+    );
+    for rep in 0..plan.reps {
+        for (k, scenario) in plan.scenarios.iter().enumerate() {
+            let n = plan.servers.len();
+            for j in 0..n {
+                let server = &plan.servers[(j + rep as usize + k) % n];
+                if plan
+                    .skip
+                    .iter()
+                    .any(|(s, c)| *s == server.name && c == scenario)
+                {
+                    continue;
+                }
+                port = free_port(port + 1);
+                let params = params_for(scenario, &plan.base, plan.connect_conns, port);
+                let label = format!(
+                    "[{}/{}] {scenario:<14} {:<14}",
+                    rep + 1,
+                    plan.reps,
+                    server.name
+                );
+                match run_once(server, plan.server_cpu.as_deref(), scenario, params).await {
+                    Ok(mut m) => {
+                        m.server = Some(server.name.clone());
+                        m.rep = Some(rep + 1);
+                        eprintln!("{label} {}", report::summary(&m));
+                        if let Some(f) = out.as_mut() {
+                            let line = serde_json::to_string(&m).map_err(|e| err!("json: {e}"))?;
+                            writeln!(f, "{line}")?;
+                        }
+                        results.push(m);
+                    }
+                    Err(e) => eprintln!("{label} failed: {e}"),
+                }
+            }
+        }
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    println!(
+        "Medians of {} run(s) (min–max in parentheses); the ratio columns divide \
+         {}'s median by each peer's (↑: higher is better, ↓: lower is better).\n",
+        plan.reps, names[0]
+    );
+    println!(
+        "{}",
+        report::table(&rows(plan.connect_conns), &names, &results)
+    );
+    print_notes(&results);
+    eprintln!(
+        "suite: done in {minutes:.1} min{}",
+        if plan.quick { " (quick)" } else { "" }
+    );
+    Ok(())
+}
+
+fn plan(args: &mut Args) -> Result<Plan> {
+    let servers = args
+        .values("--server")?
+        .into_iter()
+        .map(|s| {
+            let (name, command) = s
+                .split_once('=')
+                .ok_or_else(|| err!("--server NAME=COMMAND, got {s:?}"))?;
+            Ok(Server {
+                name: name.to_string(),
+                command: command.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if servers.is_empty() {
+        return Err(err!("no --server NAME=COMMAND given"));
+    }
+    let quick = args.flag("--quick");
+    let reps = args.get("--reps", if quick { 1 } else { 5 })?;
+    let cpu: String = args.get("--server-cpu", "0".to_string())?;
+    let server_cpu = if has_taskset() {
+        Some(cpu)
+    } else {
+        eprintln!("suite: taskset not found; the servers run unpinned");
+        None
+    };
+    let scenarios = match args.opt::<String>("--only")? {
+        None => scenario::ALL.to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                scenario::ALL
+                    .iter()
+                    .find(|a| **a == s.trim())
+                    .copied()
+                    .ok_or_else(|| err!("unknown scenario {s:?}"))
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let mut base = Params::default();
+    if quick {
+        base.warmup = Duration::from_millis(500);
+        base.duration = Duration::from_secs(2);
+        base.settle = Duration::from_millis(500);
+    }
+    base.warmup = args.secs("--warmup", base.warmup.as_secs_f64())?;
+    base.duration = args.secs("--duration", base.duration.as_secs_f64())?;
+    base.payload = args.get("--payload", base.payload)?;
+    let skip = args
+        .values("--skip")?
+        .into_iter()
+        .map(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| err!("--skip SERVER:SCENARIO, got {s:?}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let connect_conns = args.get("--connect-conns", if quick { 2_000 } else { 10_000 })?;
+    let out = args
+        .opt::<String>("--out")?
+        .map(|path| {
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            File::create(&path)
+        })
+        .transpose()?;
+    Ok(Plan {
+        servers,
+        scenarios,
+        reps,
+        server_cpu,
+        base,
+        connect_conns,
+        out,
+        quick,
+        skip,
+    })
+}
+
+/// The issue's settings for each scenario.
+fn params_for(scenario: &str, base: &Params, connect_conns: usize, port: u16) -> Params {
+    let mut p = base.clone();
+    p.addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+    match scenario {
+        "echo" => p.conns = 100,
+        "echo-rate" => {
+            p.conns = 100;
+            p.rate = Some(20_000.0);
+        }
+        "broadcast" => {
+            p.clients = 1_000;
+            p.window = 4;
+        }
+        "broadcast-rate" => {
+            p.clients = 1_000;
+            p.rate = Some(50_000.0);
+        }
+        "connect" => {
+            p.conns = connect_conns;
+            p.in_flight = 64;
+        }
+        "polling" => p.sessions = 20,
+        _ => {}
+    }
+    p
+}
+
+fn rows(connect_conns: usize) -> Vec<Row> {
+    let conns = report::number(connect_conns as f64);
+    vec![
+        Row {
+            label: "echo with ack, 100 conns, closed loop: acks/s".into(),
+            scenario: "echo",
+            higher_is_better: true,
+            value: |m| Some(m.throughput),
+        },
+        Row {
+            label: "echo, closed loop: p99 latency, ms".into(),
+            scenario: "echo",
+            higher_is_better: false,
+            value: |m| m.p99_ms,
+        },
+        Row {
+            label: "echo at 20k acks/s: server CPU, µs/ack".into(),
+            scenario: "echo-rate",
+            higher_is_better: false,
+            value: |m| m.server_cpu_us_per_op,
+        },
+        Row {
+            label: "echo at 20k acks/s: p50 latency, ms".into(),
+            scenario: "echo-rate",
+            higher_is_better: false,
+            value: |m| m.p50_ms,
+        },
+        Row {
+            label: "echo at 20k acks/s: p99 latency, ms".into(),
+            scenario: "echo-rate",
+            higher_is_better: false,
+            value: |m| m.p99_ms,
+        },
+        Row {
+            label: "echo at 20k acks/s: p99.9 latency, ms".into(),
+            scenario: "echo-rate",
+            higher_is_better: false,
+            value: |m| m.p999_ms,
+        },
+        Row {
+            label: "broadcast to 1,000 clients, closed loop: deliveries/s".into(),
+            scenario: "broadcast",
+            higher_is_better: true,
+            value: |m| Some(m.throughput),
+        },
+        Row {
+            label: "broadcast at 50k deliveries/s: server CPU, µs/delivery".into(),
+            scenario: "broadcast-rate",
+            higher_is_better: false,
+            value: |m| m.server_cpu_us_per_op,
+        },
+        Row {
+            label: "broadcast at 50k deliveries/s: p99 fan-out latency, ms".into(),
+            scenario: "broadcast-rate",
+            higher_is_better: false,
+            value: |m| m.p99_ms,
+        },
+        Row {
+            label: format!("connect storm, {conns} conns, 64 in flight: connections/s"),
+            scenario: "connect",
+            higher_is_better: true,
+            value: |m| Some(m.throughput),
+        },
+        Row {
+            label: format!("idle WebSocket connections at {conns}: server RSS, KiB/conn"),
+            scenario: "connect",
+            higher_is_better: false,
+            value: |m| m.rss_kib_per_conn,
+        },
+        Row {
+            label: "long-polling echo, 20 sessions, closed loop: acks/s".into(),
+            scenario: "polling",
+            higher_is_better: true,
+            value: |m| Some(m.throughput),
+        },
+    ]
+}
+
+/// Warnings under the table: errors, and runs where the generator, not the
+/// server, may have been the limit.
+fn print_notes(results: &[Measurement]) {
+    for m in results {
+        let who = format!(
+            "{} / {} / run {}",
+            m.scenario,
+            m.server.as_deref().unwrap_or("?"),
+            m.rep.unwrap_or(0)
+        );
+        if m.errors > 0 {
+            println!("- {who}: {} errors", m.errors);
+        }
+        if m.generator_cpu_util > 0.9 {
+            println!(
+                "- {who}: generator at {:.0}% cpu, so the throughput may be the generator's limit",
+                m.generator_cpu_util * 100.0
+            );
+        }
+    }
+}
+
+async fn run_once(
+    server: &Server,
+    cpu: Option<&str>,
+    scenario: &str,
+    mut params: Params,
+) -> Result<Measurement> {
+    let mut child = start(server, cpu, params.addr.port())?;
+    params.pid = Some(child.id());
+    let result = async {
+        wait_ready(&mut child, params.addr).await?;
+        scenario::run(scenario, &params).await
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    // Let the kernel finish closing the run's sockets before the next.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    result
+}
+
+fn start(server: &Server, cpu: Option<&str>, port: u16) -> Result<Child> {
+    // `exec` keeps the pid: the one `/proc` is read for is the server's.
+    let shell = format!("exec {}", server.command);
+    let mut command = match cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpu, "sh", "-c", &shell]);
+            c
+        }
+        None => {
+            let mut c = Command::new("sh");
+            c.args(["-c", &shell]);
+            c
+        }
+    };
+    command
+        .env("PORT", port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| err!("starting {}: {e}", server.name))
+}
+
+async fn wait_ready(child: &mut Child, addr: SocketAddr) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Err(err!("server exited before listening: {status}"));
+        }
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(err!("server not listening on {addr} after 30 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The first port from `from` that nothing listens on.
+fn free_port(from: u16) -> u16 {
+    let mut port = from;
+    while port < u16::MAX {
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+        port += 1;
+    }
+    from
+}
+
+fn has_taskset() -> bool {
+    Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The cpus this process may run on (`Cpus_allowed_list`).
+fn own_cpus() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("Cpus_allowed_list:")
+                    .map(|v| v.trim().to_string())
+            })
+        })
+        .unwrap_or_else(|| "?".into())
+}

@@ -1,0 +1,37 @@
+// Node socket.io 4.8.4 with the benchmark handlers (see docs/benchmarks.md):
+// `echo` acks its arguments, `broadcast` emits `broadcast` with its
+// arguments to every socket then acks, `join` joins the room given then
+// acks. Default configuration, on 127.0.0.1:$PORT (default 3000).
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+
+const port = Number(process.env.PORT ?? 3000);
+const httpServer = createServer();
+const io = new Server(httpServer);
+
+// The last argument is the acknowledgement callback when the client asked for one.
+function split(args) {
+  const ack = typeof args[args.length - 1] === "function" ? args.pop() : () => {};
+  return [args, ack];
+}
+
+io.on("connection", (socket) => {
+  socket.on("echo", (...raw) => {
+    const [args, ack] = split(raw);
+    ack(...args);
+  });
+  socket.on("broadcast", (...raw) => {
+    const [args, ack] = split(raw);
+    io.emit("broadcast", ...args);
+    ack();
+  });
+  socket.on("join", (...raw) => {
+    const [args, ack] = split(raw);
+    socket.join(String(args[0]));
+    ack();
+  });
+});
+
+httpServer.listen(port, "127.0.0.1", () => {
+  console.log(`node socket.io listening on 127.0.0.1:${port}`);
+});
