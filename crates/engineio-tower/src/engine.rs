@@ -5,7 +5,7 @@ use dashmap::DashMap;
 use http::{Method, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
-use socketio_protocol::engine::Sid;
+use socketio_protocol::engine::{OpenPacket, Sid};
 
 use crate::{
     error::HttpError,
@@ -324,6 +324,27 @@ impl<H: EngineIoHandler> Engine<H> {
                 Handled::Ready(websocket::accept(self, &mut parts, Some(socket)))
             }
         }
+    }
+
+    /// The `open` packet (`0` and the handshake JSON) for a new session: over
+    /// polling it offers the upgrade to WebSocket, over WebSocket nothing.
+    pub(crate) fn open_packet(&self, socket: &Socket<H::Data>) -> String {
+        let cfg = &self.config;
+        let upgrades = match socket.transport() {
+            TransportType::Polling if cfg.websocket => vec!["websocket".to_owned()],
+            _ => Vec::new(),
+        };
+        let open = OpenPacket {
+            sid: socket.sid(),
+            upgrades,
+            ping_interval: cfg.ping_interval.as_millis() as u64,
+            ping_timeout: cfg.ping_timeout.as_millis() as u64,
+            max_payload: cfg.max_payload,
+        };
+        let mut text = String::with_capacity(160);
+        text.push('0');
+        text.push_str(&open.to_json());
+        text
     }
 
     /// Registers a new session and starts its heartbeat.

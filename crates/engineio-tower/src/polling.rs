@@ -5,7 +5,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use socketio_protocol::{
-    engine::{decode_payload, encode_payload, Frame, OpenPacket, Packet},
+    engine::{decode_payload, encode_payload, Frame, Packet},
     Str,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -28,22 +28,8 @@ pub(crate) fn handshake<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     parts: http::request::Parts,
 ) -> Response<Full<Bytes>> {
-    let cfg = &engine.config;
     let socket = engine.open_session(TransportType::Polling, parts);
-    let open = OpenPacket {
-        sid: socket.sid(),
-        upgrades: if cfg.websocket {
-            vec!["websocket".to_owned()]
-        } else {
-            Vec::new()
-        },
-        ping_interval: cfg.ping_interval.as_millis() as u64,
-        ping_timeout: cfg.ping_timeout.as_millis() as u64,
-        max_payload: cfg.max_payload,
-    };
-    let mut body = String::with_capacity(160);
-    body.push('0');
-    body.push_str(&open.to_json());
+    let body = engine.open_packet(&socket);
     engine.handler.on_open(&socket);
     error::response(StatusCode::OK, TEXT, Bytes::from(body))
 }

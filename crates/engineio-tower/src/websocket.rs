@@ -8,7 +8,7 @@ use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use socketio_protocol::{
-    engine::{Frame, OpenPacket, Packet},
+    engine::{Frame, Packet},
     Str,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -158,18 +158,8 @@ async fn direct<H: EngineIoHandler>(
     parts: http::request::Parts,
     mut ws: Ws,
 ) {
-    let cfg = &engine.config;
     let socket = engine.open_session(TransportType::Websocket, parts);
-    let open = OpenPacket {
-        sid: socket.sid(),
-        upgrades: Vec::new(),
-        ping_interval: cfg.ping_interval.as_millis() as u64,
-        ping_timeout: cfg.ping_timeout.as_millis() as u64,
-        max_payload: cfg.max_payload,
-    };
-    let mut text = String::with_capacity(160);
-    text.push('0');
-    text.push_str(&open.to_json());
+    let text = engine.open_packet(&socket);
     if let Err(e) = ws.send(tungstenite::Message::text(text)).await {
         trace::debug!(error = %e, "engine.io: websocket closed during handshake");
         socket.close_with(CloseReason::TransportError);
