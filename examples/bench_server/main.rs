@@ -12,7 +12,6 @@
 //! ```
 
 use axum::serve::ListenerExt;
-use serde_json::Value;
 use socketio_axum::{
     extract::{AckSender, Data, RawArgs},
     SocketIo, SocketRef,
@@ -22,12 +21,12 @@ async fn on_connect(socket: SocketRef) {
     socket.on("echo", |ack: AckSender, args: RawArgs| async move {
         let _ = ack.send_raw(args);
     });
-    // A broadcast has no raw form: the arguments are decoded once, and the
-    // packet encoded once for every socket.
+    // The arguments go out as they came in; the packet is encoded once and
+    // shared by every socket.
     socket.on(
         "broadcast",
-        |socket: SocketRef, ack: AckSender, Data(args): Data<Vec<Value>>| async move {
-            let _ = socket.io().emit("broadcast", &args);
+        |socket: SocketRef, ack: AckSender, args: RawArgs| async move {
+            let _ = socket.io().emit_raw("broadcast", args);
             let _ = ack.send(&());
         },
     );

@@ -436,6 +436,31 @@ async fn linger<D>(cfg: &EngineIoConfig, socket: &Socket<D>, reason: CloseReason
 /// How long a client that closed its polling session may still fetch the noop.
 const NOOP_GRACE: Duration = Duration::from_millis(100);
 
+/// The request parts kept with a session, in memory of their own. Parsed
+/// header values share the connection's read buffer (16 KiB in hyper); kept
+/// as they are, they would keep that buffer alive for the whole session.
+/// The extensions are kept (such as axum's `ConnectInfo`), except the
+/// connection's upgrade handle.
+pub(crate) fn detach_parts(parts: &http::request::Parts) -> http::request::Parts {
+    let mut req = http::Request::new(());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = http::Uri::try_from(parts.uri.to_string()).unwrap_or_default();
+    *req.version_mut() = parts.version;
+    let headers = req.headers_mut();
+    headers.reserve(parts.headers.len());
+    for (name, value) in &parts.headers {
+        let name = http::HeaderName::from_bytes(name.as_str().as_bytes());
+        let value = http::HeaderValue::from_bytes(value.as_bytes());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            headers.append(name, value);
+        }
+    }
+    let mut extensions = parts.extensions.clone();
+    extensions.remove::<hyper::upgrade::OnUpgrade>();
+    *req.extensions_mut() = extensions;
+    req.into_parts().0
+}
+
 fn grace(cfg: &EngineIoConfig) -> Duration {
     cfg.ping_timeout.min(Duration::from_secs(5))
 }

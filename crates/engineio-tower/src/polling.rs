@@ -11,7 +11,7 @@ use socketio_protocol::{
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
-    engine::Engine,
+    engine::{detach_parts, Engine},
     error::{self, HttpError},
     socket::Outbound,
     socket::{lock, UpgradeState},
@@ -28,7 +28,7 @@ pub(crate) fn handshake<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     parts: http::request::Parts,
 ) -> Response<Full<Bytes>> {
-    let socket = engine.open_session(TransportType::Polling, parts);
+    let socket = engine.open_session(TransportType::Polling, detach_parts(&parts));
     let body = engine.open_packet(&socket);
     engine.handler.on_open(&socket);
     error::response(StatusCode::OK, TEXT, Bytes::from(body))

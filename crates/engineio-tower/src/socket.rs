@@ -124,6 +124,9 @@ pub(crate) struct Session<D> {
     /// Woken when an upgrade starts, to release a pending GET with a noop.
     pub(crate) upgrading: Notify,
     closed: CancellationToken,
+    /// Mirrors `closed` for the hot paths: reading an atomic is cheaper than
+    /// asking the token, which takes a lock.
+    closed_flag: AtomicBool,
     close_reason: OnceLock<CloseReason>,
     data: D,
 }
@@ -168,6 +171,7 @@ impl<D> Socket<D> {
                 }),
                 upgrading: Notify::new(),
                 closed: CancellationToken::new(),
+                closed_flag: AtomicBool::new(false),
                 close_reason: OnceLock::new(),
                 data,
             }),
@@ -211,7 +215,7 @@ impl<D> Socket<D> {
     /// packets while the queue is full, so this cannot grow without bound.
     pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
         let frame = frame.into();
-        if self.inner.closed.is_cancelled() {
+        if self.is_closed() {
             return Err(SendError::Closed(frame));
         }
         self.inner.queued.fetch_add(1, Ordering::AcqRel);
@@ -298,13 +302,14 @@ impl<D> Socket<D> {
     /// Closes the session with the given reason (the first reason wins).
     pub fn close_with(&self, reason: CloseReason) {
         if self.inner.close_reason.set(reason).is_ok() {
+            self.inner.closed_flag.store(true, Ordering::Release);
             self.inner.closed.cancel();
         }
     }
 
     /// Whether the session is closed or closing.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.is_cancelled()
+        self.inner.closed_flag.load(Ordering::Acquire)
     }
 
     /// Resolves when the session is closed, with the reason.

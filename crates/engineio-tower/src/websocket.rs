@@ -22,7 +22,7 @@ use tokio_tungstenite::{
 };
 
 use crate::{
-    engine::Engine,
+    engine::{detach_parts, Engine},
     error::HttpError,
     socket::{lock, Outbound, UpgradeState},
     trace, CloseReason, EngineIoHandler, Message, Socket, TransportType,
@@ -79,7 +79,7 @@ pub(crate) fn accept<H: EngineIoHandler>(
         fail(&upgrading);
         return HttpError::BadRequest.response(None);
     };
-    let parts_for_session = upgrading.is_none().then(|| clone_parts(parts));
+    let parts_for_session = upgrading.is_none().then(|| detach_parts(parts));
 
     tokio::spawn(async move {
         let io = match on_upgrade.await {
@@ -139,17 +139,6 @@ fn switching_protocols(parts: &http::request::Parts) -> Response<Full<Bytes>> {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     res
-}
-
-/// The request parts kept with a session: everything but the extensions,
-/// which may hold connection objects that must not be kept alive.
-fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
-    let mut req = http::Request::new(());
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = parts.uri.clone();
-    *req.version_mut() = parts.version;
-    *req.headers_mut() = parts.headers.clone();
-    req.into_parts().0
 }
 
 /// A WebSocket-only session: the `open` packet is the first frame.
@@ -246,7 +235,9 @@ async fn run<H: EngineIoHandler>(
     mut ws: Ws,
     mut rx: UnboundedReceiver<Outbound>,
 ) {
+    // Created once: a fresh `cancelled()` future per pass would lock the token each time.
     let token = socket.close_token().clone();
+    let mut cancelled = std::pin::pin!(token.cancelled());
     loop {
         enum Event {
             Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
@@ -259,7 +250,7 @@ async fn run<H: EngineIoHandler>(
         let paused = socket.is_reading_paused();
         let event = tokio::select! {
             biased;
-            _ = token.cancelled() => Event::Closed,
+            _ = &mut cancelled => Event::Closed,
             f = rx.recv() => Event::Write(f),
             m = ws.next(), if !paused => Event::Read(m),
             _ = resumed, if paused => Event::Resumed,

@@ -351,6 +351,12 @@ impl SocketIo {
         self.main().emit(event, data)
     }
 
+    /// Emits to every socket of the main namespace with arguments as received
+    /// (see [`RawArgs`]).
+    pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
+        self.main().emit_raw(event, args)
+    }
+
     /// Emits to every socket of the main namespace and collects their acknowledgements.
     pub fn emit_with_ack<T, R>(
         &self,

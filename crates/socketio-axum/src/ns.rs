@@ -99,11 +99,28 @@ impl Namespace {
 
     /// The sockets on this server that `opts` targets.
     pub(crate) fn targets(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
+        let mut out = Vec::new();
+        self.for_each_target(opts, |s| out.push(s.clone()));
+        out
+    }
+
+    /// Calls `f` with each socket on this server that `opts` targets, without
+    /// collecting them first. `f` runs under the maps' read locks: it must not
+    /// join, leave or add sockets (delivering is fine).
+    pub(crate) fn for_each_target(&self, opts: &BroadcastOptions, mut f: impl FnMut(&SocketRef)) {
         self.rooms
-            .targets(&opts.rooms, &opts.except)
-            .into_iter()
-            .filter_map(|sid| self.sockets.get(&sid).map(|s| s.clone()))
-            .collect()
+            .for_each_target(&opts.rooms, &opts.except, |sid| {
+                if let Some(socket) = self.sockets.get(&sid) {
+                    f(&socket);
+                }
+            });
+    }
+
+    /// Delivers an encoded packet to every socket on this server that `opts` targets.
+    pub(crate) fn broadcast_local(&self, out: &Outbound, opts: &BroadcastOptions) {
+        self.for_each_target(opts, |socket| {
+            self.deliver(socket, out.clone(), opts.volatile)
+        });
     }
 
     /// Queues a broadcast packet for one socket. A full queue drops a volatile

@@ -2,11 +2,12 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use bytes::BytesMut;
 use serde::{de::DeserializeOwned, Serialize};
-use socketio_protocol::socket::encode_event;
+use socketio_protocol::socket::{encode_event, encode_event_raw};
 
 use crate::{
     ack::BroadcastAckFuture,
     adapter::{AdapterError, BroadcastOptions, NamespaceAdapter, Room, SocketData},
+    extract::RawArgs,
     ns::Namespace,
     socket::outbound,
     EmitError, SocketRef,
@@ -179,10 +180,25 @@ impl BroadcastOperators {
         if let Some(remote) = self.remote() {
             remote.broadcast(&packet, &self.opts);
         }
-        let out = outbound(packet);
-        for socket in self.sockets() {
-            self.ns.deliver(&socket, out.clone(), self.opts.volatile);
+        self.ns.broadcast_local(&outbound(packet), &self.opts);
+        Ok(())
+    }
+
+    /// Emits `event` to every targeted socket with arguments as received
+    /// (see [`RawArgs`]), without decoding or encoding them.
+    pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
+        let packet = encode_event_raw(
+            &mut BytesMut::new(),
+            &self.ns.path,
+            event,
+            None,
+            &args.args,
+            args.attachments,
+        );
+        if let Some(remote) = self.remote() {
+            remote.broadcast(&packet, &self.opts);
         }
+        self.ns.broadcast_local(&outbound(packet), &self.opts);
         Ok(())
     }
 

@@ -34,10 +34,7 @@ impl LocalNamespace {
 
     /// Delivers a broadcast from another server to the matching sockets here.
     pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
-        let out = outbound(packet);
-        for socket in self.0.targets(opts) {
-            self.0.deliver(&socket, out.clone(), opts.volatile);
-        }
+        self.0.broadcast_local(&outbound(packet), opts);
     }
 
     /// Emits `event` with `args` to the matching sockets here, expecting

@@ -69,32 +69,43 @@ impl Rooms {
         self.rooms.iter().map(|r| r.key().clone()).collect()
     }
 
-    /// The sockets targeted: members of any of `rooms` (every socket when
-    /// `rooms` is empty), less members of any of `except`. Each socket once.
-    pub(crate) fn targets(&self, rooms: &[Room], except: &[Room]) -> Vec<Sid> {
-        let excluded: HashSet<Sid> = except
-            .iter()
-            .filter_map(|r| self.rooms.get(r))
-            .flat_map(|m| m.iter().copied().collect::<Vec<_>>())
-            .collect();
-        let keep = |sid: &Sid| !excluded.contains(sid);
-        if rooms.is_empty() {
-            return self.sids.iter().map(|e| *e.key()).filter(keep).collect();
-        }
-        if let [room] = rooms {
-            return self
-                .rooms
-                .get(room)
-                .map(|m| m.iter().copied().filter(keep).collect())
-                .unwrap_or_default();
-        }
-        let mut seen = HashSet::new();
-        for room in rooms {
-            if let Some(members) = self.rooms.get(room) {
-                seen.extend(members.iter().copied().filter(keep));
+    /// Calls `f` with each socket targeted, once: members of any of `rooms`
+    /// (every socket in the index when `rooms` is empty), less members of any
+    /// of `except`. Nothing is collected when there is one room or none and
+    /// no exception, the common broadcasts. `f` must not change the rooms.
+    pub(crate) fn for_each_target(&self, rooms: &[Room], except: &[Room], mut f: impl FnMut(Sid)) {
+        let excluded: Option<HashSet<Sid>> = (!except.is_empty()).then(|| {
+            except
+                .iter()
+                .filter_map(|r| self.rooms.get(r))
+                .flat_map(|m| m.iter().copied().collect::<Vec<_>>())
+                .collect()
+        });
+        let mut visit = |sid: Sid| {
+            if !excluded.as_ref().is_some_and(|x| x.contains(&sid)) {
+                f(sid);
+            }
+        };
+        match rooms {
+            [] => self.sids.iter().for_each(|e| visit(*e.key())),
+            [room] => {
+                if let Some(members) = self.rooms.get(room) {
+                    members.iter().for_each(|sid| visit(*sid));
+                }
+            }
+            _ => {
+                let mut seen = HashSet::new();
+                for room in rooms {
+                    if let Some(members) = self.rooms.get(room) {
+                        for sid in members.iter() {
+                            if seen.insert(*sid) {
+                                visit(*sid);
+                            }
+                        }
+                    }
+                }
             }
         }
-        seen.into_iter().collect()
     }
 }
 
@@ -104,6 +115,14 @@ mod tests {
 
     fn sid(n: u8) -> Sid {
         Sid::from_random_bytes([n; 15])
+    }
+
+    impl Rooms {
+        fn targets(&self, rooms: &[Room], except: &[Room]) -> Vec<Sid> {
+            let mut out = Vec::new();
+            self.for_each_target(rooms, except, |s| out.push(s));
+            out
+        }
     }
 
     #[test]
