@@ -75,7 +75,7 @@ impl Default for EngineIoConfig {
             max_buffered_packets: 1024,
             polling: true,
             websocket: true,
-            ws_read_buffer_size: 4096,
+            ws_read_buffer_size: 1024,
         }
     }
 }
@@ -190,8 +190,10 @@ impl EngineIoConfigBuilder {
         self
     }
 
-    /// Initial size of each WebSocket read buffer (default 4096 bytes); it
-    /// grows as needed up to `max_payload`.
+    /// Size of each WebSocket read buffer, and of each read (default 1024
+    /// bytes). It is allocated per connection, so a small one keeps idle
+    /// connections lean; it grows to hold a larger frame, but a larger value
+    /// reads large messages in fewer system calls.
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.ws_read_buffer_size = bytes.max(256);
         self

@@ -368,46 +368,98 @@ impl<H: EngineIoHandler> Engine<H> {
         );
         self.sessions.insert(sid, socket.clone());
         trace::debug!(%sid, transport = transport.as_str(), "engine.io: session opened");
-        tokio::spawn(heartbeat(self.clone(), socket.clone()));
+        // A WebSocket-only session's task runs its heartbeat itself.
+        if transport == TransportType::Polling {
+            tokio::spawn(heartbeat(self.clone(), socket.clone()));
+        }
         socket
     }
 }
 
-/// Pings the client every `ping_interval` and closes the session when no pong
-/// comes within `ping_timeout`; then unregisters the session and tells the handler.
-async fn heartbeat<H: EngineIoHandler>(engine: Arc<Engine<H>>, socket: Socket<H::Data>) {
-    let token = socket.close_token().clone();
-    let cfg = &engine.config;
-    // Deadlines count from when each step was due, not from when the timer
-    // fired, so that timer lag never stretches a session past its timeout.
-    let mut next_ping = tokio::time::Instant::now() + cfg.ping_interval;
-    loop {
-        tokio::select! {
-            _ = token.cancelled() => break,
-            _ = tokio::time::sleep_until(next_ping) => {}
+/// The heartbeat of one session: ping every `ping_interval`, close when no
+/// pong comes within `ping_timeout`. Deadlines count from when each step was
+/// due, not from when a timer fired, so timer lag never stretches a session
+/// past its timeout. Driven by the session's heartbeat task (polling), or by
+/// the WebSocket task itself (WebSocket-only sessions: one task per
+/// connection instead of two).
+pub(crate) struct Heartbeat {
+    next_ping: tokio::time::Instant,
+    pong_due: Option<tokio::time::Instant>,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(cfg: &EngineIoConfig) -> Self {
+        Heartbeat {
+            next_ping: tokio::time::Instant::now() + cfg.ping_interval,
+            pong_due: None,
         }
-        let pong = socket.session().pong.notified();
-        let deadline = next_ping + cfg.ping_timeout;
-        socket.set_pong_deadline(Some(deadline.into_std()));
-        socket.send_control("2");
-        tokio::select! {
-            _ = token.cancelled() => break,
-            _ = pong => {
-                socket.set_pong_deadline(None);
-                next_ping = tokio::time::Instant::now() + cfg.ping_interval;
-            }
-            _ = tokio::time::sleep_until(deadline) => {
+    }
+
+    /// When [`on_timer`](Self::on_timer) is next due.
+    pub(crate) fn next_wake(&self) -> tokio::time::Instant {
+        self.pong_due.unwrap_or(self.next_ping)
+    }
+
+    /// The timer fired: send the ping, or close the session if the pong is
+    /// overdue. Returns false once the session is closed.
+    pub(crate) fn on_timer<D>(&mut self, cfg: &EngineIoConfig, socket: &Socket<D>) -> bool {
+        let now = tokio::time::Instant::now();
+        match self.pong_due {
+            Some(due) if now >= due => {
                 trace::debug!(sid = %socket.sid(), "engine.io: ping timeout");
                 socket.close_with(CloseReason::PingTimeout);
-                break;
+                false
+            }
+            Some(_) => true,
+            None if now >= self.next_ping => {
+                let due = self.next_ping + cfg.ping_timeout;
+                self.pong_due = Some(due);
+                socket.set_pong_deadline(Some(due.into_std()));
+                socket.send_control("2");
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// The client answered.
+    pub(crate) fn on_pong<D>(&mut self, cfg: &EngineIoConfig, socket: &Socket<D>) {
+        if self.pong_due.take().is_some() {
+            socket.set_pong_deadline(None);
+            self.next_ping = tokio::time::Instant::now() + cfg.ping_interval;
+        }
+    }
+}
+
+/// The heartbeat task of a session that starts on polling; then unregisters
+/// the session and tells the handler.
+async fn heartbeat<H: EngineIoHandler>(engine: Arc<Engine<H>>, socket: Socket<H::Data>) {
+    let cfg = &engine.config;
+    let mut hb = Heartbeat::new(cfg);
+    let mut closed = std::pin::pin!(socket.close_token().cancelled());
+    loop {
+        let pong = socket.session().pong.notified();
+        tokio::select! {
+            _ = &mut closed => break,
+            _ = pong => hb.on_pong(cfg, &socket),
+            _ = tokio::time::sleep_until(hb.next_wake()) => {
+                if !hb.on_timer(cfg, &socket) {
+                    break;
+                }
             }
         }
     }
+    finish(&engine, &socket).await;
+}
+
+/// A session ended: the handler hears of it, a polling client may still
+/// fetch what it is owed, then the session is unregistered.
+pub(crate) async fn finish<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: &Socket<H::Data>) {
     let reason = socket.close_reason();
     trace::debug!(sid = %socket.sid(), %reason, "engine.io: session closed");
-    engine.handler.on_close(&socket, reason);
+    engine.handler.on_close(socket, reason);
     if socket.transport() == TransportType::Polling {
-        linger(cfg, &socket, reason).await;
+        linger(&engine.config, socket, reason).await;
     }
     engine.sessions.remove(&socket.sid());
 }

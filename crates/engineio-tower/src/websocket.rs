@@ -22,7 +22,7 @@ use tokio_tungstenite::{
 };
 
 use crate::{
-    engine::{detach_parts, Engine},
+    engine::{self, detach_parts, Engine, Heartbeat},
     error::HttpError,
     socket::{lock, Outbound, UpgradeState},
     trace, CloseReason, EngineIoHandler, Message, Socket, TransportType,
@@ -152,14 +152,24 @@ async fn direct<H: EngineIoHandler>(
     if let Err(e) = ws.send(tungstenite::Message::text(text)).await {
         trace::debug!(error = %e, "engine.io: websocket closed during handshake");
         socket.close_with(CloseReason::TransportError);
+        engine::finish(engine, &socket).await;
         return;
     }
     engine.handler.on_open(&socket);
     let Some(rx) = lock(&socket.session().rx).take() else {
         socket.close_with(CloseReason::TransportError);
+        engine::finish(engine, &socket).await;
         return;
     };
-    run(engine, &socket, ws, rx).await;
+    run(
+        engine,
+        &socket,
+        ws,
+        rx,
+        Some(Heartbeat::new(&engine.config)),
+    )
+    .await;
+    engine::finish(engine, &socket).await;
 }
 
 /// The upgrade of a polling session: `2probe` → `3probe`, then `5`, within `upgrade_timeout`.
@@ -218,7 +228,8 @@ async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::
     socket.set_upgrade_state(UpgradeState::Upgraded);
     socket.session().upgrading.notify_waiters();
     trace::debug!(sid = %socket.sid(), "engine.io: upgraded to websocket");
-    run(engine, &socket, ws, rx).await;
+    // The session's heartbeat task, started on polling, goes on.
+    run(engine, &socket, ws, rx, None).await;
 }
 
 /// Bytes of frames buffered before tungstenite writes without waiting for a flush.
@@ -228,21 +239,29 @@ const WRITE_BUFFER: usize = 64 * 1024;
 /// yet reading is not starved.
 const WRITE_BATCH: usize = 64;
 
-/// Reads and writes the WebSocket until the session ends.
+/// Reads and writes the WebSocket until the session ends; runs the
+/// heartbeat too when given one (WebSocket-only sessions).
 async fn run<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     socket: &Socket<H::Data>,
     mut ws: Ws,
     mut rx: UnboundedReceiver<Outbound>,
+    mut heartbeat: Option<Heartbeat>,
 ) {
     // Created once: a fresh `cancelled()` future per pass would lock the token each time.
     let token = socket.close_token().clone();
     let mut cancelled = std::pin::pin!(token.cancelled());
+    // One timer, moved as the heartbeat's deadline moves, rather than a new one per pass.
+    let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(
+        heartbeat.as_ref().map_or(far, Heartbeat::next_wake)
+    ));
     loop {
         enum Event {
             Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
             Write(Option<Outbound>),
             Resumed,
+            Tick,
             Closed,
         }
         // Woken when the queue drains or a hold on reading is released.
@@ -254,9 +273,18 @@ async fn run<H: EngineIoHandler>(
             f = rx.recv() => Event::Write(f),
             m = ws.next(), if !paused => Event::Read(m),
             _ = resumed, if paused => Event::Resumed,
+            _ = &mut timer, if heartbeat.is_some() => Event::Tick,
         };
         match event {
             Event::Resumed => {}
+            Event::Tick => {
+                if let Some(hb) = heartbeat.as_mut() {
+                    if !hb.on_timer(&engine.config, socket) {
+                        break;
+                    }
+                    timer.as_mut().reset(hb.next_wake());
+                }
+            }
             Event::Write(None) | Event::Closed => break,
             Event::Write(Some(frame)) => {
                 if let Err(e) = write_batch(&mut ws, &mut rx, socket, frame).await {
@@ -266,9 +294,14 @@ async fn run<H: EngineIoHandler>(
                 }
             }
             Event::Read(msg) => {
-                if let Err(reason) = on_read(engine, socket, msg) {
+                if let Err(reason) = on_read(engine, socket, msg, heartbeat.as_mut()) {
                     socket.close_with(reason);
                     break;
+                }
+                if let Some(hb) = &heartbeat {
+                    if timer.deadline() != hb.next_wake() {
+                        timer.as_mut().reset(hb.next_wake());
+                    }
                 }
             }
         }
@@ -345,6 +378,7 @@ fn on_read<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     socket: &Socket<H::Data>,
     msg: Option<Result<tungstenite::Message, tungstenite::Error>>,
+    heartbeat: Option<&mut Heartbeat>,
 ) -> Result<(), CloseReason> {
     let msg = match msg {
         None => return Err(CloseReason::TransportClose),
@@ -363,7 +397,10 @@ fn on_read<H: EngineIoHandler>(
             let text = Str::try_from(Bytes::from(t)).map_err(|_| CloseReason::ParseError)?;
             match Packet::decode_text(text) {
                 Ok(Packet::Message(m)) => engine.handler.on_message(socket, Message::Text(m)),
-                Ok(Packet::Pong(_)) => socket.session().pong.notify_one(),
+                Ok(Packet::Pong(_)) => match heartbeat {
+                    Some(hb) => hb.on_pong(&engine.config, socket),
+                    None => socket.session().pong.notify_one(),
+                },
                 Ok(Packet::Close) => return Err(CloseReason::TransportClose),
                 Ok(_) => {
                     trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
