@@ -418,7 +418,7 @@ impl SocketIo {
 
     /// The rooms of the main namespace that have members.
     pub fn rooms(&self) -> Vec<Room> {
-        self.main_ns().map(|ns| ns.rooms.all()).unwrap_or_default()
+        self.main_ns().map(|ns| ns.all_rooms()).unwrap_or_default()
     }
 
     /// The rooms of the main namespace on every server (Node's
@@ -427,7 +427,7 @@ impl SocketIo {
         let Some(ns) = self.main_ns() else {
             return Ok(Vec::new());
         };
-        let mut rooms = ns.rooms.all();
+        let mut rooms = ns.all_rooms();
         if let Some(remote) = ns.remote() {
             for room in remote.all_rooms().await? {
                 if !rooms.contains(&room) {

@@ -1,4 +1,5 @@
 use std::{
+    collections::HashSet,
     fmt,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -15,7 +16,7 @@ use socketio_protocol::socket::encode_disconnect;
 
 use crate::{
     adapter::{
-        Adapter, BroadcastOptions, LocalNamespace, NamespaceAdapter, Rooms, ServerSideEvent,
+        Adapter, BroadcastOptions, LocalNamespace, NamespaceAdapter, Room, Rooms, ServerSideEvent,
     },
     extract::ConnectParts,
     handler::{self, BoxedConnectHandler, BoxedMiddleware, ConnectHandler, ConnectMiddleware},
@@ -108,12 +109,62 @@ impl Namespace {
     /// collecting them first. `f` runs under the maps' read locks: it must not
     /// join, leave or add sockets (delivering is fine).
     pub(crate) fn for_each_target(&self, opts: &BroadcastOptions, mut f: impl FnMut(&SocketRef)) {
-        self.rooms
-            .for_each_target(&opts.rooms, &opts.except, |sid| {
+        // Members of the `except` rooms; none collected in the common case of
+        // no exception, and no room lookup for `socket.broadcast()`, whose
+        // exception is the sender's own room.
+        let excluded: Option<HashSet<Sid>> = (!opts.except.is_empty()).then(|| {
+            let mut out = HashSet::new();
+            for room in &opts.except {
+                if let Ok(sid) = room.parse::<Sid>() {
+                    out.insert(sid);
+                }
+                self.rooms.for_each_member(room, |sid| {
+                    out.insert(sid);
+                });
+            }
+            out
+        });
+        let kept = |sid: &Sid| !excluded.as_ref().is_some_and(|x| x.contains(sid));
+        if opts.rooms.is_empty() {
+            for entry in self.sockets.iter() {
+                if kept(entry.key()) {
+                    f(entry.value());
+                }
+            }
+            return;
+        }
+        let mut visit = |sid: Sid| {
+            if kept(&sid) {
                 if let Some(socket) = self.sockets.get(&sid) {
                     f(&socket);
                 }
+            }
+        };
+        if let [room] = opts.rooms.as_slice() {
+            let own = self.own_room(room);
+            if let Some(sid) = own {
+                visit(sid);
+            }
+            self.rooms.for_each_member(room, |sid| {
+                if Some(sid) != own {
+                    visit(sid);
+                }
             });
+            return;
+        }
+        let mut seen = HashSet::new();
+        for room in &opts.rooms {
+            if let Some(sid) = self.own_room(room) {
+                if seen.insert(sid) {
+                    visit(sid);
+                }
+            }
+            self.rooms.for_each_member(room, |sid| {
+                if seen.insert(sid) {
+                    visit(sid);
+                }
+            });
+        }
     }
 
     /// Delivers an encoded packet to every socket on this server that `opts` targets.
@@ -180,11 +231,36 @@ impl Namespace {
         }
     }
 
-    /// The socket passed the middlewares: it joins the namespace and its own room.
+    /// The socket passed the middlewares: it joins the namespace, and so
+    /// the room named after its id.
     pub(crate) fn insert(&self, socket: &SocketRef) {
         self.sockets.insert(socket.id(), socket.clone());
-        self.rooms
-            .join(socket.id(), &[Str::from(socket.id().to_string())]);
+    }
+
+    /// The socket whose own room `room` is, if it is in this namespace here.
+    fn own_room(&self, room: &str) -> Option<Sid> {
+        room.parse::<Sid>()
+            .ok()
+            .filter(|sid| self.sockets.contains_key(sid))
+    }
+
+    /// The rooms a socket is in: its own, then those it joined.
+    pub(crate) fn rooms_of(&self, sid: Sid) -> Vec<Room> {
+        let mut rooms = vec![Room::from(sid.to_string())];
+        rooms.extend(self.rooms.rooms_of(sid));
+        rooms
+    }
+
+    /// Every room with a member here: those joined, and each socket's own.
+    pub(crate) fn all_rooms(&self) -> Vec<Room> {
+        let mut rooms = self.rooms.all();
+        rooms.extend(self.sockets.iter().map(|s| Room::from(s.key().to_string())));
+        rooms
+    }
+
+    /// Whether `room` has a member here.
+    pub(crate) fn has_room(&self, room: &str) -> bool {
+        self.rooms.contains(room) || self.own_room(room).is_some()
     }
 
     /// The socket left: it leaves the namespace and every room.

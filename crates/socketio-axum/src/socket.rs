@@ -452,7 +452,7 @@ impl SocketRef {
 
     /// The rooms the socket is in.
     pub fn rooms(&self) -> Vec<Room> {
-        self.0.ns.rooms.rooms_of(self.id())
+        self.0.ns.rooms_of(self.id())
     }
 
     /// Targets the sockets in `rooms`, except this one (Node's `socket.to`).

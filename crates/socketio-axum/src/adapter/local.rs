@@ -111,13 +111,13 @@ impl LocalNamespace {
 
     /// The rooms of the namespace here.
     pub fn rooms(&self) -> Vec<Room> {
-        self.0.rooms.all()
+        self.0.all_rooms()
     }
 
     /// Whether `room` has a member here: lets an adapter skip a broadcast
     /// aimed at a room this server has no socket in, without decoding it.
     pub fn has_room(&self, room: &str) -> bool {
-        self.0.rooms.contains(room)
+        self.0.has_room(room)
     }
 
     /// A handle that does not keep the namespace alive. An adapter that

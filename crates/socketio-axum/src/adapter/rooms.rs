@@ -6,9 +6,13 @@ use socketio_protocol::{engine::Sid, Str};
 /// A room name. Every socket is in the room named after its id.
 pub type Room = Str;
 
-/// The rooms of one namespace on this server: which sockets are in which
-/// room, both ways, in concurrent maps so that joins, leaves and broadcasts
-/// from many tasks never wait on one lock.
+/// The rooms that sockets of one namespace joined on this server: which
+/// sockets are in which room, both ways, in concurrent maps so that joins,
+/// leaves and broadcasts from many tasks never wait on one lock.
+///
+/// The room named after each socket's id is not stored: the namespace's map
+/// of sockets already answers it, and storing it would cost every
+/// connection two map entries and two sets.
 #[derive(Debug, Default)]
 pub(crate) struct Rooms {
     rooms: DashMap<Room, HashSet<Sid>>,
@@ -69,42 +73,10 @@ impl Rooms {
         self.rooms.iter().map(|r| r.key().clone()).collect()
     }
 
-    /// Calls `f` with each socket targeted, once: members of any of `rooms`
-    /// (every socket in the index when `rooms` is empty), less members of any
-    /// of `except`. Nothing is collected when there is one room or none and
-    /// no exception, the common broadcasts. `f` must not change the rooms.
-    pub(crate) fn for_each_target(&self, rooms: &[Room], except: &[Room], mut f: impl FnMut(Sid)) {
-        let excluded: Option<HashSet<Sid>> = (!except.is_empty()).then(|| {
-            except
-                .iter()
-                .filter_map(|r| self.rooms.get(r))
-                .flat_map(|m| m.iter().copied().collect::<Vec<_>>())
-                .collect()
-        });
-        let mut visit = |sid: Sid| {
-            if !excluded.as_ref().is_some_and(|x| x.contains(&sid)) {
-                f(sid);
-            }
-        };
-        match rooms {
-            [] => self.sids.iter().for_each(|e| visit(*e.key())),
-            [room] => {
-                if let Some(members) = self.rooms.get(room) {
-                    members.iter().for_each(|sid| visit(*sid));
-                }
-            }
-            _ => {
-                let mut seen = HashSet::new();
-                for room in rooms {
-                    if let Some(members) = self.rooms.get(room) {
-                        for sid in members.iter() {
-                            if seen.insert(*sid) {
-                                visit(*sid);
-                            }
-                        }
-                    }
-                }
-            }
+    /// Calls `f` with each member of `room` (joined explicitly).
+    pub(crate) fn for_each_member(&self, room: &str, mut f: impl FnMut(Sid)) {
+        if let Some(members) = self.rooms.get(room) {
+            members.iter().for_each(|sid| f(*sid));
         }
     }
 }
@@ -117,36 +89,27 @@ mod tests {
         Sid::from_random_bytes([n; 15])
     }
 
-    impl Rooms {
-        fn targets(&self, rooms: &[Room], except: &[Room]) -> Vec<Sid> {
-            let mut out = Vec::new();
-            self.for_each_target(rooms, except, |s| out.push(s));
-            out
-        }
+    fn members(rooms: &Rooms, room: &str) -> Vec<Sid> {
+        let mut out = Vec::new();
+        rooms.for_each_member(room, |s| out.push(s));
+        out.sort();
+        out
     }
 
     #[test]
-    fn a_socket_in_two_targeted_rooms_is_targeted_once() {
+    fn join_leave_and_empty_rooms_are_removed() {
         let rooms = Rooms::default();
         rooms.join(sid(1), &["a".into(), "b".into()]);
         rooms.join(sid(2), &["b".into()]);
-        let mut t = rooms.targets(&["a".into(), "b".into()], &[]);
-        t.sort();
-        let mut want = vec![sid(1), sid(2)];
-        want.sort();
-        assert_eq!(t, want);
-    }
-
-    #[test]
-    fn except_and_empty_rooms_are_removed() {
-        let rooms = Rooms::default();
-        rooms.join(sid(1), &["a".into()]);
-        rooms.join(sid(2), &["a".into(), "x".into()]);
-        assert_eq!(rooms.targets(&["a".into()], &["x".into()]), vec![sid(1)]);
-        assert_eq!(rooms.targets(&[], &["x".into()]), vec![sid(1)]);
+        let mut both = vec![sid(1), sid(2)];
+        both.sort();
+        assert_eq!(members(&rooms, "b"), both);
         rooms.leave_all(sid(2));
-        assert_eq!(rooms.all(), vec![Room::from("a")]);
-        rooms.leave(sid(1), &["a".into()]);
+        let mut all = rooms.all();
+        all.sort();
+        assert_eq!(all, vec![Room::from("a"), Room::from("b")]);
+        rooms.leave(sid(1), &["a".into(), "b".into()]);
         assert!(rooms.all().is_empty());
+        assert!(rooms.rooms_of(sid(1)).is_empty());
     }
 }
