@@ -62,28 +62,8 @@ impl TestServer {
     }
 
     /// Sends `req` on a new connection and reads the whole response.
-    pub async fn request(&self, mut req: Request<Full<Bytes>>) -> HttpResponse {
-        let addr = self.addr;
-        if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
-            req.headers_mut().entry(header::HOST).or_insert(host);
-        }
-        let what = format!("response to {} {}", req.method(), req.uri());
-        within(&what, async move {
-            let stream = TcpStream::connect(addr).await.expect("connect");
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("HTTP/1.1 handshake");
-            tokio::spawn(conn);
-            let res = sender.send_request(req).await.expect("send request");
-            let (parts, body) = res.into_parts();
-            let body = body.collect().await.expect("read body").to_bytes();
-            HttpResponse {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            }
-        })
-        .await
+    pub async fn request(&self, req: Request<Full<Bytes>>) -> HttpResponse {
+        request(self.addr, req).await
     }
 
     /// `GET /engine.io/?{query}`.
@@ -231,6 +211,34 @@ pub async fn read_response(stream: &mut TcpStream) -> HttpResponse {
             status,
             headers,
             body: body.into(),
+        }
+    })
+    .await
+}
+
+/// Sends `req` to `addr` on a new connection (with a `Host` header if it
+/// has none) and reads the whole response.
+pub(crate) async fn request(
+    addr: std::net::SocketAddr,
+    mut req: Request<Full<Bytes>>,
+) -> HttpResponse {
+    if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
+        req.headers_mut().entry(header::HOST).or_insert(host);
+    }
+    let what = format!("response to {} {}", req.method(), req.uri());
+    within(&what, async move {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("HTTP/1.1 handshake");
+        tokio::spawn(conn);
+        let res = sender.send_request(req).await.expect("send request");
+        let (parts, body) = res.into_parts();
+        let body = body.collect().await.expect("read body").to_bytes();
+        HttpResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
         }
     })
     .await

@@ -9,9 +9,8 @@ use futures_util::{
     stream::{SplitSink, SplitStream},
     SinkExt, StreamExt,
 };
-use http::{header, HeaderValue, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http::{Request, StatusCode};
+use http_body_util::Full;
 use socketio_axum::{SocketIo, SocketIoBuilder, SocketIoConfig};
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
@@ -81,28 +80,8 @@ impl SioServer {
 
     /// Sends `req` (a path such as `/rooms`) on a new connection and reads
     /// the whole response.
-    pub async fn request(&self, mut req: Request<Full<Bytes>>) -> HttpResponse {
-        let addr = self.addr;
-        if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
-            req.headers_mut().entry(header::HOST).or_insert(host);
-        }
-        let what = format!("response to {} {}", req.method(), req.uri());
-        within(&what, async move {
-            let stream = TcpStream::connect(addr).await.expect("connect");
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("HTTP/1.1 handshake");
-            tokio::spawn(conn);
-            let res = sender.send_request(req).await.expect("send request");
-            let (parts, body) = res.into_parts();
-            let body = body.collect().await.expect("read body").to_bytes();
-            HttpResponse {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            }
-        })
-        .await
+    pub async fn request(&self, req: Request<Full<Bytes>>) -> HttpResponse {
+        crate::http_client::request(self.addr, req).await
     }
 
     /// Upgrades a raw TCP connection to a WebSocket session by hand, for
