@@ -50,7 +50,8 @@ pub(crate) struct SocketInner {
     pub(crate) ns: Arc<Namespace>,
     pub(crate) conn: Conn,
     handlers: RwLock<HashMap<Str, (BoxedMessageHandler, bool)>>,
-    packet_middlewares: RwLock<Vec<PacketMiddleware>>,
+    /// Replaced whole on registration, so an event only clones the `Arc`.
+    packet_middlewares: RwLock<Arc<[PacketMiddleware]>>,
     reading_held: AtomicBool,
     any_handler: RwLock<Option<BoxedMessageHandler>>,
     disconnect_handler: Mutex<Option<BoxedDisconnectHandler>>,
@@ -102,7 +103,7 @@ impl SocketRef {
             ns,
             conn,
             handlers: RwLock::default(),
-            packet_middlewares: RwLock::default(),
+            packet_middlewares: RwLock::new(Arc::new([])),
             reading_held: AtomicBool::new(false),
             any_handler: RwLock::default(),
             disconnect_handler: Mutex::default(),
@@ -218,7 +219,10 @@ impl SocketRef {
     where
         F: Fn(&SocketRef, &MessageParts) -> Result<(), String> + Send + Sync + 'static,
     {
-        write(&self.0.packet_middlewares).push(Arc::new(middleware));
+        let mut list = write(&self.0.packet_middlewares);
+        let mut next = list.to_vec();
+        next.push(Arc::new(middleware));
+        *list = next.into();
     }
 
     /// Handles every event that has no handler of its own (Node's `onAny` for
@@ -621,7 +625,7 @@ impl SocketRef {
             return ready();
         }
         let middlewares = read(&self.0.packet_middlewares).clone();
-        for mw in &middlewares {
+        for mw in middlewares.iter() {
             if let Err(reason) = mw(&self, &parts) {
                 return crate::extract::rejected(&self, &parts, &reason);
             }
