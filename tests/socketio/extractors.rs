@@ -113,3 +113,39 @@ async fn missing_extension_is_refused_with_an_ack_error() {
         "whoami ran without its extension"
     );
 }
+
+#[tokio::test]
+async fn packet_middleware_refuses_events_before_their_handler() {
+    let (seen, mut runs) = observe::<String>();
+    let builder = SocketIo::builder().config(sio_config()).with_state(seen);
+    let server = SioServer::start_with(builder, axum::Router::new()).await;
+    server.io.ns("/", |socket: SocketRef| async move {
+        socket.use_packet(|_socket, parts| {
+            if parts.event().starts_with("admin:") {
+                Err("forbidden".to_owned())
+            } else {
+                Ok(())
+            }
+        });
+        socket.on_any(
+            |socketio_axum::extract::Event(name): socketio_axum::extract::Event,
+             State(seen): State<Seen<String>>,
+             ack: AckSender| async move {
+                seen.send(name.to_string());
+                ack.send("done").expect("ack");
+            },
+        );
+    });
+    let mut client = joined(&server).await;
+
+    client.send(r#"421["admin:wipe"]"#).await;
+    assert_eq!(ack_error(&client.recv_text().await, 1), "forbidden");
+    client.send(r#"422["hello"]"#).await;
+    assert_eq!(client.recv_text().await, r#"432["done"]"#);
+    assert_eq!(runs.next("the allowed event").await, "hello");
+    assert_eq!(
+        runs.drain(),
+        Vec::<String>::new(),
+        "the refused event reached its handler"
+    );
+}
