@@ -43,6 +43,69 @@ async fn websocket_echoes_text_and_binary_one_packet_per_frame() {
     assert_eq!(ws.recv().await, Some(tungstenite::Message::binary(vec![7])));
 }
 
+/// The server frames what it sends itself: every length encoding of RFC
+/// 6455 (7-bit, 16-bit, 64-bit), payloads copied into the write buffer or
+/// written on their own, arrive intact, and a client's ping gets its pong,
+/// alone or amid those frames.
+#[tokio::test]
+async fn frames_of_every_length_and_pongs_arrive_intact() {
+    let server = TestServer::start(quiet_config()).await;
+    let (mut ws, sid, _) = WsClient::open(&server).await;
+
+    // A ping with nothing else going on is answered.
+    ws.send_ping(b"p1").await;
+    assert_eq!(
+        ws.recv_any().await,
+        Some(tungstenite::Message::Pong(Bytes::from_static(b"p1")))
+    );
+
+    let lengths = [
+        0usize, 1, 125, 126, 127, 16_384, 16_385, 65_535, 65_536, 300_000,
+    ];
+    let socket = server.socket(sid);
+    let payload = |n: usize, i: usize| {
+        (0..n)
+            .map(|j| ((i * 7 + j) % 251) as u8)
+            .collect::<Vec<u8>>()
+    };
+    for (i, &n) in lengths.iter().enumerate() {
+        socket
+            .send_binary(Bytes::from(payload(n, i)))
+            .expect("send");
+        socket.send_text(&"é".repeat(n / 2)).expect("send");
+    }
+    ws.send_ping(b"p2").await;
+    let mut pong = false;
+    for (i, &n) in lengths.iter().enumerate() {
+        for text in [false, true] {
+            let msg = loop {
+                match ws.recv_any().await.expect("a frame") {
+                    tungstenite::Message::Pong(p) if p == b"p2"[..] && !pong => pong = true,
+                    m => break m,
+                }
+            };
+            if text {
+                assert_eq!(
+                    msg,
+                    tungstenite::Message::text(format!("4{}", "é".repeat(n / 2)))
+                );
+            } else {
+                assert_eq!(
+                    msg,
+                    tungstenite::Message::binary(payload(n, i)),
+                    "binary frame of {n} bytes"
+                );
+            }
+        }
+    }
+    if !pong {
+        assert_eq!(
+            ws.recv_any().await,
+            Some(tungstenite::Message::Pong(Bytes::from_static(b"p2")))
+        );
+    }
+}
+
 #[tokio::test]
 async fn invalid_websocket_upgrade_is_400_and_opens_no_session() {
     let server = TestServer::start(quiet_config()).await;

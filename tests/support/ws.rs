@@ -66,6 +66,25 @@ impl WsClient {
             .expect("send a binary frame");
     }
 
+    /// Sends a WebSocket ping.
+    pub async fn send_ping(&mut self, data: &'static [u8]) {
+        self.ws
+            .send(Message::Ping(Bytes::from_static(data)))
+            .await
+            .expect("send a ping frame");
+    }
+
+    /// The next message of any kind, pongs included; `None` once the connection is closed.
+    pub async fn recv_any(&mut self) -> Option<Message> {
+        within("a WebSocket frame", async {
+            match self.ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => None,
+                Some(Ok(m)) => Some(m),
+            }
+        })
+        .await
+    }
+
     /// The next data frame (text or binary); `None` once the connection is closed.
     pub async fn recv(&mut self) -> Option<Message> {
         within("a WebSocket frame", async {

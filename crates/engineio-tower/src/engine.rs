@@ -469,16 +469,7 @@ pub(crate) async fn finish<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: 
 /// noop that answers a client's close when its poll crossed the close.
 async fn linger<D>(cfg: &EngineIoConfig, socket: &Socket<D>, reason: CloseReason) {
     if reason == CloseReason::ForcedClose && socket.queued() > 0 {
-        let _ = tokio::time::timeout(grace(cfg), async {
-            while socket.queued() > 0 {
-                let drained = socket.session().drained.notified();
-                if socket.queued() == 0 {
-                    break;
-                }
-                drained.await;
-            }
-        })
-        .await;
+        let _ = tokio::time::timeout(grace(cfg), socket.wait_until(|| socket.queued() == 0)).await;
     } else if reason == CloseReason::TransportClose && socket.noop_owed() {
         let returned = socket.session().rx_returned.notified();
         let _ = tokio::time::timeout(NOOP_GRACE, returned).await;

@@ -8,13 +8,12 @@ use socketio_protocol::{
     engine::{decode_payload, encode_payload, Frame, Packet},
     Str,
 };
-use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::{
     engine::{detach_parts, Engine},
     error::{self, HttpError},
     socket::Outbound,
-    socket::{lock, UpgradeState},
+    socket::{lock, Receiver, UpgradeState},
     trace, BoxError, CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
@@ -38,7 +37,7 @@ pub(crate) fn handshake<H: EngineIoHandler>(
 /// ends, even when the client goes away and the request future is dropped.
 struct RxGuard<'a, D> {
     socket: &'a Socket<D>,
-    rx: Option<UnboundedReceiver<Outbound>>,
+    rx: Option<Receiver>,
     done: bool,
 }
 
@@ -96,7 +95,7 @@ pub(crate) async fn poll<H: EngineIoHandler>(
         None => Woken::Closed,
         Some(rx) => tokio::select! {
             biased;
-            frame = rx.recv() => Woken::Frame(frame),
+            frame = socket.recv(rx) => Woken::Frame(Some(frame)),
             _ = upgrading => Woken::Upgrading,
             _ = socket.close_token().cancelled() => Woken::Closed,
         },
@@ -117,7 +116,7 @@ pub(crate) async fn poll<H: EngineIoHandler>(
         Woken::Closed => true,
     };
     if let Some(rx) = guard.rx.as_mut() {
-        while let Ok(f) = rx.try_recv() {
+        while let Some(f) = socket.try_recv(rx) {
             n += 1;
             f.for_each(|f| frames.push(f));
         }
@@ -270,14 +269,7 @@ where
 /// Back-pressure: the peer's next packet is read only once the outgoing
 /// queue has room and the layer above does not hold reading.
 pub(crate) async fn wait_for_room<D>(socket: &Socket<D>) {
-    while socket.is_reading_paused() && !socket.is_closed() {
-        let drained = socket.session().drained.notified();
-        if !socket.is_reading_paused() {
-            break;
-        }
-        tokio::select! {
-            _ = drained => {}
-            _ = socket.close_token().cancelled() => {}
-        }
-    }
+    socket
+        .wait_until(|| !socket.is_reading_paused() || socket.is_closed())
+        .await;
 }

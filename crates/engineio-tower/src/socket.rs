@@ -1,17 +1,20 @@
 use std::{
+    collections::VecDeque,
     fmt,
     sync::{
         atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
         Arc, Mutex, OnceLock,
     },
+    task::Poll,
 };
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use socketio_protocol::{
     engine::{Frame, Sid},
     Str,
 };
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{CloseReason, TransportType};
@@ -96,20 +99,39 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// The right to take frames from a session's queue: one transport holds it
+/// at a time (a pending polling GET or the WebSocket task), and gives it back
+/// in `Session::rx`.
+#[derive(Debug)]
+pub(crate) struct Receiver(());
+
+// `repr(C)` keeps the fields that every queued frame touches (a broadcast
+// touches them for each socket) together at the start, in one or two cache
+// lines, instead of wherever the compiler would put them.
+#[repr(C)]
 pub(crate) struct Session<D> {
-    pub(crate) sid: Sid,
-    transport: AtomicU8,
-    parts: http::request::Parts,
-    tx: mpsc::UnboundedSender<Outbound>,
-    /// The receiving end, held by the transport that currently writes
-    /// (a pending polling GET or the WebSocket task).
-    pub(crate) rx: Mutex<Option<mpsc::UnboundedReceiver<Outbound>>>,
     queued: AtomicUsize,
     max_queued: usize,
     /// Holds on reading taken by the layer above (see `pause_reading`).
     holds: AtomicUsize,
-    /// Woken whenever the queue shrinks, for senders waiting for room.
-    pub(crate) drained: Notify,
+    /// Tasks in `wait_until`: the writer skips waking `drained` (a lock) when none.
+    drain_waiters: AtomicUsize,
+    /// Mirrors `closed` for the hot paths: reading an atomic is cheaper than
+    /// asking the token, which takes a lock.
+    closed_flag: AtomicBool,
+    /// The outgoing frames. A plain deque: it allocates nothing until the
+    /// first frame, and a push is one uncontended lock.
+    queue: Mutex<VecDeque<Outbound>>,
+    /// The task holding the `Receiver`, waiting for a frame.
+    queue_waker: AtomicWaker,
+    /// The `Receiver`, while no transport holds it.
+    pub(crate) rx: Mutex<Option<Receiver>>,
+    pub(crate) sid: Sid,
+    transport: AtomicU8,
+    parts: http::request::Parts,
+    /// Woken when the queue shrinks while someone waits (see `wait_until`),
+    /// when reading resumes and when the session closes.
+    drained: Notify,
     pub(crate) pong: Notify,
     /// When the pong to the last ping is due, while one is awaited.
     pong_deadline: Mutex<Option<std::time::Instant>>,
@@ -124,9 +146,6 @@ pub(crate) struct Session<D> {
     /// Woken when an upgrade starts, to release a pending GET with a noop.
     pub(crate) upgrading: Notify,
     closed: CancellationToken,
-    /// Mirrors `closed` for the hot paths: reading an atomic is cheaper than
-    /// asking the token, which takes a lock.
-    closed_flag: AtomicBool,
     close_reason: OnceLock<CloseReason>,
     data: D,
 }
@@ -147,17 +166,19 @@ impl<D> Socket<D> {
         max_queued: usize,
         data: D,
     ) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
         Socket {
             inner: Arc::new(Session {
-                sid,
-                transport: AtomicU8::new(transport as u8),
-                parts,
-                tx,
-                rx: Mutex::new(Some(rx)),
                 queued: AtomicUsize::new(0),
                 max_queued,
                 holds: AtomicUsize::new(0),
+                drain_waiters: AtomicUsize::new(0),
+                closed_flag: AtomicBool::new(false),
+                queue: Mutex::new(VecDeque::new()),
+                queue_waker: AtomicWaker::new(),
+                rx: Mutex::new(Some(Receiver(()))),
+                sid,
+                transport: AtomicU8::new(transport as u8),
+                parts,
                 drained: Notify::new(),
                 pong: Notify::new(),
                 pong_deadline: Mutex::new(None),
@@ -171,7 +192,6 @@ impl<D> Socket<D> {
                 }),
                 upgrading: Notify::new(),
                 closed: CancellationToken::new(),
-                closed_flag: AtomicBool::new(false),
                 close_reason: OnceLock::new(),
                 data,
             }),
@@ -219,10 +239,30 @@ impl<D> Socket<D> {
             return Err(SendError::Closed(frame));
         }
         self.inner.queued.fetch_add(1, Ordering::AcqRel);
-        self.inner.tx.send(frame).map_err(|e| {
-            self.inner.queued.fetch_sub(1, Ordering::AcqRel);
-            SendError::Closed(e.0)
+        lock(&self.inner.queue).push_back(frame);
+        self.inner.queue_waker.wake();
+        Ok(())
+    }
+
+    /// Takes the next queued item, if any.
+    pub(crate) fn try_recv(&self, _rx: &mut Receiver) -> Option<Outbound> {
+        lock(&self.inner.queue).pop_front()
+    }
+
+    /// Waits for the next queued item.
+    pub(crate) async fn recv(&self, rx: &mut Receiver) -> Outbound {
+        std::future::poll_fn(|cx| {
+            if let Some(out) = self.try_recv(rx) {
+                return Poll::Ready(out);
+            }
+            self.inner.queue_waker.register(cx.waker());
+            // A frame pushed before the registration did not see it.
+            match self.try_recv(rx) {
+                Some(out) => Poll::Ready(out),
+                None => Poll::Pending,
+            }
         })
+        .await
     }
 
     /// Queues a frame unless the queue is full.
@@ -236,15 +276,31 @@ impl<D> Socket<D> {
     /// Waits until the queue has room, then queues the frame.
     pub async fn send_when_ready(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
         let frame = frame.into();
+        self.wait_until(|| !self.is_full() || self.is_closed())
+            .await;
+        self.send(frame)
+    }
+
+    /// Waits until `ready` holds, checking it again whenever the queue
+    /// shrinks, reading resumes or the session closes.
+    pub(crate) async fn wait_until(&self, ready: impl Fn() -> bool) {
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let s = &self.inner;
+        s.drain_waiters.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&s.drain_waiters);
+        // Pairs with `dequeued`: either it sees this waiter, or `ready` sees its update.
+        std::sync::atomic::fence(Ordering::SeqCst);
         loop {
-            let drained = self.inner.drained.notified();
-            if !self.is_full() || self.is_closed() {
-                return self.send(frame);
+            let drained = s.drained.notified();
+            if ready() {
+                return;
             }
-            tokio::select! {
-                _ = drained => {}
-                _ = self.inner.closed.cancelled() => return Err(SendError::Closed(frame)),
-            }
+            drained.await;
         }
     }
 
@@ -304,6 +360,7 @@ impl<D> Socket<D> {
         if self.inner.close_reason.set(reason).is_ok() {
             self.inner.closed_flag.store(true, Ordering::Release);
             self.inner.closed.cancel();
+            self.inner.drained.notify_waiters();
         }
     }
 
@@ -333,8 +390,10 @@ impl<D> Socket<D> {
     /// Records that `n` frames left the queue.
     pub(crate) fn dequeued(&self, n: usize) {
         if n > 0 {
-            self.inner.queued.fetch_sub(n, Ordering::AcqRel);
-            self.inner.drained.notify_waiters();
+            self.inner.queued.fetch_sub(n, Ordering::SeqCst);
+            if self.inner.drain_waiters.load(Ordering::SeqCst) > 0 {
+                self.inner.drained.notify_waiters();
+            }
         }
     }
 

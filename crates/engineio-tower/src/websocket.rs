@@ -1,8 +1,17 @@
-use std::{sync::Arc, time::Duration};
+use std::{
+    future::{poll_fn, Future},
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll, Wake, Waker},
+    time::Duration,
+};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{task::AtomicWaker, SinkExt, StreamExt};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
@@ -11,12 +20,11 @@ use socketio_protocol::{
     engine::{Frame, Packet},
     Str,
 };
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_tungstenite::{
     tungstenite::{
         self,
         protocol::{Role, WebSocketConfig},
-        Utf8Bytes,
     },
     WebSocketStream,
 };
@@ -24,11 +32,12 @@ use tokio_tungstenite::{
 use crate::{
     engine::{self, detach_parts, Engine, Heartbeat},
     error::HttpError,
-    socket::{lock, Outbound, UpgradeState},
+    socket::{lock, Outbound, Receiver, UpgradeState},
     trace, CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
-type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type WsIo = Gated<TokioIo<hyper::upgrade::Upgraded>>;
+type Ws = WebSocketStream<WsIo>;
 
 /// Refuses a request that is not a valid WebSocket upgrade (RFC 6455 §4.2.1)
 /// with 400, before any session exists.
@@ -93,12 +102,9 @@ pub(crate) fn accept<H: EngineIoHandler>(
         let max = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
         let config = WebSocketConfig::default()
             .read_buffer_size(engine.config.ws_read_buffer_size)
-            // Frames accumulate until the batch is flushed: one write for
-            // up to WRITE_BATCH frames, each still its own WebSocket frame.
-            .write_buffer_size(WRITE_BUFFER)
             .max_message_size(Some(max))
             .max_frame_size(Some(max));
-        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        let ws = WebSocketStream::from_raw_socket(Gated::new(io), Role::Server, Some(config)).await;
         match (upgrading, parts_for_session) {
             (Some(socket), _) => upgrade(&engine, socket, ws).await,
             (None, Some(parts)) => direct(&engine, parts, ws).await,
@@ -232,7 +238,8 @@ async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::
     run(engine, &socket, ws, rx, None).await;
 }
 
-/// Bytes of frames buffered before tungstenite writes without waiting for a flush.
+/// Bytes of frames gathered for one write (a frame larger than this is
+/// written on its own).
 const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Most frames written before one flush, so a long queue is written in few syscalls
@@ -241,39 +248,51 @@ const WRITE_BATCH: usize = 64;
 
 /// Reads and writes the WebSocket until the session ends; runs the
 /// heartbeat too when given one (WebSocket-only sessions).
+///
+/// The task is woken for each queued frame, and a broadcast wakes every
+/// socket's task: a pass polls only what can be ready. Reading is polled
+/// only after the connection reported data ([`ReadGate`]), the heartbeat
+/// timer only once it has fired, the session's closing only as a flag;
+/// each of them was registered once to wake this task.
 async fn run<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     socket: &Socket<H::Data>,
     mut ws: Ws,
-    mut rx: UnboundedReceiver<Outbound>,
+    mut rx: Receiver,
     mut heartbeat: Option<Heartbeat>,
 ) {
-    // Created once: a fresh `cancelled()` future per pass would lock the token each time.
+    let gate = ws.get_ref().gate.clone();
+    // Polled once, so that `close_with` wakes this task; afterwards the
+    // closed flag is what each pass checks (the token takes a lock to ask).
     let token = socket.close_token().clone();
     let mut cancelled = std::pin::pin!(token.cancelled());
+    register(cancelled.as_mut()).await;
     // One timer, moved as the heartbeat's deadline moves, rather than a new one per pass.
     let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
     let mut timer = std::pin::pin!(tokio::time::sleep_until(
         heartbeat.as_ref().map_or(far, Heartbeat::next_wake)
     ));
+    if heartbeat.is_some() {
+        register(timer.as_mut()).await;
+    }
+    let mut buf = Vec::new();
     loop {
         enum Event {
             Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
-            Write(Option<Outbound>),
+            Write(Outbound),
             Resumed,
             Tick,
             Closed,
         }
-        // Woken when the queue drains or a hold on reading is released.
-        let resumed = socket.session().drained.notified();
         let paused = socket.is_reading_paused();
         let event = tokio::select! {
             biased;
-            _ = &mut cancelled => Event::Closed,
-            f = rx.recv() => Event::Write(f),
-            m = ws.next(), if !paused => Event::Read(m),
-            _ = resumed, if paused => Event::Resumed,
-            _ = &mut timer, if heartbeat.is_some() => Event::Tick,
+            () = poll_fn(|_| if socket.is_closed() { Poll::Ready(()) } else { Poll::Pending }) => Event::Closed,
+            f = socket.recv(&mut rx) => Event::Write(f),
+            m = poll_fn(|cx| if gate.is_ready() { ws.poll_next_unpin(cx) } else { Poll::Pending }), if !paused => Event::Read(m),
+            // Woken when the queue drains or a hold on reading is released.
+            () = socket.wait_until(|| !socket.is_reading_paused() || socket.is_closed()), if paused => Event::Resumed,
+            () = poll_fn(|cx| if timer.is_elapsed() { timer.as_mut().poll(cx) } else { Poll::Pending }), if heartbeat.is_some() => Event::Tick,
         };
         match event {
             Event::Resumed => {}
@@ -283,24 +302,32 @@ async fn run<H: EngineIoHandler>(
                         break;
                     }
                     timer.as_mut().reset(hb.next_wake());
+                    register(timer.as_mut()).await;
                 }
             }
-            Event::Write(None) | Event::Closed => break,
-            Event::Write(Some(frame)) => {
-                if let Err(e) = write_batch(&mut ws, &mut rx, socket, frame).await {
+            Event::Closed => break,
+            Event::Write(frame) => {
+                if let Err(e) = write_batch(&mut ws, &mut buf, &mut rx, socket, frame).await {
                     trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket write failed");
                     socket.close_with(CloseReason::TransportError);
                     break;
                 }
             }
             Event::Read(msg) => {
+                // tungstenite queued its pong: out before any frame of ours.
+                let pinged = matches!(msg, Some(Ok(tungstenite::Message::Ping(_))));
                 if let Err(reason) = on_read(engine, socket, msg, heartbeat.as_mut()) {
                     socket.close_with(reason);
+                    break;
+                }
+                if pinged && ws.flush().await.is_err() {
+                    socket.close_with(CloseReason::TransportError);
                     break;
                 }
                 if let Some(hb) = &heartbeat {
                     if timer.deadline() != hb.next_wake() {
                         timer.as_mut().reset(hb.next_wake());
+                        register(timer.as_mut()).await;
                     }
                 }
             }
@@ -312,65 +339,221 @@ async fn run<H: EngineIoHandler>(
         CloseReason::ForcedClose | CloseReason::ServerShuttingDown
     ) {
         // What the server queued before closing still goes out.
-        let mut n = 0;
-        while let Ok(f) = rx.try_recv() {
-            n += 1;
-            if feed(&mut ws, f).await.is_err() {
-                break;
+        let drain = async {
+            while let Some(out) = socket.try_recv(&mut rx) {
+                write_batch(&mut ws, &mut buf, &mut rx, socket, out).await?;
             }
-        }
-        socket.dequeued(n);
+            Ok::<_, std::io::Error>(())
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
 }
 
+/// Polls `fut` once, for it to register this task's waker; what it returns
+/// is seen on a later pass.
+async fn register<F: Future>(fut: Pin<&mut F>) {
+    let mut fut = Some(fut);
+    poll_fn(|cx| {
+        if let Some(f) = fut.take() {
+            let _ = f.poll(cx);
+        }
+        Poll::Ready(())
+    })
+    .await;
+}
+
+/// The connection under tungstenite, which records whether reading it may
+/// give anything: a read that found nothing clears the flag, and the
+/// connection's readiness sets it again. Asking tungstenite for the next
+/// message costs more than a flag (it zeroes its spare read buffer and
+/// registers wakers each time), and a broadcast wakes each socket's task to
+/// write, not to read.
+pub(crate) struct Gated<S> {
+    inner: S,
+    gate: Arc<ReadGate>,
+    waker: Waker,
+}
+
+pub(crate) struct ReadGate {
+    ready: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl ReadGate {
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+impl Wake for ReadGate {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ready.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+impl<S> Gated<S> {
+    fn new(inner: S) -> Self {
+        let gate = Arc::new(ReadGate {
+            ready: AtomicBool::new(true),
+            waker: AtomicWaker::new(),
+        });
+        Gated {
+            inner,
+            waker: Waker::from(gate.clone()),
+            gate,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Gated<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        this.gate.waker.register(cx.waker());
+        // Cleared before reading: readiness that comes during the read sets it again.
+        this.gate.ready.store(false, Ordering::SeqCst);
+        let res = Pin::new(&mut this.inner).poll_read(&mut Context::from_waker(&this.waker), buf);
+        if res.is_ready() {
+            this.gate.ready.store(true, Ordering::Release);
+        }
+        res
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Gated<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Writes queued frames straight to the connection, up to [`WRITE_BATCH`]
+/// items per flush, each frame its own WebSocket message.
+///
+/// tungstenite reads; writing is ours: a server frame is a header and the
+/// payload, and going through tungstenite's sink for each frame of a
+/// broadcast (waker registrations, a conversion into its frame type) cost
+/// more than framing it here. tungstenite writes only its own control
+/// replies, flushed before this runs again (see `on_read`).
 async fn write_batch<D>(
     ws: &mut Ws,
-    rx: &mut UnboundedReceiver<Outbound>,
+    buf: &mut Vec<u8>,
+    rx: &mut Receiver,
     socket: &Socket<D>,
     first: Outbound,
-) -> Result<(), tungstenite::Error> {
+) -> std::io::Result<()> {
+    let io = ws.get_mut();
     let mut n = 1;
-    let written = feed(ws, first).await;
-    while written.is_ok() && n < WRITE_BATCH {
-        match rx.try_recv() {
-            Ok(f) => {
+    let mut res = put(io, buf, first).await;
+    while res.is_ok() && n < WRITE_BATCH && buf.len() < WRITE_BUFFER {
+        match socket.try_recv(rx) {
+            Some(out) => {
                 n += 1;
-                feed(ws, f).await?;
+                res = put(io, buf, out).await;
             }
-            Err(_) => break,
+            None => break,
         }
     }
     socket.dequeued(n);
-    written?;
-    ws.flush().await
+    res?;
+    write_out(io, buf).await
 }
 
-/// Buffers the frames of one queue item, each as its own WebSocket message.
-async fn feed(ws: &mut Ws, out: Outbound) -> Result<(), tungstenite::Error> {
+/// Frames one queue item into `buf`; a large payload is written from where
+/// it is rather than copied.
+async fn put(io: &mut WsIo, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result<()> {
     match out {
-        Outbound::Frame(f) => ws.feed(to_message(f)).await,
+        Outbound::Frame(f) => put_frame(io, buf, &f).await,
         Outbound::Frames(frames) => {
-            for f in frames {
-                ws.feed(to_message(f)).await?;
+            for f in &frames {
+                put_frame(io, buf, f).await?;
             }
             Ok(())
         }
     }
 }
 
-fn to_message(frame: Frame) -> tungstenite::Message {
-    match frame {
-        Frame::Text(s) => tungstenite::Message::Text(utf8_bytes(s)),
-        Frame::Binary(b) => tungstenite::Message::Binary(b),
+async fn put_frame(io: &mut WsIo, buf: &mut Vec<u8>, frame: &Frame) -> std::io::Result<()> {
+    let payload = frame_header(buf, frame);
+    if payload.len() > COPY_LIMIT {
+        write_out(io, buf).await?;
+        io.write_all(payload).await
+    } else {
+        buf.extend_from_slice(payload);
+        Ok(())
     }
 }
 
-#[allow(unsafe_code)]
-fn utf8_bytes(s: Str) -> Utf8Bytes {
-    // SAFETY: `Str` only ever holds valid UTF-8; re-validating every frame of a
-    // broadcast for every recipient would be wasted work.
-    unsafe { Utf8Bytes::from_bytes_unchecked(s.into_bytes()) }
+/// Payloads up to this size are copied into the write buffer; larger ones
+/// are written on their own.
+const COPY_LIMIT: usize = 16 * 1024;
+
+/// Writes and empties `buf`, keeping its allocation unless a burst grew it
+/// past [`WRITE_BUFFER`].
+async fn write_out(io: &mut WsIo, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let res = io.write_all(buf).await;
+    buf.clear();
+    if buf.capacity() > WRITE_BUFFER {
+        buf.shrink_to(WRITE_BUFFER);
+    }
+    res
+}
+
+/// Appends the header of an unmasked, unfragmented server frame carrying
+/// `frame` (RFC 6455 §5.2) and returns the payload that follows it.
+fn frame_header<'a>(buf: &mut Vec<u8>, frame: &'a Frame) -> &'a [u8] {
+    const FIN: u8 = 0x80;
+    let (opcode, payload): (u8, &[u8]) = match frame {
+        Frame::Text(s) => (0x1, s.as_bytes()),
+        Frame::Binary(b) => (0x2, b),
+    };
+    buf.push(FIN | opcode);
+    let len = payload.len();
+    if len < 126 {
+        buf.push(len as u8);
+    } else if let Ok(len) = u16::try_from(len) {
+        buf.push(126);
+        buf.extend_from_slice(&len.to_be_bytes());
+    } else {
+        buf.push(127);
+        buf.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    payload
 }
 
 /// Handles one read from the WebSocket; `Err` carries the reason to close.
@@ -418,4 +601,48 @@ fn on_read<H: EngineIoHandler>(
         | tungstenite::Message::Frame(_) => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(frame: &Frame) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let payload = frame_header(&mut buf, frame).len();
+        assert_eq!(payload, frame_len(frame));
+        buf
+    }
+
+    fn frame_len(frame: &Frame) -> usize {
+        match frame {
+            Frame::Text(s) => s.len(),
+            Frame::Binary(b) => b.len(),
+        }
+    }
+
+    #[test]
+    fn text_frame_with_a_short_payload() {
+        let f = Frame::Text(Str::from_static("42[\"a\"]"));
+        assert_eq!(header(&f), [0x81, 0x07]);
+    }
+
+    #[test]
+    fn binary_frame_with_a_16_bit_length() {
+        let f = Frame::Binary(Bytes::from(vec![0u8; 126]));
+        assert_eq!(header(&f), [0x82, 126, 0x00, 0x7e]);
+        let f = Frame::Binary(Bytes::from(vec![0u8; 65_535]));
+        assert_eq!(header(&f), [0x82, 126, 0xff, 0xff]);
+    }
+
+    #[test]
+    fn binary_frame_with_a_64_bit_length() {
+        let f = Frame::Binary(Bytes::from(vec![0u8; 65_536]));
+        assert_eq!(header(&f), [0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn empty_text_frame() {
+        assert_eq!(header(&Frame::Text(Str::from_static(""))), [0x81, 0x00]);
+    }
 }

@@ -45,10 +45,15 @@ use crate::{
 #[derive(Clone)]
 pub struct SocketRef(pub(crate) Arc<SocketInner>);
 
+// `repr(C)`: what a broadcast reads for each socket (`connected`, `conn`)
+// comes first, in one cache line.
+#[repr(C)]
 pub(crate) struct SocketInner {
+    pub(crate) conn: Conn,
+    pub(crate) connected: AtomicBool,
+    closed: AtomicBool,
     pub(crate) id: Sid,
     pub(crate) ns: Arc<Namespace>,
-    pub(crate) conn: Conn,
     handlers: RwLock<HashMap<Str, (BoxedMessageHandler, bool)>>,
     /// Replaced whole on registration, so an event only clones the `Arc`.
     packet_middlewares: RwLock<Arc<[PacketMiddleware]>>,
@@ -61,8 +66,6 @@ pub(crate) struct SocketInner {
     extensions: RwLock<http::Extensions>,
     data: RwLock<serde_json::Value>,
     pub(crate) serial: Serial,
-    pub(crate) connected: AtomicBool,
-    closed: AtomicBool,
     auth: Option<Str>,
     issued: std::time::SystemTime,
 }
