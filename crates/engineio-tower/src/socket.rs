@@ -99,6 +99,13 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+pub(crate) struct Queue {
+    items: VecDeque<Outbound>,
+    /// Set while the receiver runs and will look at `items` again before it
+    /// waits: a push then needs no wake-up.
+    receiver_busy: bool,
+}
+
 /// The right to take frames from a session's queue: one transport holds it
 /// at a time (a pending polling GET or the WebSocket task), and gives it back
 /// in `Session::rx`.
@@ -121,7 +128,7 @@ pub(crate) struct Session<D> {
     closed_flag: AtomicBool,
     /// The outgoing frames. A plain deque: it allocates nothing until the
     /// first frame, and a push is one uncontended lock.
-    queue: Mutex<VecDeque<Outbound>>,
+    queue: Mutex<Queue>,
     /// The task holding the `Receiver`, waiting for a frame.
     queue_waker: AtomicWaker,
     /// The `Receiver`, while no transport holds it.
@@ -173,7 +180,10 @@ impl<D> Socket<D> {
                 holds: AtomicUsize::new(0),
                 drain_waiters: AtomicUsize::new(0),
                 closed_flag: AtomicBool::new(false),
-                queue: Mutex::new(VecDeque::new()),
+                queue: Mutex::new(Queue {
+                    items: VecDeque::new(),
+                    receiver_busy: false,
+                }),
                 queue_waker: AtomicWaker::new(),
                 rx: Mutex::new(Some(Receiver(()))),
                 sid,
@@ -239,25 +249,53 @@ impl<D> Socket<D> {
             return Err(SendError::Closed(frame));
         }
         self.inner.queued.fetch_add(1, Ordering::AcqRel);
-        lock(&self.inner.queue).push_back(frame);
-        self.inner.queue_waker.wake();
+        let busy = {
+            let mut q = lock(&self.inner.queue);
+            q.items.push_back(frame);
+            q.receiver_busy
+        };
+        if !busy {
+            self.inner.queue_waker.wake();
+        }
         Ok(())
     }
 
     /// Takes the next queued item, if any.
     pub(crate) fn try_recv(&self, _rx: &mut Receiver) -> Option<Outbound> {
-        lock(&self.inner.queue).pop_front()
+        lock(&self.inner.queue).items.pop_front()
+    }
+
+    /// Says that the receiver is running and will look at the queue before
+    /// it waits again: until then, a frame queued needs no wake-up. The
+    /// WebSocket task says so before it hands a message to the handler, so
+    /// that what the handler queues at once (an ack) does not wake it again.
+    /// (Taking an item from the queue says so too.)
+    pub(crate) fn receiver_busy(&self, _rx: &mut Receiver) {
+        lock(&self.inner.queue).receiver_busy = true;
     }
 
     /// Waits for the next queued item.
-    pub(crate) async fn recv(&self, rx: &mut Receiver) -> Outbound {
+    pub(crate) async fn recv(&self, _rx: &mut Receiver) -> Outbound {
+        let pop = |idle: bool| {
+            let mut q = lock(&self.inner.queue);
+            let out = q.items.pop_front();
+            if out.is_some() {
+                // The receiver comes back here before it waits.
+                q.receiver_busy = true;
+            } else if idle {
+                // Under the lock that pushes take: a push from now on wakes
+                // this task.
+                q.receiver_busy = false;
+            }
+            out
+        };
         std::future::poll_fn(|cx| {
-            if let Some(out) = self.try_recv(rx) {
+            if let Some(out) = pop(true) {
                 return Poll::Ready(out);
             }
             self.inner.queue_waker.register(cx.waker());
             // A frame pushed before the registration did not see it.
-            match self.try_recv(rx) {
+            match pop(false) {
                 Some(out) => Poll::Ready(out),
                 None => Poll::Pending,
             }

@@ -314,6 +314,7 @@ async fn run<H: EngineIoHandler>(
                 }
             }
             Event::Read(msg) => {
+                socket.receiver_busy(&mut rx);
                 // tungstenite queued its pong: out before any frame of ours.
                 let pinged = matches!(msg, Some(Ok(tungstenite::Message::Ping(_))));
                 if let Err(reason) = on_read(engine, socket, msg, heartbeat.as_mut()) {
