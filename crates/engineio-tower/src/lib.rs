@@ -53,6 +53,7 @@ mod service;
 mod socket;
 mod trace;
 mod websocket;
+mod ws_conn;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, TransportType};
 pub use engine::{AllowRequest, EngineIo, EngineIoBuilder};

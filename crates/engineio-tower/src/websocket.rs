@@ -1,17 +1,13 @@
 use std::{
     future::{poll_fn, Future},
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    task::{Context, Poll, Wake, Waker},
+    sync::Arc,
+    task::Poll,
     time::Duration,
 };
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
-use futures_util::{task::AtomicWaker, SinkExt, StreamExt};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
@@ -20,7 +16,6 @@ use socketio_protocol::{
     engine::{Frame, Packet},
     Str,
 };
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_tungstenite::{
     tungstenite::{
         self,
@@ -29,15 +24,14 @@ use tokio_tungstenite::{
     WebSocketStream,
 };
 
+use crate::ws_conn::{put_frame, write_out, WsConn, WsIo, WRITE_BUFFER};
+
 use crate::{
     engine::{self, detach_parts, Engine, Heartbeat},
     error::HttpError,
     socket::{lock, Outbound, Receiver, UpgradeState},
     trace, CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
-
-type WsIo = Gated<TokioIo<hyper::upgrade::Upgraded>>;
-type Ws = WebSocketStream<WsIo>;
 
 /// Refuses a request that is not a valid WebSocket upgrade (RFC 6455 §4.2.1)
 /// with 400, before any session exists.
@@ -104,7 +98,7 @@ pub(crate) fn accept<H: EngineIoHandler>(
             .read_buffer_size(engine.config.ws_read_buffer_size)
             .max_message_size(Some(max))
             .max_frame_size(Some(max));
-        let ws = WebSocketStream::from_raw_socket(Gated::new(io), Role::Server, Some(config)).await;
+        let ws = WsConn::new(io, config);
         match (upgrading, parts_for_session) {
             (Some(socket), _) => upgrade(&engine, socket, ws).await,
             (None, Some(parts)) => direct(&engine, parts, ws).await,
@@ -151,11 +145,11 @@ fn switching_protocols(parts: &http::request::Parts) -> Response<Full<Bytes>> {
 async fn direct<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     parts: http::request::Parts,
-    mut ws: Ws,
+    mut ws: WsConn,
 ) {
     let socket = engine.open_session(TransportType::Websocket, parts);
     let text = engine.open_packet(&socket);
-    if let Err(e) = ws.send(tungstenite::Message::text(text)).await {
+    if let Err(e) = ws.send(&Frame::Text(text.into())).await {
         trace::debug!(error = %e, "engine.io: websocket closed during handshake");
         socket.close_with(CloseReason::TransportError);
         engine::finish(engine, &socket).await;
@@ -179,7 +173,11 @@ async fn direct<H: EngineIoHandler>(
 }
 
 /// The upgrade of a polling session: `2probe` → `3probe`, then `5`, within `upgrade_timeout`.
-async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::Data>, mut ws: Ws) {
+async fn upgrade<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    socket: Socket<H::Data>,
+    mut ws: WsConn,
+) {
     let deadline = tokio::time::Instant::now() + engine.config.upgrade_timeout;
     let mut probed = false;
     let outcome = loop {
@@ -197,7 +195,11 @@ async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::
         match text.as_str() {
             "2probe" if !probed => {
                 probed = true;
-                if ws.send(tungstenite::Message::text("3probe")).await.is_err() {
+                if ws
+                    .send(&Frame::Text(Str::from_static("3probe")))
+                    .await
+                    .is_err()
+                {
                     break Err("websocket closed");
                 }
                 socket.set_upgrade_state(UpgradeState::Upgrading);
@@ -213,7 +215,7 @@ async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::
             socket.set_upgrade_state(UpgradeState::None);
             socket.session().upgrading.notify_waiters();
         }
-        let _ = ws.close(None).await;
+        ws.close().await;
         return;
     }
     // Wait for a pending GET (released with a noop) to hand the queue back.
@@ -225,7 +227,7 @@ async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::
         tokio::select! {
             _ = returned => {}
             _ = socket.close_token().cancelled() => {
-                let _ = ws.close(None).await;
+                ws.close().await;
                 return;
             }
         }
@@ -237,10 +239,6 @@ async fn upgrade<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: Socket<H::
     // The session's heartbeat task, started on polling, goes on.
     run(engine, &socket, ws, rx, None).await;
 }
-
-/// Bytes of frames gathered for one write (a frame larger than this is
-/// written on its own).
-const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Most frames written before one flush, so a long queue is written in few syscalls
 /// yet reading is not starved.
@@ -257,11 +255,11 @@ const WRITE_BATCH: usize = 64;
 async fn run<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     socket: &Socket<H::Data>,
-    mut ws: Ws,
+    mut ws: WsConn,
     mut rx: Receiver,
     mut heartbeat: Option<Heartbeat>,
 ) {
-    let gate = ws.get_ref().gate.clone();
+    let gate = ws.gate();
     // Polled once, so that `close_with` wakes this task; afterwards the
     // closed flag is what each pass checks (the token takes a lock to ask).
     let token = socket.close_token().clone();
@@ -289,7 +287,7 @@ async fn run<H: EngineIoHandler>(
             biased;
             () = poll_fn(|_| if socket.is_closed() { Poll::Ready(()) } else { Poll::Pending }) => Event::Closed,
             f = socket.recv(&mut rx) => Event::Write(f),
-            m = poll_fn(|cx| if gate.is_ready() { ws.poll_next_unpin(cx) } else { Poll::Pending }), if !paused => Event::Read(m),
+            m = poll_fn(|cx| if gate.is_ready() { ws.poll_next(cx) } else { Poll::Pending }), if !paused => Event::Read(m),
             // Woken when the queue drains or a hold on reading is released.
             () = socket.wait_until(|| !socket.is_reading_paused() || socket.is_closed()), if paused => Event::Resumed,
             () = poll_fn(|cx| if timer.is_elapsed() { timer.as_mut().poll(cx) } else { Poll::Pending }), if heartbeat.is_some() => Event::Tick,
@@ -321,7 +319,7 @@ async fn run<H: EngineIoHandler>(
                     socket.close_with(reason);
                     break;
                 }
-                if pinged && ws.flush().await.is_err() {
+                if pinged && ws.flush_control().await.is_err() {
                     socket.close_with(CloseReason::TransportError);
                     break;
                 }
@@ -348,7 +346,7 @@ async fn run<H: EngineIoHandler>(
         };
         let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close()).await;
 }
 
 /// Polls `fut` once, for it to register this task's waker; what it returns
@@ -364,102 +362,6 @@ async fn register<F: Future>(fut: Pin<&mut F>) {
     .await;
 }
 
-/// The connection under tungstenite, which records whether reading it may
-/// give anything: a read that found nothing clears the flag, and the
-/// connection's readiness sets it again. Asking tungstenite for the next
-/// message costs more than a flag (it zeroes its spare read buffer and
-/// registers wakers each time), and a broadcast wakes each socket's task to
-/// write, not to read.
-pub(crate) struct Gated<S> {
-    inner: S,
-    gate: Arc<ReadGate>,
-    waker: Waker,
-}
-
-pub(crate) struct ReadGate {
-    ready: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl ReadGate {
-    fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-}
-
-impl Wake for ReadGate {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.ready.store(true, Ordering::Release);
-        self.waker.wake();
-    }
-}
-
-impl<S> Gated<S> {
-    fn new(inner: S) -> Self {
-        let gate = Arc::new(ReadGate {
-            ready: AtomicBool::new(true),
-            waker: AtomicWaker::new(),
-        });
-        Gated {
-            inner,
-            waker: Waker::from(gate.clone()),
-            gate,
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Gated<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = &mut *self;
-        this.gate.waker.register(cx.waker());
-        // Cleared before reading: readiness that comes during the read sets it again.
-        this.gate.ready.store(false, Ordering::SeqCst);
-        let res = Pin::new(&mut this.inner).poll_read(&mut Context::from_waker(&this.waker), buf);
-        if res.is_ready() {
-            this.gate.ready.store(true, Ordering::Release);
-        }
-        res
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Gated<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// Writes queued frames straight to the connection, up to [`WRITE_BATCH`]
 /// items per flush, each frame its own WebSocket message.
 ///
@@ -469,13 +371,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Gated<S> {
 /// more than framing it here. tungstenite writes only its own control
 /// replies, flushed before this runs again (see `on_read`).
 async fn write_batch<D>(
-    ws: &mut Ws,
+    ws: &mut WsConn,
     buf: &mut Vec<u8>,
     rx: &mut Receiver,
     socket: &Socket<D>,
     first: Outbound,
 ) -> std::io::Result<()> {
-    let io = ws.get_mut();
+    let io = &mut ws.io;
     let mut n = 1;
     let mut res = put(io, buf, first).await;
     while res.is_ok() && n < WRITE_BATCH && buf.len() < WRITE_BUFFER {
@@ -494,6 +396,7 @@ async fn write_batch<D>(
 
 /// Frames one queue item into `buf`; a large payload is written from where
 /// it is rather than copied.
+/// Frames one queue item into `buf`.
 async fn put(io: &mut WsIo, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result<()> {
     match out {
         Outbound::Frame(f) => put_frame(io, buf, &f).await,
@@ -504,57 +407,6 @@ async fn put(io: &mut WsIo, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result
             Ok(())
         }
     }
-}
-
-async fn put_frame(io: &mut WsIo, buf: &mut Vec<u8>, frame: &Frame) -> std::io::Result<()> {
-    let payload = frame_header(buf, frame);
-    if payload.len() > COPY_LIMIT {
-        write_out(io, buf).await?;
-        io.write_all(payload).await
-    } else {
-        buf.extend_from_slice(payload);
-        Ok(())
-    }
-}
-
-/// Payloads up to this size are copied into the write buffer; larger ones
-/// are written on their own.
-const COPY_LIMIT: usize = 16 * 1024;
-
-/// Writes and empties `buf`, keeping its allocation unless a burst grew it
-/// past [`WRITE_BUFFER`].
-async fn write_out(io: &mut WsIo, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    if buf.is_empty() {
-        return Ok(());
-    }
-    let res = io.write_all(buf).await;
-    buf.clear();
-    if buf.capacity() > WRITE_BUFFER {
-        buf.shrink_to(WRITE_BUFFER);
-    }
-    res
-}
-
-/// Appends the header of an unmasked, unfragmented server frame carrying
-/// `frame` (RFC 6455 §5.2) and returns the payload that follows it.
-fn frame_header<'a>(buf: &mut Vec<u8>, frame: &'a Frame) -> &'a [u8] {
-    const FIN: u8 = 0x80;
-    let (opcode, payload): (u8, &[u8]) = match frame {
-        Frame::Text(s) => (0x1, s.as_bytes()),
-        Frame::Binary(b) => (0x2, b),
-    };
-    buf.push(FIN | opcode);
-    let len = payload.len();
-    if len < 126 {
-        buf.push(len as u8);
-    } else if let Ok(len) = u16::try_from(len) {
-        buf.push(126);
-        buf.extend_from_slice(&len.to_be_bytes());
-    } else {
-        buf.push(127);
-        buf.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    payload
 }
 
 /// Handles one read from the WebSocket; `Err` carries the reason to close.
@@ -602,48 +454,4 @@ fn on_read<H: EngineIoHandler>(
         | tungstenite::Message::Frame(_) => {}
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn header(frame: &Frame) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let payload = frame_header(&mut buf, frame).len();
-        assert_eq!(payload, frame_len(frame));
-        buf
-    }
-
-    fn frame_len(frame: &Frame) -> usize {
-        match frame {
-            Frame::Text(s) => s.len(),
-            Frame::Binary(b) => b.len(),
-        }
-    }
-
-    #[test]
-    fn text_frame_with_a_short_payload() {
-        let f = Frame::Text(Str::from_static("42[\"a\"]"));
-        assert_eq!(header(&f), [0x81, 0x07]);
-    }
-
-    #[test]
-    fn binary_frame_with_a_16_bit_length() {
-        let f = Frame::Binary(Bytes::from(vec![0u8; 126]));
-        assert_eq!(header(&f), [0x82, 126, 0x00, 0x7e]);
-        let f = Frame::Binary(Bytes::from(vec![0u8; 65_535]));
-        assert_eq!(header(&f), [0x82, 126, 0xff, 0xff]);
-    }
-
-    #[test]
-    fn binary_frame_with_a_64_bit_length() {
-        let f = Frame::Binary(Bytes::from(vec![0u8; 65_536]));
-        assert_eq!(header(&f), [0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00]);
-    }
-
-    #[test]
-    fn empty_text_frame() {
-        assert_eq!(header(&Frame::Text(Str::from_static(""))), [0x81, 0x00]);
-    }
 }
