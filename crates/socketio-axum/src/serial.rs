@@ -27,15 +27,16 @@ struct State {
 }
 
 impl Serial {
-    /// Queues `job`; hands it back when the caller must drive it (nothing was running).
-    pub(crate) fn enqueue(&self, job: Job) -> Option<Job> {
+    /// Queues `job` and returns how many jobs wait; hands it back when the
+    /// caller must drive it (nothing was running).
+    pub(crate) fn enqueue(&self, job: Job) -> Result<Job, usize> {
         let mut s = crate::lock(&self.state);
         if s.running {
             s.queue.push_back(job);
-            None
+            Err(s.queue.len())
         } else {
             s.running = true;
-            Some(job)
+            Ok(job)
         }
     }
 
@@ -119,7 +120,7 @@ mod tests {
                     }
                 })
             });
-            if let Some(job) = q.0.enqueue(job) {
+            if let Ok(job) = q.0.enqueue(job) {
                 drive(q.clone(), job);
             }
         }

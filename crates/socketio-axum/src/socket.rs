@@ -590,21 +590,26 @@ impl SocketRef {
         self.run(job);
     }
 
-    /// Queues a job behind this socket's running handlers.
-    pub(crate) fn run(&self, job: Job) {
-        if let Some(job) = self.0.serial.enqueue(job) {
-            serial::drive(self.clone(), job);
+    /// Queues a job behind this socket's running handlers, or starts it
+    /// here when none runs; returns how many jobs wait when it was queued.
+    pub(crate) fn run(&self, job: Job) -> Option<usize> {
+        match self.0.serial.enqueue(job) {
+            Ok(job) => {
+                serial::drive(self.clone(), job);
+                None
+            }
+            Err(waiting) => Some(waiting),
         }
     }
 
     /// Dispatches an event to its handler, in order.
     pub(crate) fn dispatch(&self, parts: MessageParts) {
         let socket = self.clone();
-        self.run(Box::new(move || {
+        let waiting = self.run(Box::new(move || {
             socket.resume_reading_if_drained();
             socket.handle_event(parts)
         }));
-        if self.0.serial.len() >= MAX_QUEUED_EVENTS
+        if waiting.is_some_and(|n| n >= MAX_QUEUED_EVENTS)
             && !self.0.reading_held.swap(true, Ordering::AcqRel)
         {
             trace::debug!(ns = %self.ns(), sid = %self.id(), "socket.io: handlers fall behind, pausing reads");
@@ -613,7 +618,8 @@ impl SocketRef {
     }
 
     fn resume_reading_if_drained(&self) {
-        if self.0.serial.len() <= RESUME_QUEUED_EVENTS
+        if self.0.reading_held.load(Ordering::Acquire)
+            && self.0.serial.len() <= RESUME_QUEUED_EVENTS
             && self.0.reading_held.swap(false, Ordering::AcqRel)
         {
             self.0.conn.resume_reading();

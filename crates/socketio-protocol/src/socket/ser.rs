@@ -70,6 +70,7 @@ pub fn encode_event<T: ?Sized + Serialize>(
     args: &T,
 ) -> Result<EncodedPacket, serde_json::Error> {
     out.clear();
+    out.reserve(HEADER_MAX + ns.len() + event.len() + ARGS_GUESS);
     put_header(out, PacketType::Event, ns, ack_id);
     out.put_u8(b'[');
     put_json_str(out, event);
@@ -95,6 +96,7 @@ pub fn encode_ack<T: ?Sized + Serialize>(
     args: &T,
 ) -> Result<EncodedPacket, serde_json::Error> {
     out.clear();
+    out.reserve(HEADER_MAX + ns.len() + ARGS_GUESS);
     put_header(out, PacketType::Ack, ns, Some(ack_id));
     let attachments = put_args(out, args, false)?;
     Ok(finish(out, attachments))
@@ -120,6 +122,8 @@ pub fn encode_event_raw(
     attachments: Vec<Bytes>,
 ) -> EncodedPacket {
     out.clear();
+    // Escapes in the name may need more; the rest is exact.
+    out.reserve(HEADER_MAX + ns.len() + event.len() + args.len() + 4);
     put_header(out, PacketType::Event, ns, ack_id);
     out.put_u8(b'[');
     put_json_str(out, event);
@@ -150,6 +154,7 @@ pub fn encode_ack_raw(
     attachments: Vec<Bytes>,
 ) -> EncodedPacket {
     out.clear();
+    out.reserve(HEADER_MAX + ns.len() + args.len() + 2);
     put_header(out, PacketType::Ack, ns, Some(ack_id));
     out.put_u8(b'[');
     out.put_slice(args.as_bytes());
@@ -258,6 +263,14 @@ impl Packet {
 
 /// Where the Socket.IO type digit is, after the Engine.IO `4`.
 const TYPE_AT: usize = 1;
+
+/// Room for a packet's header besides its namespace: `4`, the type, the
+/// namespace's comma and an ack id of up to 20 digits.
+const HEADER_MAX: usize = 2 + 1 + 20;
+
+/// What an encoder reserves for arguments it serializes, so that a small
+/// packet is written into one allocation instead of a few growing ones.
+const ARGS_GUESS: usize = 64;
 
 fn put_header(out: &mut BytesMut, ty: PacketType, ns: &str, ack_id: Option<AckId>) {
     out.put_u8(b'4');
