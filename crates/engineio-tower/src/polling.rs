@@ -84,7 +84,7 @@ pub(crate) async fn poll<H: EngineIoHandler>(
         done: false,
     };
     enum Woken {
-        Frame(Option<Outbound>),
+        Frame(Outbound),
         Upgrading,
         Closed,
     }
@@ -95,17 +95,15 @@ pub(crate) async fn poll<H: EngineIoHandler>(
         None => Woken::Closed,
         Some(rx) => tokio::select! {
             biased;
-            frame = socket.recv(rx) => Woken::Frame(Some(frame)),
+            frame = socket.recv(rx) => Woken::Frame(frame),
             _ = upgrading => Woken::Upgrading,
             _ = socket.close_token().cancelled() => Woken::Closed,
         },
     };
     let closing = match woken {
         Woken::Frame(f) => {
-            if let Some(f) = f {
-                n += 1;
-                f.for_each(|f| frames.push(f));
-            }
+            n += 1;
+            f.for_each(|f| frames.push(f));
             socket.is_closed()
         }
         Woken::Upgrading => {
@@ -246,11 +244,11 @@ where
         }
         match packet {
             Packet::Message(text) => {
-                wait_for_room(&socket).await;
+                socket.wait_for_room().await;
                 engine.handler.on_message(&socket, Message::Text(text));
             }
             Packet::Binary(data) => {
-                wait_for_room(&socket).await;
+                socket.wait_for_room().await;
                 engine.handler.on_message(&socket, Message::Binary(data));
             }
             Packet::Pong(_) => session.pong.notify_one(),
@@ -264,12 +262,4 @@ where
         }
     }
     error::response(StatusCode::OK, "text/html", Bytes::from_static(b"ok"))
-}
-
-/// Back-pressure: the peer's next packet is read only once the outgoing
-/// queue has room and the layer above does not hold reading.
-pub(crate) async fn wait_for_room<D>(socket: &Socket<D>) {
-    socket
-        .wait_until(|| !socket.is_reading_paused() || socket.is_closed())
-        .await;
 }

@@ -99,7 +99,7 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
-pub(crate) struct Queue {
+struct Queue {
     items: VecDeque<Outbound>,
     /// Set while the receiver runs and will look at `items` again before it
     /// waits: a push then needs no wake-up.
@@ -269,7 +269,7 @@ impl<D> Socket<D> {
     /// it waits again: until then, a frame queued needs no wake-up. The
     /// WebSocket task says so before it hands a message to the handler, so
     /// that what the handler queues at once (an ack) does not wake it again.
-    /// (Taking an item from the queue says so too.)
+    /// (`recv` says so too when it takes an item.)
     pub(crate) fn receiver_busy(&self, _rx: &mut Receiver) {
         lock(&self.inner.queue).receiver_busy = true;
     }
@@ -317,6 +317,14 @@ impl<D> Socket<D> {
         self.wait_until(|| !self.is_full() || self.is_closed())
             .await;
         self.send(frame)
+    }
+
+    /// Back-pressure: waits until the peer's next packet may be read, that is
+    /// until the outgoing queue has room and the layer above does not hold
+    /// reading, or the session closes.
+    pub(crate) async fn wait_for_room(&self) {
+        self.wait_until(|| !self.is_reading_paused() || self.is_closed())
+            .await;
     }
 
     /// Waits until `ready` holds, checking it again whenever the queue

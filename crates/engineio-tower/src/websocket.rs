@@ -24,13 +24,13 @@ use tokio_tungstenite::{
     WebSocketStream,
 };
 
-use crate::ws_conn::{put_frame, write_out, WsConn, WsIo, WRITE_BUFFER};
-
 use crate::{
     engine::{self, detach_parts, Engine, Heartbeat},
     error::HttpError,
     socket::{lock, Outbound, Receiver, UpgradeState},
-    trace, CloseReason, EngineIoHandler, Message, Socket, TransportType,
+    trace,
+    ws_conn::{put_frame, write_out, WsConn, WsIo, WRITE_BUFFER},
+    CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
 /// Refuses a request that is not a valid WebSocket upgrade (RFC 6455 §4.2.1)
@@ -249,7 +249,7 @@ const WRITE_BATCH: usize = 64;
 ///
 /// The task is woken for each queued frame, and a broadcast wakes every
 /// socket's task: a pass polls only what can be ready. Reading is polled
-/// only after the connection reported data ([`ReadGate`]), the heartbeat
+/// only after the connection reported data (`ws_conn::ReadGate`), the heartbeat
 /// timer only once it has fired, the session's closing only as a flag;
 /// each of them was registered once to wake this task.
 async fn run<H: EngineIoHandler>(
@@ -289,7 +289,7 @@ async fn run<H: EngineIoHandler>(
             f = socket.recv(&mut rx) => Event::Write(f),
             m = poll_fn(|cx| if gate.is_ready() { ws.poll_next(cx) } else { Poll::Pending }), if !paused => Event::Read(m),
             // Woken when the queue drains or a hold on reading is released.
-            () = socket.wait_until(|| !socket.is_reading_paused() || socket.is_closed()), if paused => Event::Resumed,
+            () = socket.wait_for_room(), if paused => Event::Resumed,
             () = poll_fn(|cx| if timer.is_elapsed() { timer.as_mut().poll(cx) } else { Poll::Pending }), if heartbeat.is_some() => Event::Tick,
         };
         match event {
@@ -369,7 +369,7 @@ async fn register<F: Future>(fut: Pin<&mut F>) {
 /// payload, and going through tungstenite's sink for each frame of a
 /// broadcast (waker registrations, a conversion into its frame type) cost
 /// more than framing it here. tungstenite writes only its own control
-/// replies, flushed before this runs again (see `on_read`).
+/// replies, which `run` flushes after the read that queued them.
 async fn write_batch<D>(
     ws: &mut WsConn,
     buf: &mut Vec<u8>,
@@ -394,9 +394,7 @@ async fn write_batch<D>(
     write_out(io, buf).await
 }
 
-/// Frames one queue item into `buf`; a large payload is written from where
-/// it is rather than copied.
-/// Frames one queue item into `buf`.
+/// Frames one queue item into `buf` (see `put_frame`).
 async fn put(io: &mut WsIo, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result<()> {
     match out {
         Outbound::Frame(f) => put_frame(io, buf, &f).await,

@@ -100,11 +100,7 @@ impl WsConn {
         if self.ended {
             return Poll::Ready(None);
         }
-        let mut io = SyncIo {
-            io: &mut self.io,
-            cx,
-        };
-        match ready(self.ctx.read(&mut io)) {
+        match self.with_io(cx, |ctx, io| ctx.read(io)) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(m)) => Poll::Ready(Some(Ok(m))),
             Poll::Ready(Err(
@@ -128,34 +124,39 @@ impl WsConn {
     /// to a close), so that none of it is left half-written when a frame of
     /// ours follows.
     pub(crate) async fn flush_control(&mut self) -> tungstenite::Result<()> {
-        std::future::poll_fn(|cx| {
-            let mut io = SyncIo {
-                io: &mut self.io,
-                cx,
-            };
-            ready(self.ctx.flush(&mut io))
-        })
-        .await
+        std::future::poll_fn(|cx| self.with_io(cx, |ctx, io| ctx.flush(io))).await
     }
 
     /// Sends a close frame (once) and writes it out.
     pub(crate) async fn close(&mut self) {
-        let mut io_closed = false;
+        let mut close_sent = false;
         std::future::poll_fn(|cx| {
-            let mut io = SyncIo {
-                io: &mut self.io,
-                cx,
-            };
-            let r = if io_closed {
-                self.ctx.flush(&mut io)
-            } else {
-                io_closed = true;
-                self.ctx.close(&mut io, None)
-            };
-            ready(r).map(|_| ())
+            self.with_io(cx, |ctx, io| {
+                if close_sent {
+                    ctx.flush(io)
+                } else {
+                    close_sent = true;
+                    ctx.close(io, None)
+                }
+            })
+            .map(|_| ())
         })
         .await;
         let _ = self.io.shutdown().await;
+    }
+
+    /// Runs one call of tungstenite's synchronous API on the connection
+    /// within this poll; `WouldBlock` is pending.
+    fn with_io<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut WebSocketContext, &mut SyncIo<'_, '_>) -> tungstenite::Result<T>,
+    ) -> Poll<tungstenite::Result<T>> {
+        let mut io = SyncIo {
+            io: &mut self.io,
+            cx,
+        };
+        ready(f(&mut self.ctx, &mut io))
     }
 
     /// Writes one frame now (the handshake and the upgrade's probe).
@@ -166,8 +167,8 @@ impl WsConn {
     }
 }
 
-/// Bytes of frames gathered for one write (a frame larger than this is
-/// written on its own).
+/// Bytes of frames gathered before they are written, and the most the
+/// write buffer keeps allocated between writes.
 pub(crate) const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Payloads up to this size are copied into the write buffer; larger ones

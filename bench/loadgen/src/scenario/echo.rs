@@ -11,17 +11,17 @@
 //! Latency: from just before the send to the ack's arrival, read from the
 //! timestamp the argument carries.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::{task::JoinSet, time::MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{connect_all, stop, Params};
+use super::{connect_all, EchoShared as Shared, Params};
 use crate::{
     cli::Result,
     clock,
-    measure::{self, Counter, Latencies, Measurement, Phase},
+    measure::Measurement,
     sio::{self, Incoming, Ws},
 };
 
@@ -30,13 +30,7 @@ const SILENCE: Duration = Duration::from_secs(10);
 
 pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     let conns = connect_all(p, p.conns).await?;
-    let shared = Shared {
-        phase: Arc::new(Phase::default()),
-        acks: Counter::default(),
-        errors: Counter::default(),
-        latencies: Latencies::new(),
-        pad: Arc::from(sio::padding(p.payload)),
-    };
+    let shared = Shared::new(p);
     let mut tasks = JoinSet::new();
     let n = conns.len();
     for (i, ws) in conns.into_iter().enumerate() {
@@ -51,20 +45,7 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
             }
         };
     }
-    let window = measure::window(&shared.phase, &shared.acks, p.pid, p.warmup, p.duration).await;
-    stop(tasks).await;
-    let mut m = window.measurement("echo", &shared.latencies);
-    m.errors = shared.errors.get();
-    Ok(m)
-}
-
-#[derive(Clone)]
-struct Shared {
-    phase: Arc<Phase>,
-    acks: Counter,
-    errors: Counter,
-    latencies: Latencies,
-    pad: Arc<str>,
+    Ok(shared.measure(p, tasks, "echo").await)
 }
 
 impl Shared {

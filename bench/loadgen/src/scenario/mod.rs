@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::{
     cli::{err, Args, Result},
-    measure::{Latencies, Measurement},
+    measure::{self, Counter, Latencies, Measurement, Phase},
     sio::{self, Ws},
 };
 
@@ -203,6 +203,40 @@ async fn connect_all(p: &Params, n: usize) -> Result<Vec<Ws>> {
 /// Waits for the tasks still running after the window, briefly, then stops
 /// them: a closed loop is waiting for at most one answer, a receiver may
 /// wait for ever.
+/// What the sessions of an echo scenario (WebSocket or polling) share: the
+/// phase of the run, the counters, the latencies and the padding of each
+/// event's argument.
+#[derive(Clone)]
+struct EchoShared {
+    phase: Arc<Phase>,
+    acks: Counter,
+    errors: Counter,
+    latencies: Latencies,
+    pad: Arc<str>,
+}
+
+impl EchoShared {
+    fn new(p: &Params) -> Self {
+        EchoShared {
+            phase: Arc::new(Phase::default()),
+            acks: Counter::default(),
+            errors: Counter::default(),
+            latencies: Latencies::new(),
+            pad: Arc::from(sio::padding(p.payload)),
+        }
+    }
+
+    /// Measures the window once the sessions run, stops them, and names
+    /// the measurement `scenario`.
+    async fn measure(&self, p: &Params, tasks: JoinSet<()>, scenario: &str) -> Measurement {
+        let window = measure::window(&self.phase, &self.acks, p.pid, p.warmup, p.duration).await;
+        stop(tasks).await;
+        let mut m = window.measurement(scenario, &self.latencies);
+        m.errors = self.errors.get();
+        m
+    }
+}
+
 async fn stop(mut tasks: JoinSet<()>) {
     let _ = tokio::time::timeout(Duration::from_millis(200), async {
         while tasks.join_next().await.is_some() {}

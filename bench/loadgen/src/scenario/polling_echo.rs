@@ -5,15 +5,15 @@
 //! Latency: from just before the `POST` to the ack's arrival in a `GET`
 //! response.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use tokio::{sync::mpsc, task::JoinSet};
 
-use super::{stop, Params};
+use super::{EchoShared as Shared, Params};
 use crate::{
     cli::{err, Result},
     clock,
-    measure::{self, Counter, Latencies, Measurement, Phase},
+    measure::Measurement,
     polling::{self, HttpConn},
     sio,
 };
@@ -22,13 +22,7 @@ use crate::{
 const SILENCE: Duration = Duration::from_secs(10);
 
 pub(crate) async fn run(p: &Params) -> Result<Measurement> {
-    let shared = Shared {
-        phase: Arc::new(Phase::default()),
-        acks: Counter::default(),
-        errors: Counter::default(),
-        latencies: Latencies::new(),
-        pad: Arc::from(sio::padding(p.payload)),
-    };
+    let shared = Shared::new(p);
     // Open every session before the clock starts.
     let mut sessions = Vec::new();
     for _ in 0..p.sessions {
@@ -46,20 +40,7 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
             }
         });
     }
-    let window = measure::window(&shared.phase, &shared.acks, p.pid, p.warmup, p.duration).await;
-    stop(tasks).await;
-    let mut m = window.measurement("polling", &shared.latencies);
-    m.errors = shared.errors.get();
-    Ok(m)
-}
-
-#[derive(Clone)]
-struct Shared {
-    phase: Arc<Phase>,
-    acks: Counter,
-    errors: Counter,
-    latencies: Latencies,
-    pad: Arc<str>,
+    Ok(shared.measure(p, tasks, "polling").await)
 }
 
 /// What the poller tells the sender.
