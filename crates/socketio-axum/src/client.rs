@@ -28,7 +28,9 @@ pub(crate) type Conn = engineio_tower::Socket<ClientData>;
 #[derive(Default)]
 pub struct ClientData {
     decoder: Mutex<Decoder>,
-    sockets: Mutex<Vec<SocketRef>>,
+    /// Each socket with its namespace's name, kept here so that routing a
+    /// packet compares names without reaching into each socket.
+    sockets: Mutex<Vec<(Str, SocketRef)>>,
     joined: AtomicBool,
     /// Ends the connect-timeout task as soon as a namespace is joined.
     joined_notify: tokio::sync::Notify,
@@ -42,19 +44,22 @@ impl std::fmt::Debug for ClientData {
 
 /// Removes a socket from its connection's list.
 pub(crate) fn forget(conn: &Conn, socket: &SocketRef) {
-    crate::lock(&conn.data().sockets).retain(|s| s != socket);
+    crate::lock(&conn.data().sockets).retain(|(_, s)| s != socket);
 }
 
 /// The sockets of a connection.
 pub(crate) fn sockets_of(conn: &Conn) -> Vec<SocketRef> {
-    crate::lock(&conn.data().sockets).clone()
+    crate::lock(&conn.data().sockets)
+        .iter()
+        .map(|(_, s)| s.clone())
+        .collect()
 }
 
 fn socket_for(conn: &Conn, ns: &str) -> Option<SocketRef> {
     crate::lock(&conn.data().sockets)
         .iter()
-        .find(|s| s.ns().as_str() == ns)
-        .cloned()
+        .find(|(name, _)| name.as_str() == ns)
+        .map(|(_, s)| s.clone())
 }
 
 /// The Engine.IO handler of a Socket.IO server.
@@ -113,7 +118,7 @@ impl EngineIoHandler for Client {
 
     fn on_close(&self, conn: &Conn, reason: CloseReason) {
         let sockets = std::mem::take(&mut *crate::lock(&conn.data().sockets));
-        for socket in sockets {
+        for (_, socket) in sockets {
             socket.close(DisconnectReason::from(reason));
         }
     }
@@ -171,7 +176,7 @@ impl Client {
             conn.data().joined_notify.notify_waiters();
         }
         let socket = SocketRef::new(ns.clone(), conn.clone(), parts.auth.clone());
-        crate::lock(&conn.data().sockets).push(socket.clone());
+        crate::lock(&conn.data().sockets).push((ns.path.clone(), socket.clone()));
         let conn = conn.clone();
         let job_socket = socket.clone();
         socket.run(Box::new(move || {

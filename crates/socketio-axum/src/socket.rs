@@ -54,10 +54,11 @@ pub(crate) struct SocketInner {
     closed: AtomicBool,
     pub(crate) id: Sid,
     pub(crate) ns: Arc<Namespace>,
-    handlers: RwLock<HashMap<Str, (BoxedMessageHandler, bool)>>,
+    handlers: RwLock<Handlers>,
     /// Replaced whole on registration, so an event only clones the `Arc`.
     packet_middlewares: RwLock<Arc<[PacketMiddleware]>>,
     reading_held: AtomicBool,
+    pub(crate) serial: Serial,
     any_handler: RwLock<Option<BoxedMessageHandler>>,
     disconnect_handler: Mutex<Option<BoxedDisconnectHandler>>,
     disconnecting_handler: Mutex<Option<BoxedDisconnectHandler>>,
@@ -65,9 +66,36 @@ pub(crate) struct SocketInner {
     acks: Mutex<HashMap<AckId, oneshot::Sender<AckReply>>>,
     extensions: RwLock<http::Extensions>,
     data: RwLock<serde_json::Value>,
-    pub(crate) serial: Serial,
     auth: Option<Str>,
     issued: std::time::SystemTime,
+}
+
+/// A socket's event handlers, each with whether it runs concurrently.
+///
+/// A list rather than a hash map: a socket registers a handful of events,
+/// and a scan that compares lengths first touches less memory and code per
+/// event than hashing the name.
+#[derive(Default)]
+struct Handlers(Vec<(Str, BoxedMessageHandler, bool)>);
+
+impl Handlers {
+    fn insert(&mut self, event: Str, handler: BoxedMessageHandler, concurrent: bool) {
+        match self.0.iter_mut().find(|(e, ..)| *e == event) {
+            Some(slot) => *slot = (event, handler, concurrent),
+            None => self.0.push((event, handler, concurrent)),
+        }
+    }
+
+    fn get(&self, event: &str) -> Option<(BoxedMessageHandler, bool)> {
+        self.0
+            .iter()
+            .find(|(e, ..)| e.len() == event.len() && e.as_str() == event)
+            .map(|(_, h, c)| (h.clone(), *c))
+    }
+
+    fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
 }
 
 type OutgoingHook = Arc<dyn Fn(&SocketRef, &str, &Str) + Send + Sync>;
@@ -190,7 +218,7 @@ impl SocketRef {
         H: MessageHandler<T>,
         T: 'static,
     {
-        write(&self.0.handlers).insert(event.into(), (handler::boxed_message(handler), false));
+        write(&self.0.handlers).insert(event.into(), handler::boxed_message(handler), false);
     }
 
     /// Like [`on`](Self::on), but each occurrence of the event runs on its
@@ -201,7 +229,7 @@ impl SocketRef {
         H: MessageHandler<T>,
         T: 'static,
     {
-        write(&self.0.handlers).insert(event.into(), (handler::boxed_message(handler), true));
+        write(&self.0.handlers).insert(event.into(), handler::boxed_message(handler), true);
     }
 
     /// Adds a per-packet middleware (Node's `socket.use`): it sees every
@@ -633,15 +661,19 @@ impl SocketRef {
             trace::debug!(ns = %self.ns(), sid = %self.id(), event = %parts.event, "socket.io: event for a disconnected socket dropped");
             return ready();
         }
-        let middlewares = read(&self.0.packet_middlewares).clone();
-        for mw in middlewares.iter() {
+        // The slice's length is read in place: with no middleware, nothing
+        // is cloned and the shared list is not touched.
+        let middlewares = {
+            let list = read(&self.0.packet_middlewares);
+            (!list.is_empty()).then(|| list.clone())
+        };
+        for mw in middlewares.iter().flat_map(|m| m.iter()) {
             if let Err(reason) = mw(&self, &parts) {
                 return crate::extract::rejected(&self, &parts, &reason);
             }
         }
         let handler = read(&self.0.handlers)
             .get(&parts.event)
-            .cloned()
             .or_else(|| read(&self.0.any_handler).clone().map(|h| (h, false)));
         match handler {
             Some((h, false)) => h.call(self, parts),

@@ -226,10 +226,7 @@ impl<'a> Scanner<'a> {
         let mut escaped = false;
         loop {
             let rest = self.bytes.get(self.pos..).unwrap_or_default();
-            let plain = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .ok_or(ScanError::Syntax(self.bytes.len()))?;
+            let plain = plain_len(rest).ok_or(ScanError::Syntax(self.bytes.len()))?;
             self.pos += plain;
             let at = self.pos;
             match self.bump()? {
@@ -351,6 +348,38 @@ impl Stack {
     }
 }
 
+/// The length of the run of bytes that a string holds as they are: up to
+/// the first `"`, `\\` or control character, if any.
+///
+/// Eight bytes at a time: a byte equal to `c` is a zero byte of `w ^ c…c`,
+/// and `(x - 0x01…01) & !x & 0x80…80` marks the zero bytes of `x` (and
+/// `(w - 0x20…20) & !w & 0x80…80` the bytes below 0x20). A mark can be
+/// spurious only above a true one, so the lowest mark is exact.
+fn plain_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in words.by_ref() {
+        let mut w = [0; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let marks = zero_bytes(w ^ (ONES * u64::from(b'"')))
+            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if marks != 0 {
+            return Some(at + (marks.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| at + i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,6 +389,31 @@ mod tests {
         let kind = s.value(0)?;
         s.end()?;
         Ok(kind)
+    }
+
+    #[test]
+    fn plain_runs_end_at_the_first_special_byte_at_any_offset() {
+        let naive = |b: &[u8]| b.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        for special in [b'"', b'\\', 0x00, 0x1f] {
+            for len in 0..40 {
+                for at in 0..=len {
+                    // Multi-byte UTF-8 and bytes just above the limits around the special byte.
+                    let mut bytes: Vec<u8> = "aé€ !#[]\x7f".bytes().cycle().take(len).collect();
+                    if at < len {
+                        bytes[at] = special;
+                        // A second special byte after the first never hides it.
+                        if at + 3 < len {
+                            bytes[at + 3] = b'"';
+                        }
+                    }
+                    assert_eq!(
+                        plain_len(&bytes),
+                        naive(&bytes),
+                        "{special:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
