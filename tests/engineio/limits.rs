@@ -4,7 +4,7 @@
 use engineio_tower::{CloseReason, Message, Sid};
 use http::StatusCode;
 use socketio_axum_tests::{
-    quiet_config, raw_ws_frame, raw_ws_upgrade, read_raw_ws_frame, read_response, Event,
+    quiet_config, raw_ws_frame, raw_ws_session, read_raw_ws_frame, read_response, Event,
     TestServer, MAX_PAYLOAD,
 };
 use tokio::{io::AsyncWriteExt, net::TcpStream};
@@ -84,29 +84,16 @@ async fn chunked_post_over_the_limit_is_cut_off() {
     bystander.assert_echoes("unaffected").await;
 }
 
-/// Opens a WebSocket-only session on a raw socket; returns it with its sid.
-async fn raw_ws_session(server: &TestServer) -> (TcpStream, Sid) {
-    let mut stream = raw_ws_upgrade(server, "EIO=4&transport=websocket").await;
-    let open = read_raw_ws_frame(&mut stream)
-        .await
-        .expect("the open packet");
-    let text = String::from_utf8(open.payload).expect("text");
-    let json: serde_json::Value =
-        serde_json::from_str(text.strip_prefix('0').expect("open packet")).expect("JSON");
-    let sid: Sid = json["sid"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("sid");
-    server.events.opened(sid).await;
-    (stream, sid)
-}
-
-/// Fails the test unless the server ends the connection, sending at most a
-/// close frame first.
+/// Fails the test unless the server ends the connection with one close
+/// frame saying "message too big" (1009) and nothing else.
 async fn assert_raw_closed(stream: &mut TcpStream) {
-    while let Some(frame) = read_raw_ws_frame(stream).await {
-        assert_eq!(frame.opcode, 8, "only a close frame may come: {frame:?}");
-    }
+    let close = read_raw_ws_frame(stream).await.expect("a close frame");
+    assert_eq!(close.opcode, 8, "only a close frame may come: {close:?}");
+    assert_eq!(close.payload, 1009u16.to_be_bytes(), "close code");
+    assert!(
+        read_raw_ws_frame(stream).await.is_none(),
+        "the connection stays open"
+    );
 }
 
 #[tokio::test]

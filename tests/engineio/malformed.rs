@@ -3,7 +3,10 @@
 
 use engineio_tower::CloseReason;
 use http::StatusCode;
-use socketio_axum_tests::{quiet_config, TestServer, WsClient};
+use socketio_axum_tests::{
+    quiet_config, raw_ws_frame, raw_ws_session, read_raw_ws_frame, TestServer, WsClient,
+};
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 #[tokio::test]
 async fn malformed_polling_body_closes_the_session() {
@@ -47,4 +50,77 @@ async fn malformed_websocket_text_closes_the_session() {
         );
     }
     bystander.assert_echoes("unaffected").await;
+}
+
+/// Reads what the server sends until it ends the connection: it must be one
+/// close frame with `code`, and nothing else.
+async fn assert_closed_with_code(stream: &mut TcpStream, code: u16, case: &str) {
+    let close = read_raw_ws_frame(stream).await;
+    let close = close.expect("a close frame");
+    assert_eq!(close.opcode, 8, "{case}: {close:?}");
+    assert_eq!(close.payload, code.to_be_bytes(), "{case}: close code");
+    assert!(
+        read_raw_ws_frame(stream).await.is_none(),
+        "{case}: the connection stays open after the close frame"
+    );
+}
+
+#[tokio::test]
+async fn websocket_protocol_violations_close_with_the_rfc_status_code() {
+    let server = TestServer::start(quiet_config()).await;
+    let bystander = server.polling_session().await;
+    let with_first_byte = |b0: u8, payload: &[u8]| {
+        let mut f = raw_ws_frame(true, 1, payload.len() as u64, payload);
+        f[0] = b0;
+        f
+    };
+    let mut unmasked = raw_ws_frame(true, 1, 2, b"4x");
+    unmasked[1] &= 0x7f;
+    unmasked.truncate(2);
+    unmasked.extend_from_slice(b"4x");
+    let cases: [(&str, Vec<u8>, u16); 6] = [
+        ("unmasked frame", unmasked, 1002),
+        (
+            "reserved bit set",
+            with_first_byte(0x80 | 0x40 | 1, b"4x"),
+            1002,
+        ),
+        ("unknown opcode", with_first_byte(0x80 | 3, b""), 1002),
+        (
+            "continuation with nothing to continue",
+            raw_ws_frame(true, 0, 2, b"4x"),
+            1002,
+        ),
+        ("fragmented ping", raw_ws_frame(false, 9, 0, b""), 1002),
+        (
+            "text that is not UTF-8",
+            raw_ws_frame(true, 1, 3, b"4\xff\xfe"),
+            1007,
+        ),
+    ];
+    for (case, bytes, code) in cases {
+        let (mut stream, sid) = raw_ws_session(&server).await;
+        stream.write_all(&bytes).await.expect("write");
+        assert_closed_with_code(&mut stream, code, case).await;
+        assert_eq!(
+            server.events.close(sid).await,
+            CloseReason::TransportError,
+            "{case}"
+        );
+    }
+    bystander.assert_echoes("unaffected").await;
+}
+
+#[tokio::test]
+async fn a_client_close_frame_is_answered_with_its_code() {
+    let server = TestServer::start(quiet_config()).await;
+    let (mut stream, sid) = raw_ws_session(&server).await;
+    let mut payload = 4001u16.to_be_bytes().to_vec();
+    payload.extend_from_slice(b"bye");
+    stream
+        .write_all(&raw_ws_frame(true, 8, payload.len() as u64, &payload))
+        .await
+        .expect("write");
+    assert_closed_with_code(&mut stream, 4001, "client close").await;
+    assert_eq!(server.events.close(sid).await, CloseReason::TransportClose);
 }

@@ -198,3 +198,20 @@ pub async fn read_raw_ws_frame(stream: &mut TcpStream) -> Option<RawWsFrame> {
     })
     .await
 }
+
+/// Opens a WebSocket-only session on a raw socket; returns it with its sid.
+pub async fn raw_ws_session(server: &TestServer) -> (TcpStream, Sid) {
+    let mut stream = raw_ws_upgrade(server, "EIO=4&transport=websocket").await;
+    let open = read_raw_ws_frame(&mut stream)
+        .await
+        .expect("the open packet");
+    let text = String::from_utf8(open.payload).expect("text");
+    let json: serde_json::Value =
+        serde_json::from_str(text.strip_prefix('0').expect("open packet")).expect("JSON");
+    let sid: Sid = json["sid"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("sid");
+    server.events.opened(sid).await;
+    (stream, sid)
+}

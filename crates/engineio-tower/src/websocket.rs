@@ -16,20 +16,15 @@ use socketio_protocol::{
     engine::{Frame, Packet},
     Str,
 };
-use tokio_tungstenite::{
-    tungstenite::{
-        self,
-        protocol::{Role, WebSocketConfig},
-    },
-    WebSocketStream,
-};
+use tokio_tungstenite::tungstenite;
 
 use crate::{
     engine::{self, detach_parts, Engine, Heartbeat},
     error::HttpError,
     socket::{lock, Outbound, Receiver, UpgradeState},
     trace,
-    ws_conn::{put_frame, write_out, WsConn, WsIo, WRITE_BUFFER},
+    ws_conn::{put_frame, write_out, WsConn, WsError, WsIo, WRITE_BUFFER},
+    ws_frame::{FrameError, Incoming},
     CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
@@ -94,11 +89,7 @@ pub(crate) fn accept<H: EngineIoHandler>(
             }
         };
         let max = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
-        let config = WebSocketConfig::default()
-            .read_buffer_size(engine.config.ws_read_buffer_size)
-            .max_message_size(Some(max))
-            .max_frame_size(Some(max));
-        let ws = WsConn::new(io, config);
+        let ws = WsConn::new(io, engine.config.ws_read_buffer_size, max);
         match (upgrading, parts_for_session) {
             (Some(socket), _) => upgrade(&engine, socket, ws).await,
             (None, Some(parts)) => direct(&engine, parts, ws).await,
@@ -116,9 +107,7 @@ pub(crate) fn accept_and_close(parts: &mut http::request::Parts) -> Response<Ful
     };
     tokio::spawn(async move {
         if let Ok(io) = on_upgrade.await {
-            let mut ws =
-                WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, None).await;
-            let _ = ws.close(None).await;
+            WsConn::new(TokioIo::new(io), 0, 0).close(None).await;
         }
     });
     switching_protocols(parts)
@@ -188,8 +177,14 @@ async fn upgrade<H: EngineIoHandler>(
         let text = match next {
             Err(_) => break Err("upgrade timeout"),
             Ok(None) | Ok(Some(Err(_))) => break Err("websocket closed"),
-            Ok(Some(Ok(tungstenite::Message::Text(t)))) => t,
-            Ok(Some(Ok(tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Incoming::Text(t)))) => t,
+            Ok(Some(Ok(Incoming::Ping(payload)))) => {
+                if ws.pong(&payload).await.is_err() {
+                    break Err("websocket closed");
+                }
+                continue;
+            }
+            Ok(Some(Ok(Incoming::Pong))) => continue,
             Ok(Some(Ok(_))) => break Err("unexpected frame"),
         };
         match text.as_str() {
@@ -215,7 +210,7 @@ async fn upgrade<H: EngineIoHandler>(
             socket.set_upgrade_state(UpgradeState::None);
             socket.session().upgrading.notify_waiters();
         }
-        ws.close().await;
+        ws.close(None).await;
         return;
     }
     // Wait for a pending GET (released with a noop) to hand the queue back.
@@ -227,7 +222,7 @@ async fn upgrade<H: EngineIoHandler>(
         tokio::select! {
             _ = returned => {}
             _ = socket.close_token().cancelled() => {
-                ws.close().await;
+                ws.close(None).await;
                 return;
             }
         }
@@ -274,9 +269,11 @@ async fn run<H: EngineIoHandler>(
         register(timer.as_mut()).await;
     }
     let mut buf = Vec::new();
+    // The status code of our close frame, when the client broke a rule or closed.
+    let mut close_code = None;
     loop {
         enum Event {
-            Read(Option<Result<tungstenite::Message, tungstenite::Error>>),
+            Read(Option<Result<Incoming, WsError>>),
             Write(Outbound),
             Resumed,
             Tick,
@@ -311,16 +308,17 @@ async fn run<H: EngineIoHandler>(
                     break;
                 }
             }
-            Event::Read(msg) => {
-                socket.receiver_busy(&mut rx);
-                // tungstenite queued its pong: out before any frame of ours.
-                let pinged = matches!(msg, Some(Ok(tungstenite::Message::Ping(_))));
-                if let Err(reason) = on_read(engine, socket, msg, heartbeat.as_mut()) {
-                    socket.close_with(reason);
+            Event::Read(Some(Ok(Incoming::Ping(payload)))) => {
+                if ws.pong(&payload).await.is_err() {
+                    socket.close_with(CloseReason::TransportError);
                     break;
                 }
-                if pinged && ws.flush_control().await.is_err() {
-                    socket.close_with(CloseReason::TransportError);
+            }
+            Event::Read(msg) => {
+                socket.receiver_busy(&mut rx);
+                if let Err((reason, code)) = on_read(engine, socket, msg, heartbeat.as_mut()) {
+                    close_code = code;
+                    socket.close_with(reason);
                     break;
                 }
                 if let Some(hb) = &heartbeat {
@@ -346,7 +344,7 @@ async fn run<H: EngineIoHandler>(
         };
         let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(close_code)).await;
 }
 
 /// Polls `fut` once, for it to register this task's waker; what it returns
@@ -365,11 +363,9 @@ async fn register<F: Future>(fut: Pin<&mut F>) {
 /// Writes queued frames straight to the connection, up to [`WRITE_BATCH`]
 /// items per flush, each frame its own WebSocket message.
 ///
-/// tungstenite reads; writing is ours: a server frame is a header and the
-/// payload, and going through tungstenite's sink for each frame of a
-/// broadcast (waker registrations, a conversion into its frame type) cost
-/// more than framing it here. tungstenite writes only its own control
-/// replies, which `run` flushes after the read that queued them.
+/// A server frame is a header and the payload (`ws_conn::put_frame`).
+/// Control frames (pongs, the close) are written by `run` between reads,
+/// never in the middle of a batch.
 async fn write_batch<D>(
     ws: &mut WsConn,
     buf: &mut Vec<u8>,
@@ -407,49 +403,50 @@ async fn put(io: &mut WsIo, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result
     }
 }
 
-/// Handles one read from the WebSocket; `Err` carries the reason to close.
+/// Handles one read from the WebSocket; `Err` carries the reason to close
+/// the session and the status code of the close frame, if any.
 fn on_read<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     socket: &Socket<H::Data>,
-    msg: Option<Result<tungstenite::Message, tungstenite::Error>>,
+    msg: Option<Result<Incoming, WsError>>,
     heartbeat: Option<&mut Heartbeat>,
-) -> Result<(), CloseReason> {
+) -> Result<(), (CloseReason, Option<u16>)> {
     let msg = match msg {
-        None => return Err(CloseReason::TransportClose),
-        Some(Err(tungstenite::Error::Capacity(e))) => {
+        None => return Err((CloseReason::TransportClose, None)),
+        Some(Err(WsError::Frame(e @ FrameError::TooLarge { .. }))) => {
             trace::warn!(sid = %socket.sid(), error = %e, "engine.io: websocket message over max_payload");
-            return Err(CloseReason::TransportError);
+            return Err((CloseReason::TransportError, Some(e.close_code())));
         }
-        Some(Err(e)) => {
-            trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket error");
-            return Err(CloseReason::TransportError);
+        Some(Err(WsError::Frame(e))) => {
+            trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket protocol error");
+            return Err((CloseReason::TransportError, Some(e.close_code())));
+        }
+        Some(Err(WsError::Io(e))) => {
+            trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket read failed");
+            return Err((CloseReason::TransportError, None));
         }
         Some(Ok(m)) => m,
     };
     match msg {
-        tungstenite::Message::Text(t) => {
-            let text = Str::try_from(Bytes::from(t)).map_err(|_| CloseReason::ParseError)?;
-            match Packet::decode_text(text) {
-                Ok(Packet::Message(m)) => engine.handler.on_message(socket, Message::Text(m)),
-                Ok(Packet::Pong(_)) => match heartbeat {
-                    Some(hb) => hb.on_pong(&engine.config, socket),
-                    None => socket.session().pong.notify_one(),
-                },
-                Ok(Packet::Close) => return Err(CloseReason::TransportClose),
-                Ok(_) => {
-                    trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
-                }
-                Err(e) => {
-                    trace::debug!(sid = %socket.sid(), error = %e, "engine.io: bad packet on websocket");
-                    return Err(CloseReason::ParseError);
-                }
+        Incoming::Text(text) => match Packet::decode_text(text) {
+            Ok(Packet::Message(m)) => engine.handler.on_message(socket, Message::Text(m)),
+            Ok(Packet::Pong(_)) => match heartbeat {
+                Some(hb) => hb.on_pong(&engine.config, socket),
+                None => socket.session().pong.notify_one(),
+            },
+            Ok(Packet::Close) => return Err((CloseReason::TransportClose, None)),
+            Ok(_) => {
+                trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
             }
-        }
-        tungstenite::Message::Binary(b) => engine.handler.on_message(socket, Message::Binary(b)),
-        tungstenite::Message::Close(_) => return Err(CloseReason::TransportClose),
-        tungstenite::Message::Ping(_)
-        | tungstenite::Message::Pong(_)
-        | tungstenite::Message::Frame(_) => {}
+            Err(e) => {
+                trace::debug!(sid = %socket.sid(), error = %e, "engine.io: bad packet on websocket");
+                return Err((CloseReason::ParseError, None));
+            }
+        },
+        Incoming::Binary(b) => engine.handler.on_message(socket, Message::Binary(b)),
+        // The client's close, answered with its own code (RFC 6455 §5.5.1).
+        Incoming::Close(code) => return Err((CloseReason::TransportClose, code)),
+        Incoming::Ping(_) | Incoming::Pong => {}
     }
     Ok(())
 }

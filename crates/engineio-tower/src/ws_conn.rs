@@ -1,17 +1,15 @@
-//! The WebSocket connection of a session: tungstenite's protocol state for
-//! reading (frame parsing, unmasking, fragments, control frames, UTF-8 and
-//! size checks), driven with the caller's task context, and our own framing
+//! The WebSocket connection of a session: our own frame reader
+//! ([`crate::ws_frame`]) over the connection's bytes, and our own framing
 //! for writing.
 //!
-//! tokio-tungstenite would put two waker proxies between the connection and
-//! the task and register them on every read and write; here tungstenite's
-//! synchronous API is called with an adapter that turns `Pending` into
-//! `WouldBlock`, which is how tungstenite is meant to be used without
-//! blocking. Writing is a header and the payload (RFC 6455 §5.2, a server
-//! does not mask), gathered into one buffer per batch.
+//! Reading fills a buffer that is not zeroed first and hands whole
+//! messages to the loop; writing is a header and the payload (RFC 6455
+//! §5.2, a server does not mask), gathered into one buffer per batch.
+//! Both run with the connection task's own context: no waker proxies and
+//! no second task.
 
 use std::{
-    io::{self, Read, Write},
+    fmt, io,
     pin::Pin,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -20,70 +18,70 @@ use std::{
     task::{Context, Poll, Wake, Waker},
 };
 
+use bytes::BytesMut;
 use futures_util::task::AtomicWaker;
 use hyper_util::rt::TokioIo;
 use socketio_protocol::engine::Frame;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio_tungstenite::tungstenite::{
-    self,
-    protocol::{Role, WebSocketConfig, WebSocketContext},
-};
+
+use crate::ws_frame::{FrameDecoder, FrameError, Incoming};
 
 pub(crate) type WsIo = Gated<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// A server-side WebSocket.
 pub(crate) struct WsConn {
     pub(crate) io: WsIo,
-    ctx: WebSocketContext,
+    read: BytesMut,
+    decoder: FrameDecoder,
+    /// Room made in `read` before each read of the connection.
+    read_size: usize,
     ended: bool,
+    close_sent: bool,
 }
 
-/// The connection as `Read + Write` for tungstenite, within one poll.
-struct SyncIo<'a, 'b> {
-    io: &'a mut WsIo,
-    cx: &'a mut Context<'b>,
+/// Why reading the WebSocket stopped.
+#[derive(Debug)]
+pub(crate) enum WsError {
+    Io(io::Error),
+    Frame(FrameError),
 }
 
-fn would_block<T>(p: Poll<io::Result<T>>) -> io::Result<T> {
-    match p {
-        Poll::Ready(r) => r,
-        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+impl fmt::Display for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WsError::Io(_) => f.write_str("websocket read failed"),
+            WsError::Frame(_) => f.write_str("bad websocket frame"),
+        }
     }
 }
 
-impl Read for SyncIo<'_, '_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut buf = ReadBuf::new(buf);
-        would_block(Pin::new(&mut *self.io).poll_read(self.cx, &mut buf))?;
-        Ok(buf.filled().len())
+impl std::error::Error for WsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WsError::Io(e) => Some(e),
+            WsError::Frame(e) => Some(e),
+        }
     }
 }
 
-impl Write for SyncIo<'_, '_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        would_block(Pin::new(&mut *self.io).poll_write(self.cx, buf))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        would_block(Pin::new(&mut *self.io).poll_flush(self.cx))
-    }
-}
-
-/// `Ok` and errors other than `WouldBlock` are ready; `WouldBlock` is pending
-/// (the connection registered the task to wake).
-fn ready<T>(r: tungstenite::Result<T>) -> Poll<tungstenite::Result<T>> {
-    match r {
-        Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
-        r => Poll::Ready(r),
-    }
-}
+const OP_CLOSE: u8 = 0x8;
+const OP_PONG: u8 = 0xA;
 
 impl WsConn {
-    pub(crate) fn new(io: TokioIo<hyper::upgrade::Upgraded>, config: WebSocketConfig) -> Self {
+    /// `read_size`: the room made for each read; `max_message`: the largest
+    /// message accepted, fragments joined.
+    pub(crate) fn new(
+        io: TokioIo<hyper::upgrade::Upgraded>,
+        read_size: usize,
+        max_message: usize,
+    ) -> Self {
         WsConn {
             io: Gated::new(io),
-            ctx: WebSocketContext::new(Role::Server, Some(config)),
+            read: BytesMut::new(),
+            decoder: FrameDecoder::new(max_message),
+            read_size,
             ended: false,
+            close_sent: false,
         }
     }
 
@@ -92,71 +90,66 @@ impl WsConn {
         self.io.gate.clone()
     }
 
-    /// The next message; `None` once the peer closed the connection.
+    /// The next message; `None` once the peer ended the connection.
     pub(crate) fn poll_next(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<tungstenite::Result<tungstenite::Message>>> {
+    ) -> Poll<Option<Result<Incoming, WsError>>> {
         if self.ended {
             return Poll::Ready(None);
         }
-        match self.with_io(cx, |ctx, io| ctx.read(io)) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(m)) => Poll::Ready(Some(Ok(m))),
-            Poll::Ready(Err(
-                tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
-            )) => {
-                self.ended = true;
-                Poll::Ready(None)
+        loop {
+            match self.decoder.decode(&mut self.read) {
+                Ok(Some(msg)) => return Poll::Ready(Some(Ok(msg))),
+                Ok(None) => {}
+                Err(e) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(WsError::Frame(e))));
+                }
             }
-            Poll::Ready(Err(e)) => {
-                self.ended = true;
-                Poll::Ready(Some(Err(e)))
+            if self.read.capacity() - self.read.len() < self.read_size / 4 {
+                self.read.reserve(self.read_size);
+            }
+            match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    self.ended = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(WsError::Io(e))));
+                }
             }
         }
     }
 
-    pub(crate) async fn next(&mut self) -> Option<tungstenite::Result<tungstenite::Message>> {
+    pub(crate) async fn next(&mut self) -> Option<Result<Incoming, WsError>> {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
 
-    /// Writes what tungstenite queued itself (the pong to a ping, the reply
-    /// to a close), so that none of it is left half-written when a frame of
-    /// ours follows.
-    pub(crate) async fn flush_control(&mut self) -> tungstenite::Result<()> {
-        std::future::poll_fn(|cx| self.with_io(cx, |ctx, io| ctx.flush(io))).await
+    /// Answers a ping with a pong carrying the same bytes.
+    pub(crate) async fn pong(&mut self, payload: &[u8]) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(2 + payload.len());
+        put_header(&mut buf, OP_PONG, payload.len());
+        buf.extend_from_slice(payload);
+        self.io.write_all(&buf).await
     }
 
-    /// Sends a close frame (once) and writes it out.
-    pub(crate) async fn close(&mut self) {
-        let mut close_sent = false;
-        std::future::poll_fn(|cx| {
-            self.with_io(cx, |ctx, io| {
-                if close_sent {
-                    ctx.flush(io)
-                } else {
-                    close_sent = true;
-                    ctx.close(io, None)
-                }
-            })
-            .map(|_| ())
-        })
-        .await;
+    /// Sends a close frame (once), with `code` when there is one to give,
+    /// and shuts the connection down.
+    pub(crate) async fn close(&mut self, code: Option<u16>) {
+        if !self.close_sent {
+            self.close_sent = true;
+            let payload = code.map(u16::to_be_bytes);
+            let payload = payload.as_ref().map_or(&[][..], |c| &c[..]);
+            let mut buf = Vec::with_capacity(4);
+            put_header(&mut buf, OP_CLOSE, payload.len());
+            buf.extend_from_slice(payload);
+            let _ = self.io.write_all(&buf).await;
+        }
         let _ = self.io.shutdown().await;
-    }
-
-    /// Runs one call of tungstenite's synchronous API on the connection
-    /// within this poll; `WouldBlock` is pending.
-    fn with_io<T>(
-        &mut self,
-        cx: &mut Context<'_>,
-        f: impl FnOnce(&mut WebSocketContext, &mut SyncIo<'_, '_>) -> tungstenite::Result<T>,
-    ) -> Poll<tungstenite::Result<T>> {
-        let mut io = SyncIo {
-            io: &mut self.io,
-            cx,
-        };
-        ready(f(&mut self.ctx, &mut io))
     }
 
     /// Writes one frame now (the handshake and the upgrade's probe).
@@ -205,13 +198,18 @@ pub(crate) async fn write_out(io: &mut WsIo, buf: &mut Vec<u8>) -> io::Result<()
 /// Appends the header of an unmasked, unfragmented server frame carrying
 /// `frame` (RFC 6455 §5.2) and returns the payload that follows it.
 fn frame_header<'a>(buf: &mut Vec<u8>, frame: &'a Frame) -> &'a [u8] {
-    const FIN: u8 = 0x80;
     let (opcode, payload): (u8, &[u8]) = match frame {
         Frame::Text(s) => (0x1, s.as_bytes()),
         Frame::Binary(b) => (0x2, b),
     };
+    put_header(buf, opcode, payload.len());
+    payload
+}
+
+/// Appends the header of an unmasked, final server frame (RFC 6455 §5.2).
+fn put_header(buf: &mut Vec<u8>, opcode: u8, len: usize) {
+    const FIN: u8 = 0x80;
     buf.push(FIN | opcode);
-    let len = payload.len();
     if len < 126 {
         buf.push(len as u8);
     } else if let Ok(len) = u16::try_from(len) {
@@ -221,14 +219,12 @@ fn frame_header<'a>(buf: &mut Vec<u8>, frame: &'a Frame) -> &'a [u8] {
         buf.push(127);
         buf.extend_from_slice(&(len as u64).to_be_bytes());
     }
-    payload
 }
 
 /// The connection, which records whether reading it may give anything: a
 /// read that found nothing clears the flag, and the connection's readiness
-/// sets it again. Asking tungstenite for the next message costs more than a
-/// flag (it zeroes its spare read buffer each time), and a broadcast wakes
-/// each socket's task to write, not to read.
+/// sets it again. A read attempt costs more than a flag, and a broadcast
+/// wakes each socket's task to write, not to read.
 pub(crate) struct Gated<S> {
     inner: S,
     gate: Arc<ReadGate>,
