@@ -1,17 +1,21 @@
 //! The Engine.IO handler: decodes each connection's packets and routes them
 //! to the namespace sockets multiplexed on it.
 
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc, Mutex,
+use std::{
+    collections::VecDeque,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, Weak,
+    },
 };
 
 use bytes::BytesMut;
-use engineio_tower::{CloseReason, EngineIoHandler, Message};
+use engineio_tower::{CloseReason, EngineIoHandler, Message, Sid};
 use socketio_protocol::{
     socket::{encode_connect, encode_connect_error, Ack, Decoder, Event, Packet, PacketData},
     Str,
 };
+use tokio::time::Instant;
 
 use crate::{
     ack::AckReply,
@@ -32,8 +36,6 @@ pub struct ClientData {
     /// packet compares names without reaching into each socket.
     sockets: Mutex<Vec<(Str, SocketRef)>>,
     joined: AtomicBool,
-    /// Ends the connect-timeout task as soon as a namespace is joined.
-    joined_notify: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for ClientData {
@@ -78,24 +80,10 @@ impl EngineIoHandler for Client {
 
     fn on_open(&self, conn: &Conn) {
         *crate::lock(&conn.data().decoder) = Decoder::new(self.server.shared.config.limits);
-        let timeout = self.server.shared.config.connect_timeout;
-        let conn = conn.clone();
-        tokio::spawn(async move {
-            let joined = conn.data().joined_notify.notified();
-            if conn.data().joined.load(Ordering::Acquire) {
-                return;
-            }
-            tokio::select! {
-                _ = joined => {}
-                _ = tokio::time::sleep(timeout) => {
-                    if !conn.data().joined.load(Ordering::Acquire) {
-                        trace::debug!(sid = %conn.sid(), "socket.io: no namespace joined within connect_timeout, closing");
-                        conn.close();
-                    }
-                }
-                _ = conn.closed() => {}
-            }
-        });
+        let deadline = Instant::now() + self.server.shared.config.connect_timeout;
+        if self.server.connect_deadlines.push(deadline, conn.sid()) {
+            tokio::spawn(sweep_connect_deadlines(Arc::downgrade(&self.server)));
+        }
     }
 
     fn on_message(&self, conn: &Conn, msg: Message) {
@@ -172,9 +160,7 @@ impl Client {
             trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: namespace already joined, connect ignored");
             return;
         }
-        if !conn.data().joined.swap(true, Ordering::AcqRel) {
-            conn.data().joined_notify.notify_waiters();
-        }
+        conn.data().joined.store(true, Ordering::Release);
         let socket = SocketRef::new(ns.clone(), conn.clone(), parts.auth.clone());
         crate::lock(&conn.data().sockets).push((ns.path.clone(), socket.clone()));
         let conn = conn.clone();
@@ -210,6 +196,74 @@ impl Client {
                 }
             })
         }));
+    }
+}
+
+/// Connections that have yet to join a namespace, oldest first, with the
+/// time by which they must (`connect_timeout`, Node's `connectTimeout`).
+///
+/// The timeout is the same for all, so deadlines come in order: one task
+/// per server sleeps until the oldest and closes whichever connection has
+/// still joined nothing, instead of a timer task per connection. Entries
+/// hold session ids, not sessions, so a closed connection is not kept.
+#[derive(Default)]
+pub(crate) struct ConnectDeadlines {
+    state: Mutex<Deadlines>,
+}
+
+#[derive(Default)]
+struct Deadlines {
+    queue: VecDeque<(Instant, Sid)>,
+    /// Whether the sweeping task runs.
+    sweeping: bool,
+}
+
+impl ConnectDeadlines {
+    /// Adds a connection; `true` when the caller must start the sweeper.
+    fn push(&self, deadline: Instant, sid: Sid) -> bool {
+        let mut d = crate::lock(&self.state);
+        d.queue.push_back((deadline, sid));
+        !std::mem::replace(&mut d.sweeping, true)
+    }
+
+    /// The next connection whose deadline passed, or the time to wait for
+    /// the oldest; `None` (the sweeper ends) once the queue is empty.
+    fn next(&self, now: Instant) -> Option<Result<Sid, Instant>> {
+        let mut d = crate::lock(&self.state);
+        match d.queue.front().copied() {
+            None => {
+                d.sweeping = false;
+                None
+            }
+            Some((at, sid)) if at <= now => {
+                d.queue.pop_front();
+                Some(Ok(sid))
+            }
+            Some((at, _)) => Some(Err(at)),
+        }
+    }
+}
+
+/// Closes the connections that joined no namespace in time; ends when none
+/// is left to watch, or with the server.
+async fn sweep_connect_deadlines(server: Weak<ServerInner>) {
+    loop {
+        let next = match server.upgrade() {
+            Some(server) => match server.connect_deadlines.next(Instant::now()) {
+                None => return,
+                Some(Ok(sid)) => {
+                    let conn = server.engine.get().and_then(|e| e.socket(sid));
+                    if let Some(conn) = conn.filter(|c| !c.data().joined.load(Ordering::Acquire)) {
+                        trace::debug!(sid = %conn.sid(), "socket.io: no namespace joined within connect_timeout, closing");
+                        conn.close();
+                    }
+                    continue;
+                }
+                Some(Err(at)) => at,
+            },
+            None => return,
+        };
+        tokio::time::sleep_until(next).await;
     }
 }
 

@@ -11,7 +11,7 @@ use socketio_protocol::Str;
 use crate::{
     ack::BroadcastAckFuture,
     adapter::{Adapter, AdapterError, Room, ServerSideEvent},
-    client::Client,
+    client::{Client, ConnectDeadlines},
     extract::ConnectParts,
     extract::RawArgs,
     handler::{self, ConnectHandler, ConnectMiddleware},
@@ -29,6 +29,8 @@ pub(crate) struct ServerInner {
     pub(crate) namespaces: DashMap<Str, Arc<Namespace>>,
     dynamic: RwLock<Vec<(Matcher, Arc<NsHandlers>)>>,
     pub(crate) engine: OnceLock<EngineIo<Client>>,
+    /// Connections that have yet to join a namespace (`connect_timeout`).
+    pub(crate) connect_deadlines: ConnectDeadlines,
 }
 
 impl ServerInner {
@@ -38,6 +40,7 @@ impl ServerInner {
             namespaces: DashMap::new(),
             dynamic: RwLock::default(),
             engine: OnceLock::new(),
+            connect_deadlines: ConnectDeadlines::default(),
         })
     }
 

@@ -40,6 +40,13 @@ impl Serial {
         }
     }
 
+    /// Marks the queue running if nothing runs: the caller then runs its
+    /// work at once, without making it a job. `false` when something runs.
+    pub(crate) fn try_start(&self) -> bool {
+        let mut s = crate::lock(&self.state);
+        !std::mem::replace(&mut s.running, true)
+    }
+
     /// The next job, or `None` after marking the queue idle.
     fn next(&self) -> Option<Job> {
         let mut s = crate::lock(&self.state);
@@ -62,9 +69,17 @@ pub(crate) fn drive<S>(serial: S, first: Job)
 where
     S: AsRef<Serial> + Send + 'static,
 {
-    let mut job = first;
+    drive_future(serial, first());
+}
+
+/// Like [`drive`], starting with the future of work begun after
+/// [`Serial::try_start`].
+pub(crate) fn drive_future<S>(serial: S, first: BoxFuture<()>)
+where
+    S: AsRef<Serial> + Send + 'static,
+{
+    let mut fut = first;
     loop {
-        let mut fut = job();
         // A future that is pending here is polled again on its task, with a
         // real waker, before anything could wake it.
         let mut cx = Context::from_waker(Waker::noop());
@@ -78,7 +93,7 @@ where
             return;
         }
         match serial.as_ref().next() {
-            Some(next) => job = next,
+            Some(next) => fut = next(),
             None => return,
         }
     }

@@ -632,6 +632,13 @@ impl SocketRef {
 
     /// Dispatches an event to its handler, in order.
     pub(crate) fn dispatch(&self, parts: MessageParts) {
+        // Nothing runs or waits (the usual case): the handler starts here,
+        // with no job allocated to queue it.
+        if self.0.serial.try_start() {
+            self.resume_reading_if_drained();
+            serial::drive_future(self.clone(), self.clone().handle_event(parts));
+            return;
+        }
         let socket = self.clone();
         let waiting = self.run(Box::new(move || {
             socket.resume_reading_if_drained();
