@@ -132,6 +132,24 @@ async fn no_connect_within_connect_timeout_closes_the_connection() {
     assert_eq!(punctual.recv_text().await, r#"431["on time"]"#);
 }
 
+#[tokio::test]
+async fn a_connect_timeout_too_long_to_represent_never_fires() {
+    let config = SocketIoConfig::builder()
+        .ping_interval(Duration::from_secs(60))
+        .connect_timeout(Duration::MAX)
+        .build();
+    let server = SioServer::start(config).await;
+    server.io.ns("/", |socket: SocketRef| async move {
+        socket.on("echo", |Data(v): Data<Value>, ack: AckSender| async move {
+            ack.send(&(v,)).expect("ack");
+        });
+    });
+    let mut client = server.ws().await;
+    client.join("/").await;
+    client.send(r#"421["echo","still here"]"#).await;
+    assert_eq!(client.recv_text().await, r#"431["still here"]"#);
+}
+
 #[derive(Debug, PartialEq)]
 enum Step {
     Entered,

@@ -169,6 +169,7 @@ async fn upgrade<H: EngineIoHandler>(
 ) {
     let deadline = tokio::time::Instant::now() + engine.config.upgrade_timeout;
     let mut probed = false;
+    let mut close_code = None;
     let outcome = loop {
         let next = tokio::select! {
             next = tokio::time::timeout_at(deadline, ws.next()) => next,
@@ -176,6 +177,10 @@ async fn upgrade<H: EngineIoHandler>(
         };
         let text = match next {
             Err(_) => break Err("upgrade timeout"),
+            Ok(Some(Err(WsError::Frame(e)))) => {
+                close_code = Some(e.close_code());
+                break Err("bad websocket frame");
+            }
             Ok(None) | Ok(Some(Err(_))) => break Err("websocket closed"),
             Ok(Some(Ok(Incoming::Text(t)))) => t,
             Ok(Some(Ok(Incoming::Ping(payload)))) => {
@@ -210,7 +215,7 @@ async fn upgrade<H: EngineIoHandler>(
             socket.set_upgrade_state(UpgradeState::None);
             socket.session().upgrading.notify_waiters();
         }
-        ws.close(None).await;
+        ws.close(close_code).await;
         return;
     }
     // Wait for a pending GET (released with a noop) to hand the queue back.

@@ -66,6 +66,10 @@ impl fmt::Display for FrameError {
 
 impl std::error::Error for FrameError {}
 
+/// The most room made at once for a frame still arriving; the buffer grows
+/// by such steps as its bytes come.
+const RESERVE_STEP: usize = 64 * 1024;
+
 const OP_CONTINUATION: u8 = 0x0;
 const OP_TEXT: u8 = 0x1;
 const OP_BINARY: u8 = 0x2;
@@ -109,10 +113,17 @@ impl FrameDecoder {
                     max: self.max_message,
                 });
             }
-            // Within the limit, so it fits in a usize.
-            let total = head.size + head.len as usize;
+            let max = self.max_message;
+            let too_large = || FrameError::TooLarge {
+                size: head.len,
+                max,
+            };
+            let len = usize::try_from(head.len).map_err(|_| too_large())?;
+            let total = head.size.checked_add(len).ok_or_else(too_large)?;
             if buf.len() < total {
-                buf.reserve(total - buf.len());
+                // Room for what is missing, a step at a time: a header alone
+                // must not make the connection hold the whole frame's size.
+                buf.reserve((total - buf.len()).min(RESERVE_STEP));
                 return Ok(None);
             }
             let body = head.size..total;
@@ -276,8 +287,8 @@ fn close_frame(payload: &[u8]) -> Result<Incoming, FrameError> {
         [_] => Err(FrameError::Protocol("a close frame of one byte")),
         [hi, lo, reason @ ..] => {
             let code = u16::from_be_bytes([*hi, *lo]);
-            // 1004-1006 and 1015 are never sent; below 1000 and 1012-2999 are not assigned to peers.
-            if !matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999) {
+            // 1004-1006 and 1015 are never sent; below 1000 and 1015-2999 are not assigned to peers.
+            if !matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999) {
                 return Err(FrameError::Protocol(
                     "a close frame with an invalid status code",
                 ));
@@ -410,7 +421,20 @@ mod tests {
             decode_all(&frame(0x88, &[0x0f, 0xa0]), 100),
             Ok(vec![Incoming::Close(Some(4000))])
         );
-        for bad in [&[0x03][..], &[0x03, 0xed], &[0x03, 0xe7], &[0x0b, 0xb7]] {
+        // Registered with IANA after RFC 6455: Service Restart, Try Again Later, Bad Gateway.
+        for code in [1012u16, 1013, 1014] {
+            assert_eq!(
+                decode_all(&frame(0x88, &code.to_be_bytes()), 100),
+                Ok(vec![Incoming::Close(Some(code))])
+            );
+        }
+        for bad in [
+            &[0x03][..],
+            &[0x03, 0xed],
+            &[0x03, 0xe7],
+            &[0x03, 0xf7],
+            &[0x0b, 0xb7],
+        ] {
             assert!(
                 matches!(
                     decode_all(&frame(0x88, bad), 100),
@@ -469,6 +493,12 @@ mod tests {
             })
         );
         assert!(buf.capacity() < 1000);
+
+        // Within the limit, a header alone makes room a step at a time.
+        let mut d = FrameDecoder::new(10 << 20);
+        let mut buf = BytesMut::from(header);
+        assert_eq!(d.decode(&mut buf), Ok(None));
+        assert!(buf.capacity() <= 14 + RESERVE_STEP, "{}", buf.capacity());
 
         assert_eq!(
             decode_all(&frame(0x82, &[0; 1000]), 1000).map(|v| v.len()),

@@ -80,7 +80,11 @@ impl EngineIoHandler for Client {
 
     fn on_open(&self, conn: &Conn) {
         *crate::lock(&conn.data().decoder) = Decoder::new(self.server.shared.config.limits);
-        let deadline = Instant::now() + self.server.shared.config.connect_timeout;
+        // A timeout too long to represent never ends.
+        let Some(deadline) = Instant::now().checked_add(self.server.shared.config.connect_timeout)
+        else {
+            return;
+        };
         if self.server.connect_deadlines.push(deadline, conn.sid()) {
             tokio::spawn(sweep_connect_deadlines(Arc::downgrade(&self.server)));
         }
