@@ -4,8 +4,8 @@
 use engineio_tower::{CloseReason, Message, Sid};
 use http::StatusCode;
 use socketio_axum_tests::{
-    quiet_config, raw_ws_frame, raw_ws_session, read_raw_ws_frame, read_response, Event,
-    TestServer, MAX_PAYLOAD,
+    assert_raw_ws_closed_with, quiet_config, raw_ws_frame, raw_ws_session, read_raw_ws_frame,
+    read_response, Event, TestServer, MAX_PAYLOAD,
 };
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
@@ -84,18 +84,6 @@ async fn chunked_post_over_the_limit_is_cut_off() {
     bystander.assert_echoes("unaffected").await;
 }
 
-/// Fails the test unless the server ends the connection with one close
-/// frame saying "message too big" (1009) and nothing else.
-async fn assert_raw_closed(stream: &mut TcpStream) {
-    let close = read_raw_ws_frame(stream).await.expect("a close frame");
-    assert_eq!(close.opcode, 8, "only a close frame may come: {close:?}");
-    assert_eq!(close.payload, 1009u16.to_be_bytes(), "close code");
-    assert!(
-        read_raw_ws_frame(stream).await.is_none(),
-        "the connection stays open"
-    );
-}
-
 #[tokio::test]
 async fn websocket_message_over_the_limit_closes_the_connection() {
     let server = TestServer::start(quiet_config()).await;
@@ -141,7 +129,7 @@ async fn websocket_message_over_the_limit_closes_the_connection() {
         second.as_bytes(),
     ));
     stream.write_all(&bytes).await.expect("write");
-    assert_raw_closed(&mut stream).await;
+    assert_raw_ws_closed_with(&mut stream, 1009, "over the limit").await;
 
     assert_eq!(server.events.close(sid).await, CloseReason::TransportError);
     assert_no_message_from(&server, sid).await;
@@ -157,7 +145,7 @@ async fn websocket_frame_declaring_more_than_the_limit_closes_the_connection() {
     // A header announcing a megabyte, and not one byte of it.
     let header = raw_ws_frame(true, 2, 1 << 20, &[]);
     stream.write_all(&header).await.expect("write");
-    assert_raw_closed(&mut stream).await;
+    assert_raw_ws_closed_with(&mut stream, 1009, "over the limit").await;
 
     assert_eq!(server.events.close(sid).await, CloseReason::TransportError);
     assert_no_message_from(&server, sid).await;

@@ -4,9 +4,9 @@
 use engineio_tower::CloseReason;
 use http::StatusCode;
 use socketio_axum_tests::{
-    quiet_config, raw_ws_frame, raw_ws_session, read_raw_ws_frame, TestServer, WsClient,
+    assert_raw_ws_closed_with, quiet_config, raw_ws_frame, raw_ws_session, TestServer, WsClient,
 };
-use tokio::{io::AsyncWriteExt, net::TcpStream};
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
 async fn malformed_polling_body_closes_the_session() {
@@ -52,19 +52,6 @@ async fn malformed_websocket_text_closes_the_session() {
     bystander.assert_echoes("unaffected").await;
 }
 
-/// Reads what the server sends until it ends the connection: it must be one
-/// close frame with `code`, and nothing else.
-async fn assert_closed_with_code(stream: &mut TcpStream, code: u16, case: &str) {
-    let close = read_raw_ws_frame(stream).await;
-    let close = close.expect("a close frame");
-    assert_eq!(close.opcode, 8, "{case}: {close:?}");
-    assert_eq!(close.payload, code.to_be_bytes(), "{case}: close code");
-    assert!(
-        read_raw_ws_frame(stream).await.is_none(),
-        "{case}: the connection stays open after the close frame"
-    );
-}
-
 #[tokio::test]
 async fn websocket_protocol_violations_close_with_the_rfc_status_code() {
     let server = TestServer::start(quiet_config()).await;
@@ -101,7 +88,7 @@ async fn websocket_protocol_violations_close_with_the_rfc_status_code() {
     for (case, bytes, code) in cases {
         let (mut stream, sid) = raw_ws_session(&server).await;
         stream.write_all(&bytes).await.expect("write");
-        assert_closed_with_code(&mut stream, code, case).await;
+        assert_raw_ws_closed_with(&mut stream, code, case).await;
         assert_eq!(
             server.events.close(sid).await,
             CloseReason::TransportError,
@@ -121,6 +108,6 @@ async fn a_client_close_frame_is_answered_with_its_code() {
         .write_all(&raw_ws_frame(true, 8, payload.len() as u64, &payload))
         .await
         .expect("write");
-    assert_closed_with_code(&mut stream, 4001, "client close").await;
+    assert_raw_ws_closed_with(&mut stream, 4001, "client close").await;
     assert_eq!(server.events.close(sid).await, CloseReason::TransportClose);
 }

@@ -100,12 +100,12 @@ async fn sockets_have_their_own_ids_and_rooms() {
     assert_eq!(client.recv_text().await, r#"42/chat,["direct","chat"]"#);
 }
 
-#[tokio::test]
-async fn no_connect_within_connect_timeout_closes_the_connection() {
-    let timeout = Duration::from_millis(300);
+/// A server whose main namespace acknowledges `echo` with its argument,
+/// with the given `connect_timeout`.
+async fn echo_server(connect_timeout: Duration) -> SioServer {
     let config = SocketIoConfig::builder()
         .ping_interval(Duration::from_secs(60))
-        .connect_timeout(timeout)
+        .connect_timeout(connect_timeout)
         .build();
     let server = SioServer::start(config).await;
     server.io.ns("/", |socket: SocketRef| async move {
@@ -113,6 +113,13 @@ async fn no_connect_within_connect_timeout_closes_the_connection() {
             ack.send(&(v,)).expect("ack");
         });
     });
+    server
+}
+
+#[tokio::test]
+async fn no_connect_within_connect_timeout_closes_the_connection() {
+    let timeout = Duration::from_millis(300);
+    let server = echo_server(timeout).await;
     // A client that joins in time, opened first: its own deadline passes
     // before the other's.
     let mut punctual = server.ws().await;
@@ -134,16 +141,7 @@ async fn no_connect_within_connect_timeout_closes_the_connection() {
 
 #[tokio::test]
 async fn a_connect_timeout_too_long_to_represent_never_fires() {
-    let config = SocketIoConfig::builder()
-        .ping_interval(Duration::from_secs(60))
-        .connect_timeout(Duration::MAX)
-        .build();
-    let server = SioServer::start(config).await;
-    server.io.ns("/", |socket: SocketRef| async move {
-        socket.on("echo", |Data(v): Data<Value>, ack: AckSender| async move {
-            ack.send(&(v,)).expect("ack");
-        });
-    });
+    let server = echo_server(Duration::MAX).await;
     let mut client = server.ws().await;
     client.join("/").await;
     client.send(r#"421["echo","still here"]"#).await;

@@ -215,3 +215,19 @@ pub async fn raw_ws_session(server: &TestServer) -> (TcpStream, Sid) {
     server.events.opened(sid).await;
     (stream, sid)
 }
+
+/// Reads what the server sends until it ends the connection: it must be one
+/// close frame with status `code`, and nothing after it.
+pub async fn assert_raw_ws_closed_with(stream: &mut TcpStream, code: u16, case: &str) {
+    let close = read_raw_ws_frame(stream).await;
+    let close = close.expect("a close frame");
+    assert_eq!(
+        close.opcode, 8,
+        "{case}: only a close frame may come: {close:?}"
+    );
+    assert_eq!(close.payload, code.to_be_bytes(), "{case}: close code");
+    assert!(
+        read_raw_ws_frame(stream).await.is_none(),
+        "{case}: the connection stays open after the close frame"
+    );
+}

@@ -131,10 +131,7 @@ impl WsConn {
 
     /// Answers a ping with a pong carrying the same bytes.
     pub(crate) async fn pong(&mut self, payload: &[u8]) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(2 + payload.len());
-        put_header(&mut buf, OP_PONG, payload.len());
-        buf.extend_from_slice(payload);
-        self.io.write_all(&buf).await
+        self.write_control(OP_PONG, payload).await
     }
 
     /// Sends a close frame (once), with `code` when there is one to give,
@@ -142,14 +139,20 @@ impl WsConn {
     pub(crate) async fn close(&mut self, code: Option<u16>) {
         if !self.close_sent {
             self.close_sent = true;
-            let payload = code.map(u16::to_be_bytes);
-            let payload = payload.as_ref().map_or(&[][..], |c| &c[..]);
-            let mut buf = Vec::with_capacity(4);
-            put_header(&mut buf, OP_CLOSE, payload.len());
-            buf.extend_from_slice(payload);
-            let _ = self.io.write_all(&buf).await;
+            let code = code.map(u16::to_be_bytes);
+            let _ = self
+                .write_control(OP_CLOSE, code.as_ref().map_or(&[], |c| &c[..]))
+                .await;
         }
         let _ = self.io.shutdown().await;
+    }
+
+    /// Writes a control frame (at most 125 bytes of payload) at once.
+    async fn write_control(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(2 + payload.len());
+        put_header(&mut buf, opcode, payload.len());
+        buf.extend_from_slice(payload);
+        self.io.write_all(&buf).await
     }
 
     /// Writes one frame now (the handshake and the upgrade's probe).

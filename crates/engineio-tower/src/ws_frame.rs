@@ -98,28 +98,28 @@ impl FrameDecoder {
     /// when more bytes are needed. After an error the connection is to be
     /// closed: the decoder's state is not meant to go on.
     ///
-    /// While a frame is incomplete, `buf` keeps it and is given room for the
-    /// rest (no more than the limit allows).
+    /// While a frame is incomplete, `buf` keeps it and is given room for
+    /// more of it, at most [`RESERVE_STEP`] at a time.
     pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Incoming>, FrameError> {
         loop {
             let Some(head) = Header::parse(buf)? else {
                 return Ok(None);
             };
+            // A data frame counts with the fragments before it; a control
+            // frame is at most 125 bytes (checked with its header).
             let joined = self.partial.as_ref().map_or(0, |(_, b)| b.len());
             let control = head.opcode & 0x8 != 0;
-            if !control && joined as u64 + head.len > self.max_message as u64 {
+            let size = joined as u64 + head.len;
+            let total = usize::try_from(head.len)
+                .ok()
+                .and_then(|len| head.size.checked_add(len))
+                .filter(|_| control || size <= self.max_message as u64);
+            let Some(total) = total else {
                 return Err(FrameError::TooLarge {
-                    size: joined as u64 + head.len,
+                    size,
                     max: self.max_message,
                 });
-            }
-            let max = self.max_message;
-            let too_large = || FrameError::TooLarge {
-                size: head.len,
-                max,
             };
-            let len = usize::try_from(head.len).map_err(|_| too_large())?;
-            let total = head.size.checked_add(len).ok_or_else(too_large)?;
             if buf.len() < total {
                 // Room for what is missing, a step at a time: a header alone
                 // must not make the connection hold the whole frame's size.

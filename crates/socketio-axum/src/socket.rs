@@ -633,7 +633,9 @@ impl SocketRef {
     /// Dispatches an event to its handler, in order.
     pub(crate) fn dispatch(&self, parts: MessageParts) {
         // Nothing runs or waits (the usual case): the handler starts here,
-        // with no job allocated to queue it.
+        // with no job allocated to queue it. (A generic `run` that boxes only
+        // when it queues was tried: moving the event through it cost ~20 more
+        // instruction-cache misses per event under callgrind.)
         if self.0.serial.try_start() {
             self.resume_reading_if_drained();
             serial::drive_future(self.clone(), self.clone().handle_event(parts));
