@@ -12,6 +12,7 @@ use socketio_protocol::{
 use crate::{
     engine::{detach_parts, Engine},
     error::{self, HttpError},
+    handler,
     socket::Outbound,
     socket::{lock, Receiver, UpgradeState},
     trace, BoxError, CloseReason, EngineIoHandler, Message, Socket, TransportType,
@@ -29,7 +30,7 @@ pub(crate) fn handshake<H: EngineIoHandler>(
 ) -> Response<Full<Bytes>> {
     let socket = engine.open_session(TransportType::Polling, detach_parts(&parts));
     let body = engine.open_packet(&socket);
-    engine.handler.on_open(&socket);
+    handler::open(&engine.handler, &socket);
     error::response(StatusCode::OK, TEXT, Bytes::from(body))
 }
 
@@ -245,11 +246,11 @@ where
         match packet {
             Packet::Message(text) => {
                 socket.wait_for_room().await;
-                engine.handler.on_message(&socket, Message::Text(text));
+                handler::message(&engine.handler, &socket, Message::Text(text));
             }
             Packet::Binary(data) => {
                 socket.wait_for_room().await;
-                engine.handler.on_message(&socket, Message::Binary(data));
+                handler::message(&engine.handler, &socket, Message::Binary(data));
             }
             Packet::Pong(_) => session.pong.notify_one(),
             Packet::Close => {
