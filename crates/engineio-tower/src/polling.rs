@@ -257,7 +257,13 @@ where
                 socket.client_close();
                 break;
             }
-            Packet::Open(_) | Packet::Ping(_) | Packet::Upgrade | Packet::Noop => {
+            Packet::Ping(_) => {
+                // Only the server pings in protocol v4; Node closes too.
+                trace::warn!(sid = %socket.sid(), "engine.io: ping from the client (invalid heartbeat direction), closing");
+                socket.close_with(CloseReason::TransportError);
+                break;
+            }
+            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {
                 trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet in POST, ignored");
             }
         }

@@ -441,6 +441,11 @@ fn on_read<H: EngineIoHandler>(
                 None => socket.session().pong.notify_one(),
             },
             Ok(Packet::Close) => return Err((CloseReason::TransportClose, None)),
+            Ok(Packet::Ping(_)) => {
+                // Only the server pings in protocol v4; Node closes too.
+                trace::warn!(sid = %socket.sid(), "engine.io: ping from the client (invalid heartbeat direction), closing");
+                return Err((CloseReason::TransportError, None));
+            }
             Ok(_) => {
                 trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
             }

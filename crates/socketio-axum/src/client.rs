@@ -162,7 +162,8 @@ impl Client {
             return;
         };
         if socket_for(conn, &path).is_some() {
-            trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: namespace already joined, connect ignored");
+            // Node's server closes the connection too ("invalid state").
+            invalid_state(conn, &path, "connect to a namespace already joined");
             return;
         }
         conn.data().joined.store(true, Ordering::Release);
