@@ -17,3 +17,4 @@ mod interop;
 mod namespaces;
 mod panics;
 mod reconnect;
+mod slow;

@@ -36,7 +36,9 @@ impl TransportType {
 /// | `ping_timeout` | 20 s | time the client has to answer a ping |
 /// | `upgrade_timeout` | 10 s | time a client has to finish the upgrade to WebSocket |
 /// | `max_payload` | 1,000,000 bytes | largest POST body, WebSocket message or frame (Node's `maxHttpBufferSize`) |
-/// | `max_buffered_packets` | 1024 | per-session outgoing queue length |
+/// | `max_buffered_packets` | 1024 | per-session outgoing queue length past which the peer is not read and the slow-consumer clock runs |
+/// | `max_buffered_bytes` | 16 MiB | per-session outgoing queue size (payload bytes) past which the session is closed as a slow consumer |
+/// | `slow_consumer_timeout` | 5 s | how long a queue may stay at `max_buffered_packets` or more before the session is closed as a slow consumer |
 /// | `transports` | polling, websocket | transports accepted |
 ///
 /// ```
@@ -59,6 +61,8 @@ pub struct EngineIoConfig {
     pub(crate) upgrade_timeout: Duration,
     pub(crate) max_payload: u64,
     pub(crate) max_buffered_packets: usize,
+    pub(crate) max_buffered_bytes: usize,
+    pub(crate) slow_consumer_timeout: Duration,
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
     pub(crate) ws_read_buffer_size: usize,
@@ -73,6 +77,8 @@ impl Default for EngineIoConfig {
             upgrade_timeout: Duration::from_millis(10_000),
             max_payload: 1_000_000,
             max_buffered_packets: 1024,
+            max_buffered_bytes: 16 << 20,
+            slow_consumer_timeout: Duration::from_secs(5),
             polling: true,
             websocket: true,
             ws_read_buffer_size: 1024,
@@ -116,6 +122,16 @@ impl EngineIoConfig {
     /// Per-session outgoing queue length.
     pub fn max_buffered_packets(&self) -> usize {
         self.max_buffered_packets
+    }
+
+    /// Per-session outgoing queue size, in payload bytes.
+    pub fn max_buffered_bytes(&self) -> usize {
+        self.max_buffered_bytes
+    }
+
+    /// How long a queue may stay at `max_buffered_packets` or more.
+    pub fn slow_consumer_timeout(&self) -> Duration {
+        self.slow_consumer_timeout
     }
 
     /// Whether `transport` is accepted.
@@ -174,11 +190,31 @@ impl EngineIoConfigBuilder {
         self
     }
 
-    /// Length of the per-session outgoing queue (default 1024 packets). When it
-    /// is full, [`Socket::try_send`](crate::Socket::try_send) fails and
-    /// [`Socket::send`](crate::Socket::send) waits.
+    /// Length of the per-session outgoing queue (default 1024 packets). At
+    /// or past it the peer's packets are not read,
+    /// [`Socket::try_send`](crate::Socket::try_send) refuses (volatile
+    /// packets are dropped), and the session is closed as a slow consumer if
+    /// the queue stays there for [`slow_consumer_timeout`](Self::slow_consumer_timeout).
     pub fn max_buffered_packets(mut self, packets: usize) -> Self {
         self.config.max_buffered_packets = packets.max(1);
+        self
+    }
+
+    /// Payload bytes a session's outgoing queue may hold (default 16 MiB): a
+    /// frame that would take a non-empty queue past it is refused and the
+    /// session closed as a slow consumer at once, so memory per session stays
+    /// bounded whatever the server emits to a peer that does not read. A
+    /// frame larger than this is still sent when the queue is empty.
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_buffered_bytes = bytes.max(1);
+        self
+    }
+
+    /// How long a session's outgoing queue may stay at
+    /// [`max_buffered_packets`](Self::max_buffered_packets) or more before the
+    /// session is closed as a slow consumer (default 5 s).
+    pub fn slow_consumer_timeout(mut self, d: Duration) -> Self {
+        self.config.slow_consumer_timeout = d;
         self
     }
 

@@ -10,6 +10,8 @@ use socketio_protocol::engine::{OpenPacket, Sid};
 use crate::{
     error::HttpError,
     handler, polling,
+    slow::SlowConsumers,
+    socket::QueueLimits,
     socket::{lock, UpgradeState},
     trace, websocket, BoxError, CloseReason, EngineIoConfig, EngineIoHandler, EngineIoLayer,
     EngineIoService, NotFound, Socket, TransportType,
@@ -83,6 +85,8 @@ pub(crate) struct Engine<H: EngineIoHandler> {
     pub(crate) handler: H,
     pub(crate) sessions: DashMap<Sid, Socket<H::Data>>,
     allow_request: Option<AllowRequest>,
+    /// Watches the sessions whose queue is over `max_buffered_packets`.
+    slow: Arc<SlowConsumers>,
 }
 
 /// Builds an [`EngineIo`] server from a handler.
@@ -135,6 +139,7 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
     pub fn build(self) -> EngineIo<H> {
         EngineIo {
             inner: Arc::new(Engine {
+                slow: SlowConsumers::new(self.config.slow_consumer_timeout),
                 config: self.config,
                 handler: self.handler,
                 sessions: DashMap::new(),
@@ -359,13 +364,13 @@ impl<H: EngineIoHandler> Engine<H> {
                 break sid;
             }
         };
-        let socket = Socket::new(
-            sid,
-            transport,
-            parts,
-            self.config.max_buffered_packets,
-            H::Data::default(),
-        );
+        self.slow.use_current_runtime();
+        let limits = QueueLimits {
+            max_packets: self.config.max_buffered_packets,
+            max_bytes: self.config.max_buffered_bytes,
+            slow: self.slow.clone(),
+        };
+        let socket = Socket::new(sid, transport, parts, limits, H::Data::default());
         self.sessions.insert(sid, socket.clone());
         trace::debug!(%sid, transport = transport.as_str(), "engine.io: session opened");
         // A WebSocket-only session's task runs its heartbeat itself.
@@ -402,7 +407,11 @@ impl Heartbeat {
 
     /// The timer fired: send the ping, or close the session if the pong is
     /// overdue. Returns false once the session is closed.
-    pub(crate) fn on_timer<D>(&mut self, cfg: &EngineIoConfig, socket: &Socket<D>) -> bool {
+    pub(crate) fn on_timer<D: Send + Sync + 'static>(
+        &mut self,
+        cfg: &EngineIoConfig,
+        socket: &Socket<D>,
+    ) -> bool {
         let now = tokio::time::Instant::now();
         match self.pong_due {
             Some(due) if now >= due => {

@@ -31,6 +31,10 @@ pub enum CloseReason {
     ForcedClose,
     /// The server is shutting down.
     ServerShuttingDown,
+    /// The peer read too slowly: its outgoing queue stayed at
+    /// `max_buffered_packets` or more for `slow_consumer_timeout`, or a frame
+    /// would have taken it past `max_buffered_bytes` (see [`Socket::send`]).
+    SlowConsumer,
 }
 
 impl CloseReason {
@@ -43,6 +47,7 @@ impl CloseReason {
             CloseReason::ParseError => "parse error",
             CloseReason::ForcedClose => "forced close",
             CloseReason::ServerShuttingDown => "server shutting down",
+            CloseReason::SlowConsumer => "slow consumer",
         }
     }
 }

@@ -50,6 +50,7 @@ mod error;
 mod handler;
 mod polling;
 mod service;
+mod slow;
 mod socket;
 mod trace;
 mod websocket;

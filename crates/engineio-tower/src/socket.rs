@@ -2,8 +2,8 @@ use std::{
     collections::VecDeque,
     fmt,
     sync::{
-        atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
-        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+        Arc, Mutex, OnceLock, Weak,
     },
     task::Poll,
 };
@@ -17,7 +17,10 @@ use socketio_protocol::{
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::{CloseReason, TransportType};
+use crate::{
+    slow::{SlowConsumers, Watched},
+    trace, CloseReason, TransportType,
+};
 
 /// A handle to one Engine.IO session: cheap to clone, usable from any task.
 ///
@@ -70,6 +73,20 @@ impl From<Vec<Frame>> for Outbound {
 }
 
 impl Outbound {
+    /// Bytes of payload it carries (what the queue's byte limit counts).
+    pub(crate) fn payload_len(&self) -> usize {
+        fn len(f: &Frame) -> usize {
+            match f {
+                Frame::Text(s) => s.len(),
+                Frame::Binary(b) => b.len(),
+            }
+        }
+        match self {
+            Outbound::Frame(f) => len(f),
+            Outbound::Frames(v) => v.iter().map(len).sum(),
+        }
+    }
+
     /// Calls `f` on each frame, in order.
     pub(crate) fn for_each(self, mut f: impl FnMut(Frame)) {
         match self {
@@ -82,7 +99,9 @@ impl Outbound {
 /// Why something could not be queued; it is handed back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
-    /// The outgoing queue holds `max_buffered_packets` items already.
+    /// The peer reads too slowly: [`Socket::try_send`] found
+    /// `max_buffered_packets` items queued, or [`Socket::send`] found
+    /// `max_buffered_bytes` queued (and then closed the session).
     Full(Outbound),
     /// The session is closed.
     Closed(Outbound),
@@ -101,9 +120,20 @@ impl std::error::Error for SendError {}
 
 struct Queue {
     items: VecDeque<Outbound>,
+    /// Payload bytes of `items`, against `max_bytes` (kept under the lock
+    /// that pushes and pops take anyway).
+    bytes: usize,
     /// Set while the receiver runs and will look at `items` again before it
     /// waits: a push then needs no wake-up.
     receiver_busy: bool,
+}
+
+impl Queue {
+    fn pop(&mut self) -> Option<Outbound> {
+        let out = self.items.pop_front()?;
+        self.bytes -= out.payload_len();
+        Some(out)
+    }
 }
 
 /// The right to take frames from a session's queue: one transport holds it
@@ -119,6 +149,11 @@ pub(crate) struct Receiver(());
 pub(crate) struct Session<D> {
     queued: AtomicUsize,
     max_queued: usize,
+    max_bytes: usize,
+    /// Times the queue crossed `max_queued`, up or down: names each stay
+    /// over the limit, for the slow-consumer watch.
+    crossings: AtomicU64,
+    slow: Arc<SlowConsumers>,
     /// Holds on reading taken by the layer above (see `pause_reading`).
     holds: AtomicUsize,
     /// Tasks in `wait_until`: the writer skips waking `drained` (a lock) when none.
@@ -170,18 +205,22 @@ impl<D> Socket<D> {
         sid: Sid,
         transport: TransportType,
         parts: http::request::Parts,
-        max_queued: usize,
+        limits: QueueLimits,
         data: D,
     ) -> Self {
         Socket {
             inner: Arc::new(Session {
                 queued: AtomicUsize::new(0),
-                max_queued,
+                max_queued: limits.max_packets,
+                max_bytes: limits.max_bytes,
+                crossings: AtomicU64::new(0),
+                slow: limits.slow,
                 holds: AtomicUsize::new(0),
                 drain_waiters: AtomicUsize::new(0),
                 closed_flag: AtomicBool::new(false),
                 queue: Mutex::new(Queue {
                     items: VecDeque::new(),
+                    bytes: 0,
                     receiver_busy: false,
                 }),
                 queue_waker: AtomicWaker::new(),
@@ -240,29 +279,9 @@ impl<D> Socket<D> {
         &self.inner.data
     }
 
-    /// Queues a frame, whatever the queue length: for replies that must not be
-    /// lost, such as acknowledgements. The session stops reading the peer's
-    /// packets while the queue is full, so this cannot grow without bound.
-    pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        let frame = frame.into();
-        if self.is_closed() {
-            return Err(SendError::Closed(frame));
-        }
-        self.inner.queued.fetch_add(1, Ordering::AcqRel);
-        let busy = {
-            let mut q = lock(&self.inner.queue);
-            q.items.push_back(frame);
-            q.receiver_busy
-        };
-        if !busy {
-            self.inner.queue_waker.wake();
-        }
-        Ok(())
-    }
-
     /// Takes the next queued item, if any.
     pub(crate) fn try_recv(&self, _rx: &mut Receiver) -> Option<Outbound> {
-        lock(&self.inner.queue).items.pop_front()
+        lock(&self.inner.queue).pop()
     }
 
     /// Says that the receiver is running and will look at the queue before
@@ -278,7 +297,7 @@ impl<D> Socket<D> {
     pub(crate) async fn recv(&self, _rx: &mut Receiver) -> Outbound {
         let pop = |idle: bool| {
             let mut q = lock(&self.inner.queue);
-            let out = q.items.pop_front();
+            let out = q.pop();
             if out.is_some() {
                 // The receiver comes back here before it waits.
                 q.receiver_busy = true;
@@ -301,22 +320,6 @@ impl<D> Socket<D> {
             }
         })
         .await
-    }
-
-    /// Queues a frame unless the queue is full.
-    pub fn try_send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        if self.is_full() {
-            return Err(SendError::Full(frame.into()));
-        }
-        self.send(frame)
-    }
-
-    /// Waits until the queue has room, then queues the frame.
-    pub async fn send_when_ready(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        let frame = frame.into();
-        self.wait_until(|| !self.is_full() || self.is_closed())
-            .await;
-        self.send(frame)
     }
 
     /// Back-pressure: waits until the peer's next packet may be read, that is
@@ -348,16 +351,6 @@ impl<D> Socket<D> {
             }
             drained.await;
         }
-    }
-
-    /// Queues a text message (`4` + `text`).
-    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send(Frame::message(text))
-    }
-
-    /// Queues a binary message.
-    pub fn send_binary(&self, data: Bytes) -> Result<(), SendError> {
-        self.send(Frame::Binary(data))
     }
 
     /// Whether the outgoing queue is at its limit.
@@ -404,9 +397,7 @@ impl<D> Socket<D> {
     /// Closes the session with the given reason (the first reason wins).
     pub fn close_with(&self, reason: CloseReason) {
         if self.inner.close_reason.set(reason).is_ok() {
-            self.inner.closed_flag.store(true, Ordering::Release);
-            self.inner.closed.cancel();
-            self.inner.drained.notify_waiters();
+            self.inner.mark_closed();
         }
     }
 
@@ -436,7 +427,11 @@ impl<D> Socket<D> {
     /// Records that `n` frames left the queue.
     pub(crate) fn dequeued(&self, n: usize) {
         if n > 0 {
-            self.inner.queued.fetch_sub(n, Ordering::SeqCst);
+            let before = self.inner.queued.fetch_sub(n, Ordering::SeqCst);
+            if before >= self.inner.max_queued && before - n < self.inner.max_queued {
+                // Back under the limit: the slow-consumer watch lets it be.
+                self.inner.crossings.fetch_add(1, Ordering::AcqRel);
+            }
             if self.inner.drain_waiters.load(Ordering::SeqCst) > 0 {
                 self.inner.drained.notify_waiters();
             }
@@ -491,11 +486,127 @@ impl<D> Socket<D> {
     pub(crate) fn set_upgrade_state(&self, s: UpgradeState) {
         *lock(&self.inner.upgrade) = s;
     }
+}
 
-    /// A frame of static text, sent past the queue limit (control packets).
+impl<D: Send + Sync + 'static> Socket<D> {
+    /// Queues a frame (or frames that stay together).
+    ///
+    /// The queue is bounded in two ways, per session:
+    /// - `max_buffered_packets` (a count): at or over it, the peer's
+    ///   packets are not read (so its own requests cannot grow the queue),
+    ///   [`try_send`](Self::try_send) refuses, and if the queue does not get
+    ///   back under it within `slow_consumer_timeout`, the session is closed
+    ///   with [`CloseReason::SlowConsumer`].
+    /// - `max_buffered_bytes` (payload bytes): a frame that would take a
+    ///   non-empty queue past it is refused with [`SendError::Full`] and the
+    ///   session is closed at once with [`CloseReason::SlowConsumer`], so
+    ///   that no later frame can overtake the refused one.
+    ///
+    /// Frames leave in the order they were queued, whoever queued them.
+    pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
+        let frame = frame.into();
+        if self.is_closed() {
+            return Err(SendError::Closed(frame));
+        }
+        let s = &self.inner;
+        // Counted before it is pushed, so that the writer, which counts it
+        // off after popping it, never sees the count go below zero.
+        let reached = s.queued.fetch_add(1, Ordering::AcqRel) + 1 == s.max_queued;
+        let len = frame.payload_len();
+        let pushed = {
+            let mut q = lock(&s.queue);
+            if q.bytes > 0 && q.bytes.saturating_add(len) > s.max_bytes {
+                Err((frame, q.bytes))
+            } else {
+                q.bytes += len;
+                q.items.push_back(frame);
+                Ok(q.receiver_busy)
+            }
+        };
+        match pushed {
+            Ok(busy) => {
+                if reached {
+                    // Just reached the limit: the watch closes the session
+                    // unless it gets back under in time.
+                    let epoch = s.crossings.fetch_add(1, Ordering::AcqRel) + 1;
+                    let session: Weak<dyn Watched> =
+                        Arc::downgrade(&self.inner) as Weak<dyn Watched>;
+                    s.slow.watch(session, epoch);
+                }
+                if !busy {
+                    s.queue_waker.wake();
+                }
+                Ok(())
+            }
+            Err((frame, held)) => {
+                s.queued.fetch_sub(1, Ordering::AcqRel);
+                trace::warn!(sid = %s.sid, held, len, max = s.max_bytes, "engine.io: outgoing queue over max_buffered_bytes, closing the session (slow consumer)");
+                self.close_with(CloseReason::SlowConsumer);
+                Err(SendError::Full(frame))
+            }
+        }
+    }
+
+    /// Queues a frame unless `max_buffered_packets` are queued already (for
+    /// frames that may be dropped, such as volatile ones); otherwise as
+    /// [`send`](Self::send).
+    pub fn try_send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
+        if self.is_full() {
+            return Err(SendError::Full(frame.into()));
+        }
+        self.send(frame)
+    }
+
+    /// Waits until fewer than `max_buffered_packets` are queued, then
+    /// queues the frame as [`send`](Self::send).
+    pub async fn send_when_ready(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
+        let frame = frame.into();
+        self.wait_until(|| !self.is_full() || self.is_closed())
+            .await;
+        self.send(frame)
+    }
+
+    /// Queues a text message (`4` + `text`).
+    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
+        self.send(Frame::message(text))
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&self, data: Bytes) -> Result<(), SendError> {
+        self.send(Frame::Binary(data))
+    }
+
+    /// A frame of static text (control packets).
     pub(crate) fn send_control(&self, text: &'static str) {
         let _ = self.send(Frame::Text(Str::from_static(text)));
     }
+}
+
+impl<D: Send + Sync + 'static> Watched for Session<D> {
+    fn expire(&self, epoch: u64) {
+        let still_over = self.crossings.load(Ordering::Acquire) == epoch
+            && self.queued.load(Ordering::Acquire) >= self.max_queued;
+        if still_over && self.close_reason.set(CloseReason::SlowConsumer).is_ok() {
+            trace::warn!(sid = %self.sid, queued = self.queued.load(Ordering::Acquire), "engine.io: outgoing queue over max_buffered_packets for slow_consumer_timeout, closing the session (slow consumer)");
+            self.mark_closed();
+        }
+    }
+}
+
+impl<D> Session<D> {
+    /// Marks the session closed once its reason is set.
+    fn mark_closed(&self) {
+        self.closed_flag.store(true, Ordering::Release);
+        self.closed.cancel();
+        self.drained.notify_waiters();
+    }
+}
+
+/// What bounds a session's outgoing queue (see [`Socket::send`]).
+pub(crate) struct QueueLimits {
+    pub(crate) max_packets: usize,
+    pub(crate) max_bytes: usize,
+    pub(crate) slow: Arc<SlowConsumers>,
 }
 
 /// Locks a mutex, recovering from poisoning: no lock in this crate is held

@@ -277,6 +277,9 @@ async fn run<H: EngineIoHandler>(
     let mut buf = Vec::new();
     // The status code of our close frame, when the client broke a rule or closed.
     let mut close_code = None;
+    // Whether a write was cut off in the middle of a frame: then no close
+    // frame can follow (it would land inside the payload).
+    let mut cut = false;
     loop {
         enum Event {
             Read(Option<Result<Incoming, WsError>>),
@@ -298,20 +301,39 @@ async fn run<H: EngineIoHandler>(
         match event {
             Event::Resumed => {}
             Event::Tick => {
-                if let Some(hb) = heartbeat.as_mut() {
-                    if !hb.on_timer(&engine.config, socket) {
-                        break;
-                    }
-                    timer.as_mut().reset(hb.next_wake());
-                    register(timer.as_mut()).await;
+                if !tick(engine, socket, heartbeat.as_mut(), timer.as_mut()).await {
+                    break;
                 }
             }
             Event::Closed => break,
             Event::Write(frame) => {
-                if let Err(e) = write_batch(&mut ws, &mut buf, &mut rx, socket, frame).await {
-                    trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket write failed");
-                    socket.close_with(CloseReason::TransportError);
-                    break;
+                // A peer that does not read blocks the write: meanwhile the
+                // heartbeat still runs, and a close (ping timeout, slow
+                // consumer, the server's) ends the write where it is.
+                let mut write =
+                    std::pin::pin!(write_batch(&mut ws, &mut buf, &mut rx, socket, frame));
+                let written = loop {
+                    tokio::select! {
+                        biased;
+                        res = &mut write => break Some(res),
+                        () = poll_fn(|_| if socket.is_closed() { Poll::Ready(()) } else { Poll::Pending }) => break None,
+                        () = poll_fn(|cx| if timer.is_elapsed() { timer.as_mut().poll(cx) } else { Poll::Pending }), if heartbeat.is_some() => {
+                            tick(engine, socket, heartbeat.as_mut(), timer.as_mut()).await;
+                        }
+                    }
+                };
+                match written {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => {
+                        trace::debug!(sid = %socket.sid(), error = %e, "engine.io: websocket write failed");
+                        socket.close_with(CloseReason::TransportError);
+                        break;
+                    }
+                    None => {
+                        trace::debug!(sid = %socket.sid(), "engine.io: session closed during a write");
+                        cut = true;
+                        break;
+                    }
                 }
             }
             Event::Read(Some(Ok(Incoming::Ping(payload)))) => {
@@ -336,6 +358,11 @@ async fn run<H: EngineIoHandler>(
             }
         }
     }
+    if cut {
+        // No close frame can follow a frame cut off: the connection is
+        // dropped as it is.
+        return;
+    }
     let reason = socket.close_reason();
     if matches!(
         reason,
@@ -351,6 +378,25 @@ async fn run<H: EngineIoHandler>(
         let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(close_code)).await;
+}
+
+/// The heartbeat's timer fired: runs it and moves the timer; false once the
+/// session is closed (ping timeout).
+async fn tick<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    socket: &Socket<H::Data>,
+    heartbeat: Option<&mut Heartbeat>,
+    mut timer: Pin<&mut tokio::time::Sleep>,
+) -> bool {
+    let Some(hb) = heartbeat else {
+        return true;
+    };
+    if !hb.on_timer(&engine.config, socket) {
+        return false;
+    }
+    timer.as_mut().reset(hb.next_wake());
+    register(timer).await;
+    true
 }
 
 /// Polls `fut` once, for it to register this task's waker; what it returns

@@ -13,7 +13,6 @@ use socketio_protocol::socket::DecodeLimits;
 /// | `max_attachments` | 10 | binary attachments per packet |
 /// | `max_attachment_bytes` | `max_payload` | total bytes of attachments per packet |
 /// | `max_depth` | 128 | nesting depth of packet JSON |
-/// | `slow_consumer_timeout` | 5 s | how long a broadcast waits for room in a full queue before disconnecting that socket |
 /// | `cleanup_empty_child_namespaces` | false | remove a dynamic namespace's child once its last socket leaves |
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
@@ -21,7 +20,6 @@ pub struct SocketIoConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
     pub(crate) limits: DecodeLimits,
-    pub(crate) slow_consumer_timeout: Duration,
     pub(crate) cleanup_empty_children: bool,
 }
 
@@ -33,7 +31,6 @@ impl Default for SocketIoConfig {
             engine,
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(5),
-            slow_consumer_timeout: Duration::from_secs(5),
             cleanup_empty_children: false,
         }
     }
@@ -127,9 +124,17 @@ impl SocketIoConfigBuilder {
         self
     }
 
-    /// Per-connection outgoing queue length (default 1024 packets).
+    /// Per-connection outgoing queue length (default 1024 packets); see
+    /// [`EngineIoConfigBuilder::max_buffered_packets`].
     pub fn max_buffered_packets(mut self, packets: usize) -> Self {
         self.engine = self.engine.max_buffered_packets(packets);
+        self
+    }
+
+    /// Per-connection outgoing queue size in payload bytes (default 16 MiB);
+    /// see [`EngineIoConfigBuilder::max_buffered_bytes`].
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.engine = self.engine.max_buffered_bytes(bytes);
         self
     }
 
@@ -158,10 +163,12 @@ impl SocketIoConfigBuilder {
         self
     }
 
-    /// How long a broadcast waits for room in a socket's full queue before
-    /// disconnecting it as a slow consumer (default 5 s). Volatile packets never wait.
+    /// How long a connection's outgoing queue may stay at
+    /// `max_buffered_packets` or more before the connection is closed as a
+    /// slow consumer (default 5 s); see
+    /// [`EngineIoConfigBuilder::slow_consumer_timeout`].
     pub fn slow_consumer_timeout(mut self, d: Duration) -> Self {
-        self.config.slow_consumer_timeout = d;
+        self.engine = self.engine.slow_consumer_timeout(d);
         self
     }
 

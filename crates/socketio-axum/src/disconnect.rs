@@ -25,7 +25,10 @@ pub enum DisconnectReason {
     ClientNamespaceDisconnect,
     /// The server is shutting down ([`SocketIo::close`](crate::SocketIo::close)).
     ServerShuttingDown,
-    /// The socket's outgoing queue stayed full past the slow-consumer timeout.
+    /// The client read too slowly: its connection's outgoing queue stayed at
+    /// `max_buffered_packets` or more for `slow_consumer_timeout`, or an emit
+    /// would have taken it past `max_buffered_bytes`. The connection is
+    /// closed (the client sees `transport close` and reconnects).
     SlowConsumer,
     /// The server closed the whole connection.
     ForcedClose,
@@ -68,6 +71,7 @@ impl From<CloseReason> for DisconnectReason {
             CloseReason::ParseError => DisconnectReason::ParseError,
             CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
             CloseReason::ForcedClose => DisconnectReason::ForcedClose,
+            CloseReason::SlowConsumer => DisconnectReason::SlowConsumer,
             _ => DisconnectReason::TransportError,
         }
     }

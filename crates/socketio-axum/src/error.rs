@@ -8,7 +8,9 @@ pub enum EmitError {
     Serialize(String),
     /// The socket is disconnected.
     Disconnected,
-    /// The socket's outgoing queue is full (only for volatile or non-waiting emits).
+    /// The client reads too slowly: the packet would have taken its
+    /// connection's outgoing queue past `max_buffered_bytes`. It was not
+    /// queued, and the connection is closed as a slow consumer.
     QueueFull,
 }
 
@@ -17,7 +19,9 @@ impl fmt::Display for EmitError {
         match self {
             EmitError::Serialize(e) => write!(f, "cannot serialize the data: {e}"),
             EmitError::Disconnected => f.write_str("socket is disconnected"),
-            EmitError::QueueFull => f.write_str("socket's outgoing queue is full"),
+            EmitError::QueueFull => {
+                f.write_str("the client reads too slowly (outgoing queue over max_buffered_bytes); connection closed")
+            }
         }
     }
 }

@@ -10,9 +10,7 @@ use std::{
 use dashmap::DashMap;
 use socketio_protocol::{engine::Sid, socket::AckId, Str};
 
-use bytes::BytesMut;
 use engineio_tower::{Outbound, SendError};
-use socketio_protocol::socket::encode_disconnect;
 
 use crate::{
     adapter::{
@@ -21,9 +19,7 @@ use crate::{
     extract::ConnectParts,
     handler::{self, BoxedConnectHandler, BoxedMiddleware, ConnectHandler, ConnectMiddleware},
     io::ServerInner,
-    read,
-    socket::outbound,
-    trace, write, DisconnectReason, SocketIo, SocketIoConfig, SocketRef,
+    read, trace, write, SocketIo, SocketIoConfig, SocketRef,
 };
 
 /// What the server shares with its namespaces.
@@ -174,35 +170,25 @@ impl Namespace {
         });
     }
 
-    /// Queues a broadcast packet for one socket. A full queue drops a volatile
-    /// packet; otherwise the packet waits up to the slow-consumer timeout for
-    /// room, after which the socket is disconnected. Nothing is dropped silently.
+    /// Queues a broadcast packet for one socket, behind whatever its
+    /// connection has queued (so packets leave in the order they were
+    /// emitted). A volatile packet is dropped when `max_buffered_packets` are
+    /// queued; any packet that would take the queue past `max_buffered_bytes`
+    /// closes the connection as a slow consumer (the engine does, and says
+    /// so). Nothing waits per packet.
     pub(crate) fn deliver(&self, socket: &SocketRef, out: Outbound, volatile: bool) {
         if !socket.connected() {
             return;
         }
-        match socket.0.conn.try_send(out) {
-            Ok(()) | Err(SendError::Closed(_)) => {}
-            Err(SendError::Full(_)) if volatile => {
+        let conn = &socket.0.conn;
+        let sent = if volatile {
+            conn.try_send(out)
+        } else {
+            conn.send(out)
+        };
+        if let Err(SendError::Full(_)) = sent {
+            if volatile {
                 trace::debug!(ns = %socket.ns(), sid = %socket.id(), "socket.io: volatile packet dropped, queue full");
-            }
-            Err(SendError::Full(out)) => {
-                let socket = socket.clone();
-                let wait = self.shared.config.slow_consumer_timeout;
-                tokio::spawn(async move {
-                    let conn = socket.0.conn.clone();
-                    if tokio::time::timeout(wait, conn.send_when_ready(out))
-                        .await
-                        .is_err()
-                    {
-                        trace::warn!(ns = %socket.ns(), sid = %socket.id(), ?wait, "socket.io: slow consumer disconnected");
-                        let _ = conn.send(outbound(encode_disconnect(
-                            &mut BytesMut::new(),
-                            socket.ns(),
-                        )));
-                        socket.close(DisconnectReason::SlowConsumer);
-                    }
-                });
             }
         }
     }

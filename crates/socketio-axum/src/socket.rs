@@ -334,9 +334,13 @@ impl SocketRef {
     /// serializes as a sequence (a tuple, array or `Vec`), no argument when
     /// it is `()`, else one argument; bytes become binary attachments.
     ///
-    /// The packet is queued even when the queue is full (the server then
-    /// reads nothing more from this client until it drains), so replies are
-    /// never dropped.
+    /// The packet joins the connection's outgoing queue, behind everything
+    /// queued before it (broadcasts included), so packets reach the client in
+    /// the order they were emitted. The queue is bounded: a packet that would
+    /// take it past `max_buffered_bytes` is refused with
+    /// [`EmitError::QueueFull`] and the connection is closed as a slow
+    /// consumer; a queue that stays at `max_buffered_packets` for
+    /// `slow_consumer_timeout` closes it too (see docs/configuration.md).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), self.ns(), event, None, data)?;
         self.hook_outgoing(event, &packet);
