@@ -406,8 +406,8 @@ impl SocketIo {
         let Some(remote) = ns.remote() else {
             return Ok(Vec::new());
         };
-        let args =
-            crate::extract::raw_args_of(data).map_err(|e| AdapterError::new(e.to_string()))?;
+        let args = crate::extract::raw_args_of(data)
+            .map_err(|e| AdapterError::new("cannot serialize the data").with_source(e))?;
         remote.server_side_emit(event, &args, ack).await
     }
 

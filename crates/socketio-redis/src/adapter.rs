@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use crate::{
     error::Error,
-    link::{Link, OnMessage, Status},
+    link::{self, Link, OnMessage, Status},
     remote,
     requests::{random_id, Pending, Requests},
     trace,
@@ -289,9 +289,9 @@ impl Core {
     /// The servers that have this namespace, this one included.
     async fn server_count(&self, channels: &Channels) -> Result<usize, AdapterError> {
         if !self.link.status().borrow().connected {
-            return Err(error("not connected to Redis"));
+            return Err(link::not_connected());
         }
-        self.link.numsub(&channels.request).await.map_err(error)
+        self.link.numsub(&channels.request).await
     }
 
     /// The other servers, once the request is open (so that no answer can
@@ -346,8 +346,8 @@ impl RedisNamespace {
             let request = wire::query(&core.uid, &pending.id, ty, &opts);
             core.link.publish(channels.request.clone(), request);
             gather(&mut pending, others, deadline).await.map_err(|got| {
-                error(format_args!(
-                    "timeout reached while waiting for {what} response ({} of {others} servers answered)",
+                AdapterError::timeout(format!(
+                    "redis adapter: timeout reached while waiting for {what} response ({} of {others} servers answered)",
                     got.len()
                 ))
             })
@@ -504,8 +504,8 @@ impl NamespaceAdapter for RedisNamespace {
             let answers = gather(&mut pending, others, deadline)
                 .await
                 .map_err(|got| {
-                    error(format_args!(
-                        "timeout reached: only {} responses received out of {others}",
+                    AdapterError::timeout(format!(
+                        "redis adapter: timeout reached: only {} responses received out of {others}",
                         got.len()
                     ))
                 })?;

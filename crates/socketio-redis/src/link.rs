@@ -16,6 +16,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink},
     Client, Msg, RedisError,
 };
+use socketio_axum::adapter::AdapterError;
 use tokio::sync::{mpsc, watch};
 
 use crate::{error::Error, trace, wire::Channels};
@@ -118,7 +119,7 @@ impl Link {
     }
 
     /// `PUBSUB NUMSUB channel`: how many connections listen on it.
-    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, String> {
+    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, AdapterError> {
         let mut conn = self.conn.clone();
         let cmd = redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).to_owned();
         // The answer is `[channel, count]`.
@@ -126,13 +127,15 @@ impl Link {
         match tokio::time::timeout(self.command_timeout, query).await {
             Ok(Ok(answer)) => match answer.get(1) {
                 Some(redis::Value::Int(n)) => Ok(usize::try_from(*n).unwrap_or(0)),
-                _ => Err(format!("unexpected answer to PUBSUB NUMSUB: {answer:?}")),
+                _ => Err(AdapterError::new(format!(
+                    "redis adapter: unexpected answer to PUBSUB NUMSUB: {answer:?}"
+                ))),
             },
-            Ok(Err(e)) => Err(format!("cannot reach Redis: {e}")),
-            Err(_) => Err(format!(
-                "Redis did not answer within {:?}",
+            Ok(Err(e)) => Err(redis_error("cannot count the servers", e)),
+            Err(_) => Err(AdapterError::timeout(format!(
+                "redis adapter: Redis did not answer within {:?}",
                 self.command_timeout
-            )),
+            ))),
         }
     }
 
@@ -140,6 +143,27 @@ impl Link {
     pub(crate) fn status(&self) -> watch::Receiver<Status> {
         self.status.clone()
     }
+}
+
+/// The error of an operation refused because the link is down.
+pub(crate) fn not_connected() -> AdapterError {
+    AdapterError::unavailable("redis adapter: not connected to Redis")
+}
+
+/// `doing` failed with the Redis client's error `e`, kept as the source.
+pub(crate) fn redis_error(doing: &str, e: RedisError) -> AdapterError {
+    let err = if e.is_timeout() {
+        AdapterError::timeout(format!(
+            "redis adapter: {doing}: Redis did not answer in time"
+        ))
+    } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+        AdapterError::unavailable(format!("redis adapter: {doing}: cannot reach Redis"))
+    } else {
+        AdapterError::new(format!(
+            "redis adapter: {doing}: Redis answered with an error"
+        ))
+    };
+    err.with_source(e)
 }
 
 /// Sends queued publishes in order, a pipeline at a time. While the link is

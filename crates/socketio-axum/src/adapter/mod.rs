@@ -12,7 +12,7 @@
 mod local;
 mod rooms;
 
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 pub use local::{LocalNamespace, ServerSideEvent, WeakLocalNamespace};
 pub use rooms::Room;
@@ -60,23 +60,134 @@ pub struct RemoteAcks {
 }
 
 /// An adapter operation that could not reach the other servers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdapterError(String);
+///
+/// An opaque error: [`is_unavailable`](Self::is_unavailable),
+/// [`is_queue_full`](Self::is_queue_full) and [`is_timeout`](Self::is_timeout)
+/// say what kind of failure it is, `Display` says what failed in the
+/// adapter's words, and [`source`](std::error::Error::source) gives the
+/// underlying error (for the Redis adapter, the Redis client's) when there
+/// is one. Cheap to clone. Two errors are equal when they are of the same
+/// kind with the same message; their sources are not compared.
+///
+/// An adapter (an implementation of [`NamespaceAdapter`]) makes them:
+///
+/// ```
+/// use std::error::Error as _;
+/// use socketio_axum::adapter::AdapterError;
+///
+/// let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+/// let err = AdapterError::unavailable("not connected to the broker").with_source(io);
+/// assert!(err.is_unavailable());
+/// assert_eq!(err.to_string(), "not connected to the broker");
+/// assert!(err.source().is_some());
+/// ```
+#[derive(Clone)]
+pub struct AdapterError {
+    kind: AdapterErrorKind,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdapterErrorKind {
+    Other,
+    Unavailable,
+    QueueFull,
+    Timeout,
+}
 
 impl AdapterError {
-    /// An error with a message.
+    /// An error with a message, of no particular kind.
     pub fn new(message: impl Into<String>) -> Self {
-        AdapterError(message.into())
+        AdapterError {
+            kind: AdapterErrorKind::Other,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The other servers cannot be reached at the moment (for example, the
+    /// connection to the broker is down): nothing was sent.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        AdapterError {
+            kind: AdapterErrorKind::Unavailable,
+            ..AdapterError::new(message)
+        }
+    }
+
+    /// The adapter's queue of outgoing messages is full: this one was not
+    /// sent.
+    pub fn queue_full(message: impl Into<String>) -> Self {
+        AdapterError {
+            kind: AdapterErrorKind::QueueFull,
+            ..AdapterError::new(message)
+        }
+    }
+
+    /// No answer or confirmation came in time: what was sent may still
+    /// arrive, or not.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        AdapterError {
+            kind: AdapterErrorKind::Timeout,
+            ..AdapterError::new(message)
+        }
+    }
+
+    /// The error that caused this one, returned by
+    /// [`source`](std::error::Error::source).
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// Made with [`unavailable`](Self::unavailable).
+    pub fn is_unavailable(&self) -> bool {
+        self.kind == AdapterErrorKind::Unavailable
+    }
+
+    /// Made with [`queue_full`](Self::queue_full).
+    pub fn is_queue_full(&self) -> bool {
+        self.kind == AdapterErrorKind::QueueFull
+    }
+
+    /// Made with [`timeout`](Self::timeout).
+    pub fn is_timeout(&self) -> bool {
+        self.kind == AdapterErrorKind::Timeout
+    }
+}
+
+impl fmt::Debug for AdapterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("AdapterError");
+        d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
     }
 }
 
 impl fmt::Display for AdapterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for AdapterError {}
+impl std::error::Error for AdapterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for AdapterError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for AdapterError {}
 
 /// Makes the per-namespace adapters of a server.
 pub trait Adapter: Send + Sync + 'static {
