@@ -8,6 +8,10 @@
 //! applied here and handed to the namespace's [`NamespaceAdapter`] to reach
 //! the others, unless it is `local`. The adapter applies what other servers
 //! send through a [`LocalNamespace`]. Without an adapter, everything is local.
+//!
+//! When the adapter cannot reach the other servers, the operation still
+//! happens on this server and its caller gets an [`AdapterError`]
+//! ([`EmitError::Adapter`](crate::EmitError::Adapter) from an emit).
 
 mod local;
 mod rooms;
@@ -107,7 +111,7 @@ impl AdapterError {
     }
 
     /// The other servers cannot be reached at the moment (for example, the
-    /// connection to the broker is down): nothing was sent.
+    /// connection to the broker is down).
     pub fn unavailable(message: impl Into<String>) -> Self {
         AdapterError {
             kind: AdapterErrorKind::Unavailable,
@@ -195,11 +199,42 @@ pub trait Adapter: Send + Sync + 'static {
     fn namespace(&self, ns: LocalNamespace) -> Box<dyn NamespaceAdapter>;
 }
 
-/// One namespace's link to the other servers. Methods that return nothing
-/// must not block: they queue their work (and log failures).
+/// One namespace's link to the other servers.
+///
+/// The operations that send without waiting for an answer (`broadcast`,
+/// `add_sockets`, `del_sockets`, `disconnect_sockets`) must not block nor
+/// wait: an adapter that sends later queues the message. They return `Err`
+/// when the adapter knows at once that the message will not leave (no
+/// connection, queue full); the caller has already applied the operation
+/// to this server's sockets and passes the error on to the user. `Ok` means
+/// the message was sent or queued, not that it arrived:
+/// [`broadcast_published`](Self::broadcast_published) waits for that.
 pub trait NamespaceAdapter: Send + Sync + 'static {
-    /// Sends a broadcast to the other servers.
-    fn broadcast(&self, packet: &EncodedPacket, opts: &BroadcastOptions);
+    /// Sends a broadcast to the other servers, or queues it.
+    fn broadcast(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError>;
+
+    /// Sends a broadcast to the other servers like
+    /// [`broadcast`](Self::broadcast), and returns a future that resolves
+    /// once the message was handed to the other servers' transport (for
+    /// Redis: once Redis answered the `PUBLISH`), or with the error that
+    /// kept it from them. The message is sent whether or not the future is
+    /// polled.
+    ///
+    /// The default calls `broadcast` and resolves at once, which is right
+    /// for an adapter that sends before `broadcast` returns; an adapter that
+    /// queues must override it.
+    fn broadcast_published(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Result<BoxFuture<Result<(), AdapterError>>, AdapterError> {
+        self.broadcast(packet, opts)?;
+        Ok(Box::pin(std::future::ready(Ok(()))))
+    }
 
     /// Sends a broadcast that expects acknowledgements; resolves with every
     /// acknowledgement the other servers' clients sent within `timeout`.
@@ -217,14 +252,14 @@ pub trait NamespaceAdapter: Send + Sync + 'static {
     ) -> BoxFuture<Result<Vec<SocketData>, AdapterError>>;
 
     /// Makes the matching sockets of the other servers join `rooms`.
-    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError>;
 
     /// Makes the matching sockets of the other servers leave `rooms`.
-    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError>;
 
     /// Disconnects the matching sockets of the other servers (their whole
     /// connection if `close`).
-    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool);
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError>;
 
     /// Emits an event to the other servers (not to clients); with `ack`,
     /// resolves with each server's answer within that time.
