@@ -10,6 +10,7 @@ mod heartbeat;
 mod limits;
 mod malformed;
 mod node_client;
+mod panics;
 mod polling;
 mod upgrade;
 mod websocket;

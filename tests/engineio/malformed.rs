@@ -111,3 +111,24 @@ async fn a_client_close_frame_is_answered_with_its_code() {
     assert_raw_ws_closed_with(&mut stream, 4001, "client close").await;
     assert_eq!(server.events.close(sid).await, CloseReason::TransportClose);
 }
+
+#[tokio::test]
+async fn a_ping_from_the_client_closes_the_session() {
+    // Only the server pings in protocol v4: Node closes with a transport
+    // error ("invalid heartbeat direction").
+    let server = TestServer::start(quiet_config()).await;
+    let bystander = server.polling_session().await;
+    let (mut ws, sid, _) = WsClient::open(&server).await;
+    ws.send_text("2").await;
+    ws.assert_closed_by_server().await;
+    assert_eq!(server.events.close(sid).await, CloseReason::TransportError);
+
+    let session = server.polling_session().await;
+    let res = session.post("2").await;
+    assert_eq!(res.status, StatusCode::OK, "{res:?}");
+    assert_eq!(
+        server.events.close(session.sid).await,
+        CloseReason::TransportError
+    );
+    bystander.assert_echoes("unaffected").await;
+}

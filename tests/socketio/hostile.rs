@@ -260,3 +260,49 @@ async fn client_sending_connect_error_closes_the_connection() {
     assert_closed_silently(&server, &[r#"44{"message":"nope"}"#]).await;
     assert_still_serving(&server, &mut witness).await;
 }
+
+#[tokio::test]
+async fn a_second_connect_to_a_joined_namespace_closes_the_connection() {
+    // Node closes the connection on a CONNECT for a namespace it holds ("invalid state").
+    let (server, mut witness) = server().await;
+    assert_closed_silently(&server, &["40"]).await;
+    let mut client = server.ws().await;
+    client.join("/admin").await;
+    client.send("40/admin,").await;
+    assert_eq!(client.closed_by_server().await, Vec::<Message>::new());
+    assert_eq!(server.io.sockets().len(), 1, "only the witness");
+    assert_still_serving(&server, &mut witness).await;
+}
+
+#[tokio::test]
+async fn a_binary_packet_declaring_no_attachment_closes_the_connection() {
+    // Node's parser refuses a count below one ("Illegal attachments").
+    let (server, mut witness) = server().await;
+    for frame in [
+        r#"450-["echo",1]"#,
+        r#"450-1["echo",1]"#,
+        "460-1[1]",
+        r#"4500-["echo"]"#,
+    ] {
+        assert_closed_silently(&server, &[frame]).await;
+    }
+    assert_still_serving(&server, &mut witness).await;
+}
+
+#[tokio::test]
+async fn a_packet_type_that_is_not_a_digit_closes_the_connection() {
+    // Engine.IO's type (`x…`, `é…`), then Socket.IO's (`4x…`): Node closes
+    // with a parse error.
+    let (server, mut witness) = server().await;
+    for frame in [
+        r#"x["echo",1]"#,
+        "\u{e9}4",
+        r#"4x["echo",1]"#,
+        "4",
+        r#"4 2["echo",1]"#,
+        "4\u{e9}",
+    ] {
+        assert_closed_silently(&server, &[frame]).await;
+    }
+    assert_still_serving(&server, &mut witness).await;
+}

@@ -15,4 +15,5 @@ mod flood;
 mod hostile;
 mod interop;
 mod namespaces;
+mod panics;
 mod reconnect;

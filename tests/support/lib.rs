@@ -35,7 +35,8 @@ use std::{future::Future, time::Duration};
 pub use crate::http_client::{raw_exchange, read_response, HttpResponse, PollingSession};
 pub use crate::node::{node_script, NodeOutput};
 pub use crate::server::{
-    heartbeat_config, quiet_config, Event, Events, Recorder, ServerBuilder, TestServer, MAX_PAYLOAD,
+    heartbeat_config, quiet_config, Event, Events, Recorder, ServerBuilder, TestServer,
+    MAX_PAYLOAD, PANIC_MESSAGE,
 };
 pub use crate::sio::{sio_config, SioServer, SioWs};
 pub use crate::ws::{

@@ -54,8 +54,11 @@ impl Event {
     }
 }
 
+/// The message that makes the test handler panic (after recording it).
+pub const PANIC_MESSAGE: &str = "panic (a test's request)";
+
 /// The test handler: echoes every message back to its sender and records
-/// every callback as an [`Event`].
+/// every callback as an [`Event`]; [`PANIC_MESSAGE`] makes it panic.
 #[derive(Debug)]
 pub struct Recorder {
     tx: mpsc::UnboundedSender<Event>,
@@ -78,6 +81,9 @@ impl EngineIoHandler for Recorder {
 
     fn on_message(&self, socket: &Socket, msg: Message) {
         self.record(Event::Message(socket.sid(), msg.clone()));
+        if msg == Message::Text(PANIC_MESSAGE.into()) {
+            panic!("{PANIC_MESSAGE}");
+        }
         let _ = match msg {
             Message::Text(text) => socket.send_text(&text),
             Message::Binary(data) => socket.send_binary(data),

@@ -9,7 +9,7 @@ use socketio_protocol::engine::{OpenPacket, Sid};
 
 use crate::{
     error::HttpError,
-    polling,
+    handler, polling,
     socket::{lock, UpgradeState},
     trace, websocket, BoxError, CloseReason, EngineIoConfig, EngineIoHandler, EngineIoLayer,
     EngineIoService, NotFound, Socket, TransportType,
@@ -457,7 +457,7 @@ async fn heartbeat<H: EngineIoHandler>(engine: Arc<Engine<H>>, socket: Socket<H:
 pub(crate) async fn finish<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: &Socket<H::Data>) {
     let reason = socket.close_reason();
     trace::debug!(sid = %socket.sid(), %reason, "engine.io: session closed");
-    engine.handler.on_close(socket, reason);
+    handler::close(&engine.handler, socket, reason);
     if socket.transport() == TransportType::Polling {
         linger(&engine.config, socket, reason).await;
     }

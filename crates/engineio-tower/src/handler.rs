@@ -3,7 +3,7 @@ use std::fmt;
 use bytes::Bytes;
 use socketio_protocol::Str;
 
-use crate::Socket;
+use crate::{trace, Socket};
 
 /// A message received from a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,11 @@ impl fmt::Display for CloseReason {
 /// its incoming packets are not read (back-pressure through TCP), so a
 /// handler may reply with [`Socket::send`] without losing anything.
 ///
+/// A panic in a callback is caught where it is called: that session is
+/// closed ([`CloseReason::ForcedClose`]; from `on_close`, it is unregistered
+/// all the same), a `tracing` error is emitted, and the transport's task and
+/// every other session go on.
+///
 /// ```
 /// use engineio_tower::{EngineIoHandler, Message, Socket, CloseReason};
 ///
@@ -89,4 +94,39 @@ pub trait EngineIoHandler: Send + Sync + 'static {
 
     /// The session closed; called once, after which the socket accepts no frame.
     fn on_close(&self, socket: &Socket<Self::Data>, reason: CloseReason);
+}
+
+/// Calls [`EngineIoHandler::on_open`] with its panics contained.
+pub(crate) fn open<H: EngineIoHandler>(handler: &H, socket: &Socket<H::Data>) {
+    contain(socket, "on_open", || handler.on_open(socket));
+}
+
+/// Calls [`EngineIoHandler::on_message`] with its panics contained.
+pub(crate) fn message<H: EngineIoHandler>(handler: &H, socket: &Socket<H::Data>, msg: Message) {
+    contain(socket, "on_message", || handler.on_message(socket, msg));
+}
+
+/// Calls [`EngineIoHandler::on_close`] with its panics contained.
+pub(crate) fn close<H: EngineIoHandler>(
+    handler: &H,
+    socket: &Socket<H::Data>,
+    reason: CloseReason,
+) {
+    contain(socket, "on_close", || handler.on_close(socket, reason));
+}
+
+/// Runs a callback; a panic in it closes the session instead of unwinding
+/// through the transport's task.
+fn contain<D>(socket: &Socket<D>, callback: &'static str, f: impl FnOnce()) {
+    // The handler's state is its own; ours is behind locks that recover
+    // from poisoning, so going on after the panic is sound.
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let panic = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(a payload that is not a string)");
+        trace::error!(sid = %socket.sid(), callback, panic, "engine.io: the handler panicked, closing the session");
+        socket.close_with(CloseReason::ForcedClose);
+    }
 }

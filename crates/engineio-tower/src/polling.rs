@@ -12,6 +12,7 @@ use socketio_protocol::{
 use crate::{
     engine::{detach_parts, Engine},
     error::{self, HttpError},
+    handler,
     socket::Outbound,
     socket::{lock, Receiver, UpgradeState},
     trace, BoxError, CloseReason, EngineIoHandler, Message, Socket, TransportType,
@@ -29,7 +30,7 @@ pub(crate) fn handshake<H: EngineIoHandler>(
 ) -> Response<Full<Bytes>> {
     let socket = engine.open_session(TransportType::Polling, detach_parts(&parts));
     let body = engine.open_packet(&socket);
-    engine.handler.on_open(&socket);
+    handler::open(&engine.handler, &socket);
     error::response(StatusCode::OK, TEXT, Bytes::from(body))
 }
 
@@ -245,18 +246,24 @@ where
         match packet {
             Packet::Message(text) => {
                 socket.wait_for_room().await;
-                engine.handler.on_message(&socket, Message::Text(text));
+                handler::message(&engine.handler, &socket, Message::Text(text));
             }
             Packet::Binary(data) => {
                 socket.wait_for_room().await;
-                engine.handler.on_message(&socket, Message::Binary(data));
+                handler::message(&engine.handler, &socket, Message::Binary(data));
             }
             Packet::Pong(_) => session.pong.notify_one(),
             Packet::Close => {
                 socket.client_close();
                 break;
             }
-            Packet::Open(_) | Packet::Ping(_) | Packet::Upgrade | Packet::Noop => {
+            Packet::Ping(_) => {
+                // Only the server pings in protocol v4; Node closes too.
+                trace::warn!(sid = %socket.sid(), "engine.io: ping from the client (invalid heartbeat direction), closing");
+                socket.close_with(CloseReason::TransportError);
+                break;
+            }
+            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {
                 trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet in POST, ignored");
             }
         }

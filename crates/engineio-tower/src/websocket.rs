@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite;
 use crate::{
     engine::{self, detach_parts, Engine, Heartbeat},
     error::HttpError,
+    handler,
     socket::{lock, Outbound, Receiver, UpgradeState},
     trace,
     ws_conn::{put_frame, write_out, WsConn, WsError, WsIo, WRITE_BUFFER},
@@ -144,7 +145,7 @@ async fn direct<H: EngineIoHandler>(
         engine::finish(engine, &socket).await;
         return;
     }
-    engine.handler.on_open(&socket);
+    handler::open(&engine.handler, &socket);
     let Some(rx) = lock(&socket.session().rx).take() else {
         socket.close_with(CloseReason::TransportError);
         engine::finish(engine, &socket).await;
@@ -434,12 +435,17 @@ fn on_read<H: EngineIoHandler>(
     };
     match msg {
         Incoming::Text(text) => match Packet::decode_text(text) {
-            Ok(Packet::Message(m)) => engine.handler.on_message(socket, Message::Text(m)),
+            Ok(Packet::Message(m)) => handler::message(&engine.handler, socket, Message::Text(m)),
             Ok(Packet::Pong(_)) => match heartbeat {
                 Some(hb) => hb.on_pong(&engine.config, socket),
                 None => socket.session().pong.notify_one(),
             },
             Ok(Packet::Close) => return Err((CloseReason::TransportClose, None)),
+            Ok(Packet::Ping(_)) => {
+                // Only the server pings in protocol v4; Node closes too.
+                trace::warn!(sid = %socket.sid(), "engine.io: ping from the client (invalid heartbeat direction), closing");
+                return Err((CloseReason::TransportError, None));
+            }
             Ok(_) => {
                 trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
             }
@@ -448,7 +454,7 @@ fn on_read<H: EngineIoHandler>(
                 return Err((CloseReason::ParseError, None));
             }
         },
-        Incoming::Binary(b) => engine.handler.on_message(socket, Message::Binary(b)),
+        Incoming::Binary(b) => handler::message(&engine.handler, socket, Message::Binary(b)),
         // The client's close, answered with its own code (RFC 6455 §5.5.1).
         Incoming::Close(code) => return Err((CloseReason::TransportClose, code)),
         Incoming::Ping(_) | Incoming::Pong => {}

@@ -21,6 +21,7 @@ use crate::{
     ack::AckReply,
     extract::{ConnectParts, MessageParts},
     io::ServerInner,
+    panic::{CatchPanic, Panic},
     socket::outbound,
     trace, ConnectError, DisconnectReason, SocketRef,
 };
@@ -133,7 +134,7 @@ impl Client {
                     attachments,
                     ack_id,
                 }),
-                None => invalid_state(conn, &ns, "event"),
+                None => invalid_state(conn, &ns, "event for a namespace not joined"),
             },
             PacketData::Ack(Ack {
                 id,
@@ -141,7 +142,7 @@ impl Client {
                 attachments,
             }) => match socket_for(conn, &ns) {
                 Some(socket) => socket.on_ack(id, AckReply { args, attachments }),
-                None => invalid_state(conn, &ns, "ack"),
+                None => invalid_state(conn, &ns, "ack for a namespace not joined"),
             },
             PacketData::Disconnect => match socket_for(conn, &ns) {
                 Some(socket) => socket.close(DisconnectReason::ClientNamespaceDisconnect),
@@ -161,7 +162,8 @@ impl Client {
             return;
         };
         if socket_for(conn, &path).is_some() {
-            trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: namespace already joined, connect ignored");
+            // Node's server closes the connection too ("invalid state").
+            invalid_state(conn, &path, "connect to a namespace already joined");
             return;
         }
         conn.data().joined.store(true, Ordering::Release);
@@ -172,8 +174,15 @@ impl Client {
         socket.run(Box::new(move || {
             let socket = job_socket;
             Box::pin(async move {
-                if let Err(e) = ns.run_middlewares(&socket, &parts).await {
-                    trace::debug!(sid = %socket.id(), ns = %ns.path, error = %e, "socket.io: connection refused by a middleware");
+                let refused = match CatchPanic::new(ns.run_middlewares(&socket, &parts)).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => {
+                        trace::debug!(sid = %socket.id(), ns = %ns.path, error = %e, "socket.io: connection refused by a middleware");
+                        Some(e)
+                    }
+                    Err(p) => Some(refused_by_panic(&socket, "connect middleware", &p)),
+                };
+                if let Some(e) = refused {
                     forget(&conn, &socket);
                     send_connect_error(&conn, &ns.path, &e);
                     return;
@@ -184,7 +193,9 @@ impl Client {
                     return;
                 }
                 let handler = ns.handlers.connect.clone();
-                match handler.call(socket.clone(), &parts) {
+                let started = crate::panic::catch(|| handler.call(socket.clone(), &parts))
+                    .unwrap_or_else(|p| Err(refused_by_panic(&socket, "connect handler", &p)));
+                match started {
                     Err(e) => {
                         forget(&conn, &socket);
                         send_connect_error(&conn, &ns.path, &e);
@@ -195,7 +206,9 @@ impl Client {
                         let sid = socket.id().to_string();
                         let _ = conn.send(outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)));
                         trace::debug!(sid = %socket.id(), ns = %ns.path, "socket.io: socket connected");
-                        fut.await;
+                        if let Err(p) = CatchPanic::new(fut).await {
+                            crate::panic::panicked(&socket, "connect handler", None, &p);
+                        }
                     }
                 }
             })
@@ -271,6 +284,13 @@ async fn sweep_connect_deadlines(server: Weak<ServerInner>) {
     }
 }
 
+/// A connect middleware, or the connect handler before it started, panicked:
+/// the client is refused as by a middleware, without the panic's text.
+fn refused_by_panic(socket: &SocketRef, what: &'static str, p: &Panic) -> ConnectError {
+    trace::error!(ns = %socket.ns(), sid = %socket.id(), what, panic = %p, "socket.io: user code panicked, connection refused");
+    ConnectError::new("Internal server error")
+}
+
 fn send_connect_error(conn: &Conn, ns: &str, e: &ConnectError) {
     match encode_connect_error(&mut BytesMut::new(), ns, e.message(), e.data()) {
         Ok(p) => {
@@ -280,8 +300,9 @@ fn send_connect_error(conn: &Conn, ns: &str, e: &ConnectError) {
     }
 }
 
-/// A packet for a namespace the client has not joined: Node closes the connection.
+/// A packet that the connection's state does not allow (one for a namespace
+/// not joined, a second CONNECT): Node closes the connection.
 fn invalid_state(conn: &Conn, ns: &str, what: &'static str) {
-    trace::warn!(sid = %conn.sid(), %ns, what, "socket.io: packet for a namespace not joined, closing the connection");
+    trace::warn!(sid = %conn.sid(), %ns, what, "socket.io: packet not allowed in this state, closing the connection");
     conn.close_with(CloseReason::ParseError);
 }

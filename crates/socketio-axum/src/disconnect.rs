@@ -29,6 +29,11 @@ pub enum DisconnectReason {
     SlowConsumer,
     /// The server closed the whole connection.
     ForcedClose,
+    /// A handler, extractor, middleware or hook of this socket panicked: the
+    /// socket was disconnected (the client got a `DISCONNECT`, as for
+    /// [`SocketRef::disconnect`](crate::SocketRef::disconnect)); the
+    /// connection and its other sockets go on.
+    HandlerPanicked,
 }
 
 impl DisconnectReason {
@@ -44,6 +49,7 @@ impl DisconnectReason {
             DisconnectReason::ServerShuttingDown => "server shutting down",
             DisconnectReason::SlowConsumer => "slow consumer",
             DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::HandlerPanicked => "handler panicked",
         }
     }
 }

@@ -56,7 +56,13 @@ impl ServerInner {
         }
         let handlers = read(&self.dynamic)
             .iter()
-            .find(|(matches, _)| matches(path))
+            .find(|(matches, _)| {
+                // A matcher that panics matches nothing (and says so).
+                crate::panic::catch(|| matches(path)).unwrap_or_else(|p| {
+                    crate::trace::error!(ns = %path, panic = %p, "socket.io: a dynamic namespace matcher panicked");
+                    false
+                })
+            })
             .map(|(_, h)| h.clone())?;
         let ns = self
             .namespaces
@@ -230,6 +236,12 @@ impl SocketIo {
 
     pub(crate) fn engine(&self) -> Option<&EngineIo<Client>> {
         self.inner.engine.get()
+    }
+
+    /// Number of Engine.IO connections open on this server, whether or not
+    /// they joined a namespace (Node's `io.engine.clientsCount`).
+    pub fn connection_count(&self) -> usize {
+        self.engine().map_or(0, EngineIo::session_count)
     }
 
     /// Registers the namespace `path` (Node's `io.of(path).on("connection", handler)`);

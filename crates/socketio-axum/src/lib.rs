@@ -41,6 +41,7 @@ mod io;
 mod layer;
 mod ns;
 mod operators;
+mod panic;
 mod serial;
 mod socket;
 mod trace;

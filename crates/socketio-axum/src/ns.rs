@@ -210,7 +210,13 @@ impl Namespace {
     /// An event from another server.
     pub(crate) fn on_server_side_event(&self, event: ServerSideEvent) {
         match read(&self.server_side).clone() {
-            Some(handler) => handler(event),
+            Some(handler) => {
+                let name = event.event().to_owned();
+                // Called from the adapter's task: a panic must not end it.
+                if let Err(p) = crate::panic::catch(|| handler(event)) {
+                    trace::error!(ns = %self.path, event = %name, panic = %p, "socket.io: a server-side event handler panicked");
+                }
+            }
             None => {
                 trace::debug!(ns = %self.path, event = event.event(), "socket.io: server-side event with no handler")
             }

@@ -6,10 +6,13 @@
 use std::{
     collections::VecDeque,
     sync::Mutex,
-    task::{Context, Waker},
+    task::{Context, Poll, Waker},
 };
 
-use crate::handler::BoxFuture;
+use crate::{
+    handler::BoxFuture,
+    panic::{self, CatchPanic, Panic},
+};
 
 /// A job: made into a future only when its turn comes, so that it sees
 /// everything the jobs before it did (such as handlers they registered).
@@ -63,38 +66,73 @@ impl Serial {
     }
 }
 
+/// What owns a queue: gives the queue, and hears of a job that panicked
+/// where no closer catch did (handlers catch their own; this is the
+/// backstop that keeps the queue going).
+pub(crate) trait SerialOwner: Send + 'static {
+    fn serial(&self) -> &Serial;
+    fn job_panicked(&self, panic: &Panic);
+}
+
 /// Drives jobs in order starting with `first`: inline while they complete at
-/// once, then on a spawned task. `serial` gives the queue (and keeps it alive).
-pub(crate) fn drive<S>(serial: S, first: Job)
-where
-    S: AsRef<Serial> + Send + 'static,
-{
-    drive_future(serial, first());
+/// once, then on a spawned task. `owner` gives the queue (and keeps it alive).
+pub(crate) fn drive<S: SerialOwner>(owner: S, first: Job) {
+    match panic::catch(first) {
+        Ok(fut) => drive_future(owner, fut),
+        Err(p) => {
+            owner.job_panicked(&p);
+            drive_rest(owner);
+        }
+    }
 }
 
 /// Like [`drive`], starting with the future of work begun after
 /// [`Serial::try_start`].
-pub(crate) fn drive_future<S>(serial: S, first: BoxFuture<()>)
-where
-    S: AsRef<Serial> + Send + 'static,
-{
+pub(crate) fn drive_future<S: SerialOwner>(owner: S, first: BoxFuture<()>) {
     let mut fut = first;
     loop {
         // A future that is pending here is polled again on its task, with a
         // real waker, before anything could wake it.
         let mut cx = Context::from_waker(Waker::noop());
-        if fut.as_mut().poll(&mut cx).is_pending() {
-            tokio::spawn(async move {
-                fut.await;
-                while let Some(job) = serial.as_ref().next() {
-                    job().await;
-                }
-            });
-            return;
+        match panic::catch(|| fut.as_mut().poll(&mut cx)) {
+            Ok(Poll::Pending) => {
+                tokio::spawn(async move {
+                    if let Err(p) = CatchPanic::new(fut).await {
+                        owner.job_panicked(&p);
+                    }
+                    while let Some(job) = next_job(&owner) {
+                        if let Err(p) = CatchPanic::new(job).await {
+                            owner.job_panicked(&p);
+                        }
+                    }
+                });
+                return;
+            }
+            Ok(Poll::Ready(())) => {}
+            Err(p) => owner.job_panicked(&p),
         }
-        match serial.as_ref().next() {
-            Some(next) => fut = next(),
+        match next_job(&owner) {
+            Some(next) => fut = next,
             None => return,
+        }
+    }
+}
+
+/// Goes on with the queued jobs after the first failed to start.
+fn drive_rest<S: SerialOwner>(owner: S) {
+    if let Some(fut) = next_job(&owner) {
+        drive_future(owner, fut);
+    }
+}
+
+/// The future of the next job, or `None` once the queue is idle. A job
+/// that panics while making its future counts as done.
+fn next_job<S: SerialOwner>(owner: &S) -> Option<BoxFuture<()>> {
+    loop {
+        let job = owner.serial().next()?;
+        match panic::catch(job) {
+            Ok(fut) => return Some(fut),
+            Err(p) => owner.job_panicked(&p),
         }
     }
 }
@@ -105,26 +143,51 @@ mod tests {
 
     use super::*;
 
-    struct Q(Serial);
-    impl AsRef<Serial> for Arc<Q> {
-        fn as_ref(&self) -> &Serial {
+    struct Q(Serial, Mutex<Vec<String>>);
+    impl SerialOwner for Arc<Q> {
+        fn serial(&self) -> &Serial {
             &self.0
+        }
+        fn job_panicked(&self, panic: &Panic) {
+            self.1.lock().unwrap().push(panic.message().to_owned());
         }
     }
 
-    #[tokio::test]
-    async fn jobs_run_in_order_even_when_one_waits() {
-        let q = Arc::new(Q(Serial::default()));
-        let log = Arc::new(Mutex::new(Vec::new()));
+    type Wait = Option<tokio::sync::oneshot::Receiver<()>>;
+    type Done = Option<tokio::sync::oneshot::Sender<()>>;
+
+    /// Queues and drives four jobs made by `make(i, wait, done)`: job
+    /// `waiter` gets a receiver to wait on, job 3 a sender to say it ran.
+    /// Returns the sender that releases the waiter and the "done" receiver.
+    fn queue_four(
+        q: &Arc<Q>,
+        waiter: usize,
+        make: impl Fn(usize, Wait, Done) -> Job,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::sync::oneshot::Receiver<()>,
+    ) {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let mut rx = Some(rx);
         let mut done_tx = Some(done_tx);
         for i in 0..4 {
-            let log = log.clone();
-            let wait = if i == 1 { rx.take() } else { None };
+            let wait = if i == waiter { rx.take() } else { None };
             let done = if i == 3 { done_tx.take() } else { None };
-            let job: Job = Box::new(move || {
+            if let Ok(job) = q.0.enqueue(make(i, wait, done)) {
+                drive(q.clone(), job);
+            }
+        }
+        (tx, done_rx)
+    }
+
+    #[tokio::test]
+    async fn jobs_run_in_order_even_when_one_waits() {
+        let q = Arc::new(Q(Serial::default(), Mutex::default()));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, done_rx) = queue_four(&q, 1, |i, wait, done| {
+            let log = log.clone();
+            Box::new(move || {
                 Box::pin(async move {
                     if let Some(w) = wait {
                         let _ = w.await;
@@ -134,15 +197,50 @@ mod tests {
                         let _ = d.send(());
                     }
                 })
-            });
-            if let Ok(job) = q.0.enqueue(job) {
-                drive(q.clone(), job);
-            }
-        }
+            })
+        });
         assert_eq!(*log.lock().unwrap(), vec![0]);
         assert_eq!(q.0.len(), 2);
         tx.send(()).unwrap();
         done_rx.await.unwrap();
         assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_reported_and_the_queue_goes_on() {
+        let q = Arc::new(Q(Serial::default(), Mutex::default()));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        // 0 waits, then panics; 1 panics while making its future; 2 panics
+        // at once; 3 completes.
+        let (tx, done_rx) = queue_four(&q, 0, |i, wait, done| {
+            let log = log.clone();
+            Box::new(move || {
+                if i == 1 {
+                    panic!("making job 1");
+                }
+                Box::pin(async move {
+                    if let Some(w) = wait {
+                        let _ = w.await;
+                        panic!("job 0 after its await");
+                    }
+                    if i == 2 {
+                        panic!("job 2 at once");
+                    }
+                    log.lock().unwrap().push(i);
+                    if let Some(d) = done {
+                        let _ = d.send(());
+                    }
+                })
+            })
+        });
+        tx.send(()).unwrap();
+        done_rx.await.unwrap();
+        assert_eq!(*log.lock().unwrap(), vec![3]);
+        assert_eq!(
+            *q.1.lock().unwrap(),
+            ["job 0 after its await", "making job 1", "job 2 at once"]
+        );
+        // The queue is idle again: the next work starts at once.
+        assert!(q.0.try_start());
     }
 }

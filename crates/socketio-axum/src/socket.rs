@@ -32,8 +32,9 @@ use crate::{
     },
     ns::Namespace,
     operators::{BroadcastOperators, IntoRooms},
+    panic::{CatchPanic, Panic},
     read,
-    serial::{self, Job, Serial},
+    serial::{self, Job, Serial, SerialOwner},
     trace, write, AckError, DisconnectReason, EmitError, SocketIo,
 };
 
@@ -106,9 +107,13 @@ type PacketMiddleware = Arc<dyn Fn(&SocketRef, &MessageParts) -> Result<(), Stri
 const MAX_QUEUED_EVENTS: usize = 128;
 const RESUME_QUEUED_EVENTS: usize = MAX_QUEUED_EVENTS / 2;
 
-impl AsRef<Serial> for SocketRef {
-    fn as_ref(&self) -> &Serial {
+impl SerialOwner for SocketRef {
+    fn serial(&self) -> &Serial {
         &self.0.serial
+    }
+
+    fn job_panicked(&self, panic: &Panic) {
+        crate::panic::panicked(self, "socket job", None, panic);
     }
 }
 
@@ -457,7 +462,10 @@ impl SocketRef {
 
     fn hook_outgoing(&self, event: &str, packet: &EncodedPacket) {
         if let Some(hook) = read(&self.0.outgoing_hook).clone() {
-            hook(self, event, &packet.text);
+            if let Err(p) = crate::panic::catch(|| hook(self, event, &packet.text)) {
+                let event = Str::from(event.to_owned());
+                crate::panic::panicked(self, "outgoing hook", Some(&event), &p);
+            }
         }
     }
 
@@ -574,11 +582,16 @@ impl SocketRef {
     /// `DISCONNECT` and its `disconnect` event with reason
     /// `io server disconnect`; the connection stays open for other namespaces.
     pub fn disconnect(&self) {
+        self.disconnect_because(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// Sends the client a `DISCONNECT` for this namespace and leaves it.
+    pub(crate) fn disconnect_because(&self, reason: DisconnectReason) {
         if self.connected() {
             let packet = encode_disconnect(&mut BytesMut::new(), self.ns());
             let _ = self.0.conn.send(outbound(packet));
         }
-        self.close(DisconnectReason::ServerNamespaceDisconnect);
+        self.close(reason);
     }
 
     /// Leaves the namespace: runs the `disconnecting` handler, leaves the
@@ -598,16 +611,24 @@ impl SocketRef {
         let socket = self.clone();
         let job: Job = Box::new(move || {
             Box::pin(async move {
+                // The clean-up happens whatever the user's handlers do: a
+                // panic in one is logged, and the socket leaves all the same.
+                let run = |handler: Option<BoxedDisconnectHandler>, what| {
+                    let socket = socket.clone();
+                    async move {
+                        let Some(h) = handler else { return };
+                        let call = CatchPanic::new(async { h.call(socket.clone(), reason).await });
+                        if let Err(p) = call.await {
+                            trace::error!(ns = %socket.ns(), sid = %socket.id(), what, panic = %p, "socket.io: a disconnect handler panicked");
+                        }
+                    }
+                };
                 let disconnecting = crate::lock(&socket.0.disconnecting_handler).take();
-                if let Some(h) = disconnecting {
-                    h.call(socket.clone(), reason).await;
-                }
+                run(disconnecting, "disconnecting handler").await;
                 socket.0.ns.remove(&socket);
                 crate::lock(&socket.0.acks).clear();
                 let disconnect = crate::lock(&socket.0.disconnect_handler).take();
-                if let Some(h) = disconnect {
-                    h.call(socket.clone(), reason).await;
-                }
+                run(disconnect, "disconnect handler").await;
                 write(&socket.0.handlers).clear();
                 if socket.0.reading_held.swap(false, Ordering::AcqRel) {
                     socket.0.conn.resume_reading();
@@ -677,8 +698,13 @@ impl SocketRef {
             (!list.is_empty()).then(|| list.clone())
         };
         for mw in middlewares.iter().flat_map(|m| m.iter()) {
-            if let Err(reason) = mw(&self, &parts) {
-                return crate::extract::rejected(&self, &parts, &reason);
+            match crate::panic::catch(|| mw(&self, &parts)) {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => return crate::extract::rejected(&self, &parts, &reason),
+                Err(p) => {
+                    crate::panic::panicked(&self, "packet middleware", Some(&parts.event), &p);
+                    return ready();
+                }
             }
         }
         let handler = read(&self.0.handlers)

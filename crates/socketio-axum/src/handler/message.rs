@@ -3,8 +3,15 @@ use std::{future::Future, marker::PhantomData, sync::Arc};
 use super::{macros::all_the_tuples, BoxFuture};
 use crate::{
     extract::{FromMessage, FromMessageParts, MessageParts},
+    panic::{EventFuture, Panic},
     SocketRef,
 };
+
+/// An extractor or the handler's synchronous start panicked.
+fn panicked(socket: &SocketRef, parts: &MessageParts, p: &Panic) -> BoxFuture<()> {
+    crate::panic::panicked(socket, "event handler", Some(&parts.event), p);
+    Box::pin(std::future::ready(()))
+}
 
 /// An event handler: an async function whose arguments are extractors, the
 /// last of which may consume the event ([`FromMessage`]).
@@ -12,6 +19,12 @@ use crate::{
 /// When an extractor fails, the handler does not run: the client gets an
 /// acknowledgement `[{"error": "<why>"}]` if it asked for one, and a `tracing`
 /// warning is emitted either way.
+///
+/// When the handler or one of its extractors panics, the panic is caught:
+/// the socket is disconnected (the client gets a `DISCONNECT`, its
+/// `on_disconnect` runs with [`DisconnectReason::HandlerPanicked`](crate::DisconnectReason::HandlerPanicked)),
+/// a `tracing` error names the namespace, socket and event, and the
+/// connection's other sockets and every other client go on.
 ///
 /// ```
 /// use socketio_axum::{extract::{AckSender, Data}, SocketRef};
@@ -35,8 +48,11 @@ where
     F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    fn call(&self, _socket: SocketRef, _parts: MessageParts) -> BoxFuture<()> {
-        Box::pin((self.clone())())
+    fn call(&self, socket: SocketRef, parts: MessageParts) -> BoxFuture<()> {
+        match crate::panic::catch(|| (self.clone())()) {
+            Ok(fut) => Box::pin(EventFuture::new(fut, socket, parts.event)),
+            Err(p) => panicked(&socket, &parts, &p),
+        }
     }
 }
 
@@ -51,17 +67,26 @@ macro_rules! impl_message_handler {
             $last: FromMessage<M> + Send,
         {
             fn call(&self, socket: SocketRef, mut parts: MessageParts) -> BoxFuture<()> {
-                $(
-                    let $ty = match $ty::from_message_parts(&socket, &mut parts) {
+                // Extractors and the handler's synchronous start are user
+                // code too: a panic in them is contained like one in the future.
+                let started = crate::panic::catch(|| {
+                    $(
+                        let $ty = match $ty::from_message_parts(&socket, &mut parts) {
+                            Ok(v) => v,
+                            Err(e) => return Err(crate::extract::rejected(&socket, &parts, &e)),
+                        };
+                    )*
+                    let $last = match $last::from_message(&socket, &mut parts) {
                         Ok(v) => v,
-                        Err(e) => return crate::extract::rejected(&socket, &parts, &e),
+                        Err(e) => return Err(crate::extract::rejected(&socket, &parts, &e)),
                     };
-                )*
-                let $last = match $last::from_message(&socket, &mut parts) {
-                    Ok(v) => v,
-                    Err(e) => return crate::extract::rejected(&socket, &parts, &e),
-                };
-                Box::pin((self.clone())($($ty,)* $last))
+                    Ok((self.clone())($($ty,)* $last))
+                });
+                match started {
+                    Ok(Ok(fut)) => Box::pin(EventFuture::new(fut, socket, parts.event)),
+                    Ok(Err(rejected)) => rejected,
+                    Err(p) => panicked(&socket, &parts, &p),
+                }
             }
         }
     };

@@ -194,11 +194,16 @@ mod tests {
     }
 
     #[test]
-    fn zero_attachments_is_complete_at_once() {
+    fn a_binary_packet_of_zero_attachments_is_refused() {
         let mut d = Decoder::default();
-        let packet = d.decode_text(r#"50-["x"]"#.into()).unwrap().unwrap();
-        assert!(packet.attachments().is_empty());
-        assert!(!d.is_awaiting_attachments());
+        for text in [r#"50-["x"]"#, "60-1[]", r#"500-["x"]"#] {
+            assert_eq!(
+                d.decode_text(text.into()),
+                Err(DecodeError::InvalidAttachmentCount),
+                "{text}"
+            );
+            assert!(!d.is_awaiting_attachments());
+        }
     }
 
     #[test]

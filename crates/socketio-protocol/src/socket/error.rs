@@ -16,7 +16,8 @@ pub enum DecodeError {
     Empty,
     /// The first character is not a packet type (`0`..=`6`).
     UnknownPacketType(u8),
-    /// A binary packet does not start with a well-formed `<count>-` attachment count.
+    /// A binary packet does not start with a well-formed `<count>-` attachment
+    /// count of at least one.
     InvalidAttachmentCount,
     /// A binary packet announces more attachments than allowed.
     TooManyAttachments {

@@ -202,6 +202,11 @@ impl Packet {
             if end == pos || bytes.get(end) != Some(&b'-') {
                 return Err(DecodeError::InvalidAttachmentCount);
             }
+            // A binary packet carries at least one attachment: Node's parser
+            // refuses `0-` too.
+            if count == Some(0) {
+                return Err(DecodeError::InvalidAttachmentCount);
+            }
             let max = limits.max_attachments;
             expected = count
                 .and_then(|n| usize::try_from(n).ok())
