@@ -245,7 +245,7 @@ async fn remote_join_leave_and_disconnect_work_both_ways() {
 
     // Rust joins every socket of the cluster to x. Each server gets the
     // join before the broadcast that follows it, on the same connection.
-    c.a.io.sockets_join("x");
+    c.a.io.sockets_join("x").unwrap();
     c.a.io.to("x").emit("in-x", &()).unwrap();
     c.a.io.emit("sync", &()).unwrap();
     let got = c.clients.until(&ALL, "sync").await;
@@ -254,7 +254,7 @@ async fn remote_join_leave_and_disconnect_work_both_ways() {
     }
 
     // Rust makes the members of r1 leave x.
-    c.b.io.to("r1").leave("x");
+    c.b.io.to("r1").leave("x").unwrap();
     c.b.io.to("x").emit("still-in-x", &()).unwrap();
     c.b.io.emit("sync", &()).unwrap();
     let got = c.clients.until(&ALL, "sync").await;
@@ -296,7 +296,7 @@ async fn remote_join_leave_and_disconnect_work_both_ways() {
         .await;
     assert_eq!(c.clients.disconnected("a2").await, "io server disconnect");
     assert_eq!(c.clients.disconnected("n2").await, "io server disconnect");
-    c.a.io.to("r1").disconnect();
+    c.a.io.to("r1").disconnect().unwrap();
     for name in ["a1", "b1", "n1"] {
         assert_eq!(
             c.clients.disconnected(name).await,

@@ -267,13 +267,20 @@ pub(crate) struct RustServer {
     pub(crate) server_side: mpsc::UnboundedReceiver<(String, Value)>,
 }
 
+/// The adapter configuration of the tests' servers: a 3 s request timeout.
+pub(crate) fn config(prefix: &str, redis: &str) -> socketio_redis::RedisAdapterConfigBuilder {
+    RedisAdapterConfig::builder()
+        .url(redis)
+        .key_prefix(prefix)
+        .request_timeout(Duration::from_secs(3))
+}
+
 impl RustServer {
     pub(crate) async fn start(name: &str, prefix: &str, redis: &str) -> RustServer {
-        let config = RedisAdapterConfig::builder()
-            .url(redis)
-            .key_prefix(prefix)
-            .request_timeout(Duration::from_secs(3))
-            .build();
+        RustServer::start_with(name, config(prefix, redis).build()).await
+    }
+
+    pub(crate) async fn start_with(name: &str, config: RedisAdapterConfig) -> RustServer {
         let adapter = within("the adapter to connect", RedisAdapter::connect(config))
             .await
             .expect("connect to Redis");

@@ -3,7 +3,8 @@
 //! `@socket.io/redis-adapter` 8.3), each with socket.io-client clients,
 //! behind the Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`). Each
 //! test uses a key prefix of its own, so tests share that Redis safely.
-//! The Redis restart test runs a private `redis-server` on a free port.
+//! The tests that stop or freeze Redis run a private `redis-server` on a free
+//! port each.
 
 // A failed step of a test panics, with a message.
 #![allow(clippy::panic, clippy::unwrap_used)]

@@ -380,7 +380,9 @@ fn ready<T: Send + 'static>(v: T) -> BoxFuture<T> {
 }
 
 impl NamespaceAdapter for Nothing {
-    fn broadcast(&self, _: &EncodedPacket, _: &BroadcastOptions) {}
+    fn broadcast(&self, _: &EncodedPacket, _: &BroadcastOptions) -> Result<(), AdapterError> {
+        Ok(())
+    }
     fn broadcast_with_ack(
         &self,
         _: &EncodedPacket,
@@ -395,9 +397,15 @@ impl NamespaceAdapter for Nothing {
     ) -> BoxFuture<Result<Vec<SocketData>, AdapterError>> {
         ready(Ok(Vec::new()))
     }
-    fn add_sockets(&self, _: &BroadcastOptions, _: &[Room]) {}
-    fn del_sockets(&self, _: &BroadcastOptions, _: &[Room]) {}
-    fn disconnect_sockets(&self, _: &BroadcastOptions, _: bool) {}
+    fn add_sockets(&self, _: &BroadcastOptions, _: &[Room]) -> Result<(), AdapterError> {
+        Ok(())
+    }
+    fn del_sockets(&self, _: &BroadcastOptions, _: &[Room]) -> Result<(), AdapterError> {
+        Ok(())
+    }
+    fn disconnect_sockets(&self, _: &BroadcastOptions, _: bool) -> Result<(), AdapterError> {
+        Ok(())
+    }
     fn server_side_emit(
         &self,
         _: &str,

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use crate::{
     adapter::{AdapterError, RemoteAcks},
     handler::BoxFuture,
-    trace, AckError, SocketRef,
+    trace, AckError, EmitError, SocketRef,
 };
 
 /// The arguments of an acknowledgement, as received.
@@ -146,11 +146,16 @@ impl<R: DeserializeOwned + Send + 'static> BroadcastAckFuture<R> {
                             // Clients of other servers that did not answer in time.
                             out.extend((0..missing).map(|_| Err(AckError::Timeout(timeout))));
                         }
+                        // One entry says that the other servers' answers are lost.
                         Ok(Err(e)) => {
-                            trace::warn!(error = %e, "socket.io: acknowledgements from other servers lost")
+                            trace::warn!(error = %e, "socket.io: acknowledgements from other servers lost");
+                            out.push(Err(AckError::Emit(EmitError::Adapter(e))));
                         }
                         Err(_) => {
-                            trace::warn!("socket.io: adapter task for acknowledgements failed")
+                            trace::warn!("socket.io: adapter task for acknowledgements failed");
+                            let e =
+                                AdapterError::new("the adapter's task for acknowledgements failed");
+                            out.push(Err(AckError::Emit(EmitError::Adapter(e))));
                         }
                     }
                 }

@@ -1,5 +1,7 @@
 use std::{fmt, time::Duration};
 
+use crate::adapter::AdapterError;
+
 /// Why an emit failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -12,6 +14,13 @@ pub enum EmitError {
     /// connection's outgoing queue past `max_buffered_bytes`. It was not
     /// queued, and the connection is closed as a slow consumer.
     QueueFull,
+    /// A broadcast reached the targeted sockets of this server, but not the
+    /// other servers: the [`Adapter`](crate::adapter::Adapter) could not
+    /// send it (for the Redis adapter: no connection to Redis, or its
+    /// publish queue is full). The [`AdapterError`], also the
+    /// [`source`](std::error::Error::source), says why. Nothing is retried:
+    /// emit again to try again.
+    Adapter(AdapterError),
 }
 
 impl fmt::Display for EmitError {
@@ -22,11 +31,27 @@ impl fmt::Display for EmitError {
             EmitError::QueueFull => {
                 f.write_str("the client reads too slowly (outgoing queue over max_buffered_bytes); connection closed")
             }
+            EmitError::Adapter(_) => f.write_str(
+                "sent to the sockets of this server only: the adapter could not send it to the other servers",
+            ),
         }
     }
 }
 
-impl std::error::Error for EmitError {}
+impl std::error::Error for EmitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EmitError::Adapter(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<AdapterError> for EmitError {
+    fn from(e: AdapterError) -> Self {
+        EmitError::Adapter(e)
+    }
+}
 
 impl From<serde_json::Error> for EmitError {
     fn from(e: serde_json::Error) -> Self {
@@ -127,5 +152,53 @@ impl From<String> for ConnectError {
 impl From<&str> for ConnectError {
     fn from(message: &str) -> Self {
         ConnectError::new(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn an_adapter_failure_says_where_the_packet_went_and_chains_to_its_cause() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let adapter =
+            AdapterError::unavailable("redis adapter: not connected to Redis").with_source(io);
+        let err = EmitError::from(adapter.clone());
+
+        assert_eq!(
+            err.to_string(),
+            "sent to the sockets of this server only: the adapter could not send it to the other servers"
+        );
+        let cause = err.source().map(ToString::to_string);
+        assert_eq!(
+            cause.as_deref(),
+            Some("redis adapter: not connected to Redis")
+        );
+        let root = err
+            .source()
+            .and_then(|e| e.source())
+            .map(ToString::to_string);
+        assert_eq!(
+            root,
+            Some(std::io::Error::from(std::io::ErrorKind::ConnectionReset).to_string())
+        );
+        assert_eq!(
+            EmitError::Disconnected.source().map(ToString::to_string),
+            None
+        );
+        assert!(adapter.is_unavailable() && !adapter.is_queue_full() && !adapter.is_timeout());
+    }
+
+    #[test]
+    fn adapter_errors_compare_by_kind_and_message_not_source() {
+        let plain = AdapterError::timeout("no answer");
+        let caused = AdapterError::timeout("no answer").with_source(std::fmt::Error);
+        assert_eq!(plain, caused);
+        assert_ne!(plain, AdapterError::new("no answer"));
+        assert_ne!(plain, AdapterError::timeout("no reply"));
+        assert!(AdapterError::queue_full("full").is_queue_full());
     }
 }

@@ -18,7 +18,7 @@ use crate::{
     layer::{SocketIoLayer, SocketIoService},
     ns::{Namespace, NamespaceRef, NsHandlers, Shared},
     operators::RemoteSocket,
-    operators::{BroadcastOperators, IntoRooms},
+    operators::{BroadcastOperators, IntoRooms, PublishFuture},
     read, write, EmitError, SocketIoConfig, SocketRef,
 };
 
@@ -361,9 +361,21 @@ impl SocketIo {
         self.main().timeout(timeout)
     }
 
-    /// Emits to every socket of the main namespace.
+    /// Emits to every socket of the main namespace (see
+    /// [`BroadcastOperators::emit`] for its errors).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.main().emit(event, data)
+    }
+
+    /// Emits to every socket of the main namespace, and returns a future
+    /// that resolves once the adapter has sent the packet to the other
+    /// servers (see [`BroadcastOperators::emit_published`]).
+    pub fn emit_published<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<PublishFuture, EmitError> {
+        self.main().emit_published(event, data)
     }
 
     /// Emits to every socket of the main namespace with arguments as received
@@ -418,8 +430,8 @@ impl SocketIo {
         let Some(remote) = ns.remote() else {
             return Ok(Vec::new());
         };
-        let args =
-            crate::extract::raw_args_of(data).map_err(|e| AdapterError::new(e.to_string()))?;
+        let args = crate::extract::raw_args_of(data)
+            .map_err(|e| AdapterError::new("cannot serialize the data").with_source(e))?;
         remote.server_side_emit(event, &args, ack).await
     }
 
@@ -457,19 +469,25 @@ impl SocketIo {
         self.inner.namespaces.get("/").map(|ns| ns.clone())
     }
 
-    /// Makes every socket of the main namespace join `rooms` (Node's `socketsJoin`).
-    pub fn sockets_join(&self, rooms: impl IntoRooms) {
-        self.main().join(rooms);
+    /// Makes every socket of the main namespace join `rooms` (Node's
+    /// `socketsJoin`); `Err` when the adapter could not pass it on to the
+    /// other servers (see [`BroadcastOperators::join`]).
+    pub fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        self.main().join(rooms)
     }
 
-    /// Makes every socket of the main namespace leave `rooms` (Node's `socketsLeave`).
-    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
-        self.main().leave(rooms);
+    /// Makes every socket of the main namespace leave `rooms` (Node's
+    /// `socketsLeave`); `Err` when the adapter could not pass it on to the
+    /// other servers.
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        self.main().leave(rooms)
     }
 
-    /// Disconnects every socket of the main namespace (Node's `disconnectSockets`).
-    pub fn disconnect_sockets(&self) {
-        self.main().disconnect();
+    /// Disconnects every socket of the main namespace (Node's
+    /// `disconnectSockets`); `Err` when the adapter could not pass it on to
+    /// the other servers.
+    pub fn disconnect_sockets(&self) -> Result<(), AdapterError> {
+        self.main().disconnect()
     }
 
     /// Closes every connection (sockets see `server shutting down`) and

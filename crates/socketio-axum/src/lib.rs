@@ -26,7 +26,8 @@
 //! - [`SocketRef`]: one client in one namespace; `on`, `emit`, `join`...
 //! - [`extract`]: handler arguments ([`Data`](extract::Data),
 //!   [`AckSender`](extract::AckSender), [`State`](extract::State), ...).
-//! - [`BroadcastOperators`]: `to`, `except`, `volatile`, `timeout`, then `emit`.
+//! - [`BroadcastOperators`]: `to`, `except`, `volatile`, `timeout`, then `emit`
+//!   (or `emit_published`, which waits until other servers were reached).
 
 mod ack;
 pub mod adapter;
@@ -55,7 +56,7 @@ pub use error::{AckError, ConnectError, EmitError};
 pub use io::{SocketIo, SocketIoBuilder};
 pub use layer::{SocketIoLayer, SocketIoService};
 pub use ns::NamespaceRef;
-pub use operators::{BroadcastOperators, IntoRooms, RemoteSocket};
+pub use operators::{BroadcastOperators, IntoRooms, PublishFuture, RemoteSocket};
 pub use socket::{SocketRef, TimeoutSocket};
 pub use socketio_protocol::socket::Binary;
 

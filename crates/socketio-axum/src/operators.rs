@@ -1,13 +1,21 @@
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use bytes::BytesMut;
 use serde::{de::DeserializeOwned, Serialize};
-use socketio_protocol::socket::{encode_event, encode_event_raw};
+use socketio_protocol::socket::{encode_event, encode_event_raw, EncodedPacket};
 
 use crate::{
     ack::BroadcastAckFuture,
     adapter::{AdapterError, BroadcastOptions, NamespaceAdapter, Room, SocketData},
     extract::RawArgs,
+    handler::BoxFuture,
     ns::Namespace,
     socket::outbound,
     EmitError, SocketRef,
@@ -65,6 +73,15 @@ impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
 /// A socket in several of the targeted rooms is reached once. With an
 /// [`Adapter`](crate::adapter::Adapter), every action also reaches the other
 /// servers unless [`local`](Self::local) is set.
+///
+/// An action is always applied to this server's sockets. When the adapter
+/// cannot pass it on to the other servers (for the Redis adapter: Redis is
+/// unreachable, or its publish queue is full), the action returns the
+/// adapter's error: [`EmitError::Adapter`] from [`emit`](Self::emit), an
+/// [`AdapterError`] from [`join`](Self::join), [`leave`](Self::leave) and
+/// [`disconnect`](Self::disconnect). Without an adapter, or with `local`,
+/// these never fail for that reason. [`emit_published`](Self::emit_published)
+/// also waits until the adapter has sent the packet.
 ///
 /// ```
 /// use socketio_axum::SocketIo;
@@ -175,17 +192,35 @@ impl BroadcastOperators {
 
     /// Emits to every targeted socket; the packet is encoded once and its
     /// bytes shared. See [`SocketRef::emit`] for how `data` becomes arguments.
+    ///
+    /// Fails with [`EmitError::Serialize`] before anything is sent, or with
+    /// [`EmitError::Adapter`] when the adapter could not send the packet to
+    /// the other servers: this server's targeted sockets got it all the
+    /// same. `Ok` means the packet was delivered here and handed to the
+    /// adapter, which may still lose it (for example if Redis goes away
+    /// before the packet is published); [`emit_published`](Self::emit_published)
+    /// says when it was sent.
+    ///
+    /// ```
+    /// use socketio_axum::{EmitError, SocketIo};
+    ///
+    /// fn headline(io: &SocketIo, text: &str) {
+    ///     match io.to("news").emit("headline", text) {
+    ///         Ok(()) => {}
+    ///         // Members of "news" on this server got it, those on other servers did not.
+    ///         Err(EmitError::Adapter(e)) => eprintln!("headline not sent to other servers: {e}"),
+    ///         Err(e) => eprintln!("headline not sent: {e}"),
+    ///     }
+    /// }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), &self.ns.path, event, None, data)?;
-        if let Some(remote) = self.remote() {
-            remote.broadcast(&packet, &self.opts);
-        }
-        self.ns.broadcast_local(&outbound(packet), &self.opts);
-        Ok(())
+        self.send(packet)
     }
 
     /// Emits `event` to every targeted socket with arguments as received
-    /// (see [`RawArgs`]), without decoding or encoding them.
+    /// (see [`RawArgs`]), without decoding or encoding them. Fails as
+    /// [`emit`](Self::emit) does.
     pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
         let packet = encode_event_raw(
             &mut BytesMut::new(),
@@ -195,11 +230,56 @@ impl BroadcastOperators {
             &args.args,
             args.attachments,
         );
-        if let Some(remote) = self.remote() {
-            remote.broadcast(&packet, &self.opts);
-        }
+        self.send(packet)
+    }
+
+    fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
+        let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
         self.ns.broadcast_local(&outbound(packet), &self.opts);
-        Ok(())
+        match remote {
+            Some(Err(e)) => Err(EmitError::Adapter(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Emits like [`emit`](Self::emit), and returns a future that resolves
+    /// once the adapter has sent the packet to the other servers (for the
+    /// Redis adapter: once Redis accepted the `PUBLISH`), or with the
+    /// [`AdapterError`] that kept it from them. Without an adapter, or with
+    /// [`local`](Self::local), it resolves at once.
+    ///
+    /// Errors known at once come back at once, as from `emit`:
+    /// [`EmitError::Adapter`] means this server's sockets got the packet and
+    /// the other servers did not. An error from the future means the same,
+    /// except for a timeout ([`AdapterError::is_timeout`]): the message may
+    /// still reach them. The packet is sent whether or not the future is
+    /// awaited; only awaiting costs an allocation (`emit` has none).
+    ///
+    /// ```
+    /// use socketio_axum::{EmitError, SocketIo};
+    ///
+    /// async fn announce(io: &SocketIo) -> Result<(), EmitError> {
+    ///     io.to("ops").emit_published("deploy", "v2")?.await?;
+    ///     Ok(()) // on every server's transport
+    /// }
+    /// ```
+    pub fn emit_published<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<PublishFuture, EmitError> {
+        let packet = encode_event(&mut BytesMut::new(), &self.ns.path, event, None, data)?;
+        let remote = self
+            .remote()
+            .map(|r| r.broadcast_published(&packet, &self.opts));
+        self.ns.broadcast_local(&outbound(packet), &self.opts);
+        match remote {
+            None => Ok(PublishFuture { inner: None }),
+            Some(Ok(published)) => Ok(PublishFuture {
+                inner: Some(published),
+            }),
+            Some(Err(e)) => Err(EmitError::Adapter(e)),
+        }
     }
 
     /// Emits to every targeted socket and collects their acknowledgements
@@ -229,35 +309,69 @@ impl BroadcastOperators {
         Ok(BroadcastAckFuture::new(waiting, remote, timeout))
     }
 
-    /// Makes the targeted sockets join `rooms`.
-    pub fn join(&self, rooms: impl IntoRooms) {
+    /// Makes the targeted sockets join `rooms`. The sockets of this server
+    /// always join; `Err` says that the adapter could not ask the other
+    /// servers to do the same (never without an adapter).
+    pub fn join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
-        if let Some(remote) = self.remote() {
-            remote.add_sockets(&self.opts, &rooms);
-        }
+        let remote = self.remote().map(|r| r.add_sockets(&self.opts, &rooms));
         for socket in self.sockets() {
             self.ns.rooms.join(socket.id(), &rooms);
         }
+        remote.unwrap_or(Ok(()))
     }
 
-    /// Makes the targeted sockets leave `rooms`.
-    pub fn leave(&self, rooms: impl IntoRooms) {
+    /// Makes the targeted sockets leave `rooms`. The sockets of this server
+    /// always leave; `Err` says that the adapter could not ask the other
+    /// servers to do the same (never without an adapter).
+    pub fn leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
-        if let Some(remote) = self.remote() {
-            remote.del_sockets(&self.opts, &rooms);
-        }
+        let remote = self.remote().map(|r| r.del_sockets(&self.opts, &rooms));
         for socket in self.sockets() {
             self.ns.rooms.leave(socket.id(), &rooms);
         }
+        remote.unwrap_or(Ok(()))
     }
 
-    /// Disconnects the targeted sockets from the namespace.
-    pub fn disconnect(&self) {
-        if let Some(remote) = self.remote() {
-            remote.disconnect_sockets(&self.opts, false);
-        }
+    /// Disconnects the targeted sockets from the namespace. The sockets of
+    /// this server are always disconnected; `Err` says that the adapter
+    /// could not ask the other servers to do the same (never without an
+    /// adapter).
+    pub fn disconnect(&self) -> Result<(), AdapterError> {
+        let remote = self
+            .remote()
+            .map(|r| r.disconnect_sockets(&self.opts, false));
         for socket in self.sockets() {
             socket.disconnect();
+        }
+        remote.unwrap_or(Ok(()))
+    }
+}
+
+/// Resolves once the adapter has sent a broadcast made with
+/// [`BroadcastOperators::emit_published`] to the other servers, or with the
+/// [`AdapterError`] that kept it from them. Dropping it does not cancel the
+/// broadcast.
+#[must_use = "the result says whether the other servers were reached"]
+pub struct PublishFuture {
+    inner: Option<BoxFuture<Result<(), AdapterError>>>,
+}
+
+impl fmt::Debug for PublishFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublishFuture")
+            .field("remote", &self.inner.is_some())
+            .finish()
+    }
+}
+
+impl Future for PublishFuture {
+    type Output = Result<(), AdapterError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.inner.as_mut() {
+            Some(published) => published.as_mut().poll(cx),
+            None => Poll::Ready(Ok(())),
         }
     }
 }
@@ -321,8 +435,14 @@ impl RemoteSocket {
         self.local.as_ref()
     }
 
+    /// This socket alone; not passed to the other servers when it is here.
     fn only_me(&self) -> BroadcastOperators {
-        BroadcastOperators::new(self.ns.clone()).to(self.data.id.clone())
+        let me = BroadcastOperators::new(self.ns.clone()).to(self.data.id.clone());
+        if self.local.is_some() {
+            me.local()
+        } else {
+            me
+        }
     }
 
     /// Emits to this socket, wherever it is.
@@ -333,18 +453,21 @@ impl RemoteSocket {
         }
     }
 
-    /// Makes it join `rooms`.
-    pub fn join(&self, rooms: impl IntoRooms) {
-        self.only_me().join(rooms);
+    /// Makes it join `rooms`; `Err` when it is on another server that the
+    /// adapter could not reach.
+    pub fn join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        self.only_me().join(rooms)
     }
 
-    /// Makes it leave `rooms`.
-    pub fn leave(&self, rooms: impl IntoRooms) {
-        self.only_me().leave(rooms);
+    /// Makes it leave `rooms`; `Err` when it is on another server that the
+    /// adapter could not reach.
+    pub fn leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        self.only_me().leave(rooms)
     }
 
-    /// Disconnects it from the namespace.
-    pub fn disconnect(&self) {
-        self.only_me().disconnect();
+    /// Disconnects it from the namespace; `Err` when it is on another
+    /// server that the adapter could not reach.
+    pub fn disconnect(&self) -> Result<(), AdapterError> {
+        self.only_me().disconnect()
     }
 }

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use crate::{
     error::Error,
-    link::{Link, OnMessage, Status},
+    link::{self, Link, OnMessage, Status},
     remote,
     requests::{random_id, Pending, Requests},
     trace,
@@ -64,9 +64,15 @@ use crate::{
 /// ```
 ///
 /// When Redis goes away, delivery to this server's own clients goes on;
-/// broadcasts to other servers are dropped (and logged), requests that wait
-/// for other servers fail with an [`AdapterError`], and the adapter
-/// reconnects and subscribes again by itself.
+/// what should reach other servers fails with an [`AdapterError`]: a
+/// broadcast's `emit` returns
+/// [`EmitError::Adapter`](socketio_axum::EmitError::Adapter) (its packet
+/// reached this server's clients only), requests that wait for other
+/// servers fail, and the adapter reconnects and subscribes again by itself.
+/// Nothing is kept to be sent later. A broadcast queued just before Redis
+/// went away is lost without an error from `emit`;
+/// [`emit_published`](socketio_axum::BroadcastOperators::emit_published)
+/// reports it.
 #[derive(Clone)]
 pub struct RedisAdapter {
     core: Arc<Core>,
@@ -142,7 +148,13 @@ impl RedisAdapter {
                 }
             })
         };
-        let link = Link::start(client, config.request_timeout(), on_message).await?;
+        let link = Link::start(
+            client,
+            config.request_timeout(),
+            config.publish_queue(),
+            on_message,
+        )
+        .await?;
         let core = Arc::new(Core {
             uid: random_id(),
             config,
@@ -289,9 +301,9 @@ impl Core {
     /// The servers that have this namespace, this one included.
     async fn server_count(&self, channels: &Channels) -> Result<usize, AdapterError> {
         if !self.link.status().borrow().connected {
-            return Err(error("not connected to Redis"));
+            return Err(link::not_connected());
         }
-        self.link.numsub(&channels.request).await.map_err(error)
+        self.link.numsub(&channels.request).await
     }
 
     /// The other servers, once the request is open (so that no answer can
@@ -319,10 +331,24 @@ async fn gather(
 }
 
 impl RedisNamespace {
-    fn publish_request(&self, payload: Vec<u8>) {
+    fn publish_request(&self, payload: Vec<u8>) -> Result<(), AdapterError> {
         self.core
             .link
-            .publish(self.channels.request.clone(), payload);
+            .publish(self.channels.request.clone(), payload)
+    }
+
+    /// A broadcast's channel and payload, if the packet can be read.
+    fn broadcast_message(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Result<(String, Vec<u8>), AdapterError> {
+        let Some((event, args)) = wire::event_of_encoded(packet) else {
+            trace::warn!(ns = %self.path, "redis adapter: cannot read a broadcast packet, not sent to other servers");
+            return Err(error("cannot read a broadcast packet"));
+        };
+        let payload = wire::broadcast(&self.core.uid, &self.path, &event, args, opts);
+        Ok((self.channels.broadcast_to(opts), payload))
     }
 
     /// Sends a JSON query to every other server and gathers their answers
@@ -344,10 +370,10 @@ impl RedisNamespace {
             }
             let mut pending = core.requests.open();
             let request = wire::query(&core.uid, &pending.id, ty, &opts);
-            core.link.publish(channels.request.clone(), request);
+            core.link.publish(channels.request.clone(), request)?;
             gather(&mut pending, others, deadline).await.map_err(|got| {
-                error(format_args!(
-                    "timeout reached while waiting for {what} response ({} of {others} servers answered)",
+                AdapterError::timeout(format!(
+                    "redis adapter: timeout reached while waiting for {what} response ({} of {others} servers answered)",
                     got.len()
                 ))
             })
@@ -356,15 +382,27 @@ impl RedisNamespace {
 }
 
 impl NamespaceAdapter for RedisNamespace {
-    fn broadcast(&self, packet: &EncodedPacket, opts: &BroadcastOptions) {
-        let Some((event, args)) = wire::event_of_encoded(packet) else {
-            trace::warn!(ns = %self.path, "redis adapter: cannot read a broadcast packet, not sent to other servers");
-            return;
-        };
-        let payload = wire::broadcast(&self.core.uid, &self.path, &event, args, opts);
-        self.core
-            .link
-            .publish(self.channels.broadcast_to(opts), payload);
+    fn broadcast(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError> {
+        let (channel, payload) = self.broadcast_message(packet, opts)?;
+        self.core.link.publish(channel, payload)
+    }
+
+    fn broadcast_published(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Result<BoxFuture<Result<(), AdapterError>>, AdapterError> {
+        let (channel, payload) = self.broadcast_message(packet, opts)?;
+        let published = self.core.link.publish_confirmed(channel, payload)?;
+        Ok(Box::pin(async move {
+            published
+                .await
+                .unwrap_or_else(|_| Err(AdapterError::unavailable("redis adapter: stopped")))
+        }))
     }
 
     fn broadcast_with_ack(
@@ -381,14 +419,16 @@ impl NamespaceAdapter for RedisNamespace {
         let deadline = Instant::now() + timeout;
         // Sent now, in order with this server's other broadcasts.
         let mut pending = self.core.requests.open();
-        self.publish_request(wire::broadcast_request(
+        if let Err(e) = self.publish_request(wire::broadcast_request(
             &self.core.uid,
             &pending.id,
             &self.path,
             (&event, args),
             opts,
             timeout,
-        ));
+        )) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
         let core = self.core.clone();
         let channels = self.channels.clone();
         Box::pin(async move {
@@ -453,26 +493,26 @@ impl NamespaceAdapter for RedisNamespace {
         })
     }
 
-    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
         self.publish_request(wire::rooms_request(
             &self.core.uid,
             RequestType::RemoteJoin,
             opts,
             rooms,
-        ));
+        ))
     }
 
-    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
         self.publish_request(wire::rooms_request(
             &self.core.uid,
             RequestType::RemoteLeave,
             opts,
             rooms,
-        ));
+        ))
     }
 
-    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
-        self.publish_request(wire::disconnect_request(&self.core.uid, opts, close));
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
+        self.publish_request(wire::disconnect_request(&self.core.uid, opts, close))
     }
 
     fn server_side_emit(
@@ -486,8 +526,9 @@ impl NamespaceAdapter for RedisNamespace {
             Err(e) => return Box::pin(std::future::ready(Err(error(e)))),
         };
         let Some(timeout) = ack else {
-            self.publish_request(wire::server_side_emit(&self.core.uid, None, event, args));
-            return Box::pin(std::future::ready(Ok(Vec::new())));
+            let sent =
+                self.publish_request(wire::server_side_emit(&self.core.uid, None, event, args));
+            return Box::pin(std::future::ready(sent.map(|()| Vec::new())));
         };
         let core = self.core.clone();
         let channels = self.channels.clone();
@@ -500,12 +541,12 @@ impl NamespaceAdapter for RedisNamespace {
             }
             let mut pending = core.requests.open();
             let request = wire::server_side_emit(&core.uid, Some(&pending.id), &event, args);
-            core.link.publish(channels.request.clone(), request);
+            core.link.publish(channels.request.clone(), request)?;
             let answers = gather(&mut pending, others, deadline)
                 .await
                 .map_err(|got| {
-                    error(format_args!(
-                        "timeout reached: only {} responses received out of {others}",
+                    AdapterError::timeout(format!(
+                        "redis adapter: timeout reached: only {} responses received out of {others}",
                         got.len()
                     ))
                 })?;

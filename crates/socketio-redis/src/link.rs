@@ -5,9 +5,20 @@
 //! Publishes go through one queue and one task, so that messages leave in
 //! the order they were sent (two broadcasts from one handler reach the other
 //! servers in that order) and are pipelined when they come in bursts.
+//!
+//! A publish is refused at once, with an error for the caller, while the
+//! subscribed connection is down or the queue is full: the check is one
+//! atomic load, and the queue is bounded. A publish that was queued can
+//! still fail (Redis goes away before the task sends it, or does not
+//! answer); the caller hears of that only if it asked to, with a oneshot
+//! channel that travels with the message.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
@@ -16,13 +27,11 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink},
     Client, Msg, RedisError,
 };
-use tokio::sync::{mpsc, watch};
+use socketio_axum::adapter::AdapterError;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{error::Error, trace, wire::Channels};
 
-/// Publishes queued at most; past that, while Redis is slow or away, new
-/// ones are dropped (and logged) instead of using memory without bound.
-const PUBLISH_QUEUE: usize = 16 * 1024;
 /// Publishes sent as one pipeline at most.
 const PIPELINE: usize = 256;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -46,20 +55,37 @@ enum Control {
     Unsubscribe(String, Channels),
 }
 
+/// Tells whoever waits for a publish how it went.
+pub(crate) type Published = oneshot::Sender<Result<(), AdapterError>>;
+
+/// A message waiting for the publisher task.
+struct Outgoing {
+    channel: String,
+    payload: Vec<u8>,
+    /// Only for callers that wait: `None` costs no allocation.
+    published: Option<Published>,
+}
+
 /// Both connections; dropping it ends their tasks.
 pub(crate) struct Link {
     conn: ConnectionManager,
-    publish: mpsc::Sender<(String, Vec<u8>)>,
+    publish: mpsc::Sender<Outgoing>,
+    publish_queue: usize,
+    /// The subscribed connection is up (and the publishing one answered
+    /// after it came up): `Status::connected`, readable with one load.
+    up: Arc<AtomicBool>,
     control: mpsc::UnboundedSender<Control>,
     status: watch::Receiver<Status>,
     command_timeout: Duration,
 }
 
 impl Link {
-    /// Connects the publishing connection and starts both tasks.
+    /// Connects the publishing connection and starts both tasks; at most
+    /// `publish_queue` messages (at least 1) wait for the publisher.
     pub(crate) async fn start(
         client: Client,
         command_timeout: Duration,
+        publish_queue: usize,
         on_message: OnMessage,
     ) -> Result<Link, Error> {
         let config = ConnectionManagerConfig::new()
@@ -74,15 +100,18 @@ impl Link {
         .await
         .map_err(|_| Error::connect(None))?
         .map_err(|e| Error::connect(Some(e)))?;
-        let (publish, queue) = mpsc::channel(PUBLISH_QUEUE);
+        let publish_queue = publish_queue.max(1);
+        let (publish, queue) = mpsc::channel(publish_queue);
         let (control, controls) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(Status::default());
-        tokio::spawn(publisher(conn.clone(), queue, status.clone()));
+        let up = Arc::new(AtomicBool::new(false));
+        tokio::spawn(publisher(conn.clone(), queue, up.clone()));
         let subscriber = Subscriber {
             client,
             conn: conn.clone(),
             controls,
             status: status_tx,
+            up: up.clone(),
             on_message,
             desired: BTreeMap::new(),
         };
@@ -90,20 +119,57 @@ impl Link {
         Ok(Link {
             conn,
             publish,
+            publish_queue,
+            up,
             control,
             status,
             command_timeout,
         })
     }
 
-    /// Queues a message for publishing; never waits.
-    pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) {
-        match self.publish.try_send((channel, payload)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full((channel, _))) => {
-                trace::warn!(%channel, "redis adapter: publish queue full, message to other servers dropped");
+    /// Queues a message for publishing; never waits. `Err` when it cannot
+    /// be queued: Redis is unreachable, or the queue is full.
+    pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
+        self.enqueue(Outgoing {
+            channel,
+            payload,
+            published: None,
+        })
+    }
+
+    /// Queues a message like [`publish`](Self::publish), and returns a
+    /// channel that says whether Redis accepted it.
+    pub(crate) fn publish_confirmed(
+        &self,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<oneshot::Receiver<Result<(), AdapterError>>, AdapterError> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(Outgoing {
+            channel,
+            payload,
+            published: Some(tx),
+        })?;
+        Ok(rx)
+    }
+
+    fn enqueue(&self, message: Outgoing) -> Result<(), AdapterError> {
+        if !self.up.load(Ordering::Acquire) {
+            trace::debug!(channel = %message.channel, "redis adapter: not connected to Redis, message to other servers refused");
+            return Err(not_connected());
+        }
+        match self.publish.try_send(message) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(message)) => {
+                trace::warn!(channel = %message.channel, "redis adapter: publish queue full, message to other servers refused");
+                Err(AdapterError::queue_full(format!(
+                    "redis adapter: the publish queue is full ({} messages wait for Redis)",
+                    self.publish_queue
+                )))
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(AdapterError::unavailable("redis adapter: stopped"))
+            }
         }
     }
 
@@ -118,7 +184,7 @@ impl Link {
     }
 
     /// `PUBSUB NUMSUB channel`: how many connections listen on it.
-    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, String> {
+    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, AdapterError> {
         let mut conn = self.conn.clone();
         let cmd = redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).to_owned();
         // The answer is `[channel, count]`.
@@ -126,13 +192,15 @@ impl Link {
         match tokio::time::timeout(self.command_timeout, query).await {
             Ok(Ok(answer)) => match answer.get(1) {
                 Some(redis::Value::Int(n)) => Ok(usize::try_from(*n).unwrap_or(0)),
-                _ => Err(format!("unexpected answer to PUBSUB NUMSUB: {answer:?}")),
+                _ => Err(AdapterError::new(format!(
+                    "redis adapter: unexpected answer to PUBSUB NUMSUB: {answer:?}"
+                ))),
             },
-            Ok(Err(e)) => Err(format!("cannot reach Redis: {e}")),
-            Err(_) => Err(format!(
-                "Redis did not answer within {:?}",
+            Ok(Err(e)) => Err(redis_error("cannot count the servers", e)),
+            Err(_) => Err(AdapterError::timeout(format!(
+                "redis adapter: Redis did not answer within {:?}",
                 self.command_timeout
-            )),
+            ))),
         }
     }
 
@@ -142,40 +210,75 @@ impl Link {
     }
 }
 
+/// The error of an operation refused because the link is down.
+pub(crate) fn not_connected() -> AdapterError {
+    AdapterError::unavailable("redis adapter: not connected to Redis")
+}
+
+/// `doing` failed with the Redis client's error `e`, kept as the source.
+pub(crate) fn redis_error(doing: &str, e: RedisError) -> AdapterError {
+    let err = if e.is_timeout() {
+        AdapterError::timeout(format!(
+            "redis adapter: {doing}: Redis did not answer in time"
+        ))
+    } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+        AdapterError::unavailable(format!("redis adapter: {doing}: cannot reach Redis"))
+    } else {
+        AdapterError::new(format!(
+            "redis adapter: {doing}: Redis answered with an error"
+        ))
+    };
+    err.with_source(e)
+}
+
 /// Sends queued publishes in order, a pipeline at a time. While the link is
-/// down, publishes are dropped at once rather than delivered late.
+/// down, publishes are dropped at once rather than delivered late. Each
+/// waiting caller learns how its message went.
 async fn publisher(
     mut conn: ConnectionManager,
-    mut queue: mpsc::Receiver<(String, Vec<u8>)>,
-    status: watch::Receiver<Status>,
+    mut queue: mpsc::Receiver<Outgoing>,
+    up: Arc<AtomicBool>,
 ) {
     let mut failing = false;
     let mut batch = Vec::with_capacity(PIPELINE);
+    let mut waiting: Vec<Published> = Vec::new();
     while queue.recv_many(&mut batch, PIPELINE).await > 0 {
-        if !status.borrow().connected {
+        if !up.load(Ordering::Acquire) {
             if !failing {
                 trace::warn!("redis adapter: Redis is unreachable, messages to other servers are dropped until it is back");
                 failing = true;
             }
-            batch.clear();
+            for message in batch.drain(..) {
+                if let Some(published) = message.published {
+                    let _ = published.send(Err(not_connected()));
+                }
+            }
             continue;
         }
         let mut pipe = redis::pipe();
-        for (channel, payload) in batch.drain(..) {
-            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+        for message in batch.drain(..) {
+            pipe.cmd("PUBLISH")
+                .arg(message.channel)
+                .arg(message.payload)
+                .ignore();
+            waiting.extend(message.published);
         }
-        match pipe.exec_async(&mut conn).await {
-            Ok(()) if failing => {
-                trace::info!("redis adapter: publishing again");
-                failing = false;
+        let result = match pipe.exec_async(&mut conn).await {
+            Ok(()) => {
+                if std::mem::take(&mut failing) {
+                    trace::info!("redis adapter: publishing again");
+                }
+                Ok(())
             }
-            Ok(()) => {}
             Err(e) => {
-                if !failing {
+                if !std::mem::replace(&mut failing, true) {
                     trace::warn!(error = %e, "redis adapter: cannot publish, messages to other servers dropped");
                 }
-                failing = true;
+                Err(redis_error("cannot publish", e))
             }
+        };
+        for published in waiting.drain(..) {
+            let _ = published.send(result.clone());
         }
     }
 }
@@ -185,6 +288,8 @@ struct Subscriber {
     conn: ConnectionManager,
     controls: mpsc::UnboundedReceiver<Control>,
     status: watch::Sender<Status>,
+    /// Set with `status.connected`, for the publishing side.
+    up: Arc<AtomicBool>,
     on_message: OnMessage,
     /// Every namespace that should be subscribed, subscribed again after a reconnection.
     desired: BTreeMap<String, Channels>,
@@ -210,6 +315,7 @@ impl Subscriber {
                         trace::info!("redis adapter: reconnected and resubscribed");
                     }
                     let ended = self.serve(sink, stream).await;
+                    self.up.store(false, Ordering::Release);
                     self.status.send_modify(|s| {
                         s.connected = false;
                         s.subscribed.clear();
@@ -218,7 +324,7 @@ impl Subscriber {
                         Ended::Shutdown => return,
                         Ended::Disconnected => {
                             trace::warn!(
-                                "redis adapter: lost the connection to Redis, reconnecting"
+                                "redis adapter: lost the connection to Redis, reconnecting; messages to other servers are refused until it is back"
                             );
                             reported = true;
                         }
@@ -277,6 +383,7 @@ impl Subscriber {
         }
         ping?;
         let subscribed = self.desired.keys().cloned().collect();
+        self.up.store(true, Ordering::Release);
         self.status.send_replace(Status {
             connected: true,
             subscribed,

@@ -88,7 +88,11 @@ fn on_request(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, req: &
         return;
     }
     let request_id = str_field(req, "requestId");
-    let answer = |payload: Vec<u8>| core.link.publish(channels.response.clone(), payload);
+    // An answer that cannot be sent is logged by the link; the requester
+    // stops waiting at its timeout.
+    let answer = |payload: Vec<u8>| {
+        let _ = core.link.publish(channels.response.clone(), payload);
+    };
     let (opts, timeout) = wire::opts_of(field(req, "opts"));
     let Some(ty) = RequestType::of(req) else {
         return trace::debug!(ns = %ns.path(), "redis adapter: request of unknown type ignored");
@@ -164,7 +168,8 @@ fn on_request(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, req: &
                     let first = value::args_to_values(&ack.args, &ack.attachments)
                         .ok()
                         .and_then(|v| v.into_iter().next());
-                    core.link
+                    let _ = core
+                        .link
                         .publish(channel.clone(), wire::broadcast_ack(&id, first));
                 }
             });
@@ -210,7 +215,8 @@ fn on_server_side_emit(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channel
             .ok()
             .and_then(|v| v.into_iter().next())
             .filter(|v| !is_undefined(v));
-        core.link
+        let _ = core
+            .link
             .publish(channel, wire::server_side_answer(&id, first));
     });
 }

@@ -8,11 +8,15 @@
 //! applied here and handed to the namespace's [`NamespaceAdapter`] to reach
 //! the others, unless it is `local`. The adapter applies what other servers
 //! send through a [`LocalNamespace`]. Without an adapter, everything is local.
+//!
+//! When the adapter cannot reach the other servers, the operation still
+//! happens on this server and its caller gets an [`AdapterError`]
+//! ([`EmitError::Adapter`](crate::EmitError::Adapter) from an emit).
 
 mod local;
 mod rooms;
 
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 pub use local::{LocalNamespace, ServerSideEvent, WeakLocalNamespace};
 pub use rooms::Room;
@@ -60,23 +64,134 @@ pub struct RemoteAcks {
 }
 
 /// An adapter operation that could not reach the other servers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdapterError(String);
+///
+/// An opaque error: [`is_unavailable`](Self::is_unavailable),
+/// [`is_queue_full`](Self::is_queue_full) and [`is_timeout`](Self::is_timeout)
+/// say what kind of failure it is, `Display` says what failed in the
+/// adapter's words, and [`source`](std::error::Error::source) gives the
+/// underlying error (for the Redis adapter, the Redis client's) when there
+/// is one. Cheap to clone. Two errors are equal when they are of the same
+/// kind with the same message; their sources are not compared.
+///
+/// An adapter (an implementation of [`NamespaceAdapter`]) makes them:
+///
+/// ```
+/// use std::error::Error as _;
+/// use socketio_axum::adapter::AdapterError;
+///
+/// let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+/// let err = AdapterError::unavailable("not connected to the broker").with_source(io);
+/// assert!(err.is_unavailable());
+/// assert_eq!(err.to_string(), "not connected to the broker");
+/// assert!(err.source().is_some());
+/// ```
+#[derive(Clone)]
+pub struct AdapterError {
+    kind: AdapterErrorKind,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdapterErrorKind {
+    Other,
+    Unavailable,
+    QueueFull,
+    Timeout,
+}
 
 impl AdapterError {
-    /// An error with a message.
+    /// An error with a message, of no particular kind.
     pub fn new(message: impl Into<String>) -> Self {
-        AdapterError(message.into())
+        AdapterError {
+            kind: AdapterErrorKind::Other,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The other servers cannot be reached at the moment (for example, the
+    /// connection to the broker is down).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        AdapterError {
+            kind: AdapterErrorKind::Unavailable,
+            ..AdapterError::new(message)
+        }
+    }
+
+    /// The adapter's queue of outgoing messages is full: this one was not
+    /// sent.
+    pub fn queue_full(message: impl Into<String>) -> Self {
+        AdapterError {
+            kind: AdapterErrorKind::QueueFull,
+            ..AdapterError::new(message)
+        }
+    }
+
+    /// No answer or confirmation came in time: what was sent may still
+    /// arrive, or not.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        AdapterError {
+            kind: AdapterErrorKind::Timeout,
+            ..AdapterError::new(message)
+        }
+    }
+
+    /// The error that caused this one, returned by
+    /// [`source`](std::error::Error::source).
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// Made with [`unavailable`](Self::unavailable).
+    pub fn is_unavailable(&self) -> bool {
+        self.kind == AdapterErrorKind::Unavailable
+    }
+
+    /// Made with [`queue_full`](Self::queue_full).
+    pub fn is_queue_full(&self) -> bool {
+        self.kind == AdapterErrorKind::QueueFull
+    }
+
+    /// Made with [`timeout`](Self::timeout).
+    pub fn is_timeout(&self) -> bool {
+        self.kind == AdapterErrorKind::Timeout
+    }
+}
+
+impl fmt::Debug for AdapterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("AdapterError");
+        d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
     }
 }
 
 impl fmt::Display for AdapterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for AdapterError {}
+impl std::error::Error for AdapterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for AdapterError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for AdapterError {}
 
 /// Makes the per-namespace adapters of a server.
 pub trait Adapter: Send + Sync + 'static {
@@ -84,11 +199,42 @@ pub trait Adapter: Send + Sync + 'static {
     fn namespace(&self, ns: LocalNamespace) -> Box<dyn NamespaceAdapter>;
 }
 
-/// One namespace's link to the other servers. Methods that return nothing
-/// must not block: they queue their work (and log failures).
+/// One namespace's link to the other servers.
+///
+/// The operations that send without waiting for an answer (`broadcast`,
+/// `add_sockets`, `del_sockets`, `disconnect_sockets`) must not block nor
+/// wait: an adapter that sends later queues the message. They return `Err`
+/// when the adapter knows at once that the message will not leave (no
+/// connection, queue full); the caller has already applied the operation
+/// to this server's sockets and passes the error on to the user. `Ok` means
+/// the message was sent or queued, not that it arrived:
+/// [`broadcast_published`](Self::broadcast_published) waits for that.
 pub trait NamespaceAdapter: Send + Sync + 'static {
-    /// Sends a broadcast to the other servers.
-    fn broadcast(&self, packet: &EncodedPacket, opts: &BroadcastOptions);
+    /// Sends a broadcast to the other servers, or queues it.
+    fn broadcast(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError>;
+
+    /// Sends a broadcast to the other servers like
+    /// [`broadcast`](Self::broadcast), and returns a future that resolves
+    /// once the message was handed to the other servers' transport (for
+    /// Redis: once Redis answered the `PUBLISH`), or with the error that
+    /// kept it from them. The message is sent whether or not the future is
+    /// polled.
+    ///
+    /// The default calls `broadcast` and resolves at once, which is right
+    /// for an adapter that sends before `broadcast` returns; an adapter that
+    /// queues must override it.
+    fn broadcast_published(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Result<BoxFuture<Result<(), AdapterError>>, AdapterError> {
+        self.broadcast(packet, opts)?;
+        Ok(Box::pin(std::future::ready(Ok(()))))
+    }
 
     /// Sends a broadcast that expects acknowledgements; resolves with every
     /// acknowledgement the other servers' clients sent within `timeout`.
@@ -106,14 +252,14 @@ pub trait NamespaceAdapter: Send + Sync + 'static {
     ) -> BoxFuture<Result<Vec<SocketData>, AdapterError>>;
 
     /// Makes the matching sockets of the other servers join `rooms`.
-    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError>;
 
     /// Makes the matching sockets of the other servers leave `rooms`.
-    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError>;
 
     /// Disconnects the matching sockets of the other servers (their whole
     /// connection if `close`).
-    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool);
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError>;
 
     /// Emits an event to the other servers (not to clients); with `ack`,
     /// resolves with each server's answer within that time.
