@@ -54,7 +54,6 @@ mod socket;
 mod trace;
 mod websocket;
 mod ws_conn;
-mod ws_frame;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, TransportType};
 pub use engine::{AllowRequest, EngineIo, EngineIoBuilder};

@@ -14,6 +14,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use socketio_protocol::{
     engine::{Frame, Packet},
+    websocket::{FrameError, Incoming},
     Str,
 };
 use tokio_tungstenite::tungstenite;
@@ -24,7 +25,6 @@ use crate::{
     socket::{lock, Outbound, Receiver, UpgradeState},
     trace,
     ws_conn::{put_frame, write_out, WsConn, WsError, WsIo, WRITE_BUFFER},
-    ws_frame::{FrameError, Incoming},
     CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 

@@ -1,6 +1,5 @@
-//! The WebSocket connection of a session: our own frame reader
-//! ([`crate::ws_frame`]) over the connection's bytes, and our own framing
-//! for writing.
+//! The WebSocket connection of a session: the sans-IO frame codec of
+//! `socketio_protocol::websocket` over the connection's bytes.
 //!
 //! Reading fills a buffer that is not zeroed first and hands whole
 //! messages to the loop; writing is a header and the payload (RFC 6455
@@ -21,10 +20,11 @@ use std::{
 use bytes::BytesMut;
 use futures_util::task::AtomicWaker;
 use hyper_util::rt::TokioIo;
-use socketio_protocol::engine::Frame;
+use socketio_protocol::{
+    engine::Frame,
+    websocket::{put_server_header, FrameDecoder, FrameError, Incoming, OpCode},
+};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-
-use crate::ws_frame::{FrameDecoder, FrameError, Incoming};
 
 pub(crate) type WsIo = Gated<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -63,9 +63,6 @@ impl std::error::Error for WsError {
         }
     }
 }
-
-const OP_CLOSE: u8 = 0x8;
-const OP_PONG: u8 = 0xA;
 
 impl WsConn {
     /// `read_size`: the room made for each read; `max_message`: the largest
@@ -131,7 +128,7 @@ impl WsConn {
 
     /// Answers a ping with a pong carrying the same bytes.
     pub(crate) async fn pong(&mut self, payload: &[u8]) -> io::Result<()> {
-        self.write_control(OP_PONG, payload).await
+        self.write_control(OpCode::Pong, payload).await
     }
 
     /// Sends a close frame (once), with `code` when there is one to give,
@@ -141,16 +138,16 @@ impl WsConn {
             self.close_sent = true;
             let code = code.map(u16::to_be_bytes);
             let _ = self
-                .write_control(OP_CLOSE, code.as_ref().map_or(&[], |c| &c[..]))
+                .write_control(OpCode::Close, code.as_ref().map_or(&[], |c| &c[..]))
                 .await;
         }
         let _ = self.io.shutdown().await;
     }
 
     /// Writes a control frame (at most 125 bytes of payload) at once.
-    async fn write_control(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
+    async fn write_control(&mut self, opcode: OpCode, payload: &[u8]) -> io::Result<()> {
         let mut buf = Vec::with_capacity(2 + payload.len());
-        put_header(&mut buf, opcode, payload.len());
+        put_server_header(&mut buf, opcode, payload.len());
         buf.extend_from_slice(payload);
         self.io.write_all(&buf).await
     }
@@ -201,27 +198,12 @@ pub(crate) async fn write_out(io: &mut WsIo, buf: &mut Vec<u8>) -> io::Result<()
 /// Appends the header of an unmasked, unfragmented server frame carrying
 /// `frame` (RFC 6455 §5.2) and returns the payload that follows it.
 fn frame_header<'a>(buf: &mut Vec<u8>, frame: &'a Frame) -> &'a [u8] {
-    let (opcode, payload): (u8, &[u8]) = match frame {
-        Frame::Text(s) => (0x1, s.as_bytes()),
-        Frame::Binary(b) => (0x2, b),
+    let (opcode, payload): (OpCode, &[u8]) = match frame {
+        Frame::Text(s) => (OpCode::Text, s.as_bytes()),
+        Frame::Binary(b) => (OpCode::Binary, b),
     };
-    put_header(buf, opcode, payload.len());
+    put_server_header(buf, opcode, payload.len());
     payload
-}
-
-/// Appends the header of an unmasked, final server frame (RFC 6455 §5.2).
-fn put_header(buf: &mut Vec<u8>, opcode: u8, len: usize) {
-    const FIN: u8 = 0x80;
-    buf.push(FIN | opcode);
-    if len < 126 {
-        buf.push(len as u8);
-    } else if let Ok(len) = u16::try_from(len) {
-        buf.push(126);
-        buf.extend_from_slice(&len.to_be_bytes());
-    } else {
-        buf.push(127);
-        buf.extend_from_slice(&(len as u64).to_be_bytes());
-    }
 }
 
 /// The connection, which records whether reading it may give anything: a
@@ -324,42 +306,15 @@ mod tests {
     use bytes::Bytes;
     use socketio_protocol::Str;
 
-    fn header(frame: &Frame) -> Vec<u8> {
+    #[test]
+    fn engine_io_frames_get_the_opcode_of_their_kind() {
         let mut buf = Vec::new();
-        let payload = frame_header(&mut buf, frame).len();
-        assert_eq!(payload, frame_len(frame));
-        buf
-    }
-
-    fn frame_len(frame: &Frame) -> usize {
-        match frame {
-            Frame::Text(s) => s.len(),
-            Frame::Binary(b) => b.len(),
-        }
-    }
-
-    #[test]
-    fn text_frame_with_a_short_payload() {
-        let f = Frame::Text(Str::from_static("42[\"a\"]"));
-        assert_eq!(header(&f), [0x81, 0x07]);
-    }
-
-    #[test]
-    fn binary_frame_with_a_16_bit_length() {
-        let f = Frame::Binary(Bytes::from(vec![0u8; 126]));
-        assert_eq!(header(&f), [0x82, 126, 0x00, 0x7e]);
-        let f = Frame::Binary(Bytes::from(vec![0u8; 65_535]));
-        assert_eq!(header(&f), [0x82, 126, 0xff, 0xff]);
-    }
-
-    #[test]
-    fn binary_frame_with_a_64_bit_length() {
-        let f = Frame::Binary(Bytes::from(vec![0u8; 65_536]));
-        assert_eq!(header(&f), [0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00]);
-    }
-
-    #[test]
-    fn empty_text_frame() {
-        assert_eq!(header(&Frame::Text(Str::from_static(""))), [0x81, 0x00]);
+        let text = Frame::Text(Str::from_static("42[\"a\"]"));
+        assert_eq!(frame_header(&mut buf, &text), b"42[\"a\"]");
+        assert_eq!(buf, [0x81, 0x07]);
+        buf.clear();
+        let binary = Frame::Binary(Bytes::from(vec![0u8; 126]));
+        assert_eq!(frame_header(&mut buf, &binary).len(), 126);
+        assert_eq!(buf, [0x82, 126, 0x00, 0x7e]);
     }
 }
