@@ -11,5 +11,6 @@ mod limits;
 mod malformed;
 mod node_client;
 mod polling;
+mod shutdown;
 mod upgrade;
 mod websocket;

@@ -347,6 +347,8 @@ async fn run<H: EngineIoHandler>(
             }
             Ok::<_, std::io::Error>(())
         };
+        // Cut at a second, possibly inside a frame: `close` then writes no
+        // close frame into its payload and only shuts the connection down.
         let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(close_code)).await;

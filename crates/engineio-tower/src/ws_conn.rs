@@ -6,6 +6,10 @@
 //! §5.2, a server does not mask), gathered into one buffer per batch.
 //! Both run with the connection task's own context: no waker proxies and
 //! no second task.
+//!
+//! A write cut short (its future dropped, as a shutdown's timeout does)
+//! may stop inside a frame; the connection remembers it, and [`WsConn::close`]
+//! then writes no close frame, which would land inside that frame's payload.
 
 use std::{
     fmt, io,
@@ -25,6 +29,8 @@ use socketio_protocol::{
     websocket::{put_server_header, FrameDecoder, FrameError, Incoming, OpCode},
 };
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+use crate::trace;
 
 pub(crate) type WsIo = Gated<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -132,9 +138,15 @@ impl WsConn {
     }
 
     /// Sends a close frame (once), with `code` when there is one to give,
-    /// and shuts the connection down.
+    /// and shuts the connection down. After a write that stopped inside a
+    /// frame, the connection is shut down with no close frame: the peer
+    /// would read it as part of that frame's payload.
     pub(crate) async fn close(&mut self, code: Option<u16>) {
-        if !self.close_sent {
+        if self.io.inside_frame {
+            trace::debug!(
+                "engine.io: websocket write cut inside a frame; shut down without a close frame"
+            );
+        } else if !self.close_sent {
             self.close_sent = true;
             let code = code.map(u16::to_be_bytes);
             let _ = self
@@ -149,7 +161,7 @@ impl WsConn {
         let mut buf = Vec::with_capacity(2 + payload.len());
         put_server_header(&mut buf, opcode, payload.len());
         buf.extend_from_slice(payload);
-        self.io.write_all(&buf).await
+        self.io.write_framed(&buf, true).await
     }
 
     /// Writes one frame now (the handshake and the upgrade's probe).
@@ -173,8 +185,9 @@ const COPY_LIMIT: usize = 16 * 1024;
 pub(crate) async fn put_frame(io: &mut WsIo, buf: &mut Vec<u8>, frame: &Frame) -> io::Result<()> {
     let payload = frame_header(buf, frame);
     if payload.len() > COPY_LIMIT {
-        write_out(io, buf).await?;
-        io.write_all(payload).await
+        // The buffer ends with this frame's header.
+        flush(io, buf, false).await?;
+        io.write_framed(payload, true).await
     } else {
         buf.extend_from_slice(payload);
         Ok(())
@@ -184,10 +197,15 @@ pub(crate) async fn put_frame(io: &mut WsIo, buf: &mut Vec<u8>, frame: &Frame) -
 /// Writes and empties `buf`, keeping its allocation unless a burst grew it
 /// past [`WRITE_BUFFER`].
 pub(crate) async fn write_out(io: &mut WsIo, buf: &mut Vec<u8>) -> io::Result<()> {
+    flush(io, buf, true).await
+}
+
+/// [`write_out`], for a buffer that ends with the end of a frame or not.
+async fn flush(io: &mut WsIo, buf: &mut Vec<u8>, ends_frame: bool) -> io::Result<()> {
     if buf.is_empty() {
         return Ok(());
     }
-    let res = io.write_all(buf).await;
+    let res = io.write_framed(buf, ends_frame).await;
     buf.clear();
     if buf.capacity() > WRITE_BUFFER {
         buf.shrink_to(WRITE_BUFFER);
@@ -210,10 +228,16 @@ fn frame_header<'a>(buf: &mut Vec<u8>, frame: &'a Frame) -> &'a [u8] {
 /// read that found nothing clears the flag, and the connection's readiness
 /// sets it again. A read attempt costs more than a flag, and a broadcast
 /// wakes each socket's task to write, not to read.
+///
+/// It also records whether what was written so far stops inside a frame.
 pub(crate) struct Gated<S> {
     inner: S,
     gate: Arc<ReadGate>,
     waker: Waker,
+    /// Set while a write is under way, and after one that ended with a
+    /// frame's header or was cut short: the next byte would be read as
+    /// part of a payload.
+    inside_frame: bool,
 }
 
 pub(crate) struct ReadGate {
@@ -248,7 +272,20 @@ impl<S> Gated<S> {
             inner,
             waker: Waker::from(gate.clone()),
             gate,
+            inside_frame: false,
         }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Gated<S> {
+    /// Writes `bytes`, which continue where the last write stopped and end
+    /// with the end of a frame when `ends_frame`. Until the write is done,
+    /// the connection counts as stopped inside a frame.
+    async fn write_framed(&mut self, bytes: &[u8], ends_frame: bool) -> io::Result<()> {
+        self.inside_frame = true;
+        self.write_all(bytes).await?;
+        self.inside_frame = !ends_frame;
+        Ok(())
     }
 }
 
