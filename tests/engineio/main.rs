@@ -14,3 +14,4 @@ mod polling;
 mod shutdown;
 mod upgrade;
 mod websocket;
+mod ws_echo;

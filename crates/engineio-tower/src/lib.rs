@@ -51,6 +51,9 @@ mod handler;
 mod polling;
 mod service;
 mod socket;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 mod trace;
 mod websocket;
 mod ws_conn;

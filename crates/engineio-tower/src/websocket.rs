@@ -113,7 +113,7 @@ pub(crate) fn accept_and_close(parts: &mut http::request::Parts) -> Response<Ful
     switching_protocols(parts)
 }
 
-fn switching_protocols(parts: &http::request::Parts) -> Response<Full<Bytes>> {
+pub(crate) fn switching_protocols(parts: &http::request::Parts) -> Response<Full<Bytes>> {
     let accept_key = parts
         .headers
         .get(header::SEC_WEBSOCKET_KEY)
