@@ -12,5 +12,7 @@ mod malformed;
 mod node_client;
 mod panics;
 mod polling;
+mod shutdown;
 mod upgrade;
 mod websocket;
+mod ws_echo;

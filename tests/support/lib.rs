@@ -40,8 +40,8 @@ pub use crate::server::{
 };
 pub use crate::sio::{sio_config, SioServer, SioWs};
 pub use crate::ws::{
-    assert_raw_ws_closed_with, raw_ws_frame, raw_ws_session, raw_ws_upgrade, read_raw_ws_frame,
-    ws_connect, RawWsFrame, WsClient,
+    assert_raw_ws_closed_with, raw_ws_frame, raw_ws_session, raw_ws_session_over, raw_ws_upgrade,
+    read_raw_ws_frame, ws_connect, RawWsFrame, WsClient,
 };
 
 /// Upper bound of every wait in the harness: far above what any step takes,

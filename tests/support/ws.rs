@@ -155,9 +155,14 @@ pub fn raw_ws_frame(fin: bool, opcode: u8, declared_len: u64, payload: &[u8]) ->
 /// Upgrades a raw TCP connection to a WebSocket at `/engine.io/?{query}` by
 /// hand, checks the 101, and returns the socket.
 pub async fn raw_ws_upgrade(server: &TestServer, query: &str) -> TcpStream {
-    let mut stream = within("connect", TcpStream::connect(server.addr))
+    let stream = within("connect", TcpStream::connect(server.addr))
         .await
         .expect("connect");
+    upgrade(server, stream, query).await
+}
+
+/// Upgrades `stream`, connected to `server`, at `/engine.io/?{query}`.
+async fn upgrade(server: &TestServer, mut stream: TcpStream, query: &str) -> TcpStream {
     let req = format!(
         "GET /engine.io/?{query} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -201,7 +206,16 @@ pub async fn read_raw_ws_frame(stream: &mut TcpStream) -> Option<RawWsFrame> {
 
 /// Opens a WebSocket-only session on a raw socket; returns it with its sid.
 pub async fn raw_ws_session(server: &TestServer) -> (TcpStream, Sid) {
-    let mut stream = raw_ws_upgrade(server, "EIO=4&transport=websocket").await;
+    let stream = within("connect", TcpStream::connect(server.addr))
+        .await
+        .expect("connect");
+    raw_ws_session_over(server, stream).await
+}
+
+/// [`raw_ws_session`] over a connection made by the caller (to set socket
+/// options such as the receive buffer size).
+pub async fn raw_ws_session_over(server: &TestServer, stream: TcpStream) -> (TcpStream, Sid) {
+    let mut stream = upgrade(server, stream, "EIO=4&transport=websocket").await;
     let open = read_raw_ws_frame(&mut stream)
         .await
         .expect("the open packet");

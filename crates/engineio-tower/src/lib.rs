@@ -52,10 +52,12 @@ mod polling;
 mod service;
 mod slow;
 mod socket;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 mod trace;
 mod websocket;
 mod ws_conn;
-mod ws_frame;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, TransportType};
 pub use engine::{AllowRequest, EngineIo, EngineIoBuilder};

@@ -14,6 +14,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use socketio_protocol::{
     engine::{Frame, Packet},
+    websocket::{FrameError, Incoming},
     Str,
 };
 use tokio_tungstenite::tungstenite;
@@ -25,7 +26,6 @@ use crate::{
     socket::{lock, Outbound, Receiver, UpgradeState},
     trace,
     ws_conn::{put_frame, write_out, WsConn, WsError, WsIo, WRITE_BUFFER},
-    ws_frame::{FrameError, Incoming},
     CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
@@ -114,7 +114,7 @@ pub(crate) fn accept_and_close(parts: &mut http::request::Parts) -> Response<Ful
     switching_protocols(parts)
 }
 
-fn switching_protocols(parts: &http::request::Parts) -> Response<Full<Bytes>> {
+pub(crate) fn switching_protocols(parts: &http::request::Parts) -> Response<Full<Bytes>> {
     let accept_key = parts
         .headers
         .get(header::SEC_WEBSOCKET_KEY)
@@ -375,6 +375,8 @@ async fn run<H: EngineIoHandler>(
             }
             Ok::<_, std::io::Error>(())
         };
+        // Cut at a second, possibly inside a frame: `close` then writes no
+        // close frame into its payload and only shuts the connection down.
         let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(close_code)).await;

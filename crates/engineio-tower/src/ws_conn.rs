@@ -1,12 +1,15 @@
-//! The WebSocket connection of a session: our own frame reader
-//! ([`crate::ws_frame`]) over the connection's bytes, and our own framing
-//! for writing.
+//! The WebSocket connection of a session: the sans-IO frame codec of
+//! `socketio_protocol::websocket` over the connection's bytes.
 //!
 //! Reading fills a buffer that is not zeroed first and hands whole
 //! messages to the loop; writing is a header and the payload (RFC 6455
 //! §5.2, a server does not mask), gathered into one buffer per batch.
 //! Both run with the connection task's own context: no waker proxies and
 //! no second task.
+//!
+//! A write cut short (its future dropped, as a shutdown's timeout does)
+//! may stop inside a frame; the connection remembers it, and [`WsConn::close`]
+//! then writes no close frame, which would land inside that frame's payload.
 
 use std::{
     fmt, io,
@@ -21,10 +24,13 @@ use std::{
 use bytes::BytesMut;
 use futures_util::task::AtomicWaker;
 use hyper_util::rt::TokioIo;
-use socketio_protocol::engine::Frame;
+use socketio_protocol::{
+    engine::Frame,
+    websocket::{put_server_header, FrameDecoder, FrameError, Incoming, OpCode},
+};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use crate::ws_frame::{FrameDecoder, FrameError, Incoming};
+use crate::trace;
 
 pub(crate) type WsIo = Gated<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -63,9 +69,6 @@ impl std::error::Error for WsError {
         }
     }
 }
-
-const OP_CLOSE: u8 = 0x8;
-const OP_PONG: u8 = 0xA;
 
 impl WsConn {
     /// `read_size`: the room made for each read; `max_message`: the largest
@@ -131,28 +134,34 @@ impl WsConn {
 
     /// Answers a ping with a pong carrying the same bytes.
     pub(crate) async fn pong(&mut self, payload: &[u8]) -> io::Result<()> {
-        self.write_control(OP_PONG, payload).await
+        self.write_control(OpCode::Pong, payload).await
     }
 
     /// Sends a close frame (once), with `code` when there is one to give,
-    /// and shuts the connection down.
+    /// and shuts the connection down. After a write that stopped inside a
+    /// frame, the connection is shut down with no close frame: the peer
+    /// would read it as part of that frame's payload.
     pub(crate) async fn close(&mut self, code: Option<u16>) {
-        if !self.close_sent {
+        if self.io.inside_frame {
+            trace::debug!(
+                "engine.io: websocket write cut inside a frame; shut down without a close frame"
+            );
+        } else if !self.close_sent {
             self.close_sent = true;
             let code = code.map(u16::to_be_bytes);
             let _ = self
-                .write_control(OP_CLOSE, code.as_ref().map_or(&[], |c| &c[..]))
+                .write_control(OpCode::Close, code.as_ref().map_or(&[], |c| &c[..]))
                 .await;
         }
         let _ = self.io.shutdown().await;
     }
 
     /// Writes a control frame (at most 125 bytes of payload) at once.
-    async fn write_control(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
+    async fn write_control(&mut self, opcode: OpCode, payload: &[u8]) -> io::Result<()> {
         let mut buf = Vec::with_capacity(2 + payload.len());
-        put_header(&mut buf, opcode, payload.len());
+        put_server_header(&mut buf, opcode, payload.len());
         buf.extend_from_slice(payload);
-        self.io.write_all(&buf).await
+        self.io.write_framed(&buf, true).await
     }
 
     /// Writes one frame now (the handshake and the upgrade's probe).
@@ -176,8 +185,9 @@ const COPY_LIMIT: usize = 16 * 1024;
 pub(crate) async fn put_frame(io: &mut WsIo, buf: &mut Vec<u8>, frame: &Frame) -> io::Result<()> {
     let payload = frame_header(buf, frame);
     if payload.len() > COPY_LIMIT {
-        write_out(io, buf).await?;
-        io.write_all(payload).await
+        // The buffer ends with this frame's header.
+        flush(io, buf, false).await?;
+        io.write_framed(payload, true).await
     } else {
         buf.extend_from_slice(payload);
         Ok(())
@@ -187,10 +197,15 @@ pub(crate) async fn put_frame(io: &mut WsIo, buf: &mut Vec<u8>, frame: &Frame) -
 /// Writes and empties `buf`, keeping its allocation unless a burst grew it
 /// past [`WRITE_BUFFER`].
 pub(crate) async fn write_out(io: &mut WsIo, buf: &mut Vec<u8>) -> io::Result<()> {
+    flush(io, buf, true).await
+}
+
+/// [`write_out`], for a buffer that ends with the end of a frame or not.
+async fn flush(io: &mut WsIo, buf: &mut Vec<u8>, ends_frame: bool) -> io::Result<()> {
     if buf.is_empty() {
         return Ok(());
     }
-    let res = io.write_all(buf).await;
+    let res = io.write_framed(buf, ends_frame).await;
     buf.clear();
     if buf.capacity() > WRITE_BUFFER {
         buf.shrink_to(WRITE_BUFFER);
@@ -201,37 +216,28 @@ pub(crate) async fn write_out(io: &mut WsIo, buf: &mut Vec<u8>) -> io::Result<()
 /// Appends the header of an unmasked, unfragmented server frame carrying
 /// `frame` (RFC 6455 §5.2) and returns the payload that follows it.
 fn frame_header<'a>(buf: &mut Vec<u8>, frame: &'a Frame) -> &'a [u8] {
-    let (opcode, payload): (u8, &[u8]) = match frame {
-        Frame::Text(s) => (0x1, s.as_bytes()),
-        Frame::Binary(b) => (0x2, b),
+    let (opcode, payload): (OpCode, &[u8]) = match frame {
+        Frame::Text(s) => (OpCode::Text, s.as_bytes()),
+        Frame::Binary(b) => (OpCode::Binary, b),
     };
-    put_header(buf, opcode, payload.len());
+    put_server_header(buf, opcode, payload.len());
     payload
-}
-
-/// Appends the header of an unmasked, final server frame (RFC 6455 §5.2).
-fn put_header(buf: &mut Vec<u8>, opcode: u8, len: usize) {
-    const FIN: u8 = 0x80;
-    buf.push(FIN | opcode);
-    if len < 126 {
-        buf.push(len as u8);
-    } else if let Ok(len) = u16::try_from(len) {
-        buf.push(126);
-        buf.extend_from_slice(&len.to_be_bytes());
-    } else {
-        buf.push(127);
-        buf.extend_from_slice(&(len as u64).to_be_bytes());
-    }
 }
 
 /// The connection, which records whether reading it may give anything: a
 /// read that found nothing clears the flag, and the connection's readiness
 /// sets it again. A read attempt costs more than a flag, and a broadcast
 /// wakes each socket's task to write, not to read.
+///
+/// It also records whether what was written so far stops inside a frame.
 pub(crate) struct Gated<S> {
     inner: S,
     gate: Arc<ReadGate>,
     waker: Waker,
+    /// Set while a write is under way, and after one that ended with a
+    /// frame's header or was cut short: the next byte would be read as
+    /// part of a payload.
+    inside_frame: bool,
 }
 
 pub(crate) struct ReadGate {
@@ -266,7 +272,20 @@ impl<S> Gated<S> {
             inner,
             waker: Waker::from(gate.clone()),
             gate,
+            inside_frame: false,
         }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Gated<S> {
+    /// Writes `bytes`, which continue where the last write stopped and end
+    /// with the end of a frame when `ends_frame`. Until the write is done,
+    /// the connection counts as stopped inside a frame.
+    async fn write_framed(&mut self, bytes: &[u8], ends_frame: bool) -> io::Result<()> {
+        self.inside_frame = true;
+        self.write_all(bytes).await?;
+        self.inside_frame = !ends_frame;
+        Ok(())
     }
 }
 
@@ -324,42 +343,15 @@ mod tests {
     use bytes::Bytes;
     use socketio_protocol::Str;
 
-    fn header(frame: &Frame) -> Vec<u8> {
+    #[test]
+    fn engine_io_frames_get_the_opcode_of_their_kind() {
         let mut buf = Vec::new();
-        let payload = frame_header(&mut buf, frame).len();
-        assert_eq!(payload, frame_len(frame));
-        buf
-    }
-
-    fn frame_len(frame: &Frame) -> usize {
-        match frame {
-            Frame::Text(s) => s.len(),
-            Frame::Binary(b) => b.len(),
-        }
-    }
-
-    #[test]
-    fn text_frame_with_a_short_payload() {
-        let f = Frame::Text(Str::from_static("42[\"a\"]"));
-        assert_eq!(header(&f), [0x81, 0x07]);
-    }
-
-    #[test]
-    fn binary_frame_with_a_16_bit_length() {
-        let f = Frame::Binary(Bytes::from(vec![0u8; 126]));
-        assert_eq!(header(&f), [0x82, 126, 0x00, 0x7e]);
-        let f = Frame::Binary(Bytes::from(vec![0u8; 65_535]));
-        assert_eq!(header(&f), [0x82, 126, 0xff, 0xff]);
-    }
-
-    #[test]
-    fn binary_frame_with_a_64_bit_length() {
-        let f = Frame::Binary(Bytes::from(vec![0u8; 65_536]));
-        assert_eq!(header(&f), [0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00]);
-    }
-
-    #[test]
-    fn empty_text_frame() {
-        assert_eq!(header(&Frame::Text(Str::from_static(""))), [0x81, 0x00]);
+        let text = Frame::Text(Str::from_static("42[\"a\"]"));
+        assert_eq!(frame_header(&mut buf, &text), b"42[\"a\"]");
+        assert_eq!(buf, [0x81, 0x07]);
+        buf.clear();
+        let binary = Frame::Binary(Bytes::from(vec![0u8; 126]));
+        assert_eq!(frame_header(&mut buf, &binary).len(), 126);
+        assert_eq!(buf, [0x82, 126, 0x00, 0x7e]);
     }
 }

@@ -6,6 +6,8 @@
 //!
 //! - [`engine`]: Engine.IO packets, long-polling payloads and the handshake.
 //! - [`socket`]: Socket.IO packets, binary attachments, and serde for their payloads.
+//! - [`websocket`]: WebSocket framing (RFC 6455), the server's side: client
+//!   frames to messages, and the header of server frames.
 //! - [`Str`]: a cheaply clonable, immutable UTF-8 string backed by [`bytes::Bytes`],
 //!   so that a text frame read from the network can be sliced and shared
 //!   without copying.
@@ -21,5 +23,6 @@
 pub mod engine;
 pub mod socket;
 mod str;
+pub mod websocket;
 
 pub use crate::str::{Str, Utf8Error};

@@ -47,11 +47,20 @@ impl Str {
         Str(Bytes::from_static(s.as_bytes()))
     }
 
+    /// Bytes whose UTF-8 the caller checked already: the WebSocket decoder,
+    /// which checks a text message's bytes with `std::str::from_utf8` as
+    /// they arrive (`websocket::utf8`), and would otherwise check them twice.
+    pub(crate) fn from_checked_utf8(bytes: Bytes) -> Self {
+        debug_assert!(std::str::from_utf8(&bytes).is_ok());
+        Str(bytes)
+    }
+
     /// The text.
     #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor takes a `str`/`String` or validates the
-        // bytes, and `slice` checks char boundaries, so the bytes are UTF-8.
+        // bytes (`from_checked_utf8`'s caller with `std::str::from_utf8`, in
+        // pieces), and `slice` checks char boundaries, so the bytes are UTF-8.
         // Re-validating here would cost O(n) on every access of every frame.
         unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
