@@ -20,7 +20,7 @@ use socketio_axum::{
     extract::{
         AckSender, ConnectParts, Data, FromConnectParts, FromMessageParts, MessageParts, RawArgs,
     },
-    handler::BoxFuture,
+    handler::{BoxFuture, MessageHandler},
     DisconnectReason, SocketIo, SocketRef,
 };
 use socketio_axum_tests::{sio_config, wait_until, within, SioServer, SioWs};
@@ -65,6 +65,30 @@ impl FromConnectParts for ExplodingOnConnect {
     }
 }
 
+/// An event handler written by hand (the trait is public): its
+/// synchronous `call` panics, outside any code the handler macros generate.
+#[derive(Clone)]
+struct HandWritten;
+
+impl MessageHandler<HandWritten> for HandWritten {
+    fn call(&self, _: SocketRef, _: MessageParts) -> BoxFuture<()> {
+        panic!("{BOOM}")
+    }
+}
+
+/// An event handler written by hand whose future panics after an await.
+#[derive(Clone)]
+struct HandWrittenFuture;
+
+impl MessageHandler<HandWrittenFuture> for HandWrittenFuture {
+    fn call(&self, _: SocketRef, _: MessageParts) -> BoxFuture<()> {
+        Box::pin(async {
+            tokio::task::yield_now().await;
+            panic!("{BOOM}")
+        })
+    }
+}
+
 /// The server of these tests, and the reasons its sockets left, in order.
 struct Setup {
     server: SioServer,
@@ -93,6 +117,8 @@ impl Setup {
                     panic!("{BOOM}")
                 });
                 socket.on("extractor", |_: Exploding| async {});
+                socket.on("by-hand", HandWritten);
+                socket.on_concurrent("by-hand-concurrent", HandWrittenFuture);
                 socket.on_concurrent("concurrent", || async {
                     tokio::task::yield_now().await;
                     panic!("{BOOM}")
@@ -214,6 +240,16 @@ async fn an_extractor_that_panics() {
 }
 
 #[tokio::test]
+async fn a_hand_written_handler_that_panics_in_its_call() {
+    contained(&[r#"42["by-hand"]"#]).await;
+}
+
+#[tokio::test]
+async fn a_hand_written_concurrent_handler_whose_future_panics() {
+    contained(&[r#"42["by-hand-concurrent"]"#]).await;
+}
+
+#[tokio::test]
 async fn a_concurrent_handler_that_panics() {
     contained(&[r#"42["concurrent"]"#]).await;
 }
@@ -291,6 +327,103 @@ async fn a_connect_middleware_that_panics_refuses_the_client() {
     // The connection is still served.
     client.join("/").await;
     assert_eq!(server.io.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn rooms_a_refused_socket_joined_in_its_middleware_are_left() {
+    // Node's namespace cleans up a refused socket (`_cleanup`: leave all).
+    quiet_test_panics();
+    let server = SioServer::start(sio_config()).await;
+    server.io.ns("/", |_: SocketRef| async move {});
+    for (ns, panics) in [("/refused", false), ("/panicked", true)] {
+        server
+            .io
+            .ns(ns, |_: SocketRef| async move {})
+            .with(move |socket: SocketRef| async move {
+                socket.join("vip");
+                if panics {
+                    panic!("{BOOM}")
+                }
+                Err::<(), String>("no".to_owned())
+            });
+    }
+    let mut client = server.ws().await;
+    client.send("40/refused,").await;
+    assert_eq!(client.recv_text().await, r#"44/refused,{"message":"no"}"#);
+    client.send("40/panicked,").await;
+    assert_eq!(
+        client.recv_text().await,
+        r#"44/panicked,{"message":"Internal server error"}"#
+    );
+    for ns in ["/refused", "/panicked"] {
+        let ns = server.io.of(ns).expect("namespace");
+        assert!(
+            ns.clone().to("vip").sockets().is_empty(),
+            "rooms left behind"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_socket_that_left_joins_no_room() {
+    // As a handler still running for a socket that left would try (an
+    // `on_concurrent` sibling of a panicking handler, or after an await).
+    let (server, mut joined) = {
+        let server = SioServer::start(sio_config()).await;
+        let (tx, joined) = mpsc::unbounded_channel();
+        server.io.ns("/", move |socket: SocketRef| {
+            let _ = tx.send(socket.clone());
+            async move {}
+        });
+        (server, joined)
+    };
+    let mut client = server.ws().await;
+    client.join("/").await;
+    let socket = within("the socket", joined.recv()).await.expect("socket");
+    socket.disconnect();
+    assert_eq!(client.recv_text().await, "41");
+    wait_until("the socket to leave", || server.io.sockets().is_empty()).await;
+    socket.join("late");
+    assert!(server.io.rooms().is_empty(), "{:?}", server.io.rooms());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_code_runs_under_none_of_our_locks() {
+    // A hook that replaces itself, and a server-side handler that does,
+    // would wait for ever on the lock their registration takes.
+    let capture = Capture::default();
+    let server = SioServer::start_with(
+        SocketIo::builder()
+            .config(sio_config())
+            .adapter(capture.clone()),
+        axum::Router::new(),
+    )
+    .await;
+    let (tx, mut joined) = mpsc::unbounded_channel();
+    server.io.ns("/", move |socket: SocketRef| {
+        let _ = tx.send(socket.clone());
+        async move {}
+    });
+    let io = server.io.clone();
+    server.io.on_server_side(move |_| io.on_server_side(|_| {}));
+    let mut client = server.ws().await;
+    client.join("/").await;
+    let socket = within("the socket", joined.recv()).await.expect("socket");
+    socket.on_any_outgoing(|socket, _, _| socket.on_any_outgoing(|_, _, _| {}));
+    let main = capture.0.lock().expect("lock")[0].clone();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let emitted = socket.emit("x", &1);
+        let args = RawArgs {
+            args: "1".into(),
+            attachments: Vec::new(),
+        };
+        main.server_side_event("ev".into(), args, None);
+        let _ = done_tx.send(emitted);
+    });
+    let done = done_rx.recv_timeout(Duration::from_secs(5));
+    assert_eq!(done, Ok(Ok(())), "a registration from user code deadlocked");
+    assert_eq!(client.recv_text().await, r#"42["x",1]"#);
 }
 
 #[tokio::test]

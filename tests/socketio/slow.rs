@@ -106,7 +106,9 @@ async fn an_emit_past_max_buffered_bytes_is_refused_and_closes_the_connection() 
     client.join("/").await;
     let socket = within("the socket", joined.recv()).await.expect("socket");
     let chunk = "x".repeat(64 << 10);
-    // 1 MiB holds 15 of these packets (64 KiB and a few bytes of framing each).
+    // Each packet counts 64 KiB and 75 bytes (its framing, and 64 for its
+    // place in the queue): after 16 the queue holds over 1 MiB, and the
+    // 17th is refused.
     let mut accepted = 0;
     let refused = loop {
         match socket.emit("big", &chunk) {
@@ -116,7 +118,7 @@ async fn an_emit_past_max_buffered_bytes_is_refused_and_closes_the_connection() 
         assert!(accepted < 100, "never refused");
     };
     assert_eq!(refused, EmitError::QueueFull);
-    assert_eq!(accepted, 15);
+    assert_eq!(accepted, 16);
     let reason = within("the disconnect", left.recv()).await;
     assert_eq!(reason, Some(DisconnectReason::SlowConsumer));
     wait_until("the connection to be closed", || {
@@ -159,4 +161,80 @@ async fn volatile_packets_are_dropped_at_max_buffered_packets_and_the_rest_kept_
         })
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_queue_back_under_the_limit_in_time_is_not_closed() {
+    let (server, mut joined, mut left) =
+        server(config(16, 64 << 20, Duration::from_millis(300))).await;
+    let mut client = server.ws().await;
+    client.join("/").await;
+    let socket = within("the socket", joined.recv()).await.expect("socket");
+    for i in 0..64u32 {
+        socket.emit("n", &i).expect("emit");
+    }
+    // Read at once: the queue is back under 16 well before 300 ms.
+    for _ in 0..64 {
+        client.recv_text().await;
+    }
+    // Past the deadline of the crossing, the socket is still there. (A
+    // window, not a synchronisation: a close, if it came, would come by then.)
+    let closed = tokio::time::timeout(Duration::from_millis(800), left.recv()).await;
+    assert!(
+        closed.is_err(),
+        "closed though it drained in time: {closed:?}"
+    );
+    socket.emit("still", &1).expect("emit");
+    assert_eq!(client.recv_text().await, r#"42["still",1]"#);
+}
+
+#[tokio::test]
+async fn the_heartbeat_runs_while_a_write_to_a_client_that_does_not_read_blocks() {
+    // Few packets, far under both limits, but more bytes than the kernel's
+    // buffers take: the write blocks, the ping waits behind it, and the
+    // session ends with a ping timeout rather than never.
+    let config = SocketIoConfig::builder()
+        .ping_interval(Duration::from_millis(200))
+        .ping_timeout(Duration::from_millis(200))
+        .slow_consumer_timeout(Duration::from_secs(60))
+        .build();
+    let (server, mut joined, mut left) = server(config).await;
+    let mut client = server.ws().await;
+    client.join("/").await;
+    let socket = within("the socket", joined.recv()).await.expect("socket");
+    let chunk = "x".repeat(4 << 20);
+    for _ in 0..3 {
+        socket.emit("big", &chunk).expect("emit");
+    }
+    let reason = within("the ping timeout", left.recv()).await;
+    assert_eq!(reason, Some(DisconnectReason::PingTimeout));
+    wait_until("the connection to be closed", || {
+        server.io.connection_count() == 0
+    })
+    .await;
+    drop(client);
+}
+
+#[tokio::test]
+async fn a_close_by_the_server_during_a_blocked_write_still_delivers_what_was_queued() {
+    let (server, mut joined, _left) = server(config(1024, 64 << 20, Duration::from_secs(30))).await;
+    let mut client = server.ws().await;
+    client.join("/").await;
+    let socket = within("the socket", joined.recv()).await.expect("socket");
+    // More than the kernel's buffers take while the client does not read.
+    let big = "x".repeat(8 << 20);
+    socket.emit("big", &big).expect("emit");
+    // Most likely the connection's task is inside that write when the close
+    // comes; if not, the close's drain writes it. Either way it must arrive,
+    // then the DISCONNECT (Node's `socket.disconnect(true)` flushes too).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    socket.close_connection();
+    let first = client.recv_text().await;
+    assert!(
+        first.starts_with(r#"42["big","xxx"#),
+        "{}",
+        &first[..first.len().min(40)]
+    );
+    assert_eq!(first.len(), big.len() + 12);
+    assert_eq!(client.recv_text().await, "41");
 }

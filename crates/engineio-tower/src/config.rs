@@ -37,7 +37,7 @@ impl TransportType {
 /// | `upgrade_timeout` | 10 s | time a client has to finish the upgrade to WebSocket |
 /// | `max_payload` | 1,000,000 bytes | largest POST body, WebSocket message or frame (Node's `maxHttpBufferSize`) |
 /// | `max_buffered_packets` | 1024 | per-session outgoing queue length past which the peer is not read and the slow-consumer clock runs |
-/// | `max_buffered_bytes` | 16 MiB | per-session outgoing queue size (payload bytes) past which the session is closed as a slow consumer |
+/// | `max_buffered_bytes` | 16 MiB | per-session outgoing queue size (payload bytes plus 64 per item) at which the session is closed as a slow consumer |
 /// | `slow_consumer_timeout` | 5 s | how long a queue may stay at `max_buffered_packets` or more before the session is closed as a slow consumer |
 /// | `transports` | polling, websocket | transports accepted |
 ///
@@ -200,11 +200,11 @@ impl EngineIoConfigBuilder {
         self
     }
 
-    /// Payload bytes a session's outgoing queue may hold (default 16 MiB): a
-    /// frame that would take a non-empty queue past it is refused and the
-    /// session closed as a slow consumer at once, so memory per session stays
-    /// bounded whatever the server emits to a peer that does not read. A
-    /// frame larger than this is still sent when the queue is empty.
+    /// Bytes a session's outgoing queue may hold (default 16 MiB; payloads,
+    /// plus 64 per queued item): once it holds that much, a frame is refused
+    /// and the session closed as a slow consumer at once, so memory per
+    /// session stays bounded (by this plus one frame) whatever the server
+    /// emits to a peer that does not read.
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.config.max_buffered_bytes = bytes.max(1);
         self

@@ -4,12 +4,13 @@
 //!
 //! Packets are never held anywhere but the session's one queue, so they
 //! leave in the order they were sent, and nothing waits per packet: one
-//! task per server watches the sessions that went over the limit, oldest
-//! first (the timeout is the same for all, so deadlines come in order).
-//! It holds weak references, so a session that ends is not kept.
+//! task per server watches the sessions that are over the limit, each at
+//! most once at a time, soonest deadline first. It holds weak references,
+//! so a session that ends is not kept.
 
 use std::{
-    collections::VecDeque,
+    cmp::Ordering,
+    collections::BinaryHeap,
     sync::{Arc, Mutex, OnceLock, Weak},
     time::Duration,
 };
@@ -18,39 +19,74 @@ use tokio::{runtime::Handle, time::Instant};
 
 use crate::socket::lock;
 
-/// A session the watcher can close.
+/// A session the watch can close.
 pub(crate) trait Watched: Send + Sync {
-    /// The deadline of the crossing numbered `epoch` passed: closes the
-    /// session if it is still over the limit since that crossing.
-    fn expire(&self, epoch: u64);
+    /// Its deadline passed: closes the session if its queue has been over
+    /// the limit for the whole timeout, else watches it again until then.
+    fn expire(self: Arc<Self>);
 }
 
-/// The server's watch over sessions whose queue went over the limit.
+/// The server's watch over sessions whose queue is over the limit.
 pub(crate) struct SlowConsumers {
     timeout: Duration,
+    /// What [`now`](Self::now) counts from.
+    base: Instant,
     state: Mutex<State>,
-    /// The runtime that serves the sessions, where the watching task runs:
-    /// a frame may be sent from a thread outside it.
+    /// The runtime of the first session, for a frame sent from a thread
+    /// outside any runtime.
     runtime: OnceLock<Handle>,
 }
 
-/// A session over the limit, with the number of its crossing.
-type Entry = (Weak<dyn Watched>, u64);
-
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(Instant, Entry)>,
+    due: BinaryHeap<Due>,
     /// Whether the watching task runs.
     sweeping: bool,
+}
+
+/// A watched session and its deadline; the heap pops the soonest first.
+struct Due(Instant, Weak<dyn Watched>);
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.cmp(&self.0)
+    }
 }
 
 impl SlowConsumers {
     pub(crate) fn new(timeout: Duration) -> Arc<Self> {
         Arc::new(SlowConsumers {
             timeout,
+            base: Instant::now(),
             state: Mutex::default(),
             runtime: OnceLock::new(),
         })
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Milliseconds since the watch began, plus one: never 0, which
+    /// sessions keep for "not over the limit".
+    pub(crate) fn now(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_millis())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1)
     }
 
     /// Notes the current runtime, if there is one (a session is opening).
@@ -62,20 +98,24 @@ impl SlowConsumers {
         }
     }
 
-    /// `session` went over the limit (its crossing number `epoch`): it is
-    /// closed unless it comes back under within the timeout. A timeout too
-    /// long to represent never ends.
-    pub(crate) fn watch(self: &Arc<Self>, session: Weak<dyn Watched>, epoch: u64) {
-        let Some(deadline) = Instant::now().checked_add(self.timeout) else {
+    /// Watches `session` until `after` from now. A time too long to
+    /// represent never comes.
+    pub(crate) fn watch(self: &Arc<Self>, session: Weak<dyn Watched>, after: Duration) {
+        let Some(deadline) = Instant::now().checked_add(after) else {
             return;
         };
         let start = {
             let mut s = lock(&self.state);
-            s.queue.push_back((deadline, (session, epoch)));
+            s.due.push(Due(deadline, session));
             !std::mem::replace(&mut s.sweeping, true)
         };
         if start {
-            match self.runtime.get() {
+            // The sender's runtime if it has one: the first session's may
+            // have ended while the server lives on.
+            match Handle::try_current()
+                .ok()
+                .or_else(|| self.runtime.get().cloned())
+            {
                 Some(runtime) => {
                     runtime.spawn(sweep(Arc::downgrade(self)));
                 }
@@ -86,16 +126,16 @@ impl SlowConsumers {
     }
 
     /// The next session whose deadline passed, or the time to wait for the
-    /// oldest; `None` (the task ends) once nothing is watched.
-    fn next(&self, now: Instant) -> Option<Result<Entry, Instant>> {
+    /// soonest; `None` (the task ends) once nothing is watched.
+    fn next(&self, now: Instant) -> Option<Result<Weak<dyn Watched>, Instant>> {
         let mut s = lock(&self.state);
-        match s.queue.front() {
+        match s.due.peek() {
             None => {
                 s.sweeping = false;
                 None
             }
-            Some((at, _)) if *at <= now => s.queue.pop_front().map(|(_, entry)| Ok(entry)),
-            Some((at, _)) => Some(Err(*at)),
+            Some(Due(at, _)) if *at <= now => s.due.pop().map(|Due(_, w)| Ok(w)),
+            Some(Due(at, _)) => Some(Err(*at)),
         }
     }
 }
@@ -107,9 +147,9 @@ async fn sweep(watch: Weak<SlowConsumers>) {
         let next = match watch.upgrade() {
             Some(watch) => match watch.next(Instant::now()) {
                 None => return,
-                Some(Ok((session, epoch))) => {
+                Some(Ok(session)) => {
                     if let Some(session) = session.upgrade() {
-                        session.expire(epoch);
+                        session.expire();
                     }
                     continue;
                 }

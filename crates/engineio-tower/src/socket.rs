@@ -6,6 +6,7 @@ use std::{
         Arc, Mutex, OnceLock, Weak,
     },
     task::Poll,
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -99,9 +100,9 @@ impl Outbound {
 /// Why something could not be queued; it is handed back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
-    /// The peer reads too slowly: [`Socket::try_send`] found
-    /// `max_buffered_packets` items queued, or [`Socket::send`] found
-    /// `max_buffered_bytes` queued (and then closed the session).
+    /// The peer reads too slowly: the queue holds `max_buffered_bytes`
+    /// already ([`Socket::send`] then closed the session), or
+    /// `max_buffered_packets` items for [`Socket::try_send`].
     Full(Outbound),
     /// The session is closed.
     Closed(Outbound),
@@ -150,9 +151,11 @@ pub(crate) struct Session<D> {
     queued: AtomicUsize,
     max_queued: usize,
     max_bytes: usize,
-    /// Times the queue crossed `max_queued`, up or down: names each stay
-    /// over the limit, for the slow-consumer watch.
-    crossings: AtomicU64,
+    /// When the queue last reached `max_queued` (see `SlowConsumers::now`),
+    /// 0 while it is under.
+    over_since: AtomicU64,
+    /// Whether the slow-consumer watch holds this session: at most once.
+    watched: AtomicBool,
     slow: Arc<SlowConsumers>,
     /// Holds on reading taken by the layer above (see `pause_reading`).
     holds: AtomicUsize,
@@ -213,7 +216,8 @@ impl<D> Socket<D> {
                 queued: AtomicUsize::new(0),
                 max_queued: limits.max_packets,
                 max_bytes: limits.max_bytes,
-                crossings: AtomicU64::new(0),
+                over_since: AtomicU64::new(0),
+                watched: AtomicBool::new(false),
                 slow: limits.slow,
                 holds: AtomicUsize::new(0),
                 drain_waiters: AtomicUsize::new(0),
@@ -430,7 +434,7 @@ impl<D> Socket<D> {
             let before = self.inner.queued.fetch_sub(n, Ordering::SeqCst);
             if before >= self.inner.max_queued && before - n < self.inner.max_queued {
                 // Back under the limit: the slow-consumer watch lets it be.
-                self.inner.crossings.fetch_add(1, Ordering::AcqRel);
+                self.inner.over_since.store(0, Ordering::Release);
             }
             if self.inner.drain_waiters.load(Ordering::SeqCst) > 0 {
                 self.inner.drained.notify_waiters();
@@ -497,14 +501,30 @@ impl<D: Send + Sync + 'static> Socket<D> {
     ///   [`try_send`](Self::try_send) refuses, and if the queue does not get
     ///   back under it within `slow_consumer_timeout`, the session is closed
     ///   with [`CloseReason::SlowConsumer`].
-    /// - `max_buffered_bytes` (payload bytes): a frame that would take a
-    ///   non-empty queue past it is refused with [`SendError::Full`] and the
-    ///   session is closed at once with [`CloseReason::SlowConsumer`], so
-    ///   that no later frame can overtake the refused one.
+    /// - `max_buffered_bytes` (payload bytes, plus 64 per item for its place
+    ///   in the queue): once the queue holds that much, a frame is refused
+    ///   with [`SendError::Full`] and the session is closed at once with
+    ///   [`CloseReason::SlowConsumer`], so that no later frame can overtake
+    ///   the refused one. The queue holds at most that, plus one frame.
     ///
     /// Frames leave in the order they were queued, whoever queued them.
     pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        let frame = frame.into();
+        self.push(frame.into(), true)
+    }
+
+    /// Queues a frame unless `max_buffered_packets` items or
+    /// `max_buffered_bytes` are queued already: for frames that may be
+    /// dropped, such as volatile ones. Refusing one closes nothing.
+    pub fn try_send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
+        if self.is_full() {
+            return Err(SendError::Full(frame.into()));
+        }
+        self.push(frame.into(), false)
+    }
+
+    /// Queues `frame`; past the byte limit, refuses it and closes the
+    /// session if `close_when_over`.
+    fn push(&self, frame: Outbound, close_when_over: bool) -> Result<(), SendError> {
         if self.is_closed() {
             return Err(SendError::Closed(frame));
         }
@@ -512,13 +532,13 @@ impl<D: Send + Sync + 'static> Socket<D> {
         // Counted before it is pushed, so that the writer, which counts it
         // off after popping it, never sees the count go below zero.
         let reached = s.queued.fetch_add(1, Ordering::AcqRel) + 1 == s.max_queued;
-        let len = frame.payload_len();
+        let size = frame.payload_len() + ITEM_OVERHEAD;
         let pushed = {
             let mut q = lock(&s.queue);
-            if q.bytes > 0 && q.bytes.saturating_add(len) > s.max_bytes {
+            if q.bytes >= s.max_bytes {
                 Err((frame, q.bytes))
             } else {
-                q.bytes += len;
+                q.bytes += size;
                 q.items.push_back(frame);
                 Ok(q.receiver_busy)
             }
@@ -526,12 +546,7 @@ impl<D: Send + Sync + 'static> Socket<D> {
         match pushed {
             Ok(busy) => {
                 if reached {
-                    // Just reached the limit: the watch closes the session
-                    // unless it gets back under in time.
-                    let epoch = s.crossings.fetch_add(1, Ordering::AcqRel) + 1;
-                    let session: Weak<dyn Watched> =
-                        Arc::downgrade(&self.inner) as Weak<dyn Watched>;
-                    s.slow.watch(session, epoch);
+                    self.reached_limit();
                 }
                 if !busy {
                     s.queue_waker.wake();
@@ -540,21 +555,24 @@ impl<D: Send + Sync + 'static> Socket<D> {
             }
             Err((frame, held)) => {
                 s.queued.fetch_sub(1, Ordering::AcqRel);
-                trace::warn!(sid = %s.sid, held, len, max = s.max_bytes, "engine.io: outgoing queue over max_buffered_bytes, closing the session (slow consumer)");
-                self.close_with(CloseReason::SlowConsumer);
+                if close_when_over {
+                    trace::warn!(sid = %s.sid, held, max = s.max_bytes, "engine.io: outgoing queue over max_buffered_bytes, closing the session (slow consumer)");
+                    self.close_with(CloseReason::SlowConsumer);
+                }
                 Err(SendError::Full(frame))
             }
         }
     }
 
-    /// Queues a frame unless `max_buffered_packets` are queued already (for
-    /// frames that may be dropped, such as volatile ones); otherwise as
-    /// [`send`](Self::send).
-    pub fn try_send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        if self.is_full() {
-            return Err(SendError::Full(frame.into()));
+    /// The queue just reached `max_queued`: the watch closes the session
+    /// unless it gets back under within the timeout.
+    fn reached_limit(&self) {
+        let s = &self.inner;
+        s.over_since.store(s.slow.now(), Ordering::Release);
+        if !s.watched.swap(true, Ordering::AcqRel) {
+            let session: Weak<dyn Watched> = Arc::downgrade(&self.inner) as Weak<dyn Watched>;
+            s.slow.watch(session, s.slow.timeout());
         }
-        self.send(frame)
     }
 
     /// Waits until fewer than `max_buffered_packets` are queued, then
@@ -583,12 +601,32 @@ impl<D: Send + Sync + 'static> Socket<D> {
 }
 
 impl<D: Send + Sync + 'static> Watched for Session<D> {
-    fn expire(&self, epoch: u64) {
-        let still_over = self.crossings.load(Ordering::Acquire) == epoch
-            && self.queued.load(Ordering::Acquire) >= self.max_queued;
-        if still_over && self.close_reason.set(CloseReason::SlowConsumer).is_ok() {
-            trace::warn!(sid = %self.sid, queued = self.queued.load(Ordering::Acquire), "engine.io: outgoing queue over max_buffered_packets for slow_consumer_timeout, closing the session (slow consumer)");
-            self.mark_closed();
+    fn expire(self: Arc<Self>) {
+        self.watched.store(false, Ordering::Release);
+        if self.queued.load(Ordering::Acquire) < self.max_queued {
+            return;
+        }
+        let now = self.slow.now();
+        // 0: the crossing down was counted after the crossing up that
+        // followed it (two senders); the queue is over now, so from now.
+        let since = match self.over_since.load(Ordering::Acquire) {
+            0 => {
+                self.over_since.store(now, Ordering::Release);
+                now
+            }
+            since => since,
+        };
+        let timeout = self.slow.timeout();
+        let over_for = Duration::from_millis(now.saturating_sub(since));
+        if over_for >= timeout {
+            if self.close_reason.set(CloseReason::SlowConsumer).is_ok() {
+                trace::warn!(sid = %self.sid, queued = self.queued.load(Ordering::Acquire), "engine.io: outgoing queue over max_buffered_packets for slow_consumer_timeout, closing the session (slow consumer)");
+                self.mark_closed();
+            }
+        } else if !self.watched.swap(true, Ordering::AcqRel) {
+            // Over again since a later crossing: watched until its own deadline.
+            let session: Weak<dyn Watched> = Arc::downgrade(&self) as Weak<dyn Watched>;
+            self.slow.watch(session, timeout - over_for);
         }
     }
 }
@@ -601,6 +639,10 @@ impl<D> Session<D> {
         self.drained.notify_waiters();
     }
 }
+
+/// What a queued item costs beyond its payload, as the byte limit counts
+/// it: its place in the queue and its own allocation's bookkeeping.
+const ITEM_OVERHEAD: usize = 64;
 
 /// What bounds a session's outgoing queue (see [`Socket::send`]).
 pub(crate) struct QueueLimits {

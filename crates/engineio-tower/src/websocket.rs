@@ -308,15 +308,22 @@ async fn run<H: EngineIoHandler>(
             Event::Closed => break,
             Event::Write(frame) => {
                 // A peer that does not read blocks the write: meanwhile the
-                // heartbeat still runs, and a close (ping timeout, slow
-                // consumer, the server's) ends the write where it is.
+                // heartbeat still runs; a close for a ping timeout or a slow
+                // consumer ends the write where it is, and one by the server
+                // lets it finish within the drain's grace.
                 let mut write =
                     std::pin::pin!(write_batch(&mut ws, &mut buf, &mut rx, socket, frame));
                 let written = loop {
                     tokio::select! {
                         biased;
                         res = &mut write => break Some(res),
-                        () = poll_fn(|_| if socket.is_closed() { Poll::Ready(()) } else { Poll::Pending }) => break None,
+                        () = poll_fn(|_| if socket.is_closed() { Poll::Ready(()) } else { Poll::Pending }) => {
+                            // A close by the server lets what it queued go out (within the drain's grace).
+                            if !drains(socket.close_reason()) {
+                                break None;
+                            }
+                            break tokio::time::timeout(DRAIN_GRACE, &mut write).await.ok();
+                        }
                         () = poll_fn(|cx| if timer.is_elapsed() { timer.as_mut().poll(cx) } else { Poll::Pending }), if heartbeat.is_some() => {
                             tick(engine, socket, heartbeat.as_mut(), timer.as_mut()).await;
                         }
@@ -334,6 +341,9 @@ async fn run<H: EngineIoHandler>(
                         cut = true;
                         break;
                     }
+                }
+                if socket.is_closed() {
+                    break;
                 }
             }
             Event::Read(Some(Ok(Incoming::Ping(payload)))) => {
@@ -364,10 +374,7 @@ async fn run<H: EngineIoHandler>(
         return;
     }
     let reason = socket.close_reason();
-    if matches!(
-        reason,
-        CloseReason::ForcedClose | CloseReason::ServerShuttingDown
-    ) {
+    if drains(reason) {
         // What the server queued before closing still goes out.
         let drain = async {
             while let Some(out) = socket.try_recv(&mut rx) {
@@ -375,11 +382,21 @@ async fn run<H: EngineIoHandler>(
             }
             Ok::<_, std::io::Error>(())
         };
-        // Cut at a second, possibly inside a frame: `close` then writes no
+        // Cut at the grace, possibly inside a frame: `close` then writes no
         // close frame into its payload and only shuts the connection down.
-        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+        let _ = tokio::time::timeout(DRAIN_GRACE, drain).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(close_code)).await;
+}
+
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
+
+/// Whether a session closed for `reason` still writes what was queued.
+fn drains(reason: CloseReason) -> bool {
+    matches!(
+        reason,
+        CloseReason::ForcedClose | CloseReason::ServerShuttingDown
+    )
 }
 
 /// The heartbeat's timer fired: runs it and moves the timer; false once the

@@ -183,13 +183,13 @@ impl Client {
                     Err(p) => Some(refused_by_panic(&socket, "connect middleware", &p)),
                 };
                 if let Some(e) = refused {
-                    forget(&conn, &socket);
+                    socket.abandon();
                     send_connect_error(&conn, &ns.path, &e);
                     return;
                 }
                 if conn.is_closed() || socket.is_closing() {
                     // The connection closed, or the client left, while the middlewares ran.
-                    forget(&conn, &socket);
+                    socket.abandon();
                     return;
                 }
                 let handler = ns.handlers.connect.clone();
@@ -197,7 +197,7 @@ impl Client {
                     .unwrap_or_else(|p| Err(refused_by_panic(&socket, "connect handler", &p)));
                 match started {
                     Err(e) => {
-                        forget(&conn, &socket);
+                        socket.abandon();
                         send_connect_error(&conn, &ns.path, &e);
                     }
                     Ok(fut) => {

@@ -131,7 +131,7 @@ impl SocketIoConfigBuilder {
         self
     }
 
-    /// Per-connection outgoing queue size in payload bytes (default 16 MiB);
+    /// Per-connection outgoing queue size in bytes (default 16 MiB);
     /// see [`EngineIoConfigBuilder::max_buffered_bytes`].
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.engine = self.engine.max_buffered_bytes(bytes);

@@ -10,9 +10,10 @@ pub enum EmitError {
     Serialize(String),
     /// The socket is disconnected.
     Disconnected,
-    /// The client reads too slowly: the packet would have taken its
-    /// connection's outgoing queue past `max_buffered_bytes`. It was not
-    /// queued, and the connection is closed as a slow consumer.
+    /// The client reads too slowly: its connection's outgoing queue holds
+    /// `max_buffered_bytes` already. The packet was not queued, and the
+    /// connection is closed as a slow consumer. (A broadcast returns `Ok`
+    /// and closes such a connection the same way.)
     QueueFull,
     /// A broadcast reached the targeted sockets of this server, but not the
     /// other servers: the [`Adapter`](crate::adapter::Adapter) could not

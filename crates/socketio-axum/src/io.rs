@@ -238,8 +238,10 @@ impl SocketIo {
         self.inner.engine.get()
     }
 
-    /// Number of Engine.IO connections open on this server, whether or not
-    /// they joined a namespace (Node's `io.engine.clientsCount`).
+    /// Number of Engine.IO sessions on this server, whether or not they
+    /// joined a namespace (Node's `io.engine.clientsCount`). A polling
+    /// session that just closed counts until its client has fetched what it
+    /// is owed (at most the shorter of `ping_timeout` and 5 s).
     pub fn connection_count(&self) -> usize {
         self.engine().map_or(0, EngineIo::session_count)
     }

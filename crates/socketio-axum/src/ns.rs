@@ -195,9 +195,10 @@ impl Namespace {
 
     /// An event from another server.
     pub(crate) fn on_server_side_event(&self, event: ServerSideEvent) {
-        match read(&self.server_side).clone() {
+        let handler = read(&self.server_side).clone();
+        match handler {
             Some(handler) => {
-                let name = event.event().to_owned();
+                let name = event.event.clone();
                 // Called from the adapter's task: a panic must not end it.
                 if let Err(p) = crate::panic::catch(|| handler(event)) {
                     trace::error!(ns = %self.path, event = %name, panic = %p, "socket.io: a server-side event handler panicked");

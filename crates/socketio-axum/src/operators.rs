@@ -253,7 +253,8 @@ impl BroadcastOperators {
     /// the other servers did not. An error from the future means the same,
     /// except for a timeout ([`AdapterError::is_timeout`]): the message may
     /// still reach them. The packet is sent whether or not the future is
-    /// awaited; only awaiting costs an allocation (`emit` has none).
+    /// awaited. With an adapter, this costs a channel and a boxed future
+    /// per call that `emit` does not make.
     ///
     /// ```
     /// use socketio_axum::{EmitError, SocketIo};

@@ -77,6 +77,13 @@ pub(crate) trait SerialOwner: Send + 'static {
 /// Drives jobs in order starting with `first`: inline while they complete at
 /// once, then on a spawned task. `owner` gives the queue (and keeps it alive).
 pub(crate) fn drive<S: SerialOwner>(owner: S, first: Job) {
+    drive_with(owner, first);
+}
+
+/// Like [`drive`], with work begun after [`Serial::try_start`] and made
+/// into a future here, so that a panic while making it still releases the
+/// queue.
+pub(crate) fn drive_with<S: SerialOwner>(owner: S, first: impl FnOnce() -> BoxFuture<()>) {
     match panic::catch(first) {
         Ok(fut) => drive_future(owner, fut),
         Err(p) => {

@@ -336,8 +336,8 @@ impl SocketRef {
     ///
     /// The packet joins the connection's outgoing queue, behind everything
     /// queued before it (broadcasts included), so packets reach the client in
-    /// the order they were emitted. The queue is bounded: a packet that would
-    /// take it past `max_buffered_bytes` is refused with
+    /// the order they were emitted. The queue is bounded: once it holds
+    /// `max_buffered_bytes`, a packet is refused with
     /// [`EmitError::QueueFull`] and the connection is closed as a slow
     /// consumer; a queue that stays at `max_buffered_packets` for
     /// `slow_consumer_timeout` closes it too (see docs/configuration.md).
@@ -465,7 +465,10 @@ impl SocketRef {
     }
 
     fn hook_outgoing(&self, event: &str, packet: &EncodedPacket) {
-        if let Some(hook) = read(&self.0.outgoing_hook).clone() {
+        // Cloned out first: the hook may register hooks (a lock guard in
+        // the `if let` would live through the call).
+        let hook = read(&self.0.outgoing_hook).clone();
+        if let Some(hook) = hook {
             if let Err(p) = crate::panic::catch(|| hook(self, event, &packet.text)) {
                 let event = Str::from(event.to_owned());
                 crate::panic::panicked(self, "outgoing hook", Some(&event), &p);
@@ -484,7 +487,13 @@ impl SocketRef {
 
     /// Joins rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.0.ns.rooms.join(self.id(), &rooms.into_rooms());
+        let rooms = rooms.into_rooms();
+        self.0.ns.rooms.join(self.id(), &rooms);
+        // Checked after joining: either the leaving socket's clean-up sees
+        // this membership, or this sees that it left (Node makes `join` a no-op).
+        if self.is_closing() {
+            self.0.ns.rooms.leave(self.id(), &rooms);
+        }
     }
 
     /// Leaves rooms.
@@ -643,6 +652,15 @@ impl SocketRef {
         self.run(job);
     }
 
+    /// A socket that never joined (refused, or its connection gone while the
+    /// middlewares ran): it leaves its connection's list and whatever rooms
+    /// a middleware joined, and may join none from now on (Node's `_cleanup`).
+    pub(crate) fn abandon(&self) {
+        self.0.closed.store(true, Ordering::Release);
+        crate::client::forget(&self.0.conn, self);
+        self.0.ns.rooms.leave_all(self.id());
+    }
+
     /// Queues a job behind this socket's running handlers, or starts it
     /// here when none runs; returns how many jobs wait when it was queued.
     pub(crate) fn run(&self, job: Job) -> Option<usize> {
@@ -663,7 +681,8 @@ impl SocketRef {
         // instruction-cache misses per event under callgrind.)
         if self.0.serial.try_start() {
             self.resume_reading_if_drained();
-            serial::drive_future(self.clone(), self.clone().handle_event(parts));
+            let socket = self.clone();
+            serial::drive_with(self.clone(), move || socket.handle_event(parts));
             return;
         }
         let socket = self.clone();
@@ -717,7 +736,15 @@ impl SocketRef {
         match handler {
             Some((h, false)) => h.call(self, parts),
             Some((h, true)) => {
-                tokio::spawn(h.call(self, parts));
+                // Handlers made from functions contain their own panics; one
+                // that implements `MessageHandler` by hand may not.
+                let socket = self.clone();
+                let fut = CatchPanic::new(h.call(self, parts));
+                tokio::spawn(async move {
+                    if let Err(p) = fut.await {
+                        crate::panic::panicked(&socket, "event handler", None, &p);
+                    }
+                });
                 ready()
             }
             None => {

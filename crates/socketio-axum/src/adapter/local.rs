@@ -165,7 +165,7 @@ impl WeakLocalNamespace {
 
 /// An event emitted by another server with `server_side_emit` (Node's `serverSideEmit`).
 pub struct ServerSideEvent {
-    event: Str,
+    pub(crate) event: Str,
     args: RawArgs,
     ack: Option<oneshot::Sender<RawArgs>>,
 }
