@@ -7,14 +7,24 @@
 //!   main namespace (the sender too), then acknowledges with no argument;
 //! - `join` joins the room named by its argument, then acknowledges.
 //!
+//! For the soak run, which watches the process from outside, `GET /stats`
+//! answers `{"tasks":<tokio tasks alive>,"sockets":<sockets of the main
+//! namespace>}`; `PING_INTERVAL_MS` / `PING_TIMEOUT_MS` set the heartbeat
+//! (default 25,000 and 20,000, as Node's), so that abandoned sessions time
+//! out within a short run, and `CONNECT_TIMEOUT_MS` the time a client has to
+//! join a namespace (default 45,000), for which a timer task outlives the
+//! last connection.
+//!
 //! ```text
 //! PORT=3000 cargo run --release --example bench_server
 //! ```
 
-use axum::serve::ListenerExt;
+use std::time::Duration;
+
+use axum::{routing::get, serve::ListenerExt, Extension, Json};
 use socketio_axum::{
     extract::{AckSender, Data, RawArgs},
-    SocketIo, SocketRef,
+    SocketIo, SocketIoConfig, SocketRef,
 };
 
 async fn on_connect(socket: SocketRef) {
@@ -39,13 +49,46 @@ async fn on_connect(socket: SocketRef) {
     );
 }
 
+/// What the soak run cannot see from `/proc`: the runtime's tasks alive
+/// (a task that outlives its connection is a leak) and the sockets still
+/// counted.
+async fn stats(Extension(io): Extension<SocketIo>) -> Json<serde_json::Value> {
+    let tasks = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    Json(serde_json::json!({ "tasks": tasks, "sockets": io.sockets().len() }))
+}
+
+/// A duration in milliseconds from the environment variable `name`.
+fn env_ms(name: &str) -> std::io::Result<Option<Duration>> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) => v
+            .parse()
+            .map(|ms| Some(Duration::from_millis(ms)))
+            .map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{name}={v}: {e}"))
+            }),
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let (layer, io) = SocketIo::new_layer();
+    let mut config = SocketIoConfig::builder();
+    if let Some(d) = env_ms("PING_INTERVAL_MS")? {
+        config = config.ping_interval(d);
+    }
+    if let Some(d) = env_ms("PING_TIMEOUT_MS")? {
+        config = config.ping_timeout(d);
+    }
+    if let Some(d) = env_ms("CONNECT_TIMEOUT_MS")? {
+        config = config.connect_timeout(d);
+    }
+    let (layer, io) = SocketIo::builder().config(config.build()).build_layer();
     io.ns("/", on_connect);
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let app = axum::Router::new().layer(layer);
+    let app = axum::Router::new().route("/stats", get(stats)).layer(layer);
     // TCP_NODELAY, as Node's HTTP server and the floor have: without it,
     // Nagle's algorithm holds an answer until the client acknowledges the
     // previous one, milliseconds at moderate load (docs/benchmarks.md).

@@ -116,10 +116,23 @@ impl Args {
         Ok(self.opt(name)?.unwrap_or(default))
     }
 
-    /// A number of seconds, fractions allowed.
+    /// A duration: a number of seconds, fractions allowed, or a number with
+    /// a unit (`500ms`, `60s`, `30m`, `1h`).
     pub(crate) fn secs(&mut self, name: &str, default: f64) -> Result<Duration> {
-        let s: f64 = self.get(name, default)?;
-        Duration::try_from_secs_f64(s).map_err(|e| err!("{name} {s}: {e}"))
+        match self.opt_secs(name)? {
+            None => Duration::try_from_secs_f64(default).map_err(|e| err!("{name}: {e}")),
+            Some(d) => Ok(d),
+        }
+    }
+
+    /// Like [`secs`](Self::secs), without a default.
+    pub(crate) fn opt_secs(&mut self, name: &str) -> Result<Option<Duration>> {
+        match self.values(name)?.pop() {
+            None => Ok(None),
+            Some(v) => parse_duration(&v)
+                .map(Some)
+                .ok_or_else(|| err!("{name} {v}: not a duration")),
+        }
     }
 
     /// Fails on anything not consumed.
@@ -130,6 +143,23 @@ impl Args {
             Err(err!("unknown arguments: {}", self.rest.join(" ")))
         }
     }
+}
+
+/// `90`, `1.5`, `500ms`, `60s`, `30m`, `1h`.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number.parse().ok()?;
+    Duration::try_from_secs_f64(value * scale).ok()
 }
 
 #[cfg(test)]
@@ -144,5 +174,19 @@ mod tests {
         assert_eq!(a.get("--conns", 1usize).ok(), Some(7));
         assert_eq!(a.values("--server").ok(), Some(vec!["a=b".to_string()]));
         assert!(a.finish().is_err());
+    }
+
+    #[test]
+    fn durations() {
+        let mut a = Args::from_vec(&[
+            "--a", "1.5", "--b", "250ms", "--c=30m", "--d", "1h", "--e", "x",
+        ]);
+        assert_eq!(a.secs("--a", 0.0).ok(), Some(Duration::from_millis(1500)));
+        assert_eq!(a.secs("--b", 0.0).ok(), Some(Duration::from_millis(250)));
+        assert_eq!(a.secs("--c", 0.0).ok(), Some(Duration::from_secs(1800)));
+        assert_eq!(a.secs("--d", 0.0).ok(), Some(Duration::from_secs(3600)));
+        assert!(a.secs("--e", 0.0).is_err());
+        assert_eq!(a.secs("--f", 2.0).ok(), Some(Duration::from_secs(2)));
+        assert!(a.finish().is_ok());
     }
 }

@@ -11,6 +11,7 @@
 //! socketio-bench broadcast --clients 1000 [--rate 50000]
 //! socketio-bench connect --conns 10000 --in-flight 64
 //! socketio-bench polling --sessions 20
+//! socketio-bench soak --server target/release/examples/bench_server --duration 60s --ws 1000 --polling 100 --check
 //! ```
 //!
 //! or the whole suite, which starts each server itself (pinned with
@@ -29,6 +30,7 @@ mod procfs;
 mod report;
 mod scenario;
 mod sio;
+mod soak;
 mod suite;
 
 use std::process::ExitCode;
@@ -42,6 +44,7 @@ commands (against a running server):
   connect     connect storm of --conns connections, --in-flight at once; then idle RSS per connection
   polling     echo with ack over HTTP long-polling, --sessions sessions, closed loop
   suite       start each --server NAME=COMMAND in turn, run every scenario, print a markdown table
+  soak        clients with churn for a long time; the server's RSS, descriptors and tasks from start to end
 
 common options:
   --addr HOST:PORT    server address (default 127.0.0.1:3000)
@@ -68,6 +71,32 @@ suite options:
   --skip SERVER:SCEN  a pair not to run (repeatable), e.g. floor:polling
   --connect-conns N   connections of the connect storm (10000; 2000 with --quick)
   --out FILE          raw results, one JSON object per line
+
+soak options (durations in seconds, or with a unit: 500ms, 60s, 30m, 1h):
+  --server CMD        start CMD (sh -c, with PORT, PING_INTERVAL_MS, PING_TIMEOUT_MS set), stop it after;
+                      without it, give --addr and --pid of a running server
+  --server-cpu N      pin the server it starts to cpu N (taskset)
+  --ping-interval S   heartbeat of the server it starts (5s), --ping-timeout S (5s)
+  --ws N              WebSocket clients (10000)
+  --polling N         long-polling clients (1000)
+  --duration S        how long clients come and go (30m)
+  --lifetime S        mean client lifetime, each drawn in 0.5..1.5 times it (60s)
+  --event-every S     mean time between a client's echo events with ack (5s)
+  --broadcast-every S time between numbered broadcasts to every client (1s)
+  --ack-timeout S     an ack later than this is a failure (10s)
+  --drop F            share of clients that leave by dropping their connections (0.15)
+  --silent F          share that stop answering pings, for the heartbeat to close (0.15)
+  --rooms N           rooms the clients join, one each (100)
+  --in-flight N       handshakes at once (64)
+  --sources N         source addresses 127.0.0.1..N (auto)
+  --sample-every S    sampling period (2s)
+  --settle S          wait before the baseline and before the end sample (5s)
+  --drain S           after the clients left, wait at most this for the server to count no
+                      socket and be back to its baseline tasks and descriptors (60s)
+  --seed N            random seed (1)
+  --out PREFIX        writes PREFIX.csv and PREFIX.svg (bench/results/soak-<Unix time>)
+  --check             exit 1 unless the end is clean (docs/benchmarks.md, Soak)
+  --rss-slack MIB     with --check: the end RSS may exceed the baseline by 10 % plus this (4)
 ";
 
 fn main() -> ExitCode {
@@ -97,6 +126,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match command.as_str() {
             "suite" => suite::run(args).await,
+            "soak" => soak::run(args).await,
             other => scenario::run_one(other, &mut args).await,
         }
     });

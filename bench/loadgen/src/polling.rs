@@ -4,7 +4,7 @@
 //! `GET` (the server answers it when it has packets), the other carries the
 //! `POST`s.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
@@ -25,8 +25,13 @@ pub(crate) struct HttpConn {
 
 impl HttpConn {
     pub(crate) async fn open(addr: SocketAddr) -> Result<Self> {
+        Self::open_from(addr, None).await
+    }
+
+    /// Opens a connection from `source` (see [`sio::tcp_connect`]).
+    pub(crate) async fn open_from(addr: SocketAddr, source: Option<IpAddr>) -> Result<Self> {
         Ok(HttpConn {
-            stream: BufReader::new(sio::tcp_connect(addr, None).await?),
+            stream: BufReader::new(sio::tcp_connect(addr, source).await?),
             host: addr.to_string(),
         })
     }

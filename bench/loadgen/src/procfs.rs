@@ -1,4 +1,5 @@
-//! What `/proc` says about a process: CPU time used and resident memory.
+//! What `/proc` says about a process: CPU time used, resident memory,
+//! threads and open file descriptors.
 
 use std::io;
 
@@ -17,9 +18,56 @@ pub(crate) fn cpu_seconds(pid: u32) -> io::Result<f64> {
 
 /// Resident set size in KiB (`VmRSS` of `/proc/<pid>/status`).
 pub(crate) fn rss_kib(pid: u32) -> io::Result<u64> {
+    status_field(pid, "VmRSS:")
+}
+
+/// The anonymous part of the resident set in KiB (`RssAnon`): heap and
+/// stacks, without file-backed pages.
+pub(crate) fn rss_anon_kib(pid: u32) -> io::Result<u64> {
+    status_field(pid, "RssAnon:")
+}
+
+/// Threads of the process (`Threads` of `/proc/<pid>/status`).
+pub(crate) fn threads(pid: u32) -> io::Result<u64> {
+    status_field(pid, "Threads:")
+}
+
+/// Open file descriptors: the entries of `/proc/<pid>/fd`.
+pub(crate) fn open_fds(pid: u32) -> io::Result<u64> {
+    let mut n = 0;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        entry?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The soft limit on open files of the process (`Max open files` of
+/// `/proc/<pid>/limits`).
+pub(crate) fn max_open_files(pid: u32) -> io::Result<u64> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    parse_max_open_files(&limits).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "no Max open files in /proc/PID/limits",
+        )
+    })
+}
+
+fn parse_max_open_files(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let rest = line.strip_prefix("Max open files")?;
+    rest.split_ascii_whitespace().next()?.parse().ok()
+}
+
+fn status_field(pid: u32, name: &str) -> io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    parse_status_rss(&status)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no VmRSS in /proc/PID/status"))
+    parse_status_field(&status, name).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("no {name} in /proc/PID/status"),
+        )
+    })
 }
 
 fn parse_stat_cpu(stat: &str) -> Option<u64> {
@@ -32,8 +80,9 @@ fn parse_stat_cpu(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-fn parse_status_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+/// The first number of the line `name` (`VmRSS:`, `Threads:`).
+fn parse_status_field(status: &str, name: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(name))?;
     line.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
@@ -48,9 +97,23 @@ mod tests {
     }
 
     #[test]
-    fn status_rss() {
-        let status = "Name:\tx\nVmPeak:\t  100 kB\nVmRSS:\t    4321 kB\n";
-        assert_eq!(parse_status_rss(status), Some(4321));
+    fn status_fields() {
+        let status = "Name:\tx\nVmPeak:\t  100 kB\nVmRSS:\t    4321 kB\nThreads:\t3\n";
+        assert_eq!(parse_status_field(status, "VmRSS:"), Some(4321));
+        assert_eq!(parse_status_field(status, "Threads:"), Some(3));
+        assert_eq!(parse_status_field(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn limits_file() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             95124                95124                processes \n\
+                      Max open files            20000                40000                files     \n";
+        assert_eq!(parse_max_open_files(limits), Some(20000));
+        assert_eq!(
+            parse_max_open_files("Max open files  unlimited  unlimited  files"),
+            None
+        );
     }
 
     #[test]
@@ -58,5 +121,9 @@ mod tests {
         let pid = std::process::id();
         assert!(cpu_seconds(pid).is_ok());
         assert!(rss_kib(pid).is_ok_and(|kib| kib > 0));
+        assert!(threads(pid).is_ok_and(|n| n >= 1));
+        assert!(rss_anon_kib(pid).is_ok_and(|kib| kib > 0));
+        assert!(open_fds(pid).is_ok_and(|n| n > 0));
+        assert!(max_open_files(pid).is_ok_and(|n| n > 0));
     }
 }

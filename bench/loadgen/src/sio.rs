@@ -41,12 +41,21 @@ pub(crate) async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>) -> Res
 /// Connects over WebSocket and joins the main namespace: upgrade, Engine.IO
 /// open (`0{...}`), Socket.IO connect (`40` → `40{"sid":...}`).
 pub(crate) async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws> {
+    Ok(connect_open(addr, source).await?.0)
+}
+
+/// Like [`connect`], also returning the Engine.IO open packet (`0{...}`),
+/// which carries the server's heartbeat settings.
+pub(crate) async fn connect_open(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+) -> Result<(Ws, Utf8Bytes)> {
     tokio::time::timeout(STEP_TIMEOUT, connect_inner(addr, source))
         .await
         .map_err(|_| err!("handshake with {addr} timed out"))?
 }
 
-async fn connect_inner(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws> {
+async fn connect_inner(addr: SocketAddr, source: Option<IpAddr>) -> Result<(Ws, Utf8Bytes)> {
     let stream = tcp_connect(addr, source).await?;
     // A small read buffer: the connect storm holds ten thousand of these,
     // the messages are small, and tungstenite zeroes the free part of the
@@ -65,7 +74,7 @@ async fn connect_inner(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws> {
     loop {
         let text = next_text(&mut ws).await?;
         if text.starts_with("40") {
-            return Ok(ws);
+            return Ok((ws, open));
         }
         if text.starts_with("44") {
             return Err(err!("connect refused: {text}"));
@@ -140,7 +149,21 @@ pub(crate) fn padding(bytes: usize) -> String {
 /// keys (serde_json's map is sorted), so the key is searched, not assumed
 /// first; the padding is all `x`, so no false match.
 pub(crate) fn timestamp(text: &str) -> Option<u64> {
-    let at = text.find(r#""t":"#)? + 4;
+    number_field(text, "t")
+}
+
+/// The acknowledgement id of `43<id>[...]`.
+pub(crate) fn ack_id(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix("43")?;
+    let end = rest.find('[')?;
+    rest[..end].parse().ok()
+}
+
+/// Finds `"<key>":<digits>` in a JSON text whose strings cannot hold that
+/// pattern (the padding is all `x`; the open packet's keys are known).
+pub(crate) fn number_field(text: &str, key: &str) -> Option<u64> {
+    let pattern = format!(r#""{key}":"#);
+    let at = text.find(&pattern)? + pattern.len();
     let digits = &text[at..];
     let end = digits
         .find(|c: char| !c.is_ascii_digit())
@@ -169,6 +192,18 @@ mod tests {
             Incoming::Event(Some(5))
         );
         assert_eq!(classify(r#"40{"sid":"a"}"#), Incoming::Other);
+    }
+
+    #[test]
+    fn reads_fields_and_ack_ids() {
+        let open = r#"0{"sid":"a","upgrades":[],"pingInterval":5000,"pingTimeout":4000}"#;
+        assert_eq!(number_field(open, "pingInterval"), Some(5000));
+        assert_eq!(number_field(open, "pingTimeout"), Some(4000));
+        assert_eq!(number_field(open, "maxPayload"), None);
+        assert_eq!(ack_id(r#"4312[{"t":1}]"#), Some(12));
+        assert_eq!(ack_id("437[]"), Some(7));
+        assert_eq!(ack_id("43[]"), None);
+        assert_eq!(ack_id(r#"42["x"]"#), None);
     }
 
     #[test]

@@ -25,9 +25,9 @@ use crate::{
 /// A server to start: its name, and a shell command that listens on
 /// `127.0.0.1:$PORT`.
 #[derive(Debug, Clone)]
-struct Server {
-    name: String,
-    command: String,
+pub(crate) struct Server {
+    pub(crate) name: String,
+    pub(crate) command: String,
 }
 
 /// What the suite was asked to do.
@@ -329,7 +329,7 @@ async fn run_once(
     scenario: &str,
     mut params: Params,
 ) -> Result<Measurement> {
-    let mut child = start(server, cpu, params.addr.port())?;
+    let mut child = start(server, cpu, params.addr.port(), &[])?;
     params.pid = Some(child.id());
     let result = async {
         wait_ready(&mut child, params.addr).await?;
@@ -343,7 +343,14 @@ async fn run_once(
     result
 }
 
-fn start(server: &Server, cpu: Option<&str>, port: u16) -> Result<Child> {
+/// Starts `server` with `PORT` and the variables of `env` set, pinned to
+/// `cpu` if given.
+pub(crate) fn start(
+    server: &Server,
+    cpu: Option<&str>,
+    port: u16,
+    env: &[(&str, String)],
+) -> Result<Child> {
     // `exec` keeps the pid: the one `/proc` is read for is the server's.
     let shell = format!("exec {}", server.command);
     let mut command = match cpu {
@@ -360,13 +367,15 @@ fn start(server: &Server, cpu: Option<&str>, port: u16) -> Result<Child> {
     };
     command
         .env("PORT", port.to_string())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .map_err(|e| err!("starting {}: {e}", server.name))
 }
 
-async fn wait_ready(child: &mut Child, addr: SocketAddr) -> Result<()> {
+/// Waits until the server listens on `addr` (30 s at most).
+pub(crate) async fn wait_ready(child: &mut Child, addr: SocketAddr) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait()? {
@@ -383,7 +392,7 @@ async fn wait_ready(child: &mut Child, addr: SocketAddr) -> Result<()> {
 }
 
 /// The first port from `from` that nothing listens on.
-fn free_port(from: u16) -> u16 {
+pub(crate) fn free_port(from: u16) -> u16 {
     let mut port = from;
     while port < u16::MAX {
         if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {

@@ -128,7 +128,7 @@ pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
 
 /// The source address of connection `i` among `sources` (127.0.0.1 and up);
 /// none (the kernel's choice) when there is one source.
-fn source_of(i: usize, sources: usize) -> Option<IpAddr> {
+pub(crate) fn source_of(i: usize, sources: usize) -> Option<IpAddr> {
     if sources <= 1 {
         return None;
     }
@@ -138,7 +138,7 @@ fn source_of(i: usize, sources: usize) -> Option<IpAddr> {
 
 /// Connections from one address: the ephemeral ports of one source are
 /// shared by all destinations once bound, and some are in TIME_WAIT.
-const PER_SOURCE: usize = 20_000;
+pub(crate) const PER_SOURCE: usize = 20_000;
 
 /// Opens `n` sockets of the main namespace, `in_flight` handshakes at a
 /// time, recording each handshake's duration; returns them in order of
