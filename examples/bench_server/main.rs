@@ -15,11 +15,21 @@
 //! join a namespace (default 45,000), for which a timer task outlives the
 //! last connection.
 //!
+//! For the slow-consumer run (`socketio-bench slow-consumer`), `flood`
+//! (`{"bytes":B,"chunk":C,"via":"emit"|"broadcast"}`) emits B bytes in
+//! strings of C to the sender, with `socket.emit` or to its own room,
+//! without waiting for the client to read; `/stats` then says, under
+//! `flood`, how far it went and what stopped it. `MAX_BUFFERED_BYTES` sets
+//! the limit of each connection's outgoing queue.
+//!
 //! ```text
 //! PORT=3000 cargo run --release --example bench_server
 //! ```
 
-use std::time::Duration;
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use axum::{routing::get, serve::ListenerExt, Extension, Json};
 use socketio_axum::{
@@ -40,6 +50,7 @@ async fn on_connect(socket: SocketRef) {
             let _ = ack.send(&());
         },
     );
+    socket.on("flood", flood);
     socket.on(
         "join",
         |socket: SocketRef, ack: AckSender, Data(room): Data<String>| async move {
@@ -49,6 +60,62 @@ async fn on_connect(socket: SocketRef) {
     );
 }
 
+/// What `flood` asks for.
+#[derive(serde::Deserialize)]
+struct Flood {
+    bytes: u64,
+    chunk: usize,
+    via: String,
+}
+
+/// How the last `flood` went, for `/stats`.
+static FLOOD: Mutex<Option<serde_json::Value>> = Mutex::new(None);
+
+/// Emits `bytes` to the sender as fast as the server takes them. A direct
+/// emit stops at its first error (the queue's limit); a broadcast to the
+/// sender's room goes on to the end, whatever happened to the connection.
+async fn flood(socket: SocketRef, Data(req): Data<Flood>) {
+    let chunk = "x".repeat(req.chunk);
+    let room = socket.id().to_string();
+    let started = Instant::now();
+    let (mut offered, mut packets, mut refused) = (0u64, 0u64, None);
+    let mut closed_after = None;
+    while offered < req.bytes {
+        let sent = match req.via.as_str() {
+            "emit" => socket.emit("flood", &chunk),
+            _ => socket.io().to(room.as_str()).emit("flood", &chunk),
+        };
+        if let Err(e) = sent {
+            refused = Some(e.to_string());
+            if req.via == "emit" {
+                break;
+            }
+        }
+        offered += chunk.len() as u64;
+        packets += 1;
+        if closed_after.is_none() && !socket.connected() {
+            closed_after = Some(offered);
+        }
+        // Lets the connection's task write what the kernel takes, as a
+        // server busy with other clients would.
+        if packets % 16 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let report = serde_json::json!({
+        "via": req.via,
+        "offered": offered,
+        "packets": packets,
+        "refused": refused,
+        "closed_after": closed_after,
+        "connected": socket.connected(),
+        "ms": started.elapsed().as_millis() as u64,
+    });
+    if let Ok(mut last) = FLOOD.lock() {
+        *last = Some(report);
+    }
+}
+
 /// What the soak run cannot see from `/proc`: the runtime's tasks alive
 /// (a task that outlives its connection is a leak) and the sockets still
 /// counted.
@@ -56,7 +123,8 @@ async fn stats(Extension(io): Extension<SocketIo>) -> Json<serde_json::Value> {
     let tasks = tokio::runtime::Handle::current()
         .metrics()
         .num_alive_tasks();
-    Json(serde_json::json!({ "tasks": tasks, "sockets": io.sockets().len() }))
+    let flood = FLOOD.lock().ok().and_then(|f| f.clone());
+    Json(serde_json::json!({ "tasks": tasks, "sockets": io.sockets().len(), "flood": flood }))
 }
 
 /// A duration in milliseconds from the environment variable `name`.
@@ -83,6 +151,15 @@ async fn main() -> std::io::Result<()> {
     }
     if let Some(d) = env_ms("CONNECT_TIMEOUT_MS")? {
         config = config.connect_timeout(d);
+    }
+    if let Ok(v) = std::env::var("MAX_BUFFERED_BYTES") {
+        let bytes = v.parse().map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("MAX_BUFFERED_BYTES={v}: {e}"),
+            )
+        })?;
+        config = config.max_buffered_bytes(bytes);
     }
     let (layer, io) = SocketIo::builder().config(config.build()).build_layer();
     io.ns("/", on_connect);

@@ -12,6 +12,7 @@
 //! socketio-bench connect --conns 10000 --in-flight 64
 //! socketio-bench polling --sessions 20
 //! socketio-bench soak --server target/release/examples/bench_server --duration 60s --ws 1000 --polling 100 --check
+//! socketio-bench slow-consumer --server target/release/examples/bench_server
 //! ```
 //!
 //! or the whole suite, which starts each server itself (pinned with
@@ -30,6 +31,7 @@ mod procfs;
 mod report;
 mod scenario;
 mod sio;
+mod slow_consumer;
 mod soak;
 mod suite;
 
@@ -45,6 +47,7 @@ commands (against a running server):
   polling     echo with ack over HTTP long-polling, --sessions sessions, closed loop
   suite       start each --server NAME=COMMAND in turn, run every scenario, print a markdown table
   soak        clients with churn for a long time; the server's RSS, descriptors and tasks from start to end
+  slow-consumer  a client that never reads while the server emits --bytes to it; the server's peak RSS
 
 common options:
   --addr HOST:PORT    server address (default 127.0.0.1:3000)
@@ -71,6 +74,11 @@ suite options:
   --skip SERVER:SCEN  a pair not to run (repeatable), e.g. floor:polling
   --connect-conns N   connections of the connect storm (10000; 2000 with --quick)
   --out FILE          raw results, one JSON object per line
+
+slow-consumer options:
+  --server CMD        the server to start for each case (examples/bench_server), --server-cpu N
+  --bytes N           what the server emits to the client (1 GiB), --chunk N in strings of (64 KiB)
+  --max-buffered-bytes N   a queue limit to run besides the default (repeatable)
 
 soak options (durations in seconds, or with a unit: 500ms, 60s, 30m, 1h):
   --server CMD        start CMD (sh -c, with PORT, PING_INTERVAL_MS, PING_TIMEOUT_MS set), stop it after;
@@ -127,6 +135,7 @@ fn main() -> ExitCode {
         match command.as_str() {
             "suite" => suite::run(args).await,
             "soak" => soak::run(args).await,
+            "slow-consumer" => slow_consumer::run(args).await,
             other => scenario::run_one(other, &mut args).await,
         }
     });

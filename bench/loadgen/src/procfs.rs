@@ -27,6 +27,11 @@ pub(crate) fn rss_anon_kib(pid: u32) -> io::Result<u64> {
     status_field(pid, "RssAnon:")
 }
 
+/// Peak resident set size in KiB since the process started (`VmHWM`).
+pub(crate) fn peak_rss_kib(pid: u32) -> io::Result<u64> {
+    status_field(pid, "VmHWM:")
+}
+
 /// Threads of the process (`Threads` of `/proc/<pid>/status`).
 pub(crate) fn threads(pid: u32) -> io::Result<u64> {
     status_field(pid, "Threads:")
