@@ -311,24 +311,14 @@ async fn run<H: EngineIoHandler>(
                 // heartbeat still runs; a close for a ping timeout or a slow
                 // consumer ends the write where it is, and one by the server
                 // lets it finish within the drain's grace.
-                let mut write =
-                    std::pin::pin!(write_batch(&mut ws, &mut buf, &mut rx, socket, frame));
-                let written = loop {
-                    tokio::select! {
-                        biased;
-                        res = &mut write => break Some(res),
-                        () = poll_fn(|_| if socket.is_closed() { Poll::Ready(()) } else { Poll::Pending }) => {
-                            // A close by the server lets what it queued go out (within the drain's grace).
-                            if !drains(socket.close_reason()) {
-                                break None;
-                            }
-                            break tokio::time::timeout(DRAIN_GRACE, &mut write).await.ok();
-                        }
-                        () = poll_fn(|cx| if timer.is_elapsed() { timer.as_mut().poll(cx) } else { Poll::Pending }), if heartbeat.is_some() => {
-                            tick(engine, socket, heartbeat.as_mut(), timer.as_mut()).await;
-                        }
-                    }
-                };
+                let written = write_racing(
+                    engine,
+                    socket,
+                    (&mut ws, &mut buf, &mut rx, frame),
+                    heartbeat.as_mut(),
+                    timer.as_mut(),
+                )
+                .await;
                 match written {
                     Some(Ok(())) => {}
                     Some(Err(e)) => {
@@ -397,6 +387,69 @@ fn drains(reason: CloseReason) -> bool {
         reason,
         CloseReason::ForcedClose | CloseReason::ServerShuttingDown
     )
+}
+
+/// Writes queued frames (`write_batch`); one that waits (a peer that does
+/// not read) is driven while watching the session's close and the
+/// heartbeat.
+async fn write_racing<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    socket: &Socket<H::Data>,
+    (ws, buf, rx, first): (&mut WsConn, &mut Vec<u8>, &mut Receiver, Outbound),
+    mut heartbeat: Option<&mut Heartbeat>,
+    mut timer: Pin<&mut tokio::time::Sleep>,
+) -> Option<std::io::Result<()>> {
+    // Made here, not passed in: an async fn's argument takes its room in
+    // the future's state twice, and so would a future pinned in `run` next
+    // to this one's.
+    let write = write_batch(ws, buf, rx, socket, first);
+    tokio::pin!(write);
+    // Most writes complete at once: no race to set up for them.
+    if let Poll::Ready(res) = poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+        return Some(res);
+    }
+    loop {
+        let step = poll_fn(|cx| {
+            if let Poll::Ready(res) = write.as_mut().poll(cx) {
+                return Poll::Ready(Step::Written(res));
+            }
+            if socket.is_closed() {
+                return Poll::Ready(Step::Closed);
+            }
+            // Polled each time (not only once elapsed): this registers the
+            // timer again after `Tick` moved it.
+            if heartbeat.is_some() && timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Step::Tick);
+            }
+            Poll::Pending
+        })
+        .await;
+        match step {
+            Step::Written(res) => return Some(res),
+            Step::Closed if !drains(socket.close_reason()) => return None,
+            // A close by the server lets what it queued go out, within the
+            // drain's grace (boxed: a rare path).
+            Step::Closed => {
+                return Box::pin(tokio::time::timeout(DRAIN_GRACE, &mut write))
+                    .await
+                    .ok()
+            }
+            Step::Tick => {
+                if let Some(hb) = heartbeat.as_deref_mut() {
+                    // A ping timeout closes the session: the next step says so.
+                    hb.on_timer(&engine.config, socket);
+                    timer.as_mut().reset(hb.next_wake());
+                }
+            }
+        }
+    }
+}
+
+/// What ended a wait during a write.
+enum Step {
+    Written(std::io::Result<()>),
+    Closed,
+    Tick,
 }
 
 /// The heartbeat's timer fired: runs it and moves the timer; false once the

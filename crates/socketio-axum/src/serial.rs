@@ -80,66 +80,54 @@ pub(crate) fn drive<S: SerialOwner>(owner: S, first: Job) {
     drive_with(owner, first);
 }
 
-/// Like [`drive`], with work begun after [`Serial::try_start`] and made
-/// into a future here, so that a panic while making it still releases the
-/// queue.
+/// Like [`drive`], with work begun after [`Serial::try_start`], made into
+/// a future here.
+///
+/// One `catch_unwind` covers making each job's future and its first poll:
+/// a backstop, since the user code inside contains its own panics where it
+/// can name them (`crate::panic`), that keeps the queue going.
 pub(crate) fn drive_with<S: SerialOwner>(owner: S, first: impl FnOnce() -> BoxFuture<()>) {
-    match panic::catch(first) {
-        Ok(fut) => drive_future(owner, fut),
-        Err(p) => {
-            owner.job_panicked(&p);
-            drive_rest(owner);
-        }
-    }
-}
-
-/// Like [`drive`], starting with the future of work begun after
-/// [`Serial::try_start`].
-pub(crate) fn drive_future<S: SerialOwner>(owner: S, first: BoxFuture<()>) {
-    let mut fut = first;
+    let mut started = start(first);
     loop {
-        // A future that is pending here is polled again on its task, with a
-        // real waker, before anything could wake it.
-        let mut cx = Context::from_waker(Waker::noop());
-        match panic::catch(|| fut.as_mut().poll(&mut cx)) {
-            Ok(Poll::Pending) => {
-                tokio::spawn(async move {
-                    if let Err(p) = CatchPanic::new(fut).await {
-                        owner.job_panicked(&p);
-                    }
-                    while let Some(job) = next_job(&owner) {
-                        if let Err(p) = CatchPanic::new(job).await {
-                            owner.job_panicked(&p);
-                        }
-                    }
-                });
+        match started {
+            Ok(Some(fut)) => {
+                tokio::spawn(drive_spawned(owner, fut));
                 return;
             }
-            Ok(Poll::Ready(())) => {}
+            Ok(None) => {}
             Err(p) => owner.job_panicked(&p),
         }
-        match next_job(&owner) {
-            Some(next) => fut = next,
+        match owner.serial().next() {
+            Some(job) => started = start(job),
             None => return,
         }
     }
 }
 
-/// Goes on with the queued jobs after the first failed to start.
-fn drive_rest<S: SerialOwner>(owner: S) {
-    if let Some(fut) = next_job(&owner) {
-        drive_future(owner, fut);
-    }
+/// Makes a job's future and polls it once; the future if it waits.
+fn start(job: impl FnOnce() -> BoxFuture<()>) -> Result<Option<BoxFuture<()>>, Panic> {
+    panic::catch(|| {
+        let mut fut = job();
+        // A future that is pending here is polled again on its task, with
+        // a real waker, before anything could wake it.
+        let mut cx = Context::from_waker(Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(()) => None,
+            Poll::Pending => Some(fut),
+        }
+    })
 }
 
-/// The future of the next job, or `None` once the queue is idle. A job
-/// that panics while making its future counts as done.
-fn next_job<S: SerialOwner>(owner: &S) -> Option<BoxFuture<()>> {
-    loop {
-        let job = owner.serial().next()?;
-        match panic::catch(job) {
-            Ok(fut) => return Some(fut),
-            Err(p) => owner.job_panicked(&p),
+/// The rest of the queue, from a job that waited, on a task of its own that
+/// ends when the queue is empty.
+async fn drive_spawned<S: SerialOwner>(owner: S, first: BoxFuture<()>) {
+    if let Err(p) = CatchPanic::new(first).await {
+        owner.job_panicked(&p);
+    }
+    while let Some(job) = owner.serial().next() {
+        // Made inside the catch: making it may panic too.
+        if let Err(p) = CatchPanic::new(async move { job().await }).await {
+            owner.job_panicked(&p);
         }
     }
 }
