@@ -15,6 +15,8 @@ mod flood;
 mod hostile;
 mod interop;
 mod namespaces;
+mod options;
 mod panics;
 mod reconnect;
+mod serve_client;
 mod slow;

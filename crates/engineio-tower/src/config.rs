@@ -1,4 +1,6 @@
-use std::time::Duration;
+use std::{fmt, time::Duration};
+
+use crate::AllowRequest;
 
 /// The transports a server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +42,8 @@ impl TransportType {
 /// | `max_buffered_bytes` | 16 MiB | per-session outgoing queue size (payload bytes plus 64 per item) at which the session is closed as a slow consumer |
 /// | `slow_consumer_timeout` | 5 s | how long a queue may stay at `max_buffered_packets` or more before the session is closed as a slow consumer |
 /// | `transports` | polling, websocket | transports accepted |
+/// | `ws_read_buffer_size` | 1024 bytes | size of each WebSocket read buffer, and of each read |
+/// | `allow_request` | none | a hook that may refuse a handshake with 403 (Node's `allowRequest`) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -66,6 +70,17 @@ pub struct EngineIoConfig {
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
     pub(crate) ws_read_buffer_size: usize,
+    pub(crate) allow_request: AllowRequestHook,
+}
+
+/// The `allow_request` hook, if any, with a `Debug` that names no closure.
+#[derive(Clone, Default)]
+pub(crate) struct AllowRequestHook(pub(crate) Option<AllowRequest>);
+
+impl fmt::Debug for AllowRequestHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
 }
 
 impl Default for EngineIoConfig {
@@ -82,6 +97,7 @@ impl Default for EngineIoConfig {
             polling: true,
             websocket: true,
             ws_read_buffer_size: 1024,
+            allow_request: AllowRequestHook(None),
         }
     }
 }
@@ -132,6 +148,16 @@ impl EngineIoConfig {
     /// How long a queue may stay at `max_buffered_packets` or more.
     pub fn slow_consumer_timeout(&self) -> Duration {
         self.slow_consumer_timeout
+    }
+
+    /// Size of each WebSocket read buffer, in bytes.
+    pub fn ws_read_buffer_size(&self) -> usize {
+        self.ws_read_buffer_size
+    }
+
+    /// The hook that checks handshake requests, if one is set.
+    pub fn allow_request(&self) -> Option<&AllowRequest> {
+        self.allow_request.0.as_ref()
     }
 
     /// Whether `transport` is accepted.
@@ -232,6 +258,29 @@ impl EngineIoConfigBuilder {
     /// reads large messages in fewer system calls.
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.ws_read_buffer_size = bytes.max(256);
+        self
+    }
+
+    /// Checks each handshake request (Node's `allowRequest`): an
+    /// `Err(message)` refuses it with 403 and `{"code":4,"message":message}`,
+    /// before any session exists. Requests of an open session are not checked.
+    ///
+    /// ```
+    /// use engineio_tower::EngineIoConfig;
+    ///
+    /// let config = EngineIoConfig::builder()
+    ///     .allow_request(|parts| match parts.headers.get("x-token") {
+    ///         Some(_) => Ok(()),
+    ///         None => Err("missing token".into()),
+    ///     })
+    ///     .build();
+    /// assert!(config.allow_request().is_some());
+    /// ```
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.config.allow_request = AllowRequestHook(Some(std::sync::Arc::new(f)));
         self
     }
 

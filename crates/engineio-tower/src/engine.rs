@@ -84,7 +84,6 @@ pub(crate) struct Engine<H: EngineIoHandler> {
     pub(crate) config: EngineIoConfig,
     pub(crate) handler: H,
     pub(crate) sessions: DashMap<Sid, Socket<H::Data>>,
-    allow_request: Option<AllowRequest>,
     /// Watches the sessions whose queue is over `max_buffered_packets`.
     slow: Arc<SlowConsumers>,
 }
@@ -113,6 +112,8 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
     }
 
     /// Checks each handshake request; an `Err(message)` refuses it with 403.
+    /// The same as [`EngineIoConfigBuilder::allow_request`](crate::EngineIoConfigBuilder::allow_request);
+    /// when both are set, this one is used.
     ///
     /// ```
     /// # use engineio_tower::{EngineIo, EngineIoHandler, Message, Socket, CloseReason};
@@ -137,13 +138,16 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
 
     /// The server.
     pub fn build(self) -> EngineIo<H> {
+        let mut config = self.config;
+        if self.allow_request.is_some() {
+            config.allow_request.0 = self.allow_request;
+        }
         EngineIo {
             inner: Arc::new(Engine {
-                slow: SlowConsumers::new(self.config.slow_consumer_timeout),
-                config: self.config,
+                slow: SlowConsumers::new(config.slow_consumer_timeout),
+                config,
                 handler: self.handler,
                 sessions: DashMap::new(),
-                allow_request: self.allow_request,
             }),
         }
     }
@@ -265,7 +269,7 @@ impl<H: EngineIoHandler> Engine<H> {
             if parts.method != Method::GET {
                 return err(HttpError::BadHandshakeMethod);
             }
-            if let Some(allow) = &self.allow_request {
+            if let Some(allow) = &self.config.allow_request.0 {
                 if let Err(message) = allow(&parts) {
                     trace::debug!(%message, "engine.io: handshake refused");
                     return Handled::Ready(HttpError::Forbidden.response(Some(&message)));

@@ -3,6 +3,8 @@ use std::time::Duration;
 use engineio_tower::{EngineIoConfig, EngineIoConfigBuilder};
 use socketio_protocol::socket::DecodeLimits;
 
+use crate::ClientBundle;
+
 /// Configuration of a Socket.IO server. Defaults equal those of Node's `socket.io`.
 ///
 /// | option | default | meaning |
@@ -14,6 +16,7 @@ use socketio_protocol::socket::DecodeLimits;
 /// | `max_attachment_bytes` | `max_payload` | total bytes of attachments per packet |
 /// | `max_depth` | 128 | nesting depth of packet JSON |
 /// | `cleanup_empty_child_namespaces` | false | remove a dynamic namespace's child once its last socket leaves |
+/// | `serve_client` | none | a [`ClientBundle`] served at `<path>socket.io.min.js` and its siblings (Node's `serveClient`) |
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
     pub(crate) engine: EngineIoConfig,
@@ -21,6 +24,7 @@ pub struct SocketIoConfig {
     pub(crate) ack_timeout: Duration,
     pub(crate) limits: DecodeLimits,
     pub(crate) cleanup_empty_children: bool,
+    pub(crate) client_bundle: Option<ClientBundle>,
 }
 
 impl Default for SocketIoConfig {
@@ -32,6 +36,7 @@ impl Default for SocketIoConfig {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(5),
             cleanup_empty_children: false,
+            client_bundle: None,
         }
     }
 }
@@ -69,6 +74,11 @@ impl SocketIoConfig {
     /// Decoding limits of incoming packets.
     pub fn limits(&self) -> &DecodeLimits {
         &self.limits
+    }
+
+    /// The client bundle served under the path, if any.
+    pub fn client_bundle(&self) -> Option<&ClientBundle> {
+        self.client_bundle.as_ref()
     }
 }
 
@@ -144,6 +154,57 @@ impl SocketIoConfigBuilder {
         self
     }
 
+    /// Size of each WebSocket read buffer, and of each read (default 1024
+    /// bytes); see [`EngineIoConfigBuilder::ws_read_buffer_size`].
+    pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.engine = self.engine.ws_read_buffer_size(bytes);
+        self
+    }
+
+    /// Checks each handshake request (Node's `allowRequest`); an
+    /// `Err(message)` refuses it with 403. See
+    /// [`EngineIoConfigBuilder::allow_request`].
+    ///
+    /// ```
+    /// use socketio_axum::SocketIoConfig;
+    ///
+    /// let config = SocketIoConfig::builder()
+    ///     .allow_request(|parts| match parts.headers.get("origin") {
+    ///         Some(o) if o == "https://example.com" => Ok(()),
+    ///         _ => Err("origin not allowed".into()),
+    ///     })
+    ///     .build();
+    /// assert!(config.engine().allow_request().is_some());
+    /// ```
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.engine = self.engine.allow_request(f);
+        self
+    }
+
+    /// Any other Engine.IO option: `f` gets the Engine.IO builder as set so
+    /// far (path `/socket.io/` and the options above) and returns it.
+    /// Every method of [`EngineIoConfigBuilder`] is reachable this way,
+    /// including options added after this builder's own forwarding methods.
+    ///
+    /// ```
+    /// use socketio_axum::SocketIoConfig;
+    ///
+    /// let config = SocketIoConfig::builder()
+    ///     .engine(|e| e.ws_read_buffer_size(4096))
+    ///     .build();
+    /// assert_eq!(config.engine().ws_read_buffer_size(), 4096);
+    /// ```
+    pub fn engine(
+        mut self,
+        f: impl FnOnce(EngineIoConfigBuilder) -> EngineIoConfigBuilder,
+    ) -> Self {
+        self.engine = f(self.engine);
+        self
+    }
+
     /// Time a client has to join a namespace after the handshake (default 45 s).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.config.connect_timeout = d;
@@ -175,6 +236,14 @@ impl SocketIoConfigBuilder {
     /// Remove a dynamic namespace's child once its last socket leaves (default false).
     pub fn cleanup_empty_child_namespaces(mut self, yes: bool) -> Self {
         self.config.cleanup_empty_children = yes;
+        self
+    }
+
+    /// Serves the official browser client under the path (Node's
+    /// `serveClient`, which is on by default there; here it needs the
+    /// bundle's files, see [`ClientBundle`]).
+    pub fn serve_client(mut self, bundle: ClientBundle) -> Self {
+        self.config.client_bundle = Some(bundle);
         self
     }
 

@@ -101,8 +101,14 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         // Exactly the paths the Engine.IO service serves; every other request
         // can extract the handle.
-        let path = self.io.config().engine().path();
+        let config = self.io.config();
+        let path = config.engine().path();
         let own = req.uri().path();
+        if let (Some(bundle), Some(file)) = (config.client_bundle(), own.strip_prefix(path)) {
+            if let Some(res) = bundle.respond(req.method(), file, req.headers()) {
+                return ResponseFuture::ready(res);
+            }
+        }
         if own != path && own != path.trim_end_matches('/') {
             req.extensions_mut().insert(self.io.clone());
         }

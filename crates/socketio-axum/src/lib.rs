@@ -32,6 +32,7 @@
 mod ack;
 pub mod adapter;
 mod client;
+mod client_bundle;
 mod config;
 mod disconnect;
 mod error;
@@ -49,6 +50,7 @@ mod trace;
 pub use ack::{AckFuture, AckReplies, BroadcastAckFuture};
 pub use adapter::Room;
 pub use client::{Client, ClientData};
+pub use client_bundle::{ClientBundle, ClientBundleError};
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use disconnect::DisconnectReason;
 pub use engineio_tower::{ResponseBody, ResponseFuture, Sid, Str};

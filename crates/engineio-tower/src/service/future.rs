@@ -41,7 +41,9 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    pub(crate) fn ready(res: Response<Full<Bytes>>) -> Self {
+    /// A response that is ready at once, made in front of the engine by a
+    /// service built on it (Socket.IO's client bundle, for one).
+    pub fn ready(res: Response<Full<Bytes>>) -> Self {
         ResponseFuture {
             kind: Kind::Ready { res: Some(res) },
         }
