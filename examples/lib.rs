@@ -9,3 +9,6 @@
 pub mod axum_app;
 #[path = "chat/app.rs"]
 pub mod chat;
+
+mod listen;
+pub use listen::{listen, ListenError};

@@ -28,8 +28,6 @@
 //! The application is in `axum-app/app.rs`; this file configures, serves
 //! and shuts down.
 
-use std::net::SocketAddr;
-
 use axum::http::HeaderValue;
 use socketio_axum_examples::axum_app::{self, Config};
 
@@ -52,8 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (app, io) = axum_app::app(config);
 
-    let addr = listen_addr()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = socketio_axum_examples::listen(3000).await?;
     tracing::info!("axum-app on http://{}", listener.local_addr()?);
 
     axum::serve(listener, app)
@@ -68,16 +65,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// `ADDR`, else 127.0.0.1 on `PORT` (default 3000).
-fn listen_addr() -> Result<SocketAddr, String> {
-    if let Ok(addr) = std::env::var("ADDR") {
-        return addr.parse().map_err(|e| format!("ADDR={addr}: {e}"));
-    }
-    let port = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|e| format!("PORT={port}: {e}"))?,
-        Err(_) => 3000,
-    };
-    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
 }

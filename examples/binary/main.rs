@@ -75,13 +75,14 @@ async fn on_connect(socket: SocketRef) {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", on_connect);
 
     let app = axum::Router::new().layer(layer);
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = socketio_axum_examples::listen(3000).await?;
+    let addr = listener.local_addr()?;
     println!("binary on http://{addr}");
-    axum::serve(listener, app).await
+    axum::serve(listener, app).await?;
+    Ok(())
 }

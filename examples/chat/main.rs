@@ -16,8 +16,6 @@
 //! `tests/package-lock.json`. When `tests/node_modules` lacks it, this
 //! example runs `npm ci --prefix tests` first (no CDN is involved).
 
-use std::net::SocketAddr;
-
 use socketio_axum_examples::chat;
 
 #[tokio::main]
@@ -31,8 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client_js = chat::load_client_bundle()?;
     let (app, io) = chat::app(client_js);
 
-    let addr = listen_addr()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = socketio_axum_examples::listen(3000).await?;
     let addr = listener.local_addr()?;
     let host = if addr.ip().is_loopback() {
         "localhost".to_owned()
@@ -50,16 +47,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
-}
-
-/// `ADDR`, else 127.0.0.1 on `PORT` (default 3000).
-fn listen_addr() -> Result<SocketAddr, String> {
-    if let Ok(addr) = std::env::var("ADDR") {
-        return addr.parse().map_err(|e| format!("ADDR={addr}: {e}"));
-    }
-    let port = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|e| format!("PORT={port}: {e}"))?,
-        Err(_) => 3000,
-    };
-    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
 }

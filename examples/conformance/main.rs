@@ -54,7 +54,7 @@ async fn on_connect(socket: SocketRef, Data(auth): Data<serde_json::Value>) {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
@@ -88,8 +88,9 @@ async fn main() -> std::io::Result<()> {
                 .allow_methods(Any)
                 .allow_headers(Any),
         );
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = socketio_axum_examples::listen(3000).await?;
+    let addr = listener.local_addr()?;
     tracing::info!("conformance server on http://{addr}");
-    axum::serve(listener, app).await
+    axum::serve(listener, app).await?;
+    Ok(())
 }

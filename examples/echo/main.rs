@@ -48,15 +48,16 @@ async fn on_connect(socket: SocketRef) {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The layer serves `/socket.io/`; `io` is the handle to the server.
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", on_connect);
 
     // Any axum router works; this one has no routes of its own.
     let app = axum::Router::new().layer(layer);
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = socketio_axum_examples::listen(3000).await?;
+    let addr = listener.local_addr()?;
     println!("echo on http://{addr}");
-    axum::serve(listener, app).await
+    axum::serve(listener, app).await?;
+    Ok(())
 }

@@ -106,7 +106,7 @@ async fn on_connect(socket: SocketRef, Extension(user): Extension<User>) {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (layer, io) = SocketIo::builder()
         .with_middleware(log_attempt)
         .build_layer();
@@ -119,8 +119,9 @@ async fn main() -> std::io::Result<()> {
         .with(admins_only);
 
     let app = axum::Router::new().layer(layer);
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = socketio_axum_examples::listen(3000).await?;
+    let addr = listener.local_addr()?;
     println!("middleware on http://{addr}");
-    axum::serve(listener, app).await
+    axum::serve(listener, app).await?;
+    Ok(())
 }

@@ -40,7 +40,7 @@ fn is_team(path: &str) -> bool {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (layer, io) = SocketIo::new_layer();
 
     io.ns("/", |socket: SocketRef| async move {
@@ -87,8 +87,9 @@ async fn main() -> std::io::Result<()> {
     });
 
     let app = axum::Router::new().layer(layer);
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = socketio_axum_examples::listen(3000).await?;
+    let addr = listener.local_addr()?;
     println!("namespaces on http://{addr}");
-    axum::serve(listener, app).await
+    axum::serve(listener, app).await?;
+    Ok(())
 }

@@ -82,3 +82,19 @@ where
         panic!("{what} completed within {window:?}, with {out:?}");
     }
 }
+
+/// The Rust snippets of `docs/client.md`, compiled (and run, unless marked
+/// `no_run`) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/client.md")]
+pub struct ClientDoc;
+
+/// The Rust snippets of `docs/scaling.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/scaling.md")]
+pub struct ScalingDoc;
+
+/// The Rust snippets of `docs/configuration.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/configuration.md")]
+pub struct ConfigurationDoc;
