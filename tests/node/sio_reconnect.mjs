@@ -1,8 +1,9 @@
 // socket.io-client against the Rust server of tests/socketio/reconnect.rs.
 //
-//   node sio_reconnect.mjs <url> <polling|websocket>
+//   node sio_reconnect.mjs <url> <polling|websocket> [event]
 //
-// Once connected, emits "drop-me", and the server closes the connection.
+// Once connected, emits `event` (default "drop-me"), and the server closes
+// the connection.
 // The client must see `disconnect` with "transport close", and, while
 // disconnected, emits "while-down" 1 and 2 with acks; the client buffers
 // them and must send them once it has reconnected on its own. Prints the
@@ -11,7 +12,7 @@
 import { io } from "socket.io-client";
 import { args, deadline, fail, finish, log, next, transportOptions } from "./sio_common.mjs";
 
-const [url, mode] = args("sio_reconnect.mjs <url> <polling|websocket>");
+const [url, mode, dropEvent = "drop-me"] = args("sio_reconnect.mjs <url> <polling|websocket> [event]");
 const timer = deadline();
 const socket = io(url, {
   ...transportOptions(mode),
@@ -29,7 +30,7 @@ try {
   log({ event: "connect", ...first });
 
   const disconnected = next(socket, "disconnect");
-  socket.emit("drop-me");
+  socket.emit(dropEvent);
   const [reason] = await disconnected;
   log({ event: "disconnect", reason, active: socket.active });
 

@@ -8,6 +8,7 @@
 #![allow(clippy::panic)]
 
 mod broadcast;
+mod closing;
 mod common;
 mod connect;
 mod extractors;

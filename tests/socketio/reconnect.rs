@@ -1,11 +1,8 @@
 //! The client's automatic reconnection after the server drops its
 //! connection, with the events it emitted while disconnected delivered once
-//! it is back (`tests/node/sio_reconnect.mjs`).
-//!
-//! The public API has no way to close one client's connection (Node's
-//! `socket.disconnect(true)`): `SocketRef::disconnect` only leaves the
-//! namespace (and the client then does not reconnect). So the handler calls
-//! `SocketIo::close`, which closes every connection, this test's only one.
+//! it is back (`tests/node/sio_reconnect.mjs`): the connection closed alone
+//! with `socket.conn().close()` (Node's `socket.conn.close()`), or with
+//! every other by `SocketIo::close`.
 
 use serde_json::{json, Value};
 use socketio_axum::{
@@ -28,7 +25,10 @@ async fn on_connect(socket: SocketRef, State(seen): State<Seen<Saw>>) {
         id: socket.id().to_string(),
         connection: socket.connection_id().to_string(),
     });
-    socket.on("drop-me", |io: SocketIo| async move { io.close().await });
+    socket.on("drop-me", |socket: SocketRef| async move {
+        socket.conn().close()
+    });
+    socket.on("shut-down", |io: SocketIo| async move { io.close().await });
     socket.on(
         "while-down",
         |socket: SocketRef, State(seen): State<Seen<Saw>>, Data(n): Data<u32>, ack: AckSender| async move {
@@ -43,13 +43,13 @@ async fn on_connect(socket: SocketRef, State(seen): State<Seen<Saw>>) {
     );
 }
 
-async fn run(mode: &str) {
+async fn run(mode: &str, event: &str, reason: DisconnectReason) {
     let (seen, mut saw) = observe();
     let builder = SocketIo::builder().config(sio_config()).with_state(seen);
     let server = SioServer::start_with(builder, axum::Router::new()).await;
     server.io.ns("/", on_connect);
 
-    let out = node_script("sio_reconnect.mjs", &[&server.url(), mode]).await;
+    let out = node_script("sio_reconnect.mjs", &[&server.url(), mode, event]).await;
     out.assert_success();
     let lines = out.json_lines();
     let find = |event: &str| -> &Value {
@@ -70,7 +70,7 @@ async fn run(mode: &str) {
     assert_eq!(find("connect")["engineId"], first_conn.as_str());
     assert_eq!(
         saw.next("the first socket's disconnect").await,
-        Saw::Left(first.clone(), DisconnectReason::ServerShuttingDown)
+        Saw::Left(first.clone(), reason)
     );
     let disconnect = find("disconnect");
     assert_eq!(disconnect["reason"], "transport close", "{disconnect}");
@@ -102,11 +102,16 @@ async fn run(mode: &str) {
 }
 
 #[tokio::test]
-async fn client_reconnects_over_websocket_and_sends_what_it_buffered() {
-    run("websocket").await;
+async fn after_conn_close_the_client_reconnects_over_websocket_and_sends_what_it_buffered() {
+    run("websocket", "drop-me", DisconnectReason::ForcedClose).await;
 }
 
 #[tokio::test]
-async fn client_reconnects_over_polling_and_sends_what_it_buffered() {
-    run("polling").await;
+async fn after_conn_close_the_client_reconnects_over_polling_and_sends_what_it_buffered() {
+    run("polling", "drop-me", DisconnectReason::ForcedClose).await;
+}
+
+#[tokio::test]
+async fn after_a_server_close_the_client_reconnects_and_sends_what_it_buffered() {
+    run("polling", "shut-down", DisconnectReason::ServerShuttingDown).await;
 }

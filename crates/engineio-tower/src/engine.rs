@@ -478,11 +478,13 @@ pub(crate) async fn finish<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: 
 }
 
 /// Keeps a closed polling session reachable for a little while, for a poll
-/// that is owed something: what the server queued before closing it, or the
-/// noop that answers a client's close when its poll crossed the close.
+/// that is owed something: what the server queued before closing it and the
+/// close packet after it, or the noop that answers a client's close when its
+/// poll crossed the close.
 async fn linger<D>(cfg: &EngineIoConfig, socket: &Socket<D>, reason: CloseReason) {
-    if reason == CloseReason::ForcedClose && socket.queued() > 0 {
-        let _ = tokio::time::timeout(grace(cfg), socket.wait_until(|| socket.queued() == 0)).await;
+    if reason == CloseReason::ForcedClose {
+        let delivered = || socket.queued() == 0 && socket.close_sent();
+        let _ = tokio::time::timeout(grace(cfg), socket.wait_until(delivered)).await;
     } else if reason == CloseReason::TransportClose && socket.noop_owed() {
         let returned = socket.session().rx_returned.notified();
         let _ = tokio::time::timeout(NOOP_GRACE, returned).await;

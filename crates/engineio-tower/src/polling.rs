@@ -123,14 +123,19 @@ pub(crate) async fn poll<H: EngineIoHandler>(
     socket.dequeued(n);
     guard.done = true;
     if closing {
-        // A client that asked to close gets a noop, as in Node; otherwise the
-        // server closed the session and says so.
-        let last = if socket.close_reason() == CloseReason::TransportClose {
-            "6"
-        } else {
-            "1"
-        };
-        frames.push(Frame::Text(Str::from_static(last)));
+        if socket.close_reason() == CloseReason::TransportClose {
+            // A client that asked to close gets a noop, as in Node.
+            frames.push(Frame::Text(Str::from_static("6")));
+        } else if frames.is_empty() {
+            // The server closed the session and says so.
+            frames.push(Frame::Text(Str::from_static("1")));
+            socket.set_close_sent();
+        }
+        // Otherwise, as in Node, what was queued before the close goes
+        // alone (a Socket.IO DISCONNECT, say): the official client handles
+        // a close packet before the other packets of its payload, so it
+        // would report "transport close" before the server's DISCONNECT.
+        // The close packet answers the next poll.
     }
     drop(guard);
     payload_response(&frames)

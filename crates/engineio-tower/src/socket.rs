@@ -185,6 +185,9 @@ pub(crate) struct Session<D> {
     /// Set when the client closed the session with no poll pending: the next
     /// poll gets the noop that a pending poll would have had.
     noop_owed: AtomicBool,
+    /// Set when a poll has carried the close packet (`1`) of a session the
+    /// server closed; until then the session stays reachable for that poll.
+    close_sent: AtomicBool,
     /// Woken when a polling GET hands the receiver back.
     pub(crate) rx_returned: Notify,
     pub(crate) upgrade: Mutex<UpgradeState>,
@@ -237,6 +240,7 @@ impl<D> Socket<D> {
                 pong_deadline: Mutex::new(None),
                 posting: AtomicBool::new(false),
                 noop_owed: AtomicBool::new(false),
+                close_sent: AtomicBool::new(false),
                 rx_returned: Notify::new(),
                 upgrade: Mutex::new(if transport == TransportType::Websocket {
                     UpgradeState::Upgraded
@@ -460,7 +464,7 @@ impl<D> Socket<D> {
         !self.is_closed()
             || (transport == TransportType::Polling
                 && match self.close_reason() {
-                    CloseReason::ForcedClose => self.queued() > 0,
+                    CloseReason::ForcedClose => self.queued() > 0 || !self.close_sent(),
                     CloseReason::TransportClose => self.noop_owed(),
                     _ => false,
                 })
@@ -472,6 +476,20 @@ impl<D> Socket<D> {
             self.inner.noop_owed.store(true, Ordering::Release);
         }
         self.close_with(CloseReason::TransportClose);
+    }
+
+    /// Records that a poll carried the close packet, and wakes a lingering
+    /// session's `wait_until`.
+    pub(crate) fn set_close_sent(&self) {
+        self.inner.close_sent.store(true, Ordering::SeqCst);
+        if self.inner.drain_waiters.load(Ordering::SeqCst) > 0 {
+            self.inner.drained.notify_waiters();
+        }
+    }
+
+    /// Whether a poll carried the close packet.
+    pub(crate) fn close_sent(&self) -> bool {
+        self.inner.close_sent.load(Ordering::SeqCst)
     }
 
     pub(crate) fn noop_owed(&self) -> bool {

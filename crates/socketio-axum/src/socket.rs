@@ -172,6 +172,13 @@ impl SocketRef {
         self.0.conn.sid()
     }
 
+    /// The Engine.IO connection under this socket (Node's `socket.conn`):
+    /// its id, transport, and [`close`](crate::Connection::close), after
+    /// which the client reconnects by itself.
+    pub fn conn(&self) -> crate::Connection {
+        crate::Connection(self.0.conn.clone())
+    }
+
     /// The server.
     pub fn io(&self) -> SocketIo {
         self.0.ns.io()
@@ -581,8 +588,11 @@ impl SocketRef {
 
     // ----- leaving -----
 
-    /// Closes the whole connection (every namespace of this client); the
-    /// client sees `io server disconnect` and does not reconnect by itself.
+    /// Closes the whole connection (every namespace of this client) after a
+    /// `DISCONNECT` in each, as Node's `socket.disconnect(true)`: the client
+    /// sees `io server disconnect` once and does not reconnect by itself.
+    /// To have it reconnect, close the transport alone with
+    /// [`conn().close()`](crate::Connection::close).
     pub fn close_connection(&self) {
         let sockets = crate::client::sockets_of(&self.0.conn);
         for socket in sockets {
