@@ -229,7 +229,15 @@ async function phoneLayout(page) {
 async function scenario(context) {
   const alice = await openPage(context, "alice");
   const bob = await openPage(context, "bob", PHONE);
-  step("pages loaded");
+  // Headless Chromium fetches no icon by itself: fetch the one a browser
+  // would, the page's icon link or else /favicon.ico.
+  const icon = await alice.evaluate(async () => {
+    const href = document.querySelector('link[rel~="icon"]')?.href ?? new URL("/favicon.ico", location).href;
+    const res = await fetch(href);
+    return { href: href.slice(0, 30), status: res.status, type: res.headers.get("content-type") };
+  });
+  if (icon.status !== 200) throw new Error(`the page's icon: ${JSON.stringify(icon)}`);
+  log({ step: "pages loaded", icon });
 
   refusing = true;
   await login(alice, "   ");
