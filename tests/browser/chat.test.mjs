@@ -25,7 +25,7 @@
 // With --polling the pages open with ?transport=polling and must stay on
 // long-polling. No response to the pages has a 4xx or 5xx status. Every wait
 // is for a condition of the page; the script prints each step as a JSON line
-// with its time, and exits non-zero on the first failure or after 60 s.
+// with its time, and exits non-zero on the first failure or after 80 s.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -56,9 +56,9 @@ const t0 = Date.now();
 const log = (obj) => console.log(JSON.stringify({ ...obj, ms: Date.now() - t0 }));
 const step = (name) => log({ step: name });
 const deadline = setTimeout(() => {
-  log({ step: "error", message: "timed out after 60 s" });
+  log({ step: "error", message: "timed out after 80 s" });
   process.exit(1);
-}, 60_000);
+}, 80_000);
 
 // Requests to the test that runs this script, answered on stdin.
 const replies = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
