@@ -4,28 +4,34 @@
 //
 //   node chat.test.mjs <url> [--polling] [--screenshot FILE] [--phone-screenshot FILE]
 //
-// 1. An empty nickname is refused by the server's middleware: the page shows
-//    the error. alice and bob then connect, and both join the room `rust`.
-//    At phone width bob's page has no horizontal scroll and a usable input.
+// 1. The page's icon can be fetched. An empty nickname is refused by the
+//    server's middleware: the page shows the error. alice and bob then
+//    connect, and both join the room `rust`. At phone size bob's page does
+//    not scroll (its messages do), and its input is in view and wide.
 // 2. bob types: alice sees "bob is typing…". alice sends a message: bob
 //    shows it, alice's copy gets its tick (the server's ack). bob answers.
 //    alice's client sends one message twice with the same id, as after a
 //    lost ack: both sends are acknowledged with the same time, and bob's
 //    client receives it once.
-// 3. The script asks for the server to be stopped (prints
-//    {"request":"stop-server"}, waits for a line `ok` on stdin): both pages
-//    show "reconnecting" and unknown room counts. alice writes two messages,
-//    which stay pending. The server is started again on the same port: both
-//    pages reconnect, bob receives alice's two messages once each and in
-//    order (in its page and on its client), alice's copies get their ticks,
-//    the counts are refreshed, the rejoin is announced as "reconnected" (never
+// 3. Twice: the script asks for the server to be stopped (prints
+//    {"request":"stop-server"}, waits for a line `ok` on stdin); both pages
+//    show "reconnecting" and unknown room counts. One page is cut off
+//    (Chromium's network emulation) and alice writes two messages, which
+//    stay pending. The server is started again on the same port; once the
+//    other page is back, the cut-off one is let through. The first time
+//    alice is the late one (bob gets her messages as she sends them), the
+//    second time bob (he gets them from the room's history). Both times bob
+//    receives the two messages once each and in order (in his page and on
+//    his client), alice's copies get their ticks, the counts are refreshed,
+//    the early page announces the late one as "reconnected" (no page shows
 //    "joined"), and the two chat again.
 // 4. --screenshot saves alice's page, --phone-screenshot bob's.
 //
 // With --polling the pages open with ?transport=polling and must stay on
-// long-polling. No response to the pages has a 4xx or 5xx status. Every wait
-// is for a condition of the page; the script prints each step as a JSON line
-// with its time, and exits non-zero on the first failure or after 80 s.
+// long-polling. No response to the pages has a 4xx or 5xx status (but for
+// one poll of the refused session, see `openPage`). Every wait is for a
+// condition of the page; the script prints each step as a JSON line with its
+// time, and exits non-zero on the first failure or after 80 s.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
