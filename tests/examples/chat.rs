@@ -1,9 +1,12 @@
 //! `examples/chat` in headless Chromium: `tests/browser/chat.test.mjs`
-//! drives two pages (see the script for the steps).
+//! drives two pages, one of phone width (see the script for the steps),
+//! and asks this test to stop the server and start it again on the same
+//! port, once over WebSocket and once over long-polling.
 //!
-//! The screenshot the first test takes goes to `target/tmp/`; with
-//! `UPDATE_SCREENSHOT=1` it replaces `docs/screenshot-chat.png` instead, so
-//! that an ordinary test run leaves the work tree as it was.
+//! The screenshots the WebSocket run takes go to `target/tmp/`; with
+//! `UPDATE_SCREENSHOT=1` they replace `docs/screenshot-chat.png` and
+//! `docs/screenshot-chat-phone.png` instead, so that an ordinary test run
+//! leaves the work tree as it was.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -12,8 +15,9 @@ use socketio_axum_examples::chat;
 
 use crate::{node::run_node, node::tests_dir, server::Server};
 
-/// Far above the ~10 s a run takes, for a machine busy compiling.
-const LIMIT: Duration = Duration::from_secs(90);
+/// Far above the ~20 s a run takes, for a machine busy compiling (the
+/// script gives up after 80 s by itself).
+const LIMIT: Duration = Duration::from_secs(120);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -34,47 +38,49 @@ fn script() -> PathBuf {
     tests_dir().join("browser/chat.test.mjs")
 }
 
-fn screenshot_path() -> PathBuf {
-    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
-        tests_dir().join("../docs/screenshot-chat.png")
+/// Where the screenshot `name` goes: `docs/` with `UPDATE_SCREENSHOT`, else
+/// the test's temporary folder.
+fn screenshot_path(name: &str) -> String {
+    let path = if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        tests_dir().join("../docs").join(name)
     } else {
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshot-chat.png")
-    }
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+    };
+    path.to_str().expect("a UTF-8 path").to_owned()
 }
 
-/// A refused nickname, two pages chatting in a room (message, tick,
-/// "typing…"), then the server restarted: both pages show it, reconnect,
-/// rejoin their room and chat again.
-#[test]
-fn two_pages_chat_and_survive_a_server_restart() {
+/// Runs the script against a fresh chat server, stopping and starting the
+/// server when it asks.
+fn run_chat(args: &[&str]) {
     let mut server = chat_server();
     let url = server.url();
-    let shot = screenshot_path();
-    let shot = shot.to_str().expect("a UTF-8 path");
-    let out = run_node(
-        &script(),
-        &[&url, "--screenshot", shot],
-        LIMIT,
-        |request| match request {
-            "stop-server" => server.stop(),
-            "start-server" => server.restart(),
-            other => panic!("unknown request {other:?}"),
-        },
-    );
-    out.assert_success();
-    let done = out.json_lines().into_iter().any(|l| l["step"] == "done");
-    assert!(done, "the script did not finish: {:#?}", out.stdout);
-}
-
-/// The same chat with the pages kept on HTTP long-polling.
-#[test]
-fn two_pages_chat_over_long_polling() {
-    let server = chat_server();
-    let url = server.url();
-    let out = run_node(&script(), &[&url, "--polling"], LIMIT, |request| {
-        panic!("unexpected request {request:?}")
+    let args: Vec<&str> = std::iter::once(url.as_str())
+        .chain(args.iter().copied())
+        .collect();
+    let out = run_node(&script(), &args, LIMIT, |request| match request {
+        "stop-server" => server.stop(),
+        "start-server" => server.restart(),
+        other => panic!("unknown request {other:?}"),
     });
     out.assert_success();
     let done = out.json_lines().into_iter().any(|l| l["step"] == "done");
     assert!(done, "the script did not finish: {:#?}", out.stdout);
+}
+
+/// A refused nickname, two pages chatting in a room (message, tick,
+/// "typing…", a message sent twice shown once), then the server stopped:
+/// two messages written meanwhile reach the other page once each, in order,
+/// after the server is back, and are ticked; the counts are refreshed and
+/// the rejoin announced as a reconnection. Takes the screenshots.
+#[test]
+fn two_pages_chat_and_survive_a_server_restart() {
+    let shot = screenshot_path("screenshot-chat.png");
+    let phone = screenshot_path("screenshot-chat-phone.png");
+    run_chat(&["--screenshot", &shot, "--phone-screenshot", &phone]);
+}
+
+/// The same with the pages kept on HTTP long-polling.
+#[test]
+fn two_pages_chat_and_survive_a_server_restart_over_long_polling() {
+    run_chat(&["--polling"]);
 }

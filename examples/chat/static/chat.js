@@ -1,8 +1,19 @@
 // The page of examples/chat: the official socket.io-client (served by the
 // example as /socket.io.min.js) talking to the Rust server.
 //
-// State the server keeps is rebuilt after a reconnection: socket.io-client
-// sends `auth` again by itself, and this script joins its room again.
+// After a reconnection the server knows the user again from the handshake:
+// `auth` is a function, so each handshake sends the nickname and the room the
+// page is in now, and the server puts the socket back in that room before it
+// handles any event. socket.io-client sends the messages written while the
+// server was away right after the handshake, before it fires `connect`: they
+// find the socket in its room. With `since`, the server also sends what the
+// others wrote in the room while this page was away.
+//
+// Each message has an id chosen here. With `retries`, socket.io-client keeps
+// every acknowledged emit until its ack comes, sends them one at a time and in
+// order, and sends the first again after a reconnection if its ack was lost
+// with the connection; the server recognises the id and does not deliver it
+// twice.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -17,6 +28,8 @@ let nickname = "";
 let room = LOBBY;
 let rooms = [];
 let lastTyping = 0;
+const shown = new Set(); // ids of the messages received, in case one comes twice
+let lastAt = 0; // the server's time of the last message or room change seen
 const typers = new Map(); // nickname -> timer that forgets them
 
 function setStatus(state, text) {
@@ -36,13 +49,19 @@ $("login").addEventListener("submit", (e) => {
   if (socket) socket.disconnect(); // a refused attempt
   showError("");
   nickname = $("nickname").value;
+  let rejoin = false; // connected before: a handshake now is a reconnection
   socket = io({
-    auth: { name: nickname },
+    auth: (send) => send({ name: nickname, room, rejoin, since: lastAt }),
     transports,
     forceNew: true,
     reconnectionDelay: 500,
     reconnectionDelayMax: 2000,
+    // An emit not acknowledged within ackTimeout (while connected) is sent
+    // again, up to `retries` times, then fails.
+    retries: 3,
+    ackTimeout: 5000,
   });
+  socket.on("connect", () => (rejoin = true));
   listen(socket);
   setStatus("connecting", "connecting…");
 });
@@ -59,7 +78,6 @@ function listen(socket) {
     $("me").textContent = nickname.trim();
     $("login").hidden = true;
     $("chat").hidden = false;
-    join(room); // the lobby at first; after a reconnection, where we were
   });
 
   socket.on("connect_error", (err) => {
@@ -81,13 +99,25 @@ function listen(socket) {
     lost = true;
     setStatus("reconnecting", "reconnecting…");
     addNotice("Connection lost, reconnecting…");
+    // Unknown until the server sends them again.
+    rooms = rooms.map((r) => ({ ...r, users: null }));
+    renderRooms();
   });
 
   socket.on("rooms", (list) => {
     rooms = list;
     renderRooms();
   });
+  // The server put us in this room (the lobby at first, else the one in
+  // `auth`), then sends the messages we missed and the counts.
+  socket.on("room", ({ name, at }) => {
+    seen(at);
+    showRoom(name);
+  });
   socket.on("message", (m) => {
+    if (shown.has(m.id)) return;
+    shown.add(m.id);
+    seen(m.at);
     forgetTyper(m.from);
     addMessage(m.from, m.text, m.at, "received");
   });
@@ -98,17 +128,22 @@ function listen(socket) {
 // ----- rooms -----
 
 function join(name) {
-  socket.emit("join", name, (res) => {
-    if (res.error) return addNotice(res.error);
-    if (res.room !== room) {
-      room = res.room;
-      $("messages").replaceChildren();
-      typers.forEach((_, who) => forgetTyper(who));
-    }
-    $("room-title").textContent = `#${room}`;
-    $("leave").disabled = room === LOBBY;
-    renderRooms();
+  socket.emit("join", name, (err, res) => {
+    if (err || res.error) return addNotice(err ? `Could not join #${name}.` : res.error);
+    seen(res.at);
+    showRoom(res.room);
   });
+}
+
+function showRoom(name) {
+  if (name !== room) {
+    room = name;
+    $("messages").replaceChildren();
+    typers.forEach((_, who) => forgetTyper(who));
+  }
+  $("room-title").textContent = `#${room}`;
+  $("leave").disabled = room === LOBBY;
+  renderRooms();
 }
 
 function renderRooms() {
@@ -123,14 +158,15 @@ function renderRooms() {
       button.addEventListener("click", () => join(name));
       const count = document.createElement("span");
       count.className = "count";
-      count.textContent = users;
+      count.textContent = users ?? "?";
+      if (users === null) count.title = "unknown until the server is back";
       li.append(button, count);
       return li;
     }),
   );
   const here = rooms.find((r) => r.name === room);
   const n = here ? here.users : 0;
-  $("room-users").textContent = `${n} ${n === 1 ? "user" : "users"}`;
+  $("room-users").textContent = n === null ? "" : `${n} ${n === 1 ? "user" : "users"}`;
 }
 
 $("join").addEventListener("submit", (e) => {
@@ -186,8 +222,8 @@ $("send").addEventListener("submit", (e) => {
   const li = addMessage(nickname.trim(), text, Date.now(), "sent pending");
   const tick = li.querySelector(".tick");
   tick.textContent = "…";
-  // Buffered while disconnected; the tick comes with the server's ack.
-  socket.timeout(5000).emit("message", text, (err, res) => {
+  // Kept by the client while disconnected; the tick comes with the server's ack.
+  socket.emit("message", { id: messageId(), text }, (err, res) => {
     li.classList.remove("pending");
     if (err || res.error) {
       li.classList.add("failed");
@@ -195,11 +231,22 @@ $("send").addEventListener("submit", (e) => {
       tick.title = err ? "not delivered" : res.error;
       return;
     }
+    seen(res.at);
     li.classList.add("delivered");
     tick.textContent = "✓";
     tick.title = `delivered at ${time(res.at)}`;
   });
 });
+
+function seen(at) {
+  lastAt = Math.max(lastAt, at);
+}
+
+// Random, and available in pages served over plain HTTP (unlike randomUUID).
+function messageId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 // ----- typing -----
 
