@@ -36,12 +36,11 @@ use axum::{
     routing::get,
     Router,
 };
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use socketio_axum::{
     extract::{AckSender, Data, Extension, State},
-    ConnectError, Room, SocketIo, SocketRef,
+    ClientBundle, ConnectError, Room, SocketIo, SocketIoConfig, SocketRef,
 };
 
 const INDEX_HTML: &str = include_str!("static/index.html");
@@ -59,17 +58,17 @@ const MAX_MESSAGE_ID: usize = 64;
 /// back after a dropped connection, and to recognise one sent again.
 pub const MAX_HISTORY: usize = 200;
 
-/// Where the official browser client, `socket.io-client`'s
-/// `dist/socket.io.min.js`, is once `npm ci --prefix tests` has run: the
-/// version is pinned by `tests/package-lock.json`, shared with the tests.
-pub fn client_bundle_path() -> PathBuf {
-    tests_dir().join("node_modules/socket.io-client/dist/socket.io.min.js")
+/// Where the official browser client, `socket.io-client`'s `dist/`
+/// directory, is once `npm ci --prefix tests` has run: the version is pinned
+/// by `tests/package-lock.json`, shared with the tests.
+pub fn client_bundle_dir() -> PathBuf {
+    tests_dir().join("node_modules/socket.io-client/dist")
 }
 
 /// Reads the browser client, installing the pinned npm packages first when
 /// they are missing.
-pub fn load_client_bundle() -> Result<Bytes, String> {
-    let path = client_bundle_path();
+pub fn load_client_bundle() -> Result<ClientBundle, String> {
+    let path = client_bundle_dir().join("socket.io.min.js");
     let tests_dir = tests_dir();
     let install = format!("npm ci --prefix {}", tests_dir.display());
     if !path.is_file() {
@@ -85,9 +84,12 @@ pub fn load_client_bundle() -> Result<Bytes, String> {
             ));
         }
     }
-    std::fs::read(&path)
-        .map(Bytes::from)
-        .map_err(|e| format!("{}: {e} (run `{install}`)", path.display()))
+    ClientBundle::from_dir(client_bundle_dir()).map_err(|e| {
+        let cause = std::error::Error::source(&e)
+            .map(|c| format!(": {c}"))
+            .unwrap_or_default();
+        format!("{e}{cause} (run `{install}`)")
+    })
 }
 
 /// The repository's `tests/` folder, where `package.json` pins the npm packages.
@@ -96,13 +98,17 @@ pub fn tests_dir() -> PathBuf {
     examples.parent().unwrap_or(examples).join("tests")
 }
 
-/// The chat: its page at `/`, its assets, and Socket.IO at `/socket.io/`.
-/// `client_js` is the browser client to serve (see [`client_bundle_path`]).
+/// The chat: its page at `/`, its assets, and Socket.IO at `/socket.io/`,
+/// which also serves `client`, the official browser client, at
+/// `/socket.io/socket.io.min.js` (see [`client_bundle_dir`]), as Node's
+/// server does.
 ///
 /// The [`SocketIo`] handle is returned too, to close the connections on
 /// shutdown.
-pub fn app(client_js: Bytes) -> (Router, SocketIo) {
+pub fn app(client: ClientBundle) -> (Router, SocketIo) {
+    let config = SocketIoConfig::builder().serve_client(client).build();
     let (layer, io) = SocketIo::builder()
+        .config(config)
         .with_state(History::default())
         .build_layer();
     io.ns("/", on_connect).with(nickname);
@@ -114,13 +120,6 @@ pub fn app(client_js: Bytes) -> (Router, SocketIo) {
             get(|| async { asset("text/javascript", CHAT_JS) }),
         )
         .route("/style.css", get(|| async { asset("text/css", STYLE_CSS) }))
-        .route(
-            "/socket.io.min.js",
-            get(move || {
-                let js = client_js.clone();
-                async move { asset("text/javascript", js) }
-            }),
-        )
         .layer(layer);
     (router, io)
 }

@@ -22,7 +22,7 @@ use axum::{
     Router,
 };
 use serde_json::json;
-use socketio_axum::{extract::Data, SocketIo, SocketRef};
+use socketio_axum::{extract::Data, SocketIo, SocketIoConfig, SocketRef};
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -42,7 +42,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .key_prefix("redis-cluster-example")
         .build();
     let adapter = RedisAdapter::connect(config).await?;
-    let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build_layer();
+    // The official browser client, pinned in tests/package-lock.json (no
+    // CDN), served at /socket.io/socket.io.min.js as Node's server does.
+    let client = socketio_axum_examples::chat::load_client_bundle()?;
+    let (layer, io) = SocketIo::builder()
+        .config(SocketIoConfig::builder().serve_client(client).build())
+        .adapter(adapter.clone())
+        .build_layer();
 
     io.ns("/", move |socket: SocketRef| async move {
         let _ = socket.emit("welcome", &json!({ "server": port }));
@@ -58,16 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     });
 
-    // The official browser client, pinned in tests/package-lock.json (no CDN).
-    let client_js = socketio_axum_examples::chat::load_client_bundle()?;
     let app = Router::new()
-        .route(
-            "/socket.io.min.js",
-            get(move || {
-                let js = client_js.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "text/javascript")], js) }
-            }),
-        )
         .route(
             "/",
             get(move || async move { Html(PAGE.replace("{port}", &port.to_string())) }),
@@ -109,7 +106,7 @@ const PAGE: &str = r#"<!doctype html>
 <h1>Server :{port}</h1>
 <form id="f"><input id="t" autocomplete="off" placeholder="message"><button>Send</button></form>
 <ul id="log"></ul>
-<script src="/socket.io.min.js"></script>
+<script src="/socket.io/socket.io.min.js"></script>
 <script>
   const socket = io({ transports: ["websocket"] });
   const log = (text) => {

@@ -10,7 +10,6 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use bytes::Bytes;
 use socketio_axum_examples::chat;
 
 use crate::{node::run_node, node::tests_dir, server::Server};
@@ -26,11 +25,9 @@ fn chat_server() -> Server {
         std::path::Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)"
     );
-    let path = chat::client_bundle_path();
-    let bundle =
-        Bytes::from(std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("{}: {e}; run `npm ci --prefix tests` first", path.display())
-        }));
+    let dir = chat::client_bundle_dir();
+    let bundle = socketio_axum::ClientBundle::from_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `npm ci --prefix tests` first", dir.display()));
     Server::start(move || chat::app(bundle.clone()).0)
 }
 

@@ -1,5 +1,5 @@
 // The page of examples/chat: the official socket.io-client (served by the
-// example as /socket.io.min.js) talking to the Rust server.
+// server at /socket.io/socket.io.min.js, as Node does) talking to the Rust server.
 //
 // After a reconnection the server knows the user again from the handshake:
 // `auth` is a function, so each handshake sends the nickname and the room the
