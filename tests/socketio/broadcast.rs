@@ -148,3 +148,52 @@ async fn broadcasts_reach_each_of_120_clients_exactly_once() {
         );
     }
 }
+
+/// Node's flags on one socket, on a namespace other than `/`:
+/// `socket.volatile.emit` reaches the socket itself, `socket.volatile.to(r)`
+/// and `socket.timeout(ms).broadcast` reach the others in the room, never
+/// the sender, and `socket.timeout(ms).emitWithAck` gets the client's answer.
+#[tokio::test]
+async fn socket_flags_apply_on_any_namespace_and_carry_into_broadcasts() {
+    let server = SioServer::start(sio_config()).await;
+    server.io.ns("/chat", |socket: SocketRef| async move {
+        socket.join("r");
+        socket.on("go", |socket: SocketRef| async move {
+            socket.volatile().emit("self", &1).expect("volatile emit");
+            socket
+                .volatile()
+                .to("r")
+                .emit("room", &2)
+                .expect("volatile room broadcast");
+            socket
+                .timeout(std::time::Duration::from_secs(5))
+                .compress(false)
+                .broadcast()
+                .emit("all", &3)
+                .expect("broadcast");
+            let answer = socket
+                .timeout(std::time::Duration::from_secs(5))
+                .emit_with_ack::<_, String>("ask", &())
+                .await
+                .expect("the client's answer");
+            socket.emit("answered", &answer).expect("emit");
+        });
+    });
+    let mut sender = server.ws().await;
+    let mut other = server.ws().await;
+    sender.join("/chat").await;
+    other.join("/chat").await;
+
+    sender.send(r#"42/chat,["go"]"#).await;
+    assert_eq!(sender.recv_text().await, r#"42/chat,["self",1]"#);
+    let ask = sender.recv_text().await;
+    let id = ask
+        .strip_prefix("42/chat,")
+        .and_then(|rest| rest.strip_suffix(r#"["ask"]"#))
+        .unwrap_or_else(|| panic!("expected an ask with an ack id, got {ask:?}"));
+    sender.send(&format!(r#"43/chat,{id}["yes"]"#)).await;
+    assert_eq!(sender.recv_text().await, r#"42/chat,["answered","yes"]"#);
+
+    assert_eq!(other.recv_text().await, r#"42/chat,["room",2]"#);
+    assert_eq!(other.recv_text().await, r#"42/chat,["all",3]"#);
+}

@@ -128,15 +128,16 @@ async fn an_emit_past_max_buffered_bytes_is_refused_and_closes_the_connection() 
     drop(client);
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn volatile_packets_are_dropped_at_max_buffered_packets_and_the_rest_kept_in_order() {
+/// Volatile packets (even numbers, sent by `volatile`) alternate with
+/// ordinary ones to a client that does not read yet.
+async fn volatile_run(volatile: impl Fn(&SioServer, &SocketRef, u32) -> Result<(), EmitError>) {
     let (server, mut joined, _left) = server(config(8, 64 << 20, Duration::from_secs(30))).await;
     let mut client = server.ws().await;
     client.join("/").await;
-    let _socket = within("the socket", joined.recv()).await.expect("socket");
+    let socket = within("the socket", joined.recv()).await.expect("socket");
     for i in 0..40u32 {
         if i % 2 == 0 {
-            server.io.volatile().emit("v", &i).expect("volatile emit");
+            volatile(&server, &socket, i).expect("volatile emit");
         } else {
             server.io.emit("n", &i).expect("emit");
         }
@@ -161,6 +162,17 @@ async fn volatile_packets_are_dropped_at_max_buffered_packets_and_the_rest_kept_
         })
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn volatile_broadcasts_are_dropped_at_max_buffered_packets_and_the_rest_kept_in_order() {
+    volatile_run(|server, _, i| server.io.volatile().emit("v", &i)).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn volatile_emits_to_one_socket_are_dropped_at_max_buffered_packets_and_the_rest_kept_in_order(
+) {
+    volatile_run(|_, socket, i| socket.volatile().emit("v", &i)).await;
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -46,6 +46,7 @@ mod operators;
 mod panic;
 mod serial;
 mod socket;
+mod socket_operators;
 mod trace;
 
 pub use ack::{AckFuture, AckReplies, BroadcastAckFuture};
@@ -61,7 +62,8 @@ pub use io::{SocketIo, SocketIoBuilder};
 pub use layer::{SocketIoLayer, SocketIoService};
 pub use ns::NamespaceRef;
 pub use operators::{BroadcastOperators, IntoRooms, PublishFuture, RemoteSocket};
-pub use socket::{SocketRef, TimeoutSocket};
+pub use socket::SocketRef;
+pub use socket_operators::SocketOperators;
 pub use socketio_protocol::socket::Binary;
 
 /// The README's and guide's examples, compiled as doctests.

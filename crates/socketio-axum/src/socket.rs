@@ -35,6 +35,7 @@ use crate::{
     panic::{CatchPanic, Panic},
     read,
     serial::{self, Job, Serial, SerialOwner},
+    socket_operators::SocketOperators,
     trace, write, AckError, DisconnectReason, EmitError, SocketIo,
 };
 
@@ -392,12 +393,23 @@ impl SocketRef {
         self.emit_with_ack_timeout(event, data, timeout)
     }
 
-    /// A view of this socket whose acknowledgements wait at most `timeout`.
-    pub fn timeout(&self, timeout: Duration) -> TimeoutSocket<'_> {
-        TimeoutSocket {
-            socket: self,
-            timeout,
-        }
+    /// This socket with acknowledgements that wait at most `timeout`
+    /// (Node's `socket.timeout(ms)`); chain other flags or an action.
+    pub fn timeout(&self, timeout: Duration) -> SocketOperators<'_> {
+        SocketOperators::new(self).timeout(timeout)
+    }
+
+    /// This socket with volatile packets (Node's `socket.volatile`): dropped
+    /// rather than queued when the client's queue is full. Chain an action,
+    /// or `to`/`broadcast` for a volatile broadcast to the others.
+    pub fn volatile(&self) -> SocketOperators<'_> {
+        SocketOperators::new(self).volatile()
+    }
+
+    /// Accepted for parity with Node's `socket.compress(false)`; WebSocket
+    /// per-message compression is not negotiated, so this changes nothing.
+    pub fn compress(&self, compress: bool) -> SocketOperators<'_> {
+        SocketOperators::new(self).compress(compress)
     }
 
     pub(crate) fn emit_with_ack_timeout<T, R>(
@@ -471,7 +483,7 @@ impl SocketRef {
         let _ = self.send_ack(id, &(serde_json::json!({ "error": message }),));
     }
 
-    fn hook_outgoing(&self, event: &str, packet: &EncodedPacket) {
+    pub(crate) fn hook_outgoing(&self, event: &str, packet: &EncodedPacket) {
         // Cloned out first: the hook may register hooks (a lock guard in
         // the `if let` would live through the call).
         let hook = read(&self.0.outgoing_hook).clone();
@@ -762,24 +774,6 @@ impl SocketRef {
                 ready()
             }
         }
-    }
-}
-
-/// A socket whose acknowledgements wait for a given time; see [`SocketRef::timeout`].
-#[derive(Debug)]
-pub struct TimeoutSocket<'a> {
-    socket: &'a SocketRef,
-    timeout: Duration,
-}
-
-impl TimeoutSocket<'_> {
-    /// Emits and waits for the acknowledgement; see [`SocketRef::emit_with_ack`].
-    pub fn emit_with_ack<T, R>(&self, event: &str, data: &T) -> AckFuture<R>
-    where
-        T: Serialize + ?Sized,
-        R: DeserializeOwned + Send + 'static,
-    {
-        self.socket.emit_with_ack_timeout(event, data, self.timeout)
     }
 }
 
