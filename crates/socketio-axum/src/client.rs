@@ -31,7 +31,7 @@ pub(crate) type Conn = engineio_tower::Socket<ClientData>;
 
 /// What a connection holds: its packet decoder and its namespace sockets.
 #[derive(Default)]
-pub struct ClientData {
+pub(crate) struct ClientData {
     decoder: Mutex<Decoder>,
     /// Each socket with its namespace's name, kept here so that routing a
     /// packet compares names without reaching into each socket.
@@ -66,7 +66,7 @@ fn socket_for(conn: &Conn, ns: &str) -> Option<SocketRef> {
 }
 
 /// The Engine.IO handler of a Socket.IO server.
-pub struct Client {
+pub(crate) struct Client {
     pub(crate) server: Arc<ServerInner>,
 }
 

@@ -51,12 +51,14 @@ mod trace;
 
 pub use ack::{AckFuture, AckReplies, BroadcastAckFuture};
 pub use adapter::Room;
-pub use client::{Client, ClientData};
 pub use client_bundle::{ClientBundle, ClientBundleError};
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use connection::Connection;
 pub use disconnect::DisconnectReason;
-pub use engineio_tower::{ResponseBody, ResponseFuture, Sid, Str, TransportType};
+pub use engineio_tower::{
+    EngineIoConfig, EngineIoConfigBuilder, NotFound, ResponseBody, ResponseFuture, Sid, Str,
+    TransportType,
+};
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{SocketIo, SocketIoBuilder};
 pub use layer::{SocketIoLayer, SocketIoService};
@@ -65,6 +67,7 @@ pub use operators::{BroadcastOperators, IntoRooms, PublishFuture, RemoteSocket};
 pub use socket::SocketRef;
 pub use socket_operators::SocketOperators;
 pub use socketio_protocol::socket::Binary;
+pub use socketio_protocol::socket::{AckId, DecodeLimits, EncodedPacket};
 
 /// The README's and guide's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -53,7 +53,11 @@ impl fmt::Display for DataError {
     }
 }
 
-impl std::error::Error for DataError {}
+impl std::error::Error for DataError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
 
 fn from_event<T: DeserializeOwned>(parts: &MessageParts) -> Result<T, DataError> {
     deserialize_data(&parts.args, &parts.attachments).map_err(DataError)

@@ -24,12 +24,20 @@ use crate::{DisconnectReason, SocketRef};
 pub struct Extension<T>(pub T);
 
 /// The socket holds no extension of the type asked for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct MissingExtension(&'static str);
 
+/// What the client sees: the server is at fault, and the detail (a Rust
+/// type name) stays in the server's log, from `Debug`.
 impl fmt::Display for MissingExtension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the socket holds no extension of type {}", self.0)
+        f.write_str("internal server error")
+    }
+}
+
+impl fmt::Debug for MissingExtension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the socket holds no extension of type {} (see `socket.insert_extension(..)`, in a connect middleware say)", self.0)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! | extractor | connect | event | disconnect |
 //! |---|---|---|---|
-//! | [`SocketRef`](crate::SocketRef) | ✓ | ✓ | ✓ |
+//! | [`SocketRef`] | ✓ | ✓ | ✓ |
 //! | [`Data<T>`] / [`TryData<T>`] | the `auth` payload | the event's arguments | |
 //! | [`RawArgs`] | | the arguments as received | |
 //! | [`AckSender`] | | ✓ | |
@@ -11,7 +11,7 @@
 //! | [`Extension<T>`] | ✓ | ✓ | ✓ |
 //! | [`Handshake`] | ✓ | ✓ | ✓ |
 //! | [`SocketIo`](crate::SocketIo) | ✓ | ✓ | ✓ |
-//! | [`DisconnectReason`](crate::DisconnectReason) | | | ✓ |
+//! | [`DisconnectReason`] | | | ✓ |
 //!
 //! Write your own by implementing [`FromConnectParts`], [`FromMessageParts`]
 //! (or [`FromMessage`] for one that consumes the event's data) and
@@ -24,7 +24,7 @@ pub(crate) mod handshake;
 mod parts;
 mod state;
 
-use std::fmt::Display;
+use std::fmt::{Debug, Display};
 
 pub use ack::AckSender;
 pub(crate) use data::raw_args_of;
@@ -37,9 +37,15 @@ pub use state::{MissingState, State};
 use crate::{handler::BoxFuture, trace, DisconnectReason, SocketRef};
 
 /// An extractor for event handlers that reads the event without consuming it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of an event handler",
+    note = "event handler arguments implement `FromMessageParts` (`SocketRef`, `AckSender`, `Event`, `State<T>`, `Extension<T>`, `Handshake`, `SocketIo`); the last one may instead implement `FromMessage` (`Data<T>`, `TryData<T>`, `RawArgs`)"
+)]
 pub trait FromMessageParts: Sized {
-    /// Why extraction failed; its text reaches the client in an ack error.
-    type Rejection: Display + Send + 'static;
+    /// Why extraction failed. Its `Display` text reaches the client in an
+    /// ack error, so it should say what was wrong in the client's terms;
+    /// its `Debug` goes to the server's `tracing` event, with the detail.
+    type Rejection: Display + Debug + Send + 'static;
 
     /// Extracts the value.
     fn from_message_parts(
@@ -50,9 +56,14 @@ pub trait FromMessageParts: Sized {
 
 /// An extractor for event handlers that may consume the event's data; only
 /// the last argument of a handler can be one. Every [`FromMessageParts`] is one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the last argument of an event handler",
+    note = "the last argument of an event handler implements `FromMessage` (`Data<T>`, `TryData<T>`, `RawArgs`) or `FromMessageParts` (`SocketRef`, `AckSender`, `Event`, `State<T>`, `Extension<T>`, `Handshake`, `SocketIo`)"
+)]
 pub trait FromMessage<M = private::ViaMessage>: Sized {
-    /// Why extraction failed; its text reaches the client in an ack error.
-    type Rejection: Display + Send + 'static;
+    /// Why extraction failed: `Display` for the client's ack error, `Debug`
+    /// for the server's log (see [`FromMessageParts::Rejection`]).
+    type Rejection: Display + Debug + Send + 'static;
 
     /// Extracts the value.
     fn from_message(socket: &SocketRef, parts: &mut MessageParts) -> Result<Self, Self::Rejection>;
@@ -74,9 +85,14 @@ impl<T: FromMessageParts> FromMessage<private::ViaParts> for T {
 }
 
 /// An extractor for connect handlers and middlewares.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a connect handler or middleware",
+    note = "connect handler arguments implement `FromConnectParts`: `SocketRef`, `Data<T>` / `TryData<T>` (the `auth` payload), `State<T>`, `Extension<T>`, `Handshake`, `SocketIo`"
+)]
 pub trait FromConnectParts: Sized {
-    /// Why extraction failed; its text reaches the client as `CONNECT_ERROR`.
-    type Rejection: Display + Send + 'static;
+    /// Why extraction failed: its `Display` text reaches the client as the
+    /// `CONNECT_ERROR` message; its `Debug` goes to the server's log.
+    type Rejection: Display + Debug + Send + 'static;
 
     /// Extracts the value.
     fn from_connect_parts(
@@ -86,9 +102,13 @@ pub trait FromConnectParts: Sized {
 }
 
 /// An extractor for disconnect handlers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a disconnect handler",
+    note = "disconnect handler arguments implement `FromDisconnectParts`: `SocketRef`, `DisconnectReason`, `State<T>`, `Extension<T>`, `Handshake`, `SocketIo`"
+)]
 pub trait FromDisconnectParts: Sized {
-    /// Why extraction failed; it is logged.
-    type Rejection: Display + Send + 'static;
+    /// Why extraction failed; it is logged (`Debug`).
+    type Rejection: Display + Debug + Send + 'static;
 
     /// Extracts the value.
     fn from_disconnect_parts(
@@ -98,9 +118,13 @@ pub trait FromDisconnectParts: Sized {
 }
 
 /// An event's extractor failed: tell the client (if it waits for an ack) and log.
-pub(crate) fn rejected(socket: &SocketRef, parts: &MessageParts, e: &dyn Display) -> BoxFuture<()> {
+pub(crate) fn rejected<E: Display + Debug>(
+    socket: &SocketRef,
+    parts: &MessageParts,
+    e: &E,
+) -> BoxFuture<()> {
     let message = e.to_string();
-    trace::warn!(ns = %socket.ns(), sid = %socket.id(), event = %parts.event(), error = %message, "socket.io: extractor rejected the event");
+    trace::warn!(ns = %socket.ns(), sid = %socket.id(), event = %parts.event(), error = ?e, "socket.io: extractor rejected the event");
     if let Some(id) = parts.ack_id() {
         socket.send_ack_error(id, &message);
     }
@@ -108,8 +132,8 @@ pub(crate) fn rejected(socket: &SocketRef, parts: &MessageParts, e: &dyn Display
 }
 
 /// A disconnect handler's extractor failed: log it.
-pub(crate) fn disconnect_rejected(socket: &SocketRef, e: &dyn Display) -> BoxFuture<()> {
-    trace::warn!(ns = %socket.ns(), sid = %socket.id(), error = %e, "socket.io: extractor rejected the disconnect handler");
+pub(crate) fn disconnect_rejected<E: Debug>(socket: &SocketRef, e: &E) -> BoxFuture<()> {
+    trace::warn!(ns = %socket.ns(), sid = %socket.id(), error = ?e, "socket.io: extractor rejected the disconnect handler");
     Box::pin(std::future::ready(()))
 }
 

@@ -22,12 +22,20 @@ use crate::{DisconnectReason, SocketRef};
 pub struct State<T>(pub T);
 
 /// No state of the type asked for was given to the server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct MissingState(&'static str);
 
+/// What the client sees: the server is at fault, and the detail (a Rust
+/// type name) stays in the server's log, from `Debug`.
 impl fmt::Display for MissingState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "no state of type {} was given to the server", self.0)
+        f.write_str("internal server error")
+    }
+}
+
+impl fmt::Debug for MissingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no state of type {} was given to the server (see `SocketIo::builder().with_state(..)`)", self.0)
     }
 }
 

@@ -73,10 +73,9 @@ pub trait ConnectMiddleware<T>: Clone + Send + Sync + Sized + 'static {
     fn call(&self, socket: SocketRef, parts: ConnectParts) -> BoxFuture<Result<(), ConnectError>>;
 }
 
-fn rejected(socket: &SocketRef, e: &dyn std::fmt::Display) -> ConnectError {
-    let message = e.to_string();
-    trace::warn!(ns = %socket.ns(), sid = %socket.id(), error = %message, "socket.io: extractor rejected the connection");
-    ConnectError::new(message)
+fn rejected<E: std::fmt::Display + std::fmt::Debug>(socket: &SocketRef, e: &E) -> ConnectError {
+    trace::warn!(ns = %socket.ns(), sid = %socket.id(), error = ?e, "socket.io: extractor rejected the connection");
+    ConnectError::new(e.to_string())
 }
 
 impl<F, Fut> ConnectHandler<((),)> for F
