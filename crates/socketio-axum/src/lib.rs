@@ -56,6 +56,7 @@ pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use connection::Connection;
 pub use disconnect::DisconnectReason;
 pub use engineio_tower::{ResponseBody, ResponseFuture, Sid, Str, TransportType};
+pub use engineio_tower::{SameSite, SessionCookie};
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{SocketIo, SocketIoBuilder};
 pub use layer::{SocketIoLayer, SocketIoService};
