@@ -9,6 +9,8 @@
 pub mod axum_app;
 #[path = "chat/app.rs"]
 pub mod chat;
+#[path = "tls/app.rs"]
+pub mod tls;
 
 mod listen;
 pub use listen::{listen, ListenError};
