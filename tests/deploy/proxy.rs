@@ -76,10 +76,10 @@ async fn upgrade_event_ack_and_heartbeats_across_read_timeouts() {
 #[tokio::test]
 async fn ping_interval_longer_than_the_read_timeout_is_cut() {
     // The advice of docs/deployment.md, the other way round: pings every
-    // 2.5 s, nginx's read timeout 1 s.
+    // 5 s, nginx's read timeout 1 s.
     let server = servers::start(
         "one",
-        config(Duration::from_millis(2_500), Duration::from_secs(2)),
+        config(Duration::from_secs(5), Duration::from_secs(2)),
         None,
     )
     .await;
@@ -93,7 +93,7 @@ async fn ping_interval_longer_than_the_read_timeout_is_cut() {
     assert_eq!(dropped["pings"], 0, "cut before the first ping: {dropped}");
     let after = dropped["afterMs"].as_u64().unwrap_or(0);
     assert!(
-        (800..2_400).contains(&after),
+        (800..3_000).contains(&after),
         "cut {after} ms after the last exchange, not after nginx's 1 s: {dropped}"
     );
 }
