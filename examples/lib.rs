@@ -9,6 +9,7 @@
 pub mod axum_app;
 #[path = "chat/app.rs"]
 pub mod chat;
+#[cfg(feature = "tls")]
 #[path = "tls/app.rs"]
 pub mod tls;
 

@@ -2,7 +2,7 @@
 //! with a graceful shutdown on Ctrl-C. See docs/deployment.md, "TLS".
 //!
 //! ```text
-//! TLS_CERT=cert.pem TLS_KEY=key.pem cargo run --release --example tls
+//! TLS_CERT=cert.pem TLS_KEY=key.pem cargo run --release --example tls --features tls
 //! ```
 //!
 //! Environment: `TLS_CERT` (PEM certificate chain, the server's first),
