@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use engineio_tower::{EngineIoConfig, EngineIoConfigBuilder, SessionCookie};
+use engineio_tower::{EngineIoConfig, EngineIoConfigBuilder};
 use socketio_protocol::socket::DecodeLimits;
 
 use crate::ClientBundle;
@@ -256,6 +256,7 @@ impl SocketIoConfigBuilder {
         }
         config
     }
+
     /// Sets a cookie holding the session id on the response to each polling
     /// handshake (default: none), like Node's `cookie` option, for load
     /// balancers that stick clients by cookie; see
@@ -268,7 +269,7 @@ impl SocketIoConfigBuilder {
     /// let config = SocketIoConfig::builder().cookie(SessionCookie::default()).build();
     /// assert!(config.engine().cookie().is_some());
     /// ```
-    pub fn cookie(mut self, cookie: SessionCookie) -> Self {
+    pub fn cookie(mut self, cookie: engineio_tower::SessionCookie) -> Self {
         self.engine = self.engine.cookie(cookie);
         self
     }
