@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Environment: `TLS_CERT` (PEM certificate chain, the server's first),
-//! `TLS_KEY` (its PEM private key), `ADDR` (default 127.0.0.1:3443).
+//! `TLS_KEY` (its PEM private key), `ADDR` or `PORT` (default
+//! 127.0.0.1:3443).
 //!
 //! With a certificate signed by a CA of your own, Node's `socket.io-client`
 //! (`npm ci --prefix tests` once) is given that CA:
@@ -42,8 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::read(&path).map_err(|e| format!("{var}={path}: {e}"))
     };
     let config = tls::tls_config(read("TLS_CERT")?, read("TLS_KEY")?).await?;
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3443".to_owned());
-    let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    let listener = socketio_axum_examples::listen(3443).await?.into_std()?;
     tracing::info!("tls example on https://{}", listener.local_addr()?);
 
     let (app, io) = tls::app();
