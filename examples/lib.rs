@@ -9,6 +9,9 @@
 pub mod axum_app;
 #[path = "chat/app.rs"]
 pub mod chat;
+#[cfg(feature = "tls")]
+#[path = "tls/app.rs"]
+pub mod tls;
 
 mod listen;
 pub use listen::{listen, ListenError};

@@ -3,6 +3,7 @@
 //! and talks to it with raw HTTP requests, WebSocket clients, hand-written
 //! WebSocket frames, or the official npm `engine.io-client`.
 
+mod cookie;
 mod cors;
 mod errors;
 mod handshake;

@@ -98,3 +98,8 @@ pub struct ScalingDoc;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/configuration.md")]
 pub struct ConfigurationDoc;
+
+/// The Rust snippets of `docs/deployment.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/deployment.md")]
+pub struct DeploymentDoc;

@@ -1,6 +1,6 @@
 use std::{fmt, time::Duration};
 
-use crate::AllowRequest;
+use crate::{AllowRequest, SessionCookie};
 
 /// The transports a server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +44,7 @@ impl TransportType {
 /// | `transports` | polling, websocket | transports accepted |
 /// | `ws_read_buffer_size` | 1024 bytes | size of each WebSocket read buffer, and of each read |
 /// | `allow_request` | none | a hook that may refuse a handshake with 403 (Node's `allowRequest`) |
+/// | `cookie` | none | session cookie set on the polling handshake, for sticky sessions (Node's `cookie`) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -70,6 +71,7 @@ pub struct EngineIoConfig {
     pub(crate) polling: bool,
     pub(crate) websocket: bool,
     pub(crate) ws_read_buffer_size: usize,
+    pub(crate) cookie: Option<SessionCookie>,
     pub(crate) allow_request: AllowRequestHook,
 }
 
@@ -98,6 +100,7 @@ impl Default for EngineIoConfig {
             websocket: true,
             ws_read_buffer_size: 1024,
             allow_request: AllowRequestHook(None),
+            cookie: None,
         }
     }
 }
@@ -166,6 +169,11 @@ impl EngineIoConfig {
             TransportType::Polling => self.polling,
             TransportType::Websocket => self.websocket,
         }
+    }
+
+    /// The session cookie set on polling handshakes, if any.
+    pub fn cookie(&self) -> Option<&SessionCookie> {
+        self.cookie.as_ref()
     }
 }
 
@@ -281,6 +289,16 @@ impl EngineIoConfigBuilder {
         F: Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static,
     {
         self.config.allow_request = AllowRequestHook(Some(std::sync::Arc::new(f)));
+        self
+    }
+
+    /// Sets a cookie holding the session id on the response to each polling
+    /// handshake (default: no cookie), like Node's `cookie` option; for load
+    /// balancers that stick a client to a server by cookie. Node's
+    /// `cookie: true` is `.cookie(SessionCookie::default())`. See
+    /// [`SessionCookie`].
+    pub fn cookie(mut self, cookie: SessionCookie) -> Self {
+        self.config.cookie = Some(cookie);
         self
     }
 

@@ -45,6 +45,7 @@
 //! handshake with 403.
 
 mod config;
+mod cookie;
 mod engine;
 mod error;
 mod handler;
@@ -60,6 +61,7 @@ mod websocket;
 mod ws_conn;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, TransportType};
+pub use cookie::{SameSite, SessionCookie};
 pub use engine::{AllowRequest, EngineIo, EngineIoBuilder};
 pub use handler::{CloseReason, EngineIoHandler, Message};
 pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody, ResponseFuture};

@@ -31,7 +31,16 @@ pub(crate) fn handshake<H: EngineIoHandler>(
     let socket = engine.open_session(TransportType::Polling, detach_parts(&parts));
     let body = engine.open_packet(&socket);
     handler::open(&engine.handler, &socket);
-    error::response(StatusCode::OK, TEXT, Bytes::from(body))
+    let mut res = error::response(StatusCode::OK, TEXT, Bytes::from(body));
+    if let Some(cookie) = engine
+        .config
+        .cookie
+        .as_ref()
+        .and_then(|c| c.header_value(socket.sid()))
+    {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    res
 }
 
 /// Holds the session's receiver during a GET and hands it back when the GET

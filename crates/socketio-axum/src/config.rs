@@ -256,4 +256,21 @@ impl SocketIoConfigBuilder {
         }
         config
     }
+
+    /// Sets a cookie holding the session id on the response to each polling
+    /// handshake (default: none), like Node's `cookie` option, for load
+    /// balancers that stick clients by cookie; see
+    /// [`EngineIoConfigBuilder::cookie`] and docs/deployment.md.
+    ///
+    /// ```
+    /// use socketio_axum::{SessionCookie, SocketIoConfig};
+    ///
+    /// // Node's `cookie: true`: `Set-Cookie: io=<sid>; Path=/; HttpOnly; SameSite=Lax`.
+    /// let config = SocketIoConfig::builder().cookie(SessionCookie::default()).build();
+    /// assert!(config.engine().cookie().is_some());
+    /// ```
+    pub fn cookie(mut self, cookie: crate::SessionCookie) -> Self {
+        self.engine = self.engine.cookie(cookie);
+        self
+    }
 }

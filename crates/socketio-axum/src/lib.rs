@@ -56,8 +56,8 @@ pub use config::{SocketIoConfig, SocketIoConfigBuilder};
 pub use connection::Connection;
 pub use disconnect::DisconnectReason;
 pub use engineio_tower::{
-    EngineIoConfig, EngineIoConfigBuilder, NotFound, ResponseBody, ResponseFuture, Sid, Str,
-    TransportType,
+    EngineIoConfig, EngineIoConfigBuilder, NotFound, ResponseBody, ResponseFuture, SameSite,
+    SessionCookie, Sid, Str, TransportType,
 };
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{SocketIo, SocketIoBuilder};
