@@ -97,9 +97,15 @@ pub(crate) async fn events_and_acks(url: &str) {
     within("connect", socket.connect()).await.expect("connect");
 
     // Client to server, and back as an event.
+    // A tuple is the argument list, six arguments here; the server echoes
+    // them as it got them.
     let args = json!(["a", 1, {"k": [1, 2]}, null, 2.5, true]);
-    socket.emit("echo", &args).expect("emit");
+    let tuple = ("a", 1, json!({"k": [1, 2]}), (), 2.5, true);
+    socket.emit("echo", &tuple).expect("emit");
     assert_eq!(Value::from(probe.event("/", "echo").await), args);
+    // A JSON array (like a Vec) is one argument, as in JavaScript.
+    socket.emit("echo", &args).expect("emit");
+    assert_eq!(Value::from(probe.event("/", "echo").await), json!([args]));
 
     // Client to server with acknowledgements of several shapes.
     let (text, n): (String, u32) = socket

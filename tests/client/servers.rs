@@ -15,7 +15,7 @@ use std::{
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data, Handshake, RawArgs},
-    Binary, ConnectError, SocketIo, SocketIoConfig, SocketRef,
+    Binary, ConnectError, SocketIo, SocketIoConfig, SocketRef, Spread,
 };
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -228,7 +228,7 @@ fn app() -> axum::Router {
                         serde_json::from_str(&format!("[{args}]")).expect("JSON arguments");
                     let mut all = vec![Value::from("chat")];
                     all.extend(args);
-                    let _ = socket.emit("echo", &all);
+                    let _ = socket.emit("echo", &Spread(all));
                 },
             );
         },

@@ -20,4 +20,5 @@ mod options;
 mod panics;
 mod reconnect;
 mod serve_client;
+mod shapes;
 mod slow;

@@ -66,8 +66,7 @@ pub use ns::NamespaceRef;
 pub use operators::{BroadcastOperators, IntoRooms, PublishFuture, RemoteSocket};
 pub use socket::SocketRef;
 pub use socket_operators::SocketOperators;
-pub use socketio_protocol::socket::Binary;
-pub use socketio_protocol::socket::{AckId, DecodeLimits, EncodedPacket};
+pub use socketio_protocol::socket::{AckId, Binary, DecodeLimits, EncodedPacket, Spread};
 
 /// The README's and guide's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -338,9 +338,12 @@ impl SocketRef {
 
     // ----- emitting -----
 
-    /// Emits `event` to this client. `data` is the list of arguments when it
-    /// serializes as a sequence (a tuple, array or `Vec`), no argument when
-    /// it is `()`, else one argument; bytes become binary attachments.
+    /// Emits `event` to this client. `data` maps to arguments by one rule, the same for every emit, ack
+    /// and broadcast of the server and the client: a tuple is several
+    /// arguments, `()` none, anything else (a struct, a `Vec`, a JSON array)
+    /// one, and a [`Spread`](crate::Spread) is a list of any length; see the
+    /// table on [`encode_event`](socketio_protocol::socket::encode_event).
+    /// Bytes become binary attachments.
     ///
     /// The packet joins the connection's outgoing queue, behind everything
     /// queued before it (broadcasts included), so packets reach the client in

@@ -221,9 +221,12 @@ impl AckSender {
         self.target.is_some()
     }
 
-    /// Sends the acknowledgement: `data` is the list of arguments when it
-    /// serializes as a sequence (a tuple, array or `Vec`), no argument when
-    /// it is `()`, else one argument. Bytes become binary attachments.
+    /// Sends the acknowledgement. `data` maps to arguments by one rule, the same for every emit, ack
+    /// and broadcast of the server and the client: a tuple is several
+    /// arguments, `()` none, anything else (a struct, a `Vec`, a JSON array)
+    /// one, and a [`Spread`](crate::Spread) is a list of any length; see the
+    /// table on [`encode_event`](socketio_protocol::socket::encode_event).
+    /// Bytes become binary attachments.
     ///
     /// An acknowledgement is only sent on the connection the event came on:
     /// if the socket has disconnected since, it is dropped.

@@ -409,10 +409,12 @@ impl Socket {
 
     // ----- emitting -----
 
-    /// Emits `event` with `data`: the list of arguments when it serializes
-    /// as a sequence (a tuple, array or `Vec`), no argument when it is `()`,
-    /// else one argument. Bytes ([`Binary`](crate::Binary)) become binary
-    /// attachments.
+    /// Emits `event` with `data`. `data` maps to arguments by one rule, the same for every emit, ack
+    /// and broadcast of the server and the client: a tuple is several
+    /// arguments, `()` none, anything else (a struct, a `Vec`, a JSON array)
+    /// one, and a [`Spread`](crate::Spread) is a list of any length; see the
+    /// table on [`encode_event`](socketio_protocol::socket::encode_event).
+    /// Bytes ([`Binary`](crate::Binary)) become binary attachments.
     ///
     /// While the socket is not connected, the packet is buffered and sent,
     /// in order, once it is; when the buffer is full this fails or drops

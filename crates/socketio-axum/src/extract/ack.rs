@@ -36,8 +36,11 @@ impl AckSender {
         self.id.is_some()
     }
 
-    /// Sends the acknowledgement. `data` is the list of arguments when it
-    /// serializes as a sequence (a tuple, array or `Vec`), else one argument.
+    /// Sends the acknowledgement. `data` maps to arguments by one rule, the same for every emit, ack
+    /// and broadcast of the server and the client: a tuple is several
+    /// arguments, `()` none, anything else (a struct, a `Vec`, a JSON array)
+    /// one, and a [`Spread`](crate::Spread) is a list of any length; see the
+    /// table on [`encode_event`](socketio_protocol::socket::encode_event).
     pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
         match self.id {
             Some(id) => self.socket.send_ack(id, data),

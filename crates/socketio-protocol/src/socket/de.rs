@@ -96,9 +96,11 @@ pub fn deserialize_value<'de, T: Deserialize<'de>>(
 }
 
 /// Deserializes event arguments the way [`encode_event`](super::encode_event)
-/// writes them: a type that deserializes as a sequence (a tuple, array, `Vec`)
-/// receives the whole list; `()` receives no argument; any other type receives
-/// the first argument. This is what a server's `Data<T>` extractor uses.
+/// writes them: a tuple (or tuple struct, or fixed-size array) receives the
+/// arguments, one element each; `()` receives no argument; any other type
+/// (a struct, a `Vec`, a `serde_json::Value`...) receives the first
+/// argument. This is what the `Data<T>` extractors of the server and the
+/// client use.
 ///
 /// ```
 /// use socketio_protocol::socket::deserialize_data;
@@ -110,8 +112,8 @@ pub fn deserialize_value<'de, T: Deserialize<'de>>(
 /// assert_eq!(p, Point { x: 1, y: 2 });
 /// let (a, b): (u8, String) = deserialize_data(r#"1,"b""#, &[]).unwrap();
 /// assert_eq!((a, b.as_str()), (1, "b"));
-/// let all: Vec<serde_json::Value> = deserialize_data(r#"1,"b",null"#, &[]).unwrap();
-/// assert_eq!(all.len(), 3);
+/// let list: Vec<u8> = deserialize_data(r#"[1,2,3],"b""#, &[]).unwrap();
+/// assert_eq!(list, [1, 2, 3]);
 /// let first: serde_json::Value = deserialize_data(r#"[1,2],3"#, &[]).unwrap();
 /// assert_eq!(first, serde_json::json!([1, 2]));
 /// let none: Option<u8> = deserialize_data("", &[]).unwrap();
@@ -226,7 +228,8 @@ impl<'de> de::Deserializer<'de> for DataArgs<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        de::Deserializer::deserialize_any(self.list(), visitor)
+        // A `Vec`: one argument that is an array, as a JavaScript peer sends it.
+        self.first(|d| de::Deserializer::deserialize_seq(d, visitor))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(

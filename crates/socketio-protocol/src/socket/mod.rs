@@ -50,6 +50,7 @@ mod proxy_de;
 mod proxy_ser;
 mod scan;
 mod ser;
+mod spread;
 
 pub use attachment::Binary;
 pub use binary::{Decoder, PartialPacket};
@@ -61,6 +62,7 @@ pub use ser::{
     encode_ack, encode_ack_raw, encode_connect, encode_connect_error, encode_disconnect,
     encode_event, encode_event_raw, EncodedPacket,
 };
+pub use spread::Spread;
 
 /// The Socket.IO protocol version this module implements.
 pub const PROTOCOL_VERSION: u8 = 5;

@@ -19,10 +19,11 @@ use super::attachment::take_lent;
 /// values to serialize by shared reference.
 pub(crate) type Attachments = Cell<Vec<Bytes>>;
 
-/// How the value given as event or ack arguments maps to the argument list.
+/// How the value given as event or ack arguments maps to the argument list
+/// (the rule is written out on [`encode_event`](super::encode_event)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ArgsShape {
-    /// A sequence or tuple: its elements are the arguments.
+    /// A tuple (or tuple struct): its elements are the arguments.
     List,
     /// `()`: no argument.
     Nothing,
@@ -320,7 +321,8 @@ impl<'a, S: Serializer> Serializer for TopLevel<'a, S> {
     }
 
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
-        self.shaped(ArgsShape::List).serialize_seq(len)
+        // A `Vec`, a slice, a JSON array: one argument, as in JavaScript.
+        self.proxy.serialize_seq(len)
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {

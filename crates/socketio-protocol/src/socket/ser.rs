@@ -42,9 +42,22 @@ impl EncodedPacket {
 /// bytes ([`Binary`](super::Binary), `serde_bytes`, ...) become attachments,
 /// and then the packet a `BINARY_EVENT`.
 ///
-/// `args` is the list of arguments when it serializes as a sequence (a tuple,
-/// array, `Vec`...), no argument when it is `()`, and a single argument
-/// otherwise; to send one array as one argument, wrap it: `&(vec,)`.
+/// How `args` maps to the arguments, the rule shared by every emit, ack and
+/// broadcast of the server and the client:
+///
+/// | `args` | arguments | JavaScript equivalent |
+/// |---|---|---|
+/// | `&()` | none | `emit("ev")` |
+/// | a tuple `&(a, b)`, a tuple struct | one per element | `emit("ev", a, b)` |
+/// | `&Spread(vec)` | one per element | `emit("ev", ...vec)` |
+/// | `&(a,)` | one | `emit("ev", a)` |
+/// | anything else: `&a`, a struct, a `Vec`, a slice, a JSON array `Value` | one | `emit("ev", a)` |
+///
+/// So `&vec![1, 2]` is one argument, the array `[1, 2]`, as a JavaScript
+/// peer expects; `&(1, 2)` is two; a list of arguments whose length is known
+/// only at run time is a [`Spread`](super::Spread). A fixed-size Rust array `[T; N]` is
+/// serialized by serde exactly as a tuple, so it is `N` arguments: use a
+/// `Vec` or a slice for one array argument.
 ///
 /// `out` is a scratch buffer: it is cleared, written, and the packet is split
 /// off it, so that its spare capacity serves the next packet. `ns` must start
@@ -59,8 +72,12 @@ impl EncodedPacket {
 /// assert_eq!(p.text, r#"42/admin,13["bar"]"#);
 /// let p = encode_event(&mut out, "/", "point", None, &serde_json::json!({"x": 1})).unwrap();
 /// assert_eq!(p.text, r#"42["point",{"x":1}]"#);
-/// let p = encode_event(&mut out, "/", "sum", None, &[1, 2, 3]).unwrap();
+/// let p = encode_event(&mut out, "/", "sum", None, &(1, 2, 3)).unwrap();
 /// assert_eq!(p.text, r#"42["sum",1,2,3]"#);
+/// let p = encode_event(&mut out, "/", "list", None, &vec![1, 2, 3]).unwrap();
+/// assert_eq!(p.text, r#"42["list",[1,2,3]]"#);
+/// let p = encode_event(&mut out, "/", "list", None, &serde_json::json!([1, 2])).unwrap();
+/// assert_eq!(p.text, r#"42["list",[1,2]]"#);
 /// ```
 pub fn encode_event<T: ?Sized + Serialize>(
     out: &mut BytesMut,

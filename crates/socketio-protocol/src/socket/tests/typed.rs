@@ -82,17 +82,42 @@ fn byte_slices_from_serde_bytes_become_attachments() {
 fn argument_shapes_when_encoding() {
     let out = &mut BytesMut::new();
     let t = |p: Result<EncodedPacket, serde_json::Error>| p.unwrap().text.to_string();
+    // A tuple is the argument list; a Vec, a slice or a JSON array is one
+    // argument, as in JavaScript.
     assert_eq!(
         t(encode_event(out, "/", "e", None, &Vec::<u8>::new())),
-        r#"42["e"]"#
+        r#"42["e",[]]"#
     );
     assert_eq!(
         t(encode_event(out, "/", "e", None, &vec![1, 2])),
+        r#"42["e",[1,2]]"#
+    );
+    assert_eq!(
+        t(encode_event(out, "/", "e", None, &[1u8, 2][..])),
+        r#"42["e",[1,2]]"#
+    );
+    assert_eq!(
+        t(encode_event(
+            out,
+            "/",
+            "e",
+            None,
+            &serde_json::json!([1, 2])
+        )),
+        r#"42["e",[1,2]]"#
+    );
+    assert_eq!(
+        t(encode_event(out, "/", "e", None, &(1, 2))),
         r#"42["e",1,2]"#
     );
     assert_eq!(
         t(encode_event(out, "/", "e", None, &(vec![1, 2],))),
         r#"42["e",[1,2]]"#
+    );
+    // serde writes a fixed-size array as a tuple: N arguments.
+    assert_eq!(
+        t(encode_event(out, "/", "e", None, &[1, 2])),
+        r#"42["e",1,2]"#
     );
     assert_eq!(
         t(encode_event(out, "/", "e", None, &None::<u8>)),
@@ -104,7 +129,12 @@ fn argument_shapes_when_encoding() {
     );
     assert_eq!(t(encode_ack(out, "/", 1, &5)), "431[5]");
     assert_eq!(t(encode_ack(out, "/", 1, &(1, "a"))), r#"431[1,"a"]"#);
-    assert_eq!(t(encode_ack(out, "/", 1, &Vec::<u8>::new())), "431[]");
+    assert_eq!(t(encode_ack(out, "/", 1, &Vec::<u8>::new())), "431[[]]");
+    assert_eq!(
+        t(encode_ack(out, "/", 1, &vec!["a", "b"])),
+        r#"431[["a","b"]]"#
+    );
+    assert_eq!(t(encode_ack(out, "/", 1, &())), "431[]");
     assert_eq!(
         t(encode_event(out, "/", "q\"\n", None, &())),
         r#"42["q\"\n"]"#
@@ -154,4 +184,35 @@ fn decoded_packets_encode_back_to_their_text() {
         r#"461-15["bar",{"_placeholder":true,"num":0}]"#
     );
     assert_eq!(encoded.attachments, [Bytes::from_static(&[1])]);
+}
+
+#[test]
+fn argument_shapes_when_decoding_mirror_encoding() {
+    use crate::socket::deserialize_data;
+    // A tuple (or tuple struct) takes the arguments, one element each.
+    let (a, b): (u8, String) = deserialize_data(r#"1,"b""#, &[]).unwrap();
+    assert_eq!((a, b.as_str()), (1, "b"));
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Pair(u8, u8);
+    assert_eq!(deserialize_data::<Pair>("1,2", &[]).unwrap(), Pair(1, 2));
+    // A Vec or a Value takes the first argument, an array as JavaScript sent it.
+    let list: Vec<u8> = deserialize_data("[1,2],3", &[]).unwrap();
+    assert_eq!(list, [1, 2]);
+    let value: serde_json::Value = deserialize_data("[1,2],3", &[]).unwrap();
+    assert_eq!(value, serde_json::json!([1, 2]));
+    assert!(
+        deserialize_data::<Vec<u8>>("1,2", &[]).is_err(),
+        "1 is not an array"
+    );
+    // What the encoder writes for a Vec comes back as that Vec.
+    let out = &mut BytesMut::new();
+    let p = encode_event(out, "/", "e", None, &vec![3u8, 4]).unwrap();
+    let args = p
+        .text
+        .strip_prefix(r#"42["e","#)
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap();
+    assert_eq!(deserialize_data::<Vec<u8>>(args, &[]).unwrap(), [3, 4]);
+    // `()` takes no argument.
+    deserialize_data::<()>("", &[]).unwrap();
 }
