@@ -13,3 +13,5 @@ mod cluster;
 mod harness;
 mod latency;
 mod outage;
+mod private;
+mod production;

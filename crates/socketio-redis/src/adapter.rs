@@ -9,7 +9,6 @@ use std::{
     time::Duration,
 };
 
-use redis::Client;
 use rmpv::Value;
 use socketio_axum::{
     adapter::{
@@ -136,7 +135,7 @@ impl RedisAdapter {
     /// Connects to Redis (both the publishing and the subscribed
     /// connection). Fails if the URL is malformed or Redis does not answer.
     pub async fn connect(config: RedisAdapterConfig) -> Result<RedisAdapter, Error> {
-        let client = Client::open(config.url()).map_err(Error::url)?;
+        let client = config.client()?;
         // The subscribed connection hands messages to the core, which owns
         // the link: it gets a weak reference once the core exists.
         let slot: Arc<OnceLock<Weak<Core>>> = Arc::default();

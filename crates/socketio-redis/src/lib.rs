@@ -52,6 +52,8 @@ mod error;
 mod link;
 mod remote;
 mod requests;
+#[cfg(feature = "tls")]
+mod tls;
 mod trace;
 mod value;
 mod wire;

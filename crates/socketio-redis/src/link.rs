@@ -100,6 +100,16 @@ impl Link {
         .await
         .map_err(|_| Error::connect(None))?
         .map_err(|e| Error::connect(Some(e)))?;
+        // Connecting sends the URL's credentials, if any; without them, a
+        // Redis that wants a password refuses the first command (NOAUTH).
+        let mut ping = conn.clone();
+        tokio::time::timeout(
+            command_timeout.max(CONNECT_TIMEOUT),
+            redis::cmd("PING").query_async::<()>(&mut ping),
+        )
+        .await
+        .map_err(|_| Error::connect(None))?
+        .map_err(|e| Error::connect(Some(e)))?;
         let publish_queue = publish_queue.max(1);
         let (publish, queue) = mpsc::channel(publish_queue);
         let (control, controls) = mpsc::unbounded_channel();
