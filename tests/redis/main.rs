@@ -15,3 +15,4 @@ mod latency;
 mod outage;
 mod private;
 mod production;
+mod sharded;

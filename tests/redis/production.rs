@@ -2,18 +2,14 @@
 //! TLS (`rediss://`) with a private CA. Each test runs its own
 //! `redis-server` on a free port.
 
-use std::{
-    error::Error as _,
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{error::Error as _, path::Path, process::Command};
 
 use serde_json::json;
 use socketio_redis::{Error, RedisAdapter, RedisAdapterConfig};
 
 use crate::{
     harness::{config, unique_prefix, within, Clients, NodeServer, RustServer},
-    private::{free_port, PrivateRedis},
+    private::{free_port, PrivateRedis, TempDir},
 };
 
 /// A Redis that wants a password (`requirepass`), with an ACL user `alice`.
@@ -100,23 +96,6 @@ async fn a_wrong_or_missing_password_fails_with_the_auth_failure_as_its_source()
     let err = connect_error(&redis.url()).await;
     assert!(err.is_auth(), "{err:?}");
     assert_eq!(redis_source(&err).code(), Some("NOAUTH"), "{err:?}");
-}
-
-/// A directory of its own under the system's temporary one, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(unique_prefix(name));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn openssl(dir: &Path, args: &[&str]) {

@@ -1,6 +1,6 @@
 use std::{fmt, time::Duration};
 
-use crate::error::Error;
+use crate::{error::Error, link::Redis};
 
 /// Configuration of a [`RedisAdapter`](crate::RedisAdapter). Defaults equal
 /// those of Node's `@socket.io/redis-adapter`.
@@ -36,8 +36,25 @@ pub struct RedisAdapterConfig {
     key_prefix: String,
     request_timeout: Duration,
     publish_queue: usize,
+    sharded: Option<SubscriptionMode>,
     #[cfg(feature = "tls")]
     tls: Tls,
+}
+
+/// Which channels the servers of the sharded adapter subscribe to (Node's
+/// `subscriptionMode` of `createShardedAdapter`); every server of a cluster
+/// must use the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SubscriptionMode {
+    /// One channel per namespace: every server receives every broadcast.
+    Static,
+    /// Also one channel per room (Node's default): a broadcast to exactly
+    /// one room goes to that room's channel, which only the servers with a
+    /// member of the room subscribe to. Rooms named like a socket id (20
+    /// characters) use the namespace's channel.
+    #[default]
+    Dynamic,
 }
 
 /// The certificates of a TLS connection, in PEM.
@@ -54,7 +71,8 @@ impl fmt::Debug for RedisAdapterConfig {
         d.field("url", &redacted(&self.url))
             .field("key_prefix", &self.key_prefix)
             .field("request_timeout", &self.request_timeout)
-            .field("publish_queue", &self.publish_queue);
+            .field("publish_queue", &self.publish_queue)
+            .field("sharded", &self.sharded);
         #[cfg(feature = "tls")]
         d.field(
             "tls_root_certificates",
@@ -87,6 +105,7 @@ impl Default for RedisAdapterConfig {
             key_prefix: "socket.io".to_owned(),
             request_timeout: Duration::from_secs(5),
             publish_queue: 16 * 1024,
+            sharded: None,
             #[cfg(feature = "tls")]
             tls: Tls::default(),
         }
@@ -121,26 +140,57 @@ impl RedisAdapterConfig {
         self.publish_queue
     }
 
+    /// The sharded adapter's subscription mode, if it is the sharded one.
+    pub fn sharded(&self) -> Option<SubscriptionMode> {
+        self.sharded
+    }
+
+    /// Where the adapter connects: one Redis, or a Redis Cluster for the
+    /// sharded adapter (RESP3, its messages pushed on the returned link).
+    pub(crate) fn redis(&self) -> Result<Redis, Error> {
+        if self.sharded.is_none() {
+            return self.client().map(Redis::Single);
+        }
+        let (tx, pushes) = tokio::sync::mpsc::unbounded_channel();
+        let builder = redis::cluster::ClusterClientBuilder::new([self.url()])
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .push_sender(tx)
+            .connection_timeout(Duration::from_secs(2))
+            .response_timeout(self.request_timeout);
+        #[cfg(feature = "tls")]
+        let builder = match self.certificates() {
+            Some(certificates) => builder.certs(certificates),
+            None => builder,
+        };
+        let client = builder.build().map_err(Error::url)?;
+        Ok(Redis::Cluster(client, pushes))
+    }
+
+    #[cfg(feature = "tls")]
+    fn certificates(&self) -> Option<redis::TlsCertificates> {
+        if self.url.starts_with("rediss:") {
+            crate::tls::install_crypto_provider();
+        }
+        if self.tls.root_certificates.is_none() && self.tls.client.is_none() {
+            return None;
+        }
+        Some(redis::TlsCertificates {
+            client_tls: self.tls.client.clone().map(|(client_cert, client_key)| {
+                redis::ClientTlsConfig {
+                    client_cert,
+                    client_key,
+                }
+            }),
+            root_cert: self.tls.root_certificates.clone(),
+        })
+    }
+
     /// The Redis client of this configuration: plain, or with the TLS
     /// certificates that were set.
     pub(crate) fn client(&self) -> Result<redis::Client, Error> {
         #[cfg(feature = "tls")]
-        if self.tls.root_certificates.is_some() || self.tls.client.is_some() {
-            crate::tls::install_crypto_provider();
-            let certificates = redis::TlsCertificates {
-                client_tls: self.tls.client.clone().map(|(client_cert, client_key)| {
-                    redis::ClientTlsConfig {
-                        client_cert,
-                        client_key,
-                    }
-                }),
-                root_cert: self.tls.root_certificates.clone(),
-            };
+        if let Some(certificates) = self.certificates() {
             return redis::Client::build_with_tls(self.url(), certificates).map_err(Error::url);
-        }
-        #[cfg(feature = "tls")]
-        if self.url.starts_with("rediss:") {
-            crate::tls::install_crypto_provider();
         }
         redis::Client::open(self.url()).map_err(Error::url)
     }
@@ -213,6 +263,28 @@ impl RedisAdapterConfigBuilder {
         key_pem: impl Into<Vec<u8>>,
     ) -> Self {
         self.config.tls.client = Some((certificate_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// Speaks the protocol of Node's sharded adapter
+    /// (`createShardedAdapter`) instead of the classic one, over a Redis
+    /// Cluster (Redis 7 or later): `SPUBLISH`/`SSUBSCRIBE` on channels that
+    /// live on the node that owns their slot, so that pub/sub traffic
+    /// spreads over the cluster's shards. The URL is then that of one node
+    /// of the cluster; the Redis client finds the others. The key prefix is
+    /// Node's `channelPrefix`.
+    ///
+    /// ```
+    /// use socketio_redis::{RedisAdapterConfig, SubscriptionMode};
+    ///
+    /// let config = RedisAdapterConfig::builder()
+    ///     .url("redis://10.0.0.1:7000")
+    ///     .sharded(SubscriptionMode::Dynamic)
+    ///     .build();
+    /// assert_eq!(config.sharded(), Some(SubscriptionMode::Dynamic));
+    /// ```
+    pub fn sharded(mut self, mode: SubscriptionMode) -> Self {
+        self.config.sharded = Some(mode);
         self
     }
 

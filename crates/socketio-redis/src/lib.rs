@@ -52,6 +52,7 @@ mod error;
 mod link;
 mod remote;
 mod requests;
+mod sharded;
 #[cfg(feature = "tls")]
 mod tls;
 mod trace;
@@ -59,5 +60,5 @@ mod value;
 mod wire;
 
 pub use adapter::RedisAdapter;
-pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder};
+pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder, SubscriptionMode};
 pub use error::Error;

@@ -1,6 +1,9 @@
-//! The connections to Redis: one that publishes and queries (a
-//! `ConnectionManager`, which reconnects by itself), and one that is
-//! subscribed (a pub/sub connection, reconnected and resubscribed here).
+//! The connections to Redis. On a single Redis: one that publishes and
+//! queries (a `ConnectionManager`, which reconnects by itself), and one that
+//! is subscribed (a pub/sub connection, reconnected and resubscribed here).
+//! On a Redis Cluster (the sharded adapter): one cluster connection (RESP3)
+//! that does both, `SPUBLISH` and `SSUBSCRIBE`, and that the Redis client
+//! reconnects and resubscribes by itself.
 //!
 //! Publishes go through one queue and one task, so that messages leave in
 //! the order they were sent (two broadcasts from one handler reach the other
@@ -22,15 +25,17 @@ use std::{
     time::Duration,
 };
 
-use futures_util::StreamExt;
+use futures_util::{future::join_all, StreamExt};
 use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink},
-    Client, Msg, RedisError,
+    cluster::ClusterClient,
+    cluster_async::ClusterConnection,
+    Client, Msg, PushInfo, PushKind, RedisError,
 };
 use socketio_axum::adapter::AdapterError;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{error::Error, trace, wire::Channels};
+use crate::{error::Error, trace};
 
 /// Publishes sent as one pipeline at most.
 const PIPELINE: usize = 256;
@@ -46,13 +51,126 @@ pub(crate) type OnMessage = Box<dyn Fn(&str, Option<&str>, &[u8]) + Send + Sync>
 pub(crate) struct Status {
     /// Connected, and the publishing connection answered after it.
     pub(crate) connected: bool,
-    /// The namespaces whose channels are subscribed.
+    /// The keys (namespaces, rooms) whose channels are subscribed.
     pub(crate) subscribed: BTreeSet<String>,
+    /// How many (un)subscriptions were applied: all asked for so far are
+    /// when this reaches [`Link::requested`].
+    pub(crate) applied: u64,
 }
 
+/// What one key (a namespace, or one of its rooms) subscribes to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Subscriptions {
+    /// Plain channels (`SUBSCRIBE`; `SSUBSCRIBE` on a cluster).
+    pub(crate) channels: Vec<String>,
+    /// Patterns (`PSUBSCRIBE`; single Redis only).
+    pub(crate) patterns: Vec<String>,
+}
+
+/// Decides, when applied, whether a key should be subscribed.
+pub(crate) type Wanted = Box<dyn Fn() -> bool + Send>;
+
 enum Control {
-    Subscribe(String, Channels),
-    Unsubscribe(String, Channels),
+    Subscribe(String, Subscriptions),
+    Unsubscribe(String, Subscriptions),
+    /// Subscribes or unsubscribes, as `Wanted` says once applied: for
+    /// changes that can be reported out of order (rooms).
+    Reconcile(String, Subscriptions, Wanted),
+}
+
+impl Control {
+    /// Subscribe or Unsubscribe, whichever this control comes to now.
+    fn resolve(self) -> Control {
+        match self {
+            Control::Reconcile(key, subs, wanted) if wanted() => Control::Subscribe(key, subs),
+            Control::Reconcile(key, subs, _) => Control::Unsubscribe(key, subs),
+            other => other,
+        }
+    }
+}
+
+/// Where the link connects.
+// Made once per adapter: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Redis {
+    /// One Redis: `PUBLISH`, `SUBSCRIBE`/`PSUBSCRIBE`, `PUBSUB NUMSUB`.
+    Single(Client),
+    /// A Redis Cluster: `SPUBLISH`, `SSUBSCRIBE`, `PUBSUB SHARDNUMSUB`; its
+    /// messages arrive on the receiver.
+    Cluster(ClusterClient, mpsc::UnboundedReceiver<PushInfo>),
+}
+
+/// The connection that publishes and queries.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+impl Conn {
+    /// Publishes a batch, in order: one pipeline on a single Redis; on a
+    /// cluster, one `SPUBLISH` per message (their channels live on
+    /// different nodes), sent in order and awaited together.
+    async fn publish(&mut self, batch: &[(String, Vec<u8>)]) -> Result<(), RedisError> {
+        match self {
+            Conn::Single(conn) => {
+                let mut pipe = redis::pipe();
+                for (channel, payload) in batch {
+                    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                }
+                pipe.exec_async(conn).await
+            }
+            Conn::Cluster(conn) => {
+                let sent = batch.iter().map(|(channel, payload)| {
+                    let mut conn = conn.clone();
+                    let cmd = redis::cmd("SPUBLISH").arg(channel).arg(payload).to_owned();
+                    async move { cmd.exec_async(&mut conn).await }
+                });
+                join_all(sent).await.into_iter().collect()
+            }
+        }
+    }
+
+    /// How many connections are subscribed to `channel`: `PUBSUB NUMSUB`,
+    /// or `PUBSUB SHARDNUMSUB` summed over the cluster's nodes.
+    fn numsub(&self, channel: &str) -> redis::Cmd {
+        let sub = match self {
+            Conn::Single(_) => "NUMSUB",
+            Conn::Cluster(_) => "SHARDNUMSUB",
+        };
+        redis::cmd("PUBSUB").arg(sub).arg(channel).to_owned()
+    }
 }
 
 /// Tells whoever waits for a publish how it went.
@@ -68,13 +186,15 @@ struct Outgoing {
 
 /// Both connections; dropping it ends their tasks.
 pub(crate) struct Link {
-    conn: ConnectionManager,
+    conn: Conn,
     publish: mpsc::Sender<Outgoing>,
     publish_queue: usize,
     /// The subscribed connection is up (and the publishing one answered
     /// after it came up): `Status::connected`, readable with one load.
     up: Arc<AtomicBool>,
     control: mpsc::UnboundedSender<Control>,
+    /// (Un)subscriptions asked for so far; see [`Status::applied`].
+    requested: std::sync::atomic::AtomicU64,
     status: watch::Receiver<Status>,
     command_timeout: Duration,
 }
@@ -83,55 +203,90 @@ impl Link {
     /// Connects the publishing connection and starts both tasks; at most
     /// `publish_queue` messages (at least 1) wait for the publisher.
     pub(crate) async fn start(
-        client: Client,
+        redis: Redis,
         command_timeout: Duration,
         publish_queue: usize,
         on_message: OnMessage,
     ) -> Result<Link, Error> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(command_timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(MAX_BACKOFF);
-        let conn = tokio::time::timeout(
-            command_timeout.max(CONNECT_TIMEOUT),
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        .map_err(|_| Error::connect(None))?
-        .map_err(|e| Error::connect(Some(e)))?;
+        let wait = command_timeout.max(CONNECT_TIMEOUT);
+        let (client, pushes) = match redis {
+            Redis::Single(client) => (Some(client), None),
+            Redis::Cluster(client, pushes) => {
+                let conn = tokio::time::timeout(wait, client.get_async_connection())
+                    .await
+                    .map_err(|_| Error::connect(None))?
+                    .map_err(|e| Error::connect(Some(e)))?;
+                (None, Some((Conn::Cluster(conn), pushes)))
+            }
+        };
+        let conn = match (&client, &pushes) {
+            (Some(client), _) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(command_timeout))
+                    .set_number_of_retries(2)
+                    .set_max_delay(MAX_BACKOFF);
+                let conn = tokio::time::timeout(
+                    wait,
+                    ConnectionManager::new_with_config(client.clone(), config),
+                )
+                .await
+                .map_err(|_| Error::connect(None))?
+                .map_err(|e| Error::connect(Some(e)))?;
+                Conn::Single(conn)
+            }
+            (None, Some((conn, _))) => conn.clone(),
+            (None, None) => unreachable!("one of the two is set"),
+        };
         // Connecting sends the URL's credentials, if any; without them, a
         // Redis that wants a password refuses the first command (NOAUTH).
         let mut ping = conn.clone();
-        tokio::time::timeout(
-            command_timeout.max(CONNECT_TIMEOUT),
-            redis::cmd("PING").query_async::<()>(&mut ping),
-        )
-        .await
-        .map_err(|_| Error::connect(None))?
-        .map_err(|e| Error::connect(Some(e)))?;
+        tokio::time::timeout(wait, redis::cmd("PING").query_async::<()>(&mut ping))
+            .await
+            .map_err(|_| Error::connect(None))?
+            .map_err(|e| Error::connect(Some(e)))?;
         let publish_queue = publish_queue.max(1);
         let (publish, queue) = mpsc::channel(publish_queue);
         let (control, controls) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(Status::default());
         let up = Arc::new(AtomicBool::new(false));
         tokio::spawn(publisher(conn.clone(), queue, up.clone()));
-        let subscriber = Subscriber {
-            client,
-            conn: conn.clone(),
-            controls,
-            status: status_tx,
-            up: up.clone(),
-            on_message,
-            desired: BTreeMap::new(),
-        };
-        tokio::spawn(subscriber.run());
+        match (client, pushes) {
+            (Some(client), _) => {
+                let Conn::Single(manager) = conn.clone() else {
+                    unreachable!("a single Redis has a connection manager")
+                };
+                let subscriber = Subscriber {
+                    client,
+                    conn: manager,
+                    controls,
+                    status: status_tx,
+                    up: up.clone(),
+                    on_message,
+                    desired: BTreeMap::new(),
+                };
+                tokio::spawn(subscriber.run());
+            }
+            (None, Some((Conn::Cluster(cluster), pushes))) => {
+                let subscriber = ShardedSubscriber {
+                    conn: cluster,
+                    pushes,
+                    controls,
+                    status: status_tx,
+                    on_message,
+                };
+                up.store(true, Ordering::Release);
+                tokio::spawn(subscriber.run());
+            }
+            _ => unreachable!("matched above"),
+        }
         Ok(Link {
             conn,
             publish,
             publish_queue,
             up,
             control,
+            requested: Default::default(),
             status,
             command_timeout,
         })
@@ -183,29 +338,56 @@ impl Link {
         }
     }
 
-    /// Subscribes to a namespace's channels (now, or once connected).
-    pub(crate) fn subscribe(&self, path: String, channels: Channels) {
-        let _ = self.control.send(Control::Subscribe(path, channels));
+    /// Subscribes a key (a namespace, a room) to its channels (now, or
+    /// once connected).
+    pub(crate) fn subscribe(&self, key: String, subs: Subscriptions) {
+        self.send(Control::Subscribe(key, subs));
     }
 
-    /// Drops a namespace's subscriptions.
-    pub(crate) fn unsubscribe(&self, path: String, channels: Channels) {
-        let _ = self.control.send(Control::Unsubscribe(path, channels));
+    /// Drops a key's subscriptions.
+    pub(crate) fn unsubscribe(&self, key: String, subs: Subscriptions) {
+        self.send(Control::Unsubscribe(key, subs));
     }
 
-    /// `PUBSUB NUMSUB channel`: how many connections listen on it.
+    /// Subscribes or unsubscribes a key, whichever `wanted` says when the
+    /// subscriber gets to it.
+    pub(crate) fn reconcile(&self, key: String, subs: Subscriptions, wanted: Wanted) {
+        self.send(Control::Reconcile(key, subs, wanted));
+    }
+
+    fn send(&self, control: Control) {
+        self.requested.fetch_add(1, Ordering::AcqRel);
+        let _ = self.control.send(control);
+    }
+
+    /// How many (un)subscriptions were asked for so far.
+    pub(crate) fn requested(&self) -> u64 {
+        self.requested.load(Ordering::Acquire)
+    }
+
+    /// How many connections listen on `channel` (`PUBSUB NUMSUB`, or
+    /// `SHARDNUMSUB` summed over a cluster's nodes).
     pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, AdapterError> {
         let mut conn = self.conn.clone();
-        let cmd = redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).to_owned();
-        // The answer is `[channel, count]`.
-        let query = cmd.query_async::<Vec<redis::Value>>(&mut conn);
+        let cmd = self.conn.numsub(channel);
+        // `[channel, count]`, or a map of one entry from a cluster.
+        let query = cmd.query_async::<redis::Value>(&mut conn);
         match tokio::time::timeout(self.command_timeout, query).await {
-            Ok(Ok(answer)) => match answer.get(1) {
-                Some(redis::Value::Int(n)) => Ok(usize::try_from(*n).unwrap_or(0)),
-                _ => Err(AdapterError::new(format!(
-                    "redis adapter: unexpected answer to PUBSUB NUMSUB: {answer:?}"
-                ))),
-            },
+            Ok(Ok(answer)) => {
+                let count = match &answer {
+                    redis::Value::Array(items) => items.get(1),
+                    redis::Value::Map(entries) => entries.first().map(|(_, n)| n),
+                    _ => None,
+                };
+                match count {
+                    Some(redis::Value::Int(n)) => Ok(usize::try_from(*n).unwrap_or(0)),
+                    // A cluster in which nobody subscribed answers an empty map.
+                    None if matches!(&answer, redis::Value::Map(e) if e.is_empty()) => Ok(0),
+                    _ => Err(AdapterError::new(format!(
+                        "redis adapter: unexpected answer to PUBSUB NUMSUB: {answer:?}"
+                    ))),
+                }
+            }
             Ok(Err(e)) => Err(redis_error("cannot count the servers", e)),
             Err(_) => Err(AdapterError::timeout(format!(
                 "redis adapter: Redis did not answer within {:?}",
@@ -244,11 +426,7 @@ pub(crate) fn redis_error(doing: &str, e: RedisError) -> AdapterError {
 /// Sends queued publishes in order, a pipeline at a time. While the link is
 /// down, publishes are dropped at once rather than delivered late. Each
 /// waiting caller learns how its message went.
-async fn publisher(
-    mut conn: ConnectionManager,
-    mut queue: mpsc::Receiver<Outgoing>,
-    up: Arc<AtomicBool>,
-) {
+async fn publisher(mut conn: Conn, mut queue: mpsc::Receiver<Outgoing>, up: Arc<AtomicBool>) {
     let mut failing = false;
     let mut batch = Vec::with_capacity(PIPELINE);
     let mut waiting: Vec<Published> = Vec::new();
@@ -265,15 +443,14 @@ async fn publisher(
             }
             continue;
         }
-        let mut pipe = redis::pipe();
-        for message in batch.drain(..) {
-            pipe.cmd("PUBLISH")
-                .arg(message.channel)
-                .arg(message.payload)
-                .ignore();
-            waiting.extend(message.published);
-        }
-        let result = match pipe.exec_async(&mut conn).await {
+        let messages: Vec<(String, Vec<u8>)> = batch
+            .drain(..)
+            .map(|message| {
+                waiting.extend(message.published);
+                (message.channel, message.payload)
+            })
+            .collect();
+        let result = match conn.publish(&messages).await {
             Ok(()) => {
                 if std::mem::take(&mut failing) {
                     trace::info!("redis adapter: publishing again");
@@ -301,8 +478,8 @@ struct Subscriber {
     /// Set with `status.connected`, for the publishing side.
     up: Arc<AtomicBool>,
     on_message: OnMessage,
-    /// Every namespace that should be subscribed, subscribed again after a reconnection.
-    desired: BTreeMap<String, Channels>,
+    /// Every key that should be subscribed, subscribed again after a reconnection.
+    desired: BTreeMap<String, Subscriptions>,
 }
 
 enum Ended {
@@ -357,15 +534,17 @@ impl Subscriber {
         }
     }
 
+    /// Notes a control while disconnected: it takes effect on connecting.
     fn apply(&mut self, control: Control) {
-        match control {
-            Control::Subscribe(path, channels) => {
-                self.desired.insert(path, channels);
+        match control.resolve() {
+            Control::Subscribe(key, subs) => {
+                self.desired.insert(key, subs);
             }
-            Control::Unsubscribe(path, _) => {
-                self.desired.remove(&path);
+            Control::Unsubscribe(key, _) | Control::Reconcile(key, _, _) => {
+                self.desired.remove(&key);
             }
         }
+        self.status.send_modify(|s| s.applied += 1);
     }
 
     /// Connects, subscribes to every desired namespace, and makes sure the
@@ -394,9 +573,9 @@ impl Subscriber {
         ping?;
         let subscribed = self.desired.keys().cloned().collect();
         self.up.store(true, Ordering::Release);
-        self.status.send_replace(Status {
-            connected: true,
-            subscribed,
+        self.status.send_modify(|s| {
+            s.connected = true;
+            s.subscribed = subscribed;
         });
         Ok((sink, stream))
     }
@@ -408,30 +587,44 @@ impl Subscriber {
                     Some(msg) => self.deliver(&msg),
                     None => return Ended::Disconnected,
                 },
-                control = self.controls.recv() => match control {
-                    None => return Ended::Shutdown,
-                    Some(Control::Subscribe(path, channels)) => {
-                        if subscribe(&mut sink, &channels).await.is_err() {
-                            self.desired.insert(path, channels);
-                            return Ended::Disconnected;
-                        }
-                        self.status.send_modify(|s| {
-                            s.subscribed.insert(path.clone());
-                        });
-                        self.desired.insert(path, channels);
+                control = self.controls.recv() => {
+                    let Some(control) = control else {
+                        return Ended::Shutdown;
+                    };
+                    let ended = self.serve_control(&mut sink, control).await;
+                    self.status.send_modify(|s| s.applied += 1);
+                    if let Some(ended) = ended {
+                        return ended;
                     }
-                    Some(Control::Unsubscribe(path, channels)) => {
-                        self.desired.remove(&path);
-                        self.status.send_modify(|s| {
-                            s.subscribed.remove(&path);
-                        });
-                        if unsubscribe(&mut sink, &channels).await.is_err() {
-                            return Ended::Disconnected;
-                        }
-                    }
-                },
+                }
             }
         }
+    }
+
+    /// Applies a control on the connection; `Some` if that lost it.
+    async fn serve_control(&mut self, sink: &mut PubSubSink, control: Control) -> Option<Ended> {
+        match control.resolve() {
+            Control::Subscribe(key, subs) => {
+                if subscribe(sink, &subs).await.is_err() {
+                    self.desired.insert(key, subs);
+                    return Some(Ended::Disconnected);
+                }
+                self.status.send_modify(|s| {
+                    s.subscribed.insert(key.clone());
+                });
+                self.desired.insert(key, subs);
+            }
+            Control::Unsubscribe(key, subs) | Control::Reconcile(key, subs, _) => {
+                self.desired.remove(&key);
+                self.status.send_modify(|s| {
+                    s.subscribed.remove(&key);
+                });
+                if unsubscribe(sink, &subs).await.is_err() {
+                    return Some(Ended::Disconnected);
+                }
+            }
+        }
+        None
     }
 
     fn deliver(&self, msg: &Msg) {
@@ -453,26 +646,110 @@ fn timeout_error() -> RedisError {
 }
 
 /// One channel per command: each waits for its own confirmation.
-async fn subscribe(sink: &mut PubSubSink, channels: &Channels) -> Result<(), RedisError> {
-    for channel in [
-        &channels.request,
-        &channels.response,
-        &channels.own_response,
-    ] {
+async fn subscribe(sink: &mut PubSubSink, subs: &Subscriptions) -> Result<(), RedisError> {
+    for channel in &subs.channels {
         bounded(sink.subscribe(channel)).await?;
     }
-    bounded(sink.psubscribe(&channels.pattern)).await
+    for pattern in &subs.patterns {
+        bounded(sink.psubscribe(pattern)).await?;
+    }
+    Ok(())
 }
 
-async fn unsubscribe(sink: &mut PubSubSink, channels: &Channels) -> Result<(), RedisError> {
-    for channel in [
-        &channels.request,
-        &channels.response,
-        &channels.own_response,
-    ] {
+async fn unsubscribe(sink: &mut PubSubSink, subs: &Subscriptions) -> Result<(), RedisError> {
+    for channel in &subs.channels {
         bounded(sink.unsubscribe(channel)).await?;
     }
-    bounded(sink.punsubscribe(&channels.pattern)).await
+    for pattern in &subs.patterns {
+        bounded(sink.punsubscribe(pattern)).await?;
+    }
+    Ok(())
+}
+
+/// The subscriber of the sharded adapter: `SSUBSCRIBE`s on the cluster
+/// connection, whose Redis client resubscribes by itself after a
+/// reconnection, and hands on the messages it pushes.
+struct ShardedSubscriber {
+    conn: ClusterConnection,
+    pushes: mpsc::UnboundedReceiver<PushInfo>,
+    controls: mpsc::UnboundedReceiver<Control>,
+    status: watch::Sender<Status>,
+    on_message: OnMessage,
+}
+
+impl ShardedSubscriber {
+    async fn run(mut self) {
+        self.status.send_modify(|s| s.connected = true);
+        loop {
+            tokio::select! {
+                push = self.pushes.recv() => match push {
+                    Some(push) => self.deliver(push),
+                    None => return,
+                },
+                control = self.controls.recv() => match control {
+                    Some(control) => self.apply(control).await,
+                    None => return,
+                },
+            }
+        }
+    }
+
+    async fn apply(&mut self, control: Control) {
+        // One channel per command: the channels of a key live in
+        // different slots (a command with several would be CROSSSLOT).
+        let (key, subscribed) = match control.resolve() {
+            Control::Subscribe(key, subs) => {
+                let mut done = Ok(true);
+                for channel in &subs.channels {
+                    if let Err(e) = bounded(self.conn.ssubscribe(channel)).await {
+                        done = Err(e);
+                    }
+                }
+                (key, done)
+            }
+            Control::Unsubscribe(key, subs) | Control::Reconcile(key, subs, _) => {
+                let mut done = Ok(false);
+                for channel in &subs.channels {
+                    if let Err(e) = bounded(self.conn.sunsubscribe(channel)).await {
+                        done = Err(e);
+                    }
+                }
+                (key, done)
+            }
+        };
+        match subscribed {
+            Ok(subscribed) => self.status.send_modify(|s| {
+                if subscribed {
+                    s.subscribed.insert(key);
+                } else {
+                    s.subscribed.remove(&key);
+                }
+                s.applied += 1;
+            }),
+            Err(e) => {
+                trace::warn!(%key, error = %e, "redis adapter: SSUBSCRIBE or SUNSUBSCRIBE failed");
+                self.status.send_modify(|s| s.applied += 1);
+            }
+        }
+    }
+
+    fn deliver(&self, push: PushInfo) {
+        match push.kind {
+            PushKind::SMessage => {
+                let [redis::Value::BulkString(channel), redis::Value::BulkString(payload)] =
+                    push.data.as_slice()
+                else {
+                    return;
+                };
+                let channel = String::from_utf8_lossy(channel);
+                (self.on_message)(&channel, None, payload);
+            }
+            PushKind::Disconnection => {
+                trace::warn!("redis adapter: lost a connection to a Redis Cluster node; the Redis client reconnects and subscribes again");
+            }
+            _ => {}
+        }
+    }
 }
 
 async fn bounded(
