@@ -87,6 +87,27 @@ async fn rust_and_node_servers_share_a_redis_cluster_through_sharded_pub_sub() {
         }
     }
 
+    // Joins reach the sockets of every server. A server subscribes to the
+    // channel of a room when it gets its first member there, and drops it
+    // with the last.
+    a.io.sockets_join("r3").unwrap();
+    cluster
+        .wait_for_subscribers(&format!("{prefix}#/#r3#"), 3)
+        .await;
+    node.cmd(json!({"cmd": "emit", "rooms": ["r3"], "event": "r3-from-node"}))
+        .await;
+    node.cmd(json!({"cmd": "emit", "rooms": ["r3"], "event": "end"}))
+        .await;
+    let got = clients.until(&ALL, "end").await;
+    for name in ALL {
+        assert_eq!(got[name], ["r3-from-node"], "{name}");
+    }
+    node.cmd(json!({"cmd": "socketsLeave", "leave": ["r3"]}))
+        .await;
+    cluster
+        .wait_for_subscribers(&format!("{prefix}#/#r3#"), 0)
+        .await;
+
     // Requests that gather the other servers' answers.
     let sockets = a.io.fetch_sockets().await.unwrap();
     assert_eq!(sockets.len(), 5);
@@ -149,6 +170,12 @@ async fn rust_and_node_servers_share_a_redis_cluster_through_sharded_pub_sub() {
         .collect();
     names.sort();
     assert_eq!(names, ["a2", "n2"]);
+
+    // Disconnections too.
+    node.cmd(json!({"cmd": "disconnectSockets", "rooms": ["r2"]}))
+        .await;
+    assert_eq!(clients.disconnected("a2").await, "io server disconnect");
+    assert_eq!(clients.disconnected("n2").await, "io server disconnect");
 
     // Node's sharded protocol has no request for the rooms of other servers.
     let err = a.io.all_rooms().await.unwrap_err();
