@@ -36,7 +36,9 @@ use crate::{
 /// Spans the namespaces of a [`SocketIo`](socketio_axum::SocketIo) server
 /// over Redis pub/sub, speaking the protocol of Node's
 /// `@socket.io/redis-adapter` 8.x: Rust and Node servers that share a Redis
-/// and a key prefix form one cluster.
+/// and a key prefix form one cluster. With
+/// [`sharded`](crate::RedisAdapterConfigBuilder::sharded), it speaks that of
+/// Node's `createShardedAdapter` over a Redis Cluster instead.
 ///
 /// Broadcasts (to rooms, with exceptions, with acknowledgements), joins,
 /// leaves, disconnections, `fetch_sockets`, server-side emits and the server
@@ -71,7 +73,9 @@ use crate::{
 /// Nothing is kept to be sent later. A broadcast queued just before Redis
 /// went away is lost without an error from `emit`;
 /// [`emit_published`](socketio_axum::BroadcastOperators::emit_published)
-/// reports it.
+/// reports it. (The sharded adapter does not refuse broadcasts while a
+/// cluster node is away: their publishing fails, which `emit_published`
+/// reports.)
 #[derive(Clone)]
 pub struct RedisAdapter {
     core: Arc<Core>,
@@ -134,7 +138,8 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 impl RedisAdapter {
     /// Connects to Redis (both the publishing and the subscribed
-    /// connection). Fails if the URL is malformed or Redis does not answer.
+    /// connection). Fails if the URL is malformed, Redis does not answer,
+    /// or it refuses the credentials ([`Error::is_auth`]).
     pub async fn connect(config: RedisAdapterConfig) -> Result<RedisAdapter, Error> {
         let redis = config.redis()?;
         // The subscribed connection hands messages to the core, which owns
@@ -200,12 +205,15 @@ impl RedisAdapter {
     }
 
     /// Resolves once the connection to Redis is lost (for health checks,
-    /// and for tests of reconnection).
+    /// and for tests of reconnection). The sharded adapter leaves its
+    /// connection to the Redis client, which reconnects by itself: this
+    /// never resolves there.
     pub async fn disconnected(&self) {
         self.wait_for(|s| !s.connected).await;
     }
 
-    /// Whether the subscribed connection is up.
+    /// Whether the subscribed connection is up (always, once connected,
+    /// for the sharded adapter: see [`disconnected`](Self::disconnected)).
     pub fn is_connected(&self) -> bool {
         self.core.link.status().borrow().connected
     }

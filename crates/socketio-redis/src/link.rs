@@ -209,77 +209,54 @@ impl Link {
         on_message: OnMessage,
     ) -> Result<Link, Error> {
         let wait = command_timeout.max(CONNECT_TIMEOUT);
-        let (client, pushes) = match redis {
-            Redis::Single(client) => (Some(client), None),
-            Redis::Cluster(client, pushes) => {
-                let conn = tokio::time::timeout(wait, client.get_async_connection())
-                    .await
-                    .map_err(|_| Error::connect(None))?
-                    .map_err(|e| Error::connect(Some(e)))?;
-                (None, Some((Conn::Cluster(conn), pushes)))
-            }
-        };
-        let conn = match (&client, &pushes) {
-            (Some(client), _) => {
+        let publish_queue = publish_queue.max(1);
+        let (publish, queue) = mpsc::channel(publish_queue);
+        let (control, controls) = mpsc::unbounded_channel();
+        let (status, status_rx) = watch::channel(Status::default());
+        let up = Arc::new(AtomicBool::new(false));
+        let conn = match redis {
+            Redis::Single(client) => {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
                     .set_response_timeout(Some(command_timeout))
                     .set_number_of_retries(2)
                     .set_max_delay(MAX_BACKOFF);
-                let conn = tokio::time::timeout(
+                let manager = connected(
                     wait,
                     ConnectionManager::new_with_config(client.clone(), config),
                 )
-                .await
-                .map_err(|_| Error::connect(None))?
-                .map_err(|e| Error::connect(Some(e)))?;
-                Conn::Single(conn)
-            }
-            (None, Some((conn, _))) => conn.clone(),
-            (None, None) => unreachable!("one of the two is set"),
-        };
-        // Connecting sends the URL's credentials, if any; without them, a
-        // Redis that wants a password refuses the first command (NOAUTH).
-        let mut ping = conn.clone();
-        tokio::time::timeout(wait, redis::cmd("PING").query_async::<()>(&mut ping))
-            .await
-            .map_err(|_| Error::connect(None))?
-            .map_err(|e| Error::connect(Some(e)))?;
-        let publish_queue = publish_queue.max(1);
-        let (publish, queue) = mpsc::channel(publish_queue);
-        let (control, controls) = mpsc::unbounded_channel();
-        let (status_tx, status) = watch::channel(Status::default());
-        let up = Arc::new(AtomicBool::new(false));
-        tokio::spawn(publisher(conn.clone(), queue, up.clone()));
-        match (client, pushes) {
-            (Some(client), _) => {
-                let Conn::Single(manager) = conn.clone() else {
-                    unreachable!("a single Redis has a connection manager")
-                };
+                .await?;
+                let conn = Conn::Single(manager.clone());
+                ping(&conn, wait).await?;
                 let subscriber = Subscriber {
                     client,
                     conn: manager,
                     controls,
-                    status: status_tx,
+                    status,
                     up: up.clone(),
                     on_message,
                     desired: BTreeMap::new(),
                 };
                 tokio::spawn(subscriber.run());
+                conn
             }
-            (None, Some((Conn::Cluster(cluster), pushes))) => {
+            Redis::Cluster(client, pushes) => {
+                let cluster = connected(wait, client.get_async_connection()).await?;
+                let conn = Conn::Cluster(cluster.clone());
+                ping(&conn, wait).await?;
                 let subscriber = ShardedSubscriber {
                     conn: cluster,
                     pushes,
                     controls,
-                    status: status_tx,
+                    status,
                     on_message,
                 };
                 up.store(true, Ordering::Release);
                 tokio::spawn(subscriber.run());
+                conn
             }
-            _ => unreachable!("matched above"),
-        }
+        };
+        tokio::spawn(publisher(conn.clone(), queue, up.clone()));
         Ok(Link {
             conn,
             publish,
@@ -287,7 +264,7 @@ impl Link {
             up,
             control,
             requested: Default::default(),
-            status,
+            status: status_rx,
             command_timeout,
         })
     }
@@ -400,6 +377,24 @@ impl Link {
     pub(crate) fn status(&self) -> watch::Receiver<Status> {
         self.status.clone()
     }
+}
+
+/// Awaits a connection, at most `wait`.
+async fn connected<C>(
+    wait: Duration,
+    connecting: impl std::future::Future<Output = Result<C, RedisError>>,
+) -> Result<C, Error> {
+    tokio::time::timeout(wait, connecting)
+        .await
+        .map_err(|_| Error::connect(None))?
+        .map_err(|e| Error::connect(Some(e)))
+}
+
+/// Connecting sends the URL's credentials, if any; without them, a Redis
+/// that wants a password refuses the first command (NOAUTH): this one.
+async fn ping(conn: &Conn, wait: Duration) -> Result<(), Error> {
+    let mut conn = conn.clone();
+    connected(wait, redis::cmd("PING").query_async::<()>(&mut conn)).await
 }
 
 /// The error of an operation refused because the link is down.
