@@ -180,5 +180,71 @@ async fn rust_and_node_servers_share_a_redis_cluster_through_sharded_pub_sub() {
     // Node's sharded protocol has no request for the rooms of other servers.
     let err = a.io.all_rooms().await.unwrap_err();
     assert!(err.to_string().contains("sharded"), "{err}");
+
+    // In dynamic mode, a broadcast to one room goes to the room's channel
+    // only; the namespace's channel carries the others. (Last: this
+    // listener counts as a server.)
+    let (main, room) = (format!("{prefix}#/#"), format!("{prefix}#/#r1#"));
+    let mut heard = ShardedListener::start(&url, &[&main, &room]).await;
+    a.io.to("r1").emit("to-r1", &1).unwrap();
+    a.io.emit("to-all", &2).unwrap();
+    let on_room = heard.next(&room).await;
+    assert!(on_room.contains("to-r1"), "{on_room}");
+    // Published after the other by the same server: had that one gone to
+    // the namespace's channel, it would come first there.
+    let on_main = heard.next(&main).await;
+    assert!(on_main.contains("to-all"), "{on_main}");
     within("the node server to stop", node.proc.kill()).await;
+}
+
+/// A sharded subscriber of its own on the cluster, that tells which channel
+/// carried each message.
+struct ShardedListener {
+    _conn: redis::cluster_async::ClusterConnection,
+    pushes: tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>,
+    /// Messages received, with their channel, not yet taken.
+    received: Vec<(String, String)>,
+}
+
+impl ShardedListener {
+    async fn start(url: &str, channels: &[&str]) -> ShardedListener {
+        let (tx, pushes) = tokio::sync::mpsc::unbounded_channel();
+        let client = redis::cluster::ClusterClientBuilder::new([url])
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .push_sender(tx)
+            .build()
+            .unwrap();
+        let mut conn = client.get_async_connection().await.unwrap();
+        for channel in channels {
+            conn.ssubscribe(*channel).await.unwrap();
+        }
+        ShardedListener {
+            _conn: conn,
+            pushes,
+            received: Vec::new(),
+        }
+    }
+
+    /// The next message on `channel` (channels apart, messages on one
+    /// channel come in the order they were published).
+    async fn next(&mut self, channel: &str) -> String {
+        within(&format!("a message on {channel}"), async {
+            loop {
+                if let Some(i) = self.received.iter().position(|(on, _)| on == channel) {
+                    return self.received.remove(i).1;
+                }
+                let push = self.pushes.recv().await.expect("the cluster connection");
+                if push.kind != redis::PushKind::SMessage {
+                    continue;
+                }
+                let text = |v: &redis::Value| match v {
+                    redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                    other => format!("{other:?}"),
+                };
+                self.received
+                    .push((text(&push.data[0]), text(&push.data[1])));
+            }
+        })
+        .await
+    }
 }
