@@ -5,6 +5,7 @@
 // Commands, one JSON line each on stdin:
 //   {"cmd":"connect","name":"a1","url":"http://127.0.0.1:3000","rooms":["r"]}
 //   {"cmd":"close","name":"a1"}
+//   {"cmd":"emit","name":"a1","ev":"relay","args":[...]}   (a1 emits to its server)
 // Events, one JSON line each on stdout:
 //   {"event":"connected","name":"a1","sid":"..."}
 //   {"event":"message","name":"a1","ev":"news","args":[...]}   (every event)
@@ -47,6 +48,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       log({ event: "message", name: cmd.name, ev, args });
       if (ack && !ev.startsWith("noack")) ack({ name: cmd.name, ev });
     });
+  } else if (cmd.cmd === "emit") {
+    clients.get(cmd.name)?.emit(cmd.ev, ...(cmd.args || []));
   } else if (cmd.cmd === "close") {
     clients.get(cmd.name)?.close();
   }

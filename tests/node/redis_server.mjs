@@ -1,8 +1,10 @@
 // A Node.js Socket.IO server in a Redis cluster, for the tests of
 // crates/socketio-redis: socket.io 4.8 with @socket.io/redis-adapter 8.3
-// (classic pub/sub) and node-redis 4.
+// and node-redis 4: the classic pub/sub adapter (createAdapter), or with
+// `sharded` the sharded one (createShardedAdapter, dynamic subscription
+// mode) over a Redis Cluster (createCluster, seeded with the url).
 //
-//   node redis_server.mjs <port> <key prefix> [redis url]
+//   node redis_server.mjs <port> <key prefix> [redis url] [sharded]
 //
 // Clients join the rooms listed in their `auth.rooms`, and their `auth.name`
 // becomes `socket.data.name`. Server-side events are printed and answered
@@ -16,10 +18,11 @@
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
-import { createClient } from "redis";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createClient, createCluster } from "redis";
 
-const [port, prefix, url = "redis://127.0.0.1:6379"] = process.argv.slice(2);
+const [port, prefix, url = "redis://127.0.0.1:6379", mode] = process.argv.slice(2);
+const sharded = mode === "sharded";
 if (!port || !prefix) {
   console.error("usage: node redis_server.mjs <port> <key prefix> [redis url]");
   process.exit(2);
@@ -41,7 +44,7 @@ const revive = (v) => {
   return v;
 };
 
-const pubClient = createClient({ url });
+const pubClient = sharded ? createCluster({ rootNodes: [{ url }] }) : createClient({ url });
 const subClient = pubClient.duplicate();
 for (const c of [pubClient, subClient]) {
   c.on("error", (e) => process.stderr.write(`redis: ${e.message}\n`));
@@ -50,13 +53,23 @@ await Promise.all([pubClient.connect(), subClient.connect()]);
 
 const httpServer = createServer();
 const io = new Server(httpServer, {
-  adapter: createAdapter(pubClient, subClient, { key: prefix, requestsTimeout: 3000 }),
+  adapter: sharded
+    ? createShardedAdapter(pubClient, subClient, {
+        channelPrefix: prefix,
+        subscriptionMode: "dynamic",
+      })
+    : createAdapter(pubClient, subClient, { key: prefix, requestsTimeout: 3000 }),
 });
 
 io.on("connection", (socket) => {
   const auth = socket.handshake.auth || {};
   socket.data.name = auth.name;
   for (const room of auth.rooms || []) socket.join(room);
+  // A client's broadcast: to every other client of the cluster, or to a room.
+  socket.on("relay", ({ ev, room, arg }) => {
+    const op = room ? socket.broadcast.to(room) : socket.broadcast;
+    op.emit(ev, arg);
+  });
 });
 
 // Server-side events from other servers (Node's io.on for serverSideEmit).
@@ -161,6 +174,8 @@ process.stdin.on("end", () => process.exit(0));
 httpServer.listen(Number(port), "127.0.0.1", async () => {
   // SUBSCRIBE replies come in order on one connection: once this one is
   // confirmed, so are the adapter's own subscriptions, made before it.
-  await subClient.subscribe(`${prefix}-ready#${port}`, () => {});
+  // (Sharded subscriptions spread over the cluster's nodes: the tests
+  // count them with PUBSUB SHARDNUMSUB instead.)
+  if (!sharded) await subClient.subscribe(`${prefix}-ready#${port}`, () => {});
   log({ event: "ready", port: httpServer.address().port });
 });

@@ -10,7 +10,7 @@ use std::{
 };
 
 use serde_json::{json, Value};
-use socketio_axum::{adapter::ServerSideEvent, SocketIo, SocketRef};
+use socketio_axum::{adapter::ServerSideEvent, extract::Data, SocketIo, SocketRef};
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -168,9 +168,19 @@ pub(crate) struct NodeServer {
 }
 
 impl NodeServer {
+    /// With the classic adapter.
     pub(crate) async fn start(prefix: &str, redis: &str) -> NodeServer {
-        let mut proc =
-            NodeProc::spawn("node server", "redis_server.mjs", &["0", prefix, redis]).await;
+        NodeServer::start_with(&["0", prefix, redis]).await
+    }
+
+    /// With the sharded adapter (dynamic mode), on the Redis Cluster that
+    /// `node` belongs to.
+    pub(crate) async fn start_sharded(prefix: &str, node: &str) -> NodeServer {
+        NodeServer::start_with(&["0", prefix, node, "sharded"]).await
+    }
+
+    async fn start_with(args: &[&str]) -> NodeServer {
+        let mut proc = NodeProc::spawn("node server", "redis_server.mjs", args).await;
         let ready = proc.expect("ready", |l| l["event"] == "ready").await;
         let url = format!("http://127.0.0.1:{}", ready["port"]);
         NodeServer { proc, url }
@@ -209,6 +219,13 @@ impl Clients {
         let sid = line["sid"].as_str().expect("sid").to_owned();
         self.sids.insert(name.to_owned(), sid.clone());
         sid
+    }
+
+    /// Makes `name` emit `ev` with `args` to its server.
+    pub(crate) async fn emit(&mut self, name: &str, ev: &str, args: Value) {
+        self.proc
+            .send(json!({"cmd": "emit", "name": name, "ev": ev, "args": args}))
+            .await;
     }
 
     /// Waits for `name` to receive `ev`, and returns its arguments.
@@ -298,6 +315,18 @@ impl RustServer {
                     .collect();
                 socket.join(rooms);
             }
+            // A client's broadcast: to every other client of the cluster, or to a room.
+            socket.on(
+                "relay",
+                |socket: SocketRef, Data(relay): Data<Value>| async move {
+                    let ev = relay["ev"].as_str().unwrap_or_default();
+                    let op = match relay["room"].as_str() {
+                        Some(room) => socket.broadcast().to(room.to_owned()),
+                        None => socket.broadcast(),
+                    };
+                    let _ = op.emit(ev, &relay["arg"]);
+                },
+            );
         });
         let (tx, server_side) = mpsc::unbounded_channel();
         let me = name.to_owned();
@@ -351,18 +380,45 @@ impl Cluster {
     pub(crate) async fn start(test: &str) -> Cluster {
         let prefix = unique_prefix(test);
         let redis = redis_url();
-        let (a, b, node, mut clients) = tokio::join!(
+        let c = Cluster::connect(tokio::join!(
             RustServer::start("a", &prefix, &redis),
             RustServer::start("b", &prefix, &redis),
             NodeServer::start(&prefix, &redis),
             Clients::start(),
-        );
+        ))
+        .await;
+        assert_eq!(c.a.io.server_count().await.expect("server count"), 3);
+        c
+    }
+
+    /// The same with the sharded adapter (dynamic mode) on the Redis
+    /// Cluster that `node` belongs to. The servers may not count each other
+    /// yet: their subscriptions live on several nodes.
+    pub(crate) async fn start_sharded(prefix: &str, node: &str) -> Cluster {
+        let sharded = |name| {
+            let config = config(prefix, node)
+                .sharded(socketio_redis::SubscriptionMode::Dynamic)
+                .build();
+            RustServer::start_with(name, config)
+        };
+        Cluster::connect(tokio::join!(
+            sharded("a"),
+            sharded("b"),
+            NodeServer::start_sharded(prefix, node),
+            Clients::start(),
+        ))
+        .await
+    }
+
+    /// Connects the clients.
+    async fn connect(
+        (a, b, node, mut clients): (RustServer, RustServer, NodeServer, Clients),
+    ) -> Cluster {
         clients.connect("a1", &a.url, &["r1"]).await;
         clients.connect("a2", &a.url, &["r2"]).await;
         clients.connect("b1", &b.url, &["r1"]).await;
         clients.connect("n1", &node.url, &["r1"]).await;
         clients.connect("n2", &node.url, &["r2"]).await;
-        assert_eq!(a.io.server_count().await.expect("server count"), 3);
         Cluster {
             a,
             b,

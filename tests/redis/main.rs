@@ -13,3 +13,6 @@ mod cluster;
 mod harness;
 mod latency;
 mod outage;
+mod private;
+mod production;
+mod sharded;

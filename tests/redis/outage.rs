@@ -1,15 +1,13 @@
 //! Servers and Redis going away or falling behind, and what callers hear of it.
 
-use std::{net::TcpListener, process::Stdio, time::Duration};
-
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use std::time::Duration;
 
 use socketio_axum::{adapter::AdapterError, AckError, EmitError};
 
-use crate::harness::{config, redis_url, unique_prefix, within, Clients, Cluster, RustServer};
+use crate::{
+    harness::{config, redis_url, unique_prefix, within, Clients, Cluster, RustServer},
+    private::{free_port, PrivateRedis},
+};
 
 #[tokio::test]
 async fn a_server_that_leaves_is_no_longer_counted_nor_waited_for() {
@@ -40,66 +38,6 @@ async fn a_server_that_leaves_is_no_longer_counted_nor_waited_for() {
         "{:?}",
         started.elapsed()
     );
-}
-
-/// A private redis-server on its own port, so that the tests can stop it.
-struct PrivateRedis {
-    port: u16,
-    child: Child,
-}
-
-impl PrivateRedis {
-    async fn start(port: u16) -> PrivateRedis {
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server installed");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        within("redis-server to accept connections", async {
-            while let Some(line) = lines.next_line().await.expect("redis-server output") {
-                if line.contains("Ready to accept connections") {
-                    return;
-                }
-            }
-            panic!("redis-server exited");
-        })
-        .await;
-        // Keep reading, so that its output never fills the pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        PrivateRedis { port, child }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills it; the signal is sent before this first yields.
-    async fn stop(&mut self) {
-        let _ = self.child.kill().await;
-    }
-
-    /// Sends it `SIGSTOP` (freezes it) or `SIGCONT` (lets it go on).
-    async fn signal(&self, signal: &str) {
-        let pid = self.child.id().expect("redis-server running");
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(pid.to_string())
-            .status()
-            .await
-            .expect("kill");
-        assert!(status.success(), "kill -{signal} {pid}");
-    }
-}
-
-/// A free port for a private redis-server.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn adapter_error(err: EmitError) -> AdapterError {

@@ -9,7 +9,6 @@ use std::{
     time::Duration,
 };
 
-use redis::Client;
 use rmpv::Value;
 use socketio_axum::{
     adapter::{
@@ -25,19 +24,21 @@ use tokio::time::Instant;
 
 use crate::{
     error::Error,
-    link::{self, Link, OnMessage, Status},
+    link::{self, Link, OnMessage, Status, Subscriptions},
     remote,
-    requests::{random_id, Pending, Requests},
-    trace,
+    requests::{random_hex, random_id, Pending, Requests},
+    sharded, trace,
     value::{self, values_to_args},
     wire::{self, Channels, RequestType},
-    RedisAdapterConfig,
+    RedisAdapterConfig, SubscriptionMode,
 };
 
 /// Spans the namespaces of a [`SocketIo`](socketio_axum::SocketIo) server
 /// over Redis pub/sub, speaking the protocol of Node's
 /// `@socket.io/redis-adapter` 8.x: Rust and Node servers that share a Redis
-/// and a key prefix form one cluster.
+/// and a key prefix form one cluster. With
+/// [`sharded`](crate::RedisAdapterConfigBuilder::sharded), it speaks that of
+/// Node's `createShardedAdapter` over a Redis Cluster instead.
 ///
 /// Broadcasts (to rooms, with exceptions, with acknowledgements), joins,
 /// leaves, disconnections, `fetch_sockets`, server-side emits and the server
@@ -72,7 +73,9 @@ use crate::{
 /// Nothing is kept to be sent later. A broadcast queued just before Redis
 /// went away is lost without an error from `emit`;
 /// [`emit_published`](socketio_axum::BroadcastOperators::emit_published)
-/// reports it.
+/// reports it. (The sharded adapter does not refuse broadcasts while a
+/// cluster node is away: their publishing fails, which `emit_published`
+/// reports.)
 #[derive(Clone)]
 pub struct RedisAdapter {
     core: Arc<Core>,
@@ -118,14 +121,15 @@ impl Routes {
         self.namespaces.get(self.channels.get(channel)?)
     }
 
+    /// The namespace of a path.
+    pub(crate) fn by_path(&self, path: &str) -> Option<&Route> {
+        self.namespaces.get(path)
+    }
+
     /// The namespace a pattern (broadcasts) belongs to.
     pub(crate) fn by_pattern(&self, pattern: &str) -> Option<&Route> {
         self.namespaces.get(self.patterns.get(pattern)?)
     }
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
 }
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -134,9 +138,10 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 impl RedisAdapter {
     /// Connects to Redis (both the publishing and the subscribed
-    /// connection). Fails if the URL is malformed or Redis does not answer.
+    /// connection). Fails if the URL is malformed, Redis does not answer,
+    /// or it refuses the credentials ([`Error::is_auth`]).
     pub async fn connect(config: RedisAdapterConfig) -> Result<RedisAdapter, Error> {
-        let client = Client::open(config.url()).map_err(Error::url)?;
+        let redis = config.redis()?;
         // The subscribed connection hands messages to the core, which owns
         // the link: it gets a weak reference once the core exists.
         let slot: Arc<OnceLock<Weak<Core>>> = Arc::default();
@@ -149,14 +154,22 @@ impl RedisAdapter {
             })
         };
         let link = Link::start(
-            client,
+            redis,
             config.request_timeout(),
             config.publish_queue(),
             on_message,
         )
         .await?;
+        // Node's sharded adapter names servers with 16 hex digits; its
+        // servers' response channels (`prefix#nsp#uid#`) share the form of
+        // room channels, and the length keeps them apart from short rooms.
+        let uid = if config.sharded().is_some() {
+            random_hex(16)
+        } else {
+            random_id()
+        };
         let core = Arc::new(Core {
-            uid: random_id(),
+            uid,
             config,
             link,
             routes: RwLock::default(),
@@ -182,25 +195,25 @@ impl RedisAdapter {
     /// assert!(io.server_count().await.unwrap() >= 1);
     /// # }
     /// ```
+    ///
+    /// With the sharded adapter in [`SubscriptionMode::Dynamic`](crate::SubscriptionMode::Dynamic),
+    /// also waits for the channels of the rooms created so far.
     pub async fn ready(&self) {
-        let core = self.core.clone();
-        self.wait_for(move |s| {
-            s.connected
-                && read(&core.routes)
-                    .namespaces
-                    .keys()
-                    .all(|p| s.subscribed.contains(p))
-        })
-        .await;
+        let requested = self.core.link.requested();
+        self.wait_for(move |s| s.connected && s.applied >= requested)
+            .await;
     }
 
     /// Resolves once the connection to Redis is lost (for health checks,
-    /// and for tests of reconnection).
+    /// and for tests of reconnection). The sharded adapter leaves its
+    /// connection to the Redis client, which reconnects by itself: this
+    /// never resolves there.
     pub async fn disconnected(&self) {
         self.wait_for(|s| !s.connected).await;
     }
 
-    /// Whether the subscribed connection is up.
+    /// Whether the subscribed connection is up (always, once connected,
+    /// for the sharded adapter: see [`disconnected`](Self::disconnected)).
     pub fn is_connected(&self) -> bool {
         self.core.link.status().borrow().connected
     }
@@ -220,20 +233,28 @@ impl Adapter for RedisAdapter {
     fn namespace(&self, ns: LocalNamespace) -> Box<dyn NamespaceAdapter> {
         let core = &self.core;
         let path = ns.path().to_owned();
-        let channels = Channels::new(core.config.key_prefix(), &path, &core.uid);
+        let prefix = core.config.key_prefix();
+        let channels = match core.config.sharded() {
+            Some(mode) => {
+                Channels::sharded(prefix, &path, &core.uid, mode == SubscriptionMode::Dynamic)
+            }
+            None => Channels::new(prefix, &path, &core.uid),
+        };
         let id = core.next_route.fetch_add(1, Ordering::Relaxed);
         {
             let mut routes = write(&core.routes);
-            for channel in [
-                &channels.request,
-                &channels.response,
-                &channels.own_response,
-            ] {
-                routes.channels.insert(channel.clone(), path.clone());
+            if !channels.is_sharded() {
+                for channel in [
+                    &channels.request,
+                    &channels.response,
+                    &channels.own_response,
+                ] {
+                    routes.channels.insert(channel.clone(), path.clone());
+                }
+                routes
+                    .patterns
+                    .insert(channels.pattern.clone(), path.clone());
             }
-            routes
-                .patterns
-                .insert(channels.pattern.clone(), path.clone());
             // A namespace registered again (Node's `io.of` replaced) takes the route over.
             routes.namespaces.insert(
                 path.clone(),
@@ -244,7 +265,10 @@ impl Adapter for RedisAdapter {
                 },
             );
         }
-        core.link.subscribe(path.clone(), channels.clone());
+        core.link.subscribe(path.clone(), channels.subscriptions());
+        if channels.room("room").is_some() {
+            watch_rooms(core, &ns, &channels);
+        }
         Box::new(RedisNamespace {
             core: core.clone(),
             path,
@@ -252,6 +276,31 @@ impl Adapter for RedisAdapter {
             route: id,
         })
     }
+}
+
+/// Subscribes to the channel of each room of `ns` while it has a member
+/// here (the sharded adapter's dynamic mode).
+fn watch_rooms(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels) {
+    let core = Arc::downgrade(core);
+    let weak_ns = ns.downgrade();
+    let path = ns.path().to_owned();
+    let channels = channels.clone();
+    ns.watch_rooms(move |room| {
+        let (Some(core), Some(channel)) = (core.upgrade(), channels.room(room)) else {
+            return;
+        };
+        let (ns, room) = (weak_ns.clone(), room.clone());
+        let key = format!("{path}#{room}");
+        let subs = Subscriptions {
+            channels: vec![channel],
+            patterns: Vec::new(),
+        };
+        core.link.reconcile(
+            key,
+            subs,
+            Box::new(move || ns.upgrade().is_some_and(|ns| ns.has_room(&room))),
+        );
+    });
 }
 
 /// One namespace's link to the other servers.
@@ -280,7 +329,7 @@ impl Drop for RedisNamespace {
         drop(routes);
         self.core
             .link
-            .unsubscribe(self.path.clone(), self.channels.clone());
+            .unsubscribe(self.path.clone(), self.channels.subscriptions());
     }
 }
 
@@ -330,7 +379,37 @@ async fn gather(
     Ok(answers)
 }
 
+/// A `SERVER_SIDE_EMIT` in the namespace's protocol.
+fn server_side_request(
+    uid: &str,
+    channels: &Channels,
+    nsp: &str,
+    request_id: Option<&str>,
+    event: &str,
+    args: Vec<Value>,
+) -> Vec<u8> {
+    if channels.is_sharded() {
+        sharded::server_side_emit(uid, nsp, request_id, event, args)
+    } else {
+        wire::server_side_emit(uid, request_id, event, args)
+    }
+}
+
 impl RedisNamespace {
+    /// A join (`join`) or leave request in the namespace's protocol.
+    fn rooms_request(&self, join: bool, opts: &BroadcastOptions, rooms: &[Room]) -> Vec<u8> {
+        let (uid, nsp) = (&self.core.uid, &self.path);
+        if self.channels.is_sharded() {
+            return sharded::sockets_rooms(uid, nsp, join, opts, rooms);
+        }
+        let ty = if join {
+            RequestType::RemoteJoin
+        } else {
+            RequestType::RemoteLeave
+        };
+        wire::rooms_request(uid, ty, opts, rooms)
+    }
+
     fn publish_request(&self, payload: Vec<u8>) -> Result<(), AdapterError> {
         self.core
             .link
@@ -347,11 +426,16 @@ impl RedisNamespace {
             trace::warn!(ns = %self.path, "redis adapter: cannot read a broadcast packet, not sent to other servers");
             return Err(error("cannot read a broadcast packet"));
         };
-        let payload = wire::broadcast(&self.core.uid, &self.path, &event, args, opts);
+        let (uid, nsp) = (&self.core.uid, &self.path);
+        let payload = if self.channels.is_sharded() {
+            sharded::broadcast(uid, nsp, (&event, args), opts, None)
+        } else {
+            wire::broadcast(uid, nsp, &event, args, opts)
+        };
         Ok((self.channels.broadcast_to(opts), payload))
     }
 
-    /// Sends a JSON query to every other server and gathers their answers
+    /// Sends a query to every other server and gathers their answers
     /// within the request timeout.
     fn query(
         &self,
@@ -362,14 +446,24 @@ impl RedisNamespace {
         let core = self.core.clone();
         let channels = self.channels.clone();
         let opts = opts.clone();
+        let nsp = self.path.clone();
         Box::pin(async move {
+            if channels.is_sharded() && ty != RequestType::RemoteFetch {
+                return Err(error(format!(
+                    "{what} is not part of the sharded protocol (Node's sharded adapter has none)"
+                )));
+            }
             let deadline = Instant::now() + core.config.request_timeout();
             let others = core.others(&channels).await?;
             if others == 0 {
                 return Ok(Vec::new());
             }
             let mut pending = core.requests.open();
-            let request = wire::query(&core.uid, &pending.id, ty, &opts);
+            let request = if channels.is_sharded() {
+                sharded::fetch_sockets(&core.uid, &nsp, &pending.id, &opts)
+            } else {
+                wire::query(&core.uid, &pending.id, ty, &opts)
+            };
             core.link.publish(channels.request.clone(), request)?;
             gather(&mut pending, others, deadline).await.map_err(|got| {
                 AdapterError::timeout(format!(
@@ -419,14 +513,13 @@ impl NamespaceAdapter for RedisNamespace {
         let deadline = Instant::now() + timeout;
         // Sent now, in order with this server's other broadcasts.
         let mut pending = self.core.requests.open();
-        if let Err(e) = self.publish_request(wire::broadcast_request(
-            &self.core.uid,
-            &pending.id,
-            &self.path,
-            (&event, args),
-            opts,
-            timeout,
-        )) {
+        let (uid, nsp, id) = (&self.core.uid, &self.path, &pending.id);
+        let request = if self.channels.is_sharded() {
+            sharded::broadcast(uid, nsp, (&event, args), opts, Some((id, timeout)))
+        } else {
+            wire::broadcast_request(uid, id, nsp, (&event, args), opts, timeout)
+        };
+        if let Err(e) = self.publish_request(request) {
             return Box::pin(std::future::ready(Err(e)));
         }
         let core = self.core.clone();
@@ -494,25 +587,20 @@ impl NamespaceAdapter for RedisNamespace {
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
-        self.publish_request(wire::rooms_request(
-            &self.core.uid,
-            RequestType::RemoteJoin,
-            opts,
-            rooms,
-        ))
+        self.publish_request(self.rooms_request(true, opts, rooms))
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
-        self.publish_request(wire::rooms_request(
-            &self.core.uid,
-            RequestType::RemoteLeave,
-            opts,
-            rooms,
-        ))
+        self.publish_request(self.rooms_request(false, opts, rooms))
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
-        self.publish_request(wire::disconnect_request(&self.core.uid, opts, close))
+        let (uid, nsp) = (&self.core.uid, &self.path);
+        self.publish_request(if self.channels.is_sharded() {
+            sharded::disconnect_sockets(uid, nsp, opts, close)
+        } else {
+            wire::disconnect_request(uid, opts, close)
+        })
     }
 
     fn server_side_emit(
@@ -526,12 +614,20 @@ impl NamespaceAdapter for RedisNamespace {
             Err(e) => return Box::pin(std::future::ready(Err(error(e)))),
         };
         let Some(timeout) = ack else {
-            let sent =
-                self.publish_request(wire::server_side_emit(&self.core.uid, None, event, args));
+            let request = server_side_request(
+                &self.core.uid,
+                &self.channels,
+                &self.path,
+                None,
+                event,
+                args,
+            );
+            let sent = self.publish_request(request);
             return Box::pin(std::future::ready(sent.map(|()| Vec::new())));
         };
         let core = self.core.clone();
         let channels = self.channels.clone();
+        let nsp = self.path.clone();
         let event = event.to_owned();
         Box::pin(async move {
             let deadline = Instant::now() + timeout;
@@ -540,7 +636,8 @@ impl NamespaceAdapter for RedisNamespace {
                 return Ok(Vec::new());
             }
             let mut pending = core.requests.open();
-            let request = wire::server_side_emit(&core.uid, Some(&pending.id), &event, args);
+            let request =
+                server_side_request(&core.uid, &channels, &nsp, Some(&pending.id), &event, args);
             core.link.publish(channels.request.clone(), request)?;
             let answers = gather(&mut pending, others, deadline)
                 .await

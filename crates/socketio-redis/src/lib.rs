@@ -2,7 +2,7 @@
 //! Redis form one cluster, whose broadcasts, rooms, acknowledgements and
 //! server-side events span every server. It speaks the protocol of Node's
 //! [`@socket.io/redis-adapter`](https://github.com/socketio/socket.io-redis-adapter)
-//! 8.x (classic pub/sub), so Rust and Node servers can share one cluster.
+//! 8.x, so Rust and Node servers can share one cluster.
 //!
 //! ```no_run
 //! use socketio_axum::{SocketIo, SocketRef, extract::Data};
@@ -42,9 +42,13 @@
 //! attachments become msgpack `bin`, and what Node sends back (Buffers,
 //! `undefined`, Dates) arrives as our sockets expect it.
 //!
-//! Not supported yet: Redis Cluster and sharded pub/sub (Node's
-//! `createShardedAdapter`), and connection state recovery (which Node's
-//! pub/sub adapter does not support either).
+//! On a Redis Cluster, [`RedisAdapterConfigBuilder::sharded`] speaks the
+//! protocol of Node's `createShardedAdapter` instead (`SPUBLISH` and
+//! `SSUBSCRIBE`, Redis 7+). `redis://user:pass@host` URLs authenticate both
+//! connections; `rediss://` (TLS) needs the `tls` feature.
+//!
+//! Not supported yet: connection state recovery (which Node's pub/sub
+//! adapters do not support either).
 
 mod adapter;
 mod config;
@@ -52,10 +56,13 @@ mod error;
 mod link;
 mod remote;
 mod requests;
+mod sharded;
+#[cfg(feature = "tls")]
+mod tls;
 mod trace;
 mod value;
 mod wire;
 
 pub use adapter::RedisAdapter;
-pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder};
+pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder, SubscriptionMode};
 pub use error::Error;

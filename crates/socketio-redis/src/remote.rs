@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use rmpv::Value;
 use socketio_axum::{
-    adapter::{BroadcastOptions, LocalNamespace},
+    adapter::{BroadcastOptions, LocalNamespace, SocketData},
     Str,
 };
 use tokio::sync::oneshot;
 
 use crate::{
     adapter::{raw_args, Core},
+    sharded::{self, MessageType},
     trace,
     value::{self, is_undefined},
     wire::{self, field, str_field, Channels, RequestType},
@@ -19,6 +20,9 @@ use crate::{
 
 /// Handles one message of the subscribed connection.
 pub(crate) fn on_message(core: &Arc<Core>, channel: &str, pattern: Option<&str>, payload: &[u8]) {
+    if core.config.sharded().is_some() {
+        return on_sharded_message(core, channel, payload);
+    }
     let routes = core.routes.read().unwrap_or_else(|e| e.into_inner());
     let route = match pattern {
         Some(p) => routes.by_pattern(p),
@@ -148,34 +152,183 @@ fn on_request(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, req: &
         }
         RequestType::RemoteFetch => {
             if let Some(id) = request_id {
-                answer(wire::fetch_answer(id, &ns.fetch_sockets(&opts)));
+                replier(core, ns, channels, "").send(id, Reply::Sockets(ns.fetch_sockets(&opts)));
             }
         }
-        RequestType::ServerSideEmit => on_server_side_emit(core, ns, channels, req),
+        RequestType::ServerSideEmit => {
+            if let Some(Value::Array(data)) = field(req, "data") {
+                on_server_side_emit(ns, replier(core, ns, channels, ""), request_id, data);
+            }
+        }
         RequestType::Broadcast => {
             let (Some(id), Some(packet)) = (request_id, field(req, "packet")) else {
                 return;
             };
-            let Some((_, event, args)) = wire::event_of_packet(packet) else {
-                return;
-            };
-            let timeout = timeout.unwrap_or(core.config.request_timeout());
-            let (count, mut acks) = ns.broadcast_with_ack(event, raw_args(args), &opts, timeout);
-            answer(wire::client_count(id, count));
-            let (core, id, channel) = (core.clone(), id.to_owned(), channels.response.clone());
-            tokio::spawn(async move {
-                while let Some(ack) = acks.recv().await {
-                    let first = value::args_to_values(&ack.args, &ack.attachments)
-                        .ok()
-                        .and_then(|v| v.into_iter().next());
-                    let _ = core
-                        .link
-                        .publish(channel.clone(), wire::broadcast_ack(&id, first));
-                }
-            });
+            let replier = replier(core, ns, channels, "");
+            on_broadcast_with_ack(ns, replier, id, packet, &opts, timeout);
         }
         RequestType::BroadcastClientCount | RequestType::BroadcastAck => {}
     }
+}
+
+/// A message of the sharded protocol: `{type, data, uid, nsp}`, on the
+/// namespace's channel, a room's, or this server's response channel.
+fn on_sharded_message(core: &Arc<Core>, channel: &str, payload: &[u8]) {
+    let msg = match wire::decode(payload) {
+        Ok(msg) => msg,
+        Err(e) => {
+            return trace::debug!(%channel, error = %e, "redis adapter: malformed message ignored")
+        }
+    };
+    let Some(nsp) = str_field(&msg, "nsp") else {
+        return trace::debug!(%channel, "redis adapter: message without a namespace ignored");
+    };
+    let routes = core.routes.read().unwrap_or_else(|e| e.into_inner());
+    let Some(route) = routes.by_path(nsp) else {
+        return;
+    };
+    let Some(ns) = route.ns.upgrade() else {
+        return;
+    };
+    let channels = route.channels.clone();
+    drop(routes);
+
+    let Some(ty) = MessageType::of(&msg) else {
+        return trace::debug!(%channel, "redis adapter: message of an unknown type ignored");
+    };
+    let requester = str_field(&msg, "uid").unwrap_or_default();
+    let answer = matches!(
+        ty,
+        MessageType::FetchSocketsResponse
+            | MessageType::ServerSideEmitResponse
+            | MessageType::BroadcastClientCount
+            | MessageType::BroadcastAck
+    );
+    if answer || channel == channels.own_response {
+        if let Some((id, answer)) = sharded::as_classic_answer(&msg) {
+            core.requests.answer(&id, answer);
+        }
+        return;
+    }
+    if requester == core.uid {
+        return;
+    }
+    let Some(data) = field(&msg, "data") else {
+        return;
+    };
+    let request_id = str_field(data, "requestId");
+    let (opts, timeout) = wire::opts_of(field(data, "opts"));
+    let replier = replier(core, &ns, &channels, requester);
+    match ty {
+        MessageType::Broadcast => {
+            let Some(packet) = field(data, "packet") else {
+                return;
+            };
+            match request_id {
+                Some(id) => on_broadcast_with_ack(&ns, replier, id, packet, &opts, timeout),
+                None => {
+                    if let Some((nsp, event, args)) = wire::event_of_packet(packet) {
+                        if nsp == ns.path() {
+                            ns.broadcast(wire::local_packet(nsp, event, args), &opts);
+                        }
+                    }
+                }
+            }
+        }
+        MessageType::SocketsJoin => ns.add_sockets(&opts, &wire::rooms_field(data, "rooms")),
+        MessageType::SocketsLeave => ns.del_sockets(&opts, &wire::rooms_field(data, "rooms")),
+        MessageType::DisconnectSockets => {
+            let close = field(data, "close").and_then(Value::as_bool);
+            ns.disconnect_sockets(&opts, close.unwrap_or(false));
+        }
+        MessageType::FetchSockets => {
+            if let Some(id) = request_id {
+                replier.send(id, Reply::Sockets(ns.fetch_sockets(&opts)));
+            }
+        }
+        MessageType::ServerSideEmit => {
+            if let Some(Value::Array(packet)) = field(data, "packet") {
+                on_server_side_emit(&ns, replier, request_id, packet);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An answer to another server's request.
+enum Reply {
+    ClientCount(usize),
+    /// A client's acknowledgement (its first argument).
+    Ack(Option<Value>),
+    Sockets(Vec<SocketData>),
+    /// A server-side handler's answer (its first argument).
+    ServerSide(Option<Value>),
+}
+
+/// Sends the answers to one request, in the namespace's protocol.
+#[derive(Clone)]
+struct Replier {
+    core: Arc<Core>,
+    channel: String,
+    nsp: String,
+    sharded: bool,
+}
+
+/// The replier of a request from `requester` (the classic protocol answers
+/// every server on one channel, and ignores it).
+fn replier(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, requester: &str) -> Replier {
+    Replier {
+        core: core.clone(),
+        channel: channels.response_to(requester),
+        nsp: ns.path().to_owned(),
+        sharded: channels.is_sharded(),
+    }
+}
+
+impl Replier {
+    fn send(&self, id: &str, reply: Reply) {
+        let (uid, nsp) = (self.core.uid.as_str(), self.nsp.as_str());
+        let payload = match (self.sharded, reply) {
+            (false, Reply::ClientCount(n)) => wire::client_count(id, n),
+            (false, Reply::Ack(v)) => wire::broadcast_ack(id, v),
+            (false, Reply::Sockets(s)) => wire::fetch_answer(id, &s),
+            (false, Reply::ServerSide(v)) => wire::server_side_answer(id, v),
+            (true, Reply::ClientCount(n)) => sharded::client_count(uid, nsp, id, n),
+            (true, Reply::Ack(v)) => sharded::broadcast_ack(uid, nsp, id, v),
+            (true, Reply::Sockets(s)) => sharded::fetch_answer(uid, nsp, id, &s),
+            (true, Reply::ServerSide(v)) => sharded::server_side_answer(uid, nsp, id, v),
+        };
+        // An answer that cannot be sent is logged by the link; the
+        // requester stops waiting at its timeout.
+        let _ = self.core.link.publish(self.channel.clone(), payload);
+    }
+}
+
+/// Delivers a broadcast that expects acknowledgements to the sockets here,
+/// answers how many it reached, then each acknowledgement.
+fn on_broadcast_with_ack(
+    ns: &LocalNamespace,
+    replier: Replier,
+    id: &str,
+    packet: &Value,
+    opts: &BroadcastOptions,
+    timeout: Option<std::time::Duration>,
+) {
+    let Some((_, event, args)) = wire::event_of_packet(packet) else {
+        return;
+    };
+    let timeout = timeout.unwrap_or(replier.core.config.request_timeout());
+    let (count, mut acks) = ns.broadcast_with_ack(event, raw_args(args), opts, timeout);
+    replier.send(id, Reply::ClientCount(count));
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        while let Some(ack) = acks.recv().await {
+            let first = value::args_to_values(&ack.args, &ack.attachments)
+                .ok()
+                .and_then(|v| v.into_iter().next());
+            replier.send(&id, Reply::Ack(first));
+        }
+    });
 }
 
 /// The target of an old single-socket request (`{sid, room}`).
@@ -187,10 +340,14 @@ fn single_socket(req: &Value) -> Option<BroadcastOptions> {
     })
 }
 
-fn on_server_side_emit(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, req: &Value) {
-    let Some(Value::Array(data)) = field(req, "data") else {
-        return;
-    };
+/// Hands a server-side event (`data` is `[event, ...args]`) to the
+/// handler here, and sends its answer when the request has an id.
+fn on_server_side_emit(
+    ns: &LocalNamespace,
+    replier: Replier,
+    request_id: Option<&str>,
+    data: &[Value],
+) {
     let Some((event, args)) = data.split_first() else {
         return;
     };
@@ -198,16 +355,16 @@ fn on_server_side_emit(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channel
         return;
     };
     let args = raw_args(args);
-    let Some(id) = str_field(req, "requestId") else {
+    let Some(id) = request_id else {
         ns.server_side_event(Str::from(event.to_owned()), args, None);
         return;
     };
     let (tx, rx) = oneshot::channel();
     ns.server_side_event(Str::from(event.to_owned()), args, Some(tx));
-    let (core, id, channel) = (core.clone(), id.to_owned(), channels.response.clone());
+    let id = id.to_owned();
     tokio::spawn(async move {
         // The requester gives up after its own timeout; so does this wait.
-        let wait = core.config.request_timeout();
+        let wait = replier.core.config.request_timeout();
         let Ok(Ok(reply)) = tokio::time::timeout(wait, rx).await else {
             return;
         };
@@ -215,8 +372,6 @@ fn on_server_side_emit(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channel
             .ok()
             .and_then(|v| v.into_iter().next())
             .filter(|v| !is_undefined(v));
-        let _ = core
-            .link
-            .publish(channel, wire::server_side_answer(&id, first));
+        replier.send(&id, Reply::ServerSide(first));
     });
 }

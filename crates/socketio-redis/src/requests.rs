@@ -42,6 +42,15 @@ pub(crate) fn random_id() -> String {
         .collect()
 }
 
+/// `n` random hexadecimal digits, as Node's `randomBytes(n / 2).toString("hex")`.
+pub(crate) fn random_hex(n: usize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| char::from(HEX[rng.random_range(0..16)]))
+        .collect()
+}
+
 impl Requests {
     /// Opens a request, under a fresh id.
     pub(crate) fn open(self: &Arc<Self>) -> Pending {

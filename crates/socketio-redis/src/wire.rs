@@ -12,7 +12,10 @@ use socketio_protocol::{
     Str,
 };
 
-use crate::value::{self, ValueError};
+use crate::{
+    link::Subscriptions,
+    value::{self, ValueError},
+};
 
 /// Request types, as numbered by the Node adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,20 +51,41 @@ impl RequestType {
     }
 }
 
-/// The channels of one namespace.
+/// The channels of one namespace, for either protocol.
 #[derive(Debug, Clone)]
 pub(crate) struct Channels {
     /// `prefix#nsp#`: broadcasts; `prefix#nsp#room#` for a single room.
     pub(crate) broadcast: String,
-    /// The pattern that matches every broadcast channel of the namespace.
+    /// The pattern that matches every broadcast channel of the namespace
+    /// (classic only).
     pub(crate) pattern: String,
-    /// `prefix-request#nsp#`: requests; its subscribers are the servers.
+    /// Where requests go; its subscribers are the servers. Classic:
+    /// `prefix-request#nsp#`; sharded: `prefix#nsp#`.
     pub(crate) request: String,
-    /// `prefix-response#nsp#`: responses.
+    /// Classic: `prefix-response#nsp#`, where every response goes. Sharded:
+    /// empty, a response goes to its requester's own channel.
     pub(crate) response: String,
-    /// `prefix-response#nsp#uid#`: responses from a Node server that sets
-    /// `publishOnSpecificResponseChannel`.
+    /// Responses to this server. Classic: `prefix-response#nsp#uid#` (from
+    /// a Node server that sets `publishOnSpecificResponseChannel`); sharded:
+    /// `prefix#nsp#uid#`.
     pub(crate) own_response: String,
+    /// Which single-room broadcasts go to the room's channel.
+    room_channels: RoomChannels,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RoomChannels {
+    /// Classic: every room.
+    All,
+    /// Sharded, dynamic: rooms not named like a socket id.
+    Public,
+    /// Sharded, static: none.
+    None,
+}
+
+/// Node's `looksLikeASocketId`.
+fn looks_like_a_socket_id(room: &str) -> bool {
+    room.len() == 20
 }
 
 impl Channels {
@@ -74,14 +98,75 @@ impl Channels {
             request: format!("{prefix}-request#{nsp}#"),
             response,
             broadcast,
+            room_channels: RoomChannels::All,
         }
     }
 
-    /// The channel of a broadcast: one room has a channel of its own, so
-    /// that servers without a member of it can skip the message.
+    /// The channels of the sharded protocol; `dynamic` when rooms have
+    /// channels of their own.
+    pub(crate) fn sharded(prefix: &str, nsp: &str, uid: &str, dynamic: bool) -> Self {
+        let broadcast = format!("{prefix}#{nsp}#");
+        Channels {
+            pattern: String::new(),
+            own_response: format!("{broadcast}{uid}#"),
+            request: broadcast.clone(),
+            response: String::new(),
+            broadcast,
+            room_channels: if dynamic {
+                RoomChannels::Public
+            } else {
+                RoomChannels::None
+            },
+        }
+    }
+
+    /// Whether these are the sharded protocol's channels.
+    pub(crate) fn is_sharded(&self) -> bool {
+        self.room_channels != RoomChannels::All
+    }
+
+    /// What a server subscribes to for the namespace.
+    pub(crate) fn subscriptions(&self) -> Subscriptions {
+        if self.is_sharded() {
+            return Subscriptions {
+                channels: vec![self.broadcast.clone(), self.own_response.clone()],
+                patterns: Vec::new(),
+            };
+        }
+        Subscriptions {
+            channels: vec![
+                self.request.clone(),
+                self.response.clone(),
+                self.own_response.clone(),
+            ],
+            patterns: vec![self.pattern.clone()],
+        }
+    }
+
+    /// The channel of `room`, if it has one a server subscribes to
+    /// (sharded, dynamic).
+    pub(crate) fn room(&self, room: &str) -> Option<String> {
+        (self.room_channels == RoomChannels::Public && !looks_like_a_socket_id(room))
+            .then(|| format!("{}{room}#", self.broadcast))
+    }
+
+    /// Where a response to `requester` goes.
+    pub(crate) fn response_to(&self, requester: &str) -> String {
+        if self.is_sharded() {
+            format!("{}{requester}#", self.broadcast)
+        } else {
+            self.response.clone()
+        }
+    }
+
+    /// The channel of a broadcast: one room may have a channel of its own,
+    /// so that servers without a member of it can skip the message.
     pub(crate) fn broadcast_to(&self, opts: &BroadcastOptions) -> String {
-        match opts.rooms.as_slice() {
-            [room] => format!("{}{room}#", self.broadcast),
+        match (opts.rooms.as_slice(), self.room_channels) {
+            ([room], RoomChannels::All) => format!("{}{room}#", self.broadcast),
+            ([room], RoomChannels::Public) => {
+                self.room(room).unwrap_or_else(|| self.broadcast.clone())
+            }
             _ => self.broadcast.clone(),
         }
     }
@@ -131,7 +216,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Value, ValueError> {
     }
 }
 
-fn map(entries: Vec<(&str, Value)>) -> Value {
+pub(crate) fn map(entries: Vec<(&str, Value)>) -> Value {
     Value::Map(
         entries
             .into_iter()
@@ -140,7 +225,7 @@ fn map(entries: Vec<(&str, Value)>) -> Value {
     )
 }
 
-fn rooms(rooms: &[Str]) -> Value {
+pub(crate) fn rooms(rooms: &[Str]) -> Value {
     Value::Array(rooms.iter().map(|r| Value::from(&**r)).collect())
 }
 
@@ -160,7 +245,7 @@ fn rooms_of(v: Option<&Value>) -> Vec<Str> {
 }
 
 /// `{rooms, except, flags}` as Node sends them.
-fn opts_value(opts: &BroadcastOptions, timeout: Option<Duration>) -> Value {
+pub(crate) fn opts_value(opts: &BroadcastOptions, timeout: Option<Duration>) -> Value {
     let mut flags = Vec::new();
     if opts.volatile {
         flags.push(("volatile", Value::Boolean(true)));
@@ -176,7 +261,7 @@ fn opts_value(opts: &BroadcastOptions, timeout: Option<Duration>) -> Value {
 }
 
 /// `{rooms, except}` of a request, for join, leave, disconnect and fetch.
-fn target_value(opts: &BroadcastOptions) -> Value {
+pub(crate) fn target_value(opts: &BroadcastOptions) -> Value {
     map(vec![
         ("rooms", rooms(&opts.rooms)),
         ("except", rooms(&opts.except)),
@@ -221,7 +306,7 @@ pub(crate) fn event_of_encoded(packet: &EncodedPacket) -> Option<(Str, Vec<Value
 }
 
 /// The `{type: 2, data: [event, ...args], nsp}` packet Node puts in broadcasts.
-fn packet_value(nsp: &str, event: &str, args: Vec<Value>) -> Value {
+pub(crate) fn packet_value(nsp: &str, event: &str, args: Vec<Value>) -> Value {
     let mut data = Vec::with_capacity(args.len() + 1);
     data.push(Value::from(event));
     data.extend(args);
@@ -286,7 +371,7 @@ pub(crate) fn broadcast_request(
     ]))
 }
 
-fn json(v: Value) -> Vec<u8> {
+pub(crate) fn json(v: Value) -> Vec<u8> {
     value::to_json(&v).into_bytes()
 }
 
@@ -443,6 +528,25 @@ mod tests {
         assert_eq!(c.room_of("socket.io#/chat#r#"), Some("r"));
         assert_eq!(c.room_of("socket.io#/chat#"), Some(""));
         assert_eq!(Channels::new("a*b", "/", "u").pattern, "a\\*b#/#*");
+    }
+
+    #[test]
+    fn sharded_channel_names_follow_node() {
+        let c = Channels::sharded("socket.io", "/chat", "0123abcd", true);
+        assert_eq!(
+            c.subscriptions().channels,
+            ["socket.io#/chat#", "socket.io#/chat#0123abcd#"]
+        );
+        assert_eq!(c.request, "socket.io#/chat#");
+        assert_eq!(c.response_to("feed"), "socket.io#/chat#feed#");
+        assert_eq!(c.broadcast_to(&opts(&["r"], &[])), "socket.io#/chat#r#");
+        // A room named like a socket id stays on the namespace's channel.
+        let sid = "abcdefghij0123456789";
+        assert_eq!(c.broadcast_to(&opts(&[sid], &[])), "socket.io#/chat#");
+        assert_eq!(c.broadcast_to(&opts(&["a", "b"], &[])), "socket.io#/chat#");
+        let fixed = Channels::sharded("socket.io", "/chat", "u", false);
+        assert_eq!(fixed.broadcast_to(&opts(&["r"], &[])), "socket.io#/chat#");
+        assert_eq!(fixed.room("r"), None);
     }
 
     #[test]

@@ -120,6 +120,20 @@ impl LocalNamespace {
         self.0.has_room(room)
     }
 
+    /// Calls `watch` with the name of each room that gets its first member
+    /// or loses its last one on this server, after the change (ask
+    /// [`has_room`](Self::has_room) which it was: with joins and leaves on
+    /// several threads, calls for one room may come in another order than
+    /// the changes, but the last call follows the last change). For an
+    /// adapter that subscribes per room, as Node's sharded Redis adapter
+    /// does. `watch` runs on the task that joins or leaves, so it must be
+    /// quick and must not block; it should hold a
+    /// [`WeakLocalNamespace`], not this handle. One watcher per namespace:
+    /// returns false, and drops `watch`, if one is set already.
+    pub fn watch_rooms(&self, watch: impl Fn(&Room) + Send + Sync + 'static) -> bool {
+        self.0.rooms.watch(super::rooms::RoomWatch(Box::new(watch)))
+    }
+
     /// A handle that does not keep the namespace alive. An adapter that
     /// routes messages to namespaces keeps these, so that the namespace
     /// (which owns the adapter) can be dropped.

@@ -1,6 +1,6 @@
-use std::collections::HashSet;
+use std::{collections::HashSet, fmt, sync::OnceLock};
 
-use dashmap::DashMap;
+use dashmap::{mapref::entry::Entry, DashMap};
 use socketio_protocol::{engine::Sid, Str};
 
 /// A room name. Every socket is in the room named after its id.
@@ -17,12 +17,48 @@ pub type Room = Str;
 pub(crate) struct Rooms {
     rooms: DashMap<Room, HashSet<Sid>>,
     sids: DashMap<Sid, HashSet<Room>>,
+    watch: OnceLock<RoomWatch>,
+}
+
+/// Told of each room that appears or disappears (an adapter that
+/// subscribes per room, as Node's sharded Redis adapter does).
+pub(crate) struct RoomWatch(pub(crate) Box<dyn Fn(&Room) + Send + Sync>);
+
+impl fmt::Debug for RoomWatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RoomWatch")
+    }
 }
 
 impl Rooms {
+    /// Sets the watcher of rooms that appear or disappear; false if one is
+    /// set already.
+    pub(crate) fn watch(&self, watch: RoomWatch) -> bool {
+        self.watch.set(watch).is_ok()
+    }
+
+    /// Called after `room` appeared or disappeared, with no lock held.
+    fn changed(&self, room: &Room) {
+        if let Some(watch) = self.watch.get() {
+            (watch.0)(room);
+        }
+    }
+
     pub(crate) fn join(&self, sid: Sid, rooms: &[Room]) {
         for room in rooms {
-            self.rooms.entry(room.clone()).or_default().insert(sid);
+            let created = match self.rooms.entry(room.clone()) {
+                Entry::Occupied(mut members) => {
+                    members.get_mut().insert(sid);
+                    false
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(HashSet::from([sid]));
+                    true
+                }
+            };
+            if created {
+                self.changed(room);
+            }
         }
         let mut entry = self.sids.entry(sid).or_default();
         entry.extend(rooms.iter().cloned());
@@ -49,10 +85,13 @@ impl Rooms {
 
     fn remove_from_room(&self, sid: Sid, room: &Room) {
         // Removes the room itself once empty, without racing a concurrent join.
-        self.rooms.remove_if_mut(room, |_, members| {
+        let removed = self.rooms.remove_if_mut(room, |_, members| {
             members.remove(&sid);
             members.is_empty()
         });
+        if removed.is_some() {
+            self.changed(room);
+        }
     }
 
     /// The rooms a socket is in.
@@ -111,5 +150,25 @@ mod tests {
         rooms.leave(sid(1), &["a".into(), "b".into()]);
         assert!(rooms.all().is_empty());
         assert!(rooms.rooms_of(sid(1)).is_empty());
+    }
+
+    #[test]
+    fn the_watcher_hears_of_rooms_that_appear_and_disappear_only() {
+        use std::sync::{Arc, Mutex};
+        let rooms = Rooms::default();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let log = heard.clone();
+        assert!(rooms.watch(RoomWatch(Box::new(move |room: &Room| {
+            log.lock().unwrap().push(room.to_string())
+        }))));
+        assert!(!rooms.watch(RoomWatch(Box::new(|_: &Room| {}))));
+        rooms.join(sid(1), &["a".into()]);
+        rooms.join(sid(2), &["a".into(), "b".into()]);
+        rooms.leave(sid(1), &["a".into()]);
+        assert_eq!(*heard.lock().unwrap(), ["a", "b"]);
+        rooms.leave_all(sid(2));
+        let mut all = heard.lock().unwrap().clone();
+        all.sort();
+        assert_eq!(all, ["a", "a", "b", "b"]);
     }
 }
