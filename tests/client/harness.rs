@@ -2,15 +2,19 @@
 //! with the instant it happened, to wait for and to check timings against.
 
 use std::{
+    fmt,
     future::Future,
-    sync::{Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 use socketio_client::{
     extract::{Event, RawArgs},
-    Client, ClientBuilder, DisconnectReason, Error, Socket, Transports,
+    Client, ClientBuilder, DisconnectReason, Error, Socket, Transport, Transports,
 };
 use tokio::sync::mpsc;
 
@@ -48,8 +52,9 @@ pub(crate) enum Seen {
     Disconnect(String, DisconnectReason),
     ReconnectAttempt(u32),
     Reconnect(u32),
-    ReconnectError,
+    ReconnectError(Error),
     ReconnectFailed,
+    Upgrade(Transport),
     /// An event: namespace, name, arguments.
     Event(String, String, Vec<Value>),
 }
@@ -80,16 +85,18 @@ impl Probe {
         }
     }
 
-    /// Records the client's reconnection events.
+    /// Records the client's reconnection and upgrade events.
     pub(crate) fn watch_client(&self, client: &Client) {
         let tx = self.tx.clone();
         client.on_reconnect_attempt(move |n| send(&tx, Seen::ReconnectAttempt(n)));
         let tx = self.tx.clone();
         client.on_reconnect(move |n| send(&tx, Seen::Reconnect(n)));
         let tx = self.tx.clone();
-        client.on_reconnect_error(move |_| send(&tx, Seen::ReconnectError));
+        client.on_reconnect_error(move |e| send(&tx, Seen::ReconnectError(e.clone())));
         let tx = self.tx.clone();
         client.on_reconnect_failed(move || send(&tx, Seen::ReconnectFailed));
+        let tx = self.tx.clone();
+        client.on_upgrade(move |transport| send(&tx, Seen::Upgrade(transport)));
     }
 
     /// Records the socket's lifecycle and every event it receives.
@@ -136,6 +143,38 @@ impl Probe {
                 let (at, seen) = self.next().await;
                 if let Some(found) = pick(&seen) {
                     return (at, found);
+                }
+            }
+        })
+        .await
+    }
+
+    /// The first thing ever seen (read or not) for which `pick` returns
+    /// `Some`, waiting for it if it has not come yet; reads nothing, so
+    /// that [`next`](Self::next) and [`wait_for`](Self::wait_for) still
+    /// see what came before or after it.
+    pub(crate) async fn find<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&Seen) -> Option<T>,
+    ) -> T {
+        while let Ok(seen) = self.rx.try_recv() {
+            self.history.push(seen);
+        }
+        if let Some(found) = self.history.iter().find_map(|(_, s)| pick(s)) {
+            return found;
+        }
+        within(what, async {
+            loop {
+                let seen = self
+                    .rx
+                    .recv()
+                    .await
+                    .expect("the probe's sender lives as long as the probe");
+                let found = pick(&seen.1);
+                self.history.push(seen);
+                if let Some(found) = found {
+                    return found;
                 }
             }
         })
@@ -218,4 +257,46 @@ pub(crate) async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         }
     })
     .await;
+}
+
+/// Counts, on this thread, the `tracing` events whose message is `message`
+/// (the client's connection task runs on the test's thread under
+/// `#[tokio::test]`): for what the client only tells its log, such as an
+/// acknowledgement nobody waits for. Counts while the guard lives.
+pub(crate) fn count_logs(
+    message: &'static str,
+) -> (tracing::subscriber::DefaultGuard, Arc<AtomicUsize>) {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    struct Count {
+        message: &'static str,
+        n: Arc<AtomicUsize>,
+    }
+    struct Message<'a>(&'a str, bool);
+    impl tracing::field::Visit for Message<'_> {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+            if field.name() == "message" && format!("{value:?}") == self.0 {
+                self.1 = true;
+            }
+        }
+    }
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut seen = Message(self.message, false);
+            event.record(&mut seen);
+            if seen.1 {
+                self.n.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+    let n = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(Count {
+        message,
+        n: n.clone(),
+    });
+    (tracing::subscriber::set_default(subscriber), n)
 }

@@ -63,6 +63,34 @@ async fn connect_error_carries_the_middleware_data() {
     scenarios::connect_error(&server.url()).await;
 }
 
+/// A server whose `allowRequest` refuses every request: the error names
+/// the HTTP status and Node's message, over polling (403 with Node's error
+/// JSON) and WebSocket (Node answers a refused upgrade with 400 and the
+/// message as its body).
+#[tokio::test]
+async fn a_handshake_refused_by_node_names_the_status_and_message() {
+    let server = NodeServer::start(0, json!({"refuse": "no robots today"})).await;
+    for (transports, status) in [
+        (Transports::PollingOnly, 403),
+        (Transports::WebSocketOnly, 400),
+    ] {
+        let client = builder(&server.url(), transports)
+            .reconnection(false)
+            .build()
+            .expect("client");
+        let e = within("connect", client.socket("/").connect())
+            .await
+            .expect_err("refused");
+        assert!(e.is_transport(), "{e:?}");
+        assert_eq!(e.status(), Some(status), "{transports:?}: {e:?}");
+        let cause = std::error::Error::source(&e).expect("a cause").to_string();
+        assert!(
+            cause.contains(&format!("HTTP status {status}")) && cause.contains("no robots today"),
+            "{transports:?}: {cause}"
+        );
+    }
+}
+
 /// With `connectionStateRecovery` on, the client keeps the server's `pid`
 /// and the offset of the last event, sends them when it reconnects, and the
 /// server restores the session and replays what was missed.

@@ -13,12 +13,12 @@ use std::{
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use socketio_client::{
-    extract::Data, BufferOverflow, DisconnectReason, Socket, Transport, Transports,
+    extract::Data, BufferOverflow, Client, DisconnectReason, Socket, Transport, Transports,
 };
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
-    harness::{builder, lock, wait_until, within, Probe, Seen},
+    harness::{builder, count_logs, lock, wait_until, within, Probe, Seen},
     servers::{NodeServer, RustServer, Server},
 };
 
@@ -60,7 +60,7 @@ async fn reconnection_delays(jitter: f64, attempts: u32, restart: Option<u32>) -
                 assert_eq!(n as usize, delays.len() + 1, "attempts are numbered from 1");
                 delays.push(at - last);
             }
-            Seen::ReconnectError => {
+            Seen::ReconnectError(_) => {
                 last = at;
                 failed += 1;
                 if Some(failed) == restart {
@@ -196,24 +196,126 @@ async fn emits_while_down_arrive_once_in_order_after_a_restart() {
     client.disconnect();
 }
 
-#[tokio::test]
-async fn emits_while_down_arrive_once_in_order_after_a_node_restart() {
+/// A Node server, and a client connected to it over WebSocket whose
+/// socket `/` a probe watches.
+async fn connected_to_node() -> (NodeServer, Client, Socket, Probe) {
     let server = NodeServer::start(0, json!({})).await;
-    let port = server.port();
     let client = builder(&server.url(), Transports::WebSocketOnly)
         .build()
         .expect("client");
     let socket = client.socket("/");
-    let mut probe = Probe::new();
+    let probe = Probe::new();
     probe.watch_socket(&socket);
     within("connect", socket.connect()).await.expect("connect");
+    (server, client, socket, probe)
+}
 
+#[tokio::test]
+async fn emits_while_down_arrive_once_in_order_after_a_node_restart() {
+    let (server, client, socket, mut probe) = connected_to_node().await;
+    let port = server.port();
     server.kill().await;
     emit_while_down(&socket, &mut probe).await;
     let _server = NodeServer::start(port, json!({})).await;
     probe.connected("/").await;
     assert_eq!(server_log(&socket).await, expected_log());
     client.disconnect();
+}
+
+/// An emit with an acknowledgement is sent whether its future is kept or
+/// dropped, as the JS client sends an emit whose callback nobody waits for:
+/// at once while connected, from the buffer after a reconnection while
+/// not. Dropping only forgets the answer: the client forgets the
+/// acknowledgement at once (it logs the answer, when it comes, as one
+/// nobody waits for, instead of keeping an entry for it).
+#[tokio::test]
+async fn an_emit_whose_ack_future_is_dropped_is_still_sent() {
+    let (_guard, orphans) = count_logs("socket.io client: acknowledgement nobody waits for");
+    let (server, client, socket, mut probe) = connected_to_node().await;
+    let port = server.port();
+
+    drop(socket.emit_with_ack::<_, String>("record", "dropped while connected"));
+    // The server answers `record` before `log`, on the same connection.
+    assert_eq!(
+        server_log(&socket).await,
+        [json!("dropped while connected")]
+    );
+    assert_eq!(orphans.load(Ordering::SeqCst), 1);
+
+    server.kill().await;
+    let (_, reason) = probe.disconnected("/").await;
+    assert!(reason.is_reconnectable(), "{reason}");
+    drop(socket.emit_with_ack::<_, String>("record", "dropped while down"));
+    let kept = socket.emit_with_ack::<_, String>("record", "kept while down");
+    let _server = NodeServer::start(port, json!({})).await;
+    probe.connected("/").await;
+    assert_eq!(
+        within("the kept acknowledgement", kept)
+            .await
+            .expect("answered"),
+        "kept while down"
+    );
+    assert_eq!(
+        server_log(&socket).await,
+        [json!("dropped while down"), json!("kept while down")]
+    );
+    assert_eq!(orphans.load(Ordering::SeqCst), 2);
+    assert!(socket.connected());
+    client.disconnect();
+}
+
+/// The `io::Error` in an error's source chain, if there is one.
+fn io_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cause = e.source();
+    }
+    None
+}
+
+/// A server that cannot be reached: the first attempt's error and each
+/// reconnection attempt's carry the cause, an `io::Error` of kind
+/// `ConnectionRefused`, in their source chain, over polling and WebSocket.
+#[tokio::test]
+async fn a_refused_connection_carries_its_cause() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    for transports in [Transports::Upgrade, Transports::WebSocketOnly] {
+        let client = builder(&format!("http://127.0.0.1:{port}"), transports)
+            .reconnection_attempts(1)
+            .build()
+            .expect("client");
+        let socket = client.socket("/");
+        let mut probe = Probe::new();
+        probe.watch_client(&client);
+        let e = within("connect", socket.connect())
+            .await
+            .expect_err("nothing listens");
+        assert!(e.is_transport(), "{e:?}");
+        assert_eq!(e.status(), None);
+        assert_eq!(
+            io_error_kind(&e),
+            Some(std::io::ErrorKind::ConnectionRefused),
+            "{transports:?}: {e:?}"
+        );
+        let (_, e) = probe
+            .wait_for("a failed reconnection", |s| match s {
+                Seen::ReconnectError(e) => Some(e.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(
+            io_error_kind(&e),
+            Some(std::io::ErrorKind::ConnectionRefused),
+            "{transports:?}: {e:?}"
+        );
+        client.disconnect();
+    }
 }
 
 /// A client started while the server is down fails its first connect, and
@@ -240,7 +342,7 @@ async fn connects_once_the_server_comes_up() {
         .expect("buffered");
     probe
         .wait_for("a failed attempt", |s| {
-            matches!(s, Seen::ReconnectError).then_some(())
+            matches!(s, Seen::ReconnectError(_)).then_some(())
         })
         .await;
     let _server = RustServer::start(port);

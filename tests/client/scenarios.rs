@@ -36,6 +36,7 @@ pub(crate) async fn connect_over(
         .expect("client");
     let socket = client.socket("/");
     let mut probe = Probe::new();
+    probe.watch_client(&client);
     probe.watch_socket(&socket);
     within("connect", socket.connect()).await.expect("connect");
     assert!(socket.connected());
@@ -50,10 +51,17 @@ pub(crate) async fn connect_over(
         Transports::PollingOnly => Transport::Polling,
         _ => Transport::WebSocket,
     };
-    wait_until("the final transport", || {
-        client.transport() == Some(expected)
-    })
-    .await;
+    if transports == Transports::Upgrade {
+        // Told by the `upgrade` callback, after which `transport()` agrees.
+        let upgraded = probe
+            .find("the upgrade", |s| match s {
+                Seen::Upgrade(t) => Some(*t),
+                _ => None,
+            })
+            .await;
+        assert_eq!(upgraded, Transport::WebSocket);
+    }
+    assert_eq!(client.transport(), Some(expected));
     if server_reports_transport {
         let seen: String = socket
             .emit_with_ack("transport", &())
@@ -71,9 +79,21 @@ pub(crate) async fn connect_over(
     let unexpected: Vec<Seen> = probe
         .drain()
         .into_iter()
-        .filter(|s| matches!(s, Seen::Disconnect(..) | Seen::Connect(_)))
+        .filter(|s| {
+            matches!(
+                s,
+                Seen::Disconnect(..) | Seen::Connect(_) | Seen::ReconnectAttempt(_)
+            )
+        })
         .collect();
     assert!(unexpected.is_empty(), "{unexpected:?}");
+    // One upgrade, if the client started on polling; none otherwise.
+    let upgrades = probe
+        .history
+        .iter()
+        .filter(|(_, s)| matches!(s, Seen::Upgrade(_)))
+        .count();
+    assert_eq!(upgrades, usize::from(transports == Transports::Upgrade));
     assert!(socket.connected());
     assert_eq!(client.transport(), Some(expected));
 

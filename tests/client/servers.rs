@@ -284,9 +284,12 @@ fn register_main(socket: &SocketRef, log: Arc<Mutex<Vec<Value>>>) {
         });
     });
     let record_log = log.clone();
-    socket.on("record", move |Data(x): Data<Value>| {
+    socket.on("record", move |Data(x): Data<Value>, ack: AckSender| {
         let log = record_log.clone();
-        async move { crate::harness::lock(&log).push(x) }
+        async move {
+            crate::harness::lock(&log).push(x.clone());
+            let _ = ack.send(&(x,));
+        }
     });
     socket.on("log", move |ack: AckSender| {
         let log = log.clone();

@@ -4,7 +4,9 @@
 //   node client_server.mjs <port> [options-json]
 //
 // <port> 0 picks a free port. Options: {"pingInterval": ms, "pingTimeout": ms,
-// "recovery": bool}. Prints {"event":"ready","port":N} on stdout once
+// "recovery": bool, "refuse": message}; with "refuse", `allowRequest` denies
+// every request with that message (HTTP 403 with Node's error JSON on
+// polling, 400 with the message as body on a WebSocket). Prints {"event":"ready","port":N} on stdout once
 // listening; the Rust side reads it, and kills the process to stop it.
 //
 // Namespaces and events (the Rust server of tests/client/servers.rs does the same):
@@ -18,7 +20,8 @@
 //                                   an ack, and acks with the client's answer;
 //            "never" (..., ack)     never acknowledges;
 //            "slow" (x, ack)        acknowledges x after 300 ms;
-//            "record" (x)           appends x to the log; "log" (ack) acks it;
+//            "record" (x, ack?)     appends x to the log (and acks x if asked);
+//            "log" (ack)            acks the log;
 //            "kick"                 disconnects the socket (io server disconnect);
 //            "drop" (ack)           closes the connection (transport close),
 //                                   then broadcasts "missed" 50 ms later;
@@ -40,6 +43,10 @@ const io = new Server(httpServer, {
   connectionStateRecovery: options.recovery
     ? { maxDisconnectionDuration: 10_000, skipMiddlewares: true }
     : undefined,
+  allowRequest:
+    options.refuse === undefined
+      ? undefined
+      : (req, callback) => callback(options.refuse, false),
 });
 
 const log = [];
@@ -88,7 +95,10 @@ io.on("connection", (socket) => {
   });
   socket.on("never", () => {});
   socket.on("slow", (x, ack) => setTimeout(() => ack(x), 300));
-  socket.on("record", (x) => log.push(x));
+  socket.on("record", (x, ack) => {
+    log.push(x);
+    if (typeof ack === "function") ack(x);
+  });
   socket.on("log", (ack) => ack(log));
   socket.on("kick", () => socket.disconnect());
   socket.on("drop", (ack) => {

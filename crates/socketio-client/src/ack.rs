@@ -41,9 +41,15 @@ pub(crate) type AckTx = oneshot::Sender<Result<AckReply, Error>>;
 /// Returned by [`Socket::emit_with_ack`].
 ///
 /// The packet is emitted when `emit_with_ack` is called, not when the future
-/// is first polled, and the timeout runs from then. On timeout, or if the
-/// future is dropped, the acknowledgement is forgotten and, if the packet
-/// is still buffered for a reconnection, it is not sent at all.
+/// is first polled, and the timeout runs from then.
+///
+/// - **Dropping the future** only forgets the answer: the packet is sent all
+///   the same (at once, or from the buffer once the socket is connected
+///   again), as the JS client sends an emit whose callback nobody waits
+///   for. The answer, when it comes, is ignored.
+/// - **On timeout** the future fails with [`Error::is_timeout`] and the
+///   acknowledgement is forgotten; a packet still buffered is removed and
+///   never sent (as with the JS client's `socket.timeout(d).emit`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -124,13 +130,14 @@ impl<R> AckFuture<R> {
         self
     }
 
-    /// Tells the connection task to forget the acknowledgement (and the
-    /// packet, if it is still buffered).
-    fn forget(&mut self) {
+    /// Tells the connection task to forget the acknowledgement and, with
+    /// `unsend`, the packet if it is still buffered.
+    fn forget(&mut self, unsend: bool) {
         if let State::Waiting { socket, id, .. } = std::mem::replace(&mut self.state, State::Done) {
             let _ = socket.send(Command::ForgetAck {
                 slot: socket.slot(),
                 id,
+                unsend,
             });
         }
     }
@@ -165,7 +172,7 @@ impl<R: DeserializeOwned> Future for AckFuture<R> {
                 .sleep
                 .get_or_insert_with(|| Box::pin(sleep_until(this.emitted + timeout)));
             if sleep.as_mut().poll(cx).is_ready() {
-                this.forget();
+                this.forget(true);
                 return Poll::Ready(Err(Error::ack_timeout(timeout)));
             }
         }
@@ -175,7 +182,8 @@ impl<R: DeserializeOwned> Future for AckFuture<R> {
 
 impl<R> Drop for AckFuture<R> {
     fn drop(&mut self) {
-        self.forget();
+        // The emit stands: only its answer is no longer wanted.
+        self.forget(false);
     }
 }
 

@@ -223,6 +223,20 @@ impl Client {
         self.manager(ManagerCallback::ReconnectFailed(Box::new(f)));
     }
 
+    /// Calls `f` with the new transport when the connection has moved
+    /// from HTTP long-polling to WebSocket (the JS `upgrade` event of
+    /// `socket.io.engine`): once per connection that upgrades, never for
+    /// one that starts on WebSocket or stays on polling. When `f` runs,
+    /// [`transport`](Self::transport) already reports the new transport.
+    ///
+    /// ```
+    /// # let client = socketio_client::Client::builder("http://localhost:3000").build().unwrap();
+    /// client.on_upgrade(|transport| println!("now on {}", transport.as_str()));
+    /// ```
+    pub fn on_upgrade<F: Fn(Transport) + Send + Sync + 'static>(&self, f: F) {
+        self.manager(ManagerCallback::Upgrade(Box::new(f)));
+    }
+
     fn manager(&self, callback: ManagerCallback) {
         let _ = self.tx.send(Command::Manager(callback));
     }

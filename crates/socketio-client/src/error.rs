@@ -274,6 +274,28 @@ impl Error {
         matches!(self.inner.kind, Kind::Closed | Kind::NoRuntime)
     }
 
+    /// The HTTP status with which the server refused a request (its
+    /// handshake, a polling request or the WebSocket upgrade), when that is
+    /// what went wrong. The error's [`source`](std::error::Error::source)
+    /// then names the status and what the server said: Node's
+    /// `{"code":..,"message":..}` answer, or the start of the body.
+    ///
+    /// ```no_run
+    /// # async fn demo(socket: socketio_client::Socket) {
+    /// if let Err(e) = socket.connect().await {
+    ///     if e.status() == Some(403) {
+    ///         eprintln!("the server does not let us in: {}", std::error::Error::source(&e).unwrap());
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        let source = self.inner.source.as_deref()?;
+        source
+            .downcast_ref::<HttpStatus>()
+            .map(|s| s.status.as_u16())
+    }
+
     /// The `data` of a `CONNECT_ERROR` (the server's `err.data`), if the
     /// server sent one.
     ///
@@ -350,6 +372,65 @@ impl std::error::Error for Error {
     }
 }
 
+/// The server answered an HTTP request with a status that says no: the
+/// [`source`](std::error::Error::source) of a transport [`Error`].
+#[derive(Debug)]
+pub(crate) struct HttpStatus {
+    status: http::StatusCode,
+    /// Node's `{"code":..,"message":..}` answer, read; else the start of
+    /// the body as text.
+    said: Said,
+}
+
+#[derive(Debug)]
+enum Said {
+    Engine { code: i64, message: String },
+    Text(String),
+}
+
+/// How much of a body that is not Node's error JSON an error keeps.
+const MAX_BODY_TEXT: usize = 200;
+
+impl HttpStatus {
+    pub(crate) fn new(status: http::StatusCode, body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct EngineError {
+            code: i64,
+            message: String,
+        }
+        let said = match serde_json::from_slice::<EngineError>(body) {
+            Ok(e) => Said::Engine {
+                code: e.code,
+                message: e.message,
+            },
+            Err(_) => {
+                let text = String::from_utf8_lossy(body);
+                let mut end = text.len().min(MAX_BODY_TEXT);
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                Said::Text(text.get(..end).unwrap_or_default().trim().to_owned())
+            }
+        };
+        HttpStatus { status, said }
+    }
+}
+
+impl fmt::Display for HttpStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP status {}", self.status)?;
+        match &self.said {
+            Said::Engine { code, message } => {
+                write!(f, ": {message:?} (Engine.IO error code {code})")
+            }
+            Said::Text(text) if text.is_empty() => Ok(()),
+            Said::Text(text) => write!(f, ": {text}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpStatus {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +455,28 @@ mod tests {
         );
         assert!(Error::ack_timeout(Duration::from_millis(5)).is_timeout());
         assert_eq!(e.data(), None);
+        assert_eq!(e.status(), None);
+    }
+
+    #[test]
+    fn http_statuses_read_node_errors() {
+        let body = br#"{"code":4,"message":"Forbidden"}"#;
+        let e = Error::transport(
+            "the server refused the request",
+            HttpStatus::new(http::StatusCode::FORBIDDEN, body),
+        );
+        assert_eq!(e.status(), Some(403));
+        assert_eq!(
+            e.source().map(|s| s.to_string()).as_deref(),
+            Some(r#"HTTP status 403 Forbidden: "Forbidden" (Engine.IO error code 4)"#)
+        );
+        let long = "é".repeat(300);
+        let e = HttpStatus::new(http::StatusCode::BAD_REQUEST, long.as_bytes());
+        assert_eq!(
+            e.to_string(),
+            format!("HTTP status 400 Bad Request: {}", "é".repeat(100))
+        );
+        let e = HttpStatus::new(http::StatusCode::BAD_GATEWAY, b"");
+        assert_eq!(e.to_string(), "HTTP status 502 Bad Gateway");
     }
 }

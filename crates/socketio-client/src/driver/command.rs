@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use crate::{
     ack::AckTx, config::Auth, handler::BoxedHandler, socket::SocketCore, DisconnectReason, Error,
+    Transport,
 };
 
 /// What the handles ask of the connection task. Sockets are named by their
@@ -36,9 +37,13 @@ pub(crate) enum Command {
         slot: usize,
         packet: EncodedPacket,
     },
+    /// Nobody waits for the acknowledgement of `id` any more.
     ForgetAck {
         slot: usize,
         id: AckId,
+        /// Also remove its packet if it is still buffered (a timeout);
+        /// else it is sent as any other (a dropped future).
+        unsend: bool,
     },
     On {
         slot: usize,
@@ -102,6 +107,7 @@ pub(crate) enum ManagerCallback {
     Reconnect(Callback<u32>),
     ReconnectError(ErrorCallback),
     ReconnectFailed(Notify),
+    Upgrade(Callback<Transport>),
 }
 
 /// Runs a user callback, turning a panic into a log line: the connection

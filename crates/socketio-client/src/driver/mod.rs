@@ -77,6 +77,7 @@ struct Manager {
     reconnect: Option<Callback<u32>>,
     reconnect_error: Option<ErrorCallback>,
     reconnect_failed: Option<Notify>,
+    upgrade: Option<Callback<Transport>>,
 }
 
 pub(crate) struct Driver {
@@ -202,7 +203,12 @@ impl Driver {
                 match session.poll_next(cx) {
                     Poll::Ready(SessionEvent::Packet(packet)) => self.on_engine_packet(packet),
                     Poll::Ready(SessionEvent::Upgraded) => {
+                        // Set first, so that the callback sees it in `transport()`.
                         self.shared.set_transport(Some(Transport::WebSocket));
+                        trace::debug!("socket.io client: upgraded to websocket");
+                        if let Some(f) = &self.manager.upgrade {
+                            guarded("upgrade", || f(Transport::WebSocket));
+                        }
                     }
                     Poll::Ready(SessionEvent::Closed(closed)) => self.on_closed(closed),
                     Poll::Pending => return false,
@@ -295,9 +301,9 @@ impl Driver {
                     ),
                 }
             }
-            Command::ForgetAck { slot, id } => {
+            Command::ForgetAck { slot, id, unsend } => {
                 if let Some(ns) = self.namespaces.get_mut(slot) {
-                    ns.forget_ack(id);
+                    ns.forget_ack(id, unsend);
                 }
             }
             Command::On {
@@ -334,6 +340,7 @@ impl Driver {
                 ManagerCallback::Reconnect(f) => self.manager.reconnect = Some(f),
                 ManagerCallback::ReconnectError(f) => self.manager.reconnect_error = Some(f),
                 ManagerCallback::ReconnectFailed(f) => self.manager.reconnect_failed = Some(f),
+                ManagerCallback::Upgrade(f) => self.manager.upgrade = Some(f),
             },
         }
     }

@@ -177,10 +177,13 @@ impl Namespace {
         }
     }
 
-    /// An acknowledgement timed out or was dropped: forget it, and its
-    /// packet if it was not sent yet.
-    pub(super) fn forget_ack(&mut self, id: AckId) {
+    /// An acknowledgement timed out or was dropped: forget it and, with
+    /// `unsend`, its packet if it was not sent yet.
+    pub(super) fn forget_ack(&mut self, id: AckId, unsend: bool) {
         self.acks.remove(&id);
+        if !unsend {
+            return;
+        }
         let before = self.buffer.len();
         self.buffer.retain(|b| b.ack != Some(id));
         self.uncount(before - self.buffer.len());

@@ -1,7 +1,6 @@
 //! HTTP long-polling: one pending `GET` to receive, at most one `POST` to send.
 
 use std::{
-    fmt,
     future::Future,
     task::{ready, Context, Poll},
 };
@@ -15,7 +14,7 @@ use hyper_util::{
 };
 use socketio_protocol::engine::{encode_payload, encoded_payload_len, Frame};
 
-use crate::{handler::BoxFuture, Error};
+use crate::{error::HttpStatus, handler::BoxFuture, Error};
 
 pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
@@ -30,22 +29,6 @@ pub(crate) fn http_client() -> HttpClient {
     connector.set_nodelay(true);
     Client::builder(TokioExecutor::new()).build(connector)
 }
-
-/// The server answered with another status than 200.
-#[derive(Debug)]
-struct HttpStatus(StatusCode, String);
-
-impl fmt::Display for HttpStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP status {}", self.0)?;
-        if !self.1.is_empty() {
-            write!(f, ": {}", self.1)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for HttpStatus {}
 
 /// Sends one polling request and reads the whole response body.
 pub(crate) fn request(
@@ -69,7 +52,12 @@ pub(crate) fn request(
         let response = sent
             .map_err(|e| Error::transport("invalid HTTP request", e))?
             .await
-            .map_err(|e| Error::transport("HTTP request failed", e))?;
+            .map_err(|e| match e.is_connect() {
+                // The cause (connection refused, no route...) is the
+                // `io::Error` at the end of the source chain.
+                true => Error::transport("cannot connect to the server", e),
+                false => Error::transport("HTTP request failed", e),
+            })?;
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
             .collect()
@@ -77,10 +65,9 @@ pub(crate) fn request(
             .map_err(|e| Error::transport("cannot read the HTTP response", e))?
             .to_bytes();
         if status != StatusCode::OK {
-            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
             return Err(Error::transport(
                 "the server refused the request",
-                HttpStatus(status, text),
+                HttpStatus::new(status, &body),
             ));
         }
         Ok(body)

@@ -20,7 +20,7 @@ use tokio_tungstenite::{
 };
 
 use super::Closed;
-use crate::{DisconnectReason, Error};
+use crate::{error::HttpStatus, DisconnectReason, Error};
 
 pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -34,8 +34,24 @@ pub(crate) async fn connect(url: String, headers: HeaderMap) -> Result<WsStream,
         .extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
     let (stream, _response) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
-        .map_err(|e| Error::transport("cannot open the WebSocket", e))?;
+        .map_err(open_error)?;
     Ok(stream)
+}
+
+/// The cause of a failed WebSocket handshake, as the source of the error:
+/// the `io::Error` itself, or the status and what the server said.
+fn open_error(e: tungstenite::Error) -> Error {
+    match e {
+        tungstenite::Error::Io(e) => Error::transport("cannot open the WebSocket", e),
+        tungstenite::Error::Http(response) => Error::transport(
+            "the server refused the WebSocket",
+            HttpStatus::new(
+                response.status(),
+                response.body().as_deref().unwrap_or_default(),
+            ),
+        ),
+        e => Error::transport("cannot open the WebSocket", e),
+    }
 }
 
 /// An open WebSocket and the messages waiting to be written to it.
