@@ -30,8 +30,32 @@ pub(crate) async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Out
 }
 
 /// The shared Redis of the tests (`REDIS_URL`, default `redis://127.0.0.1:6379`).
+/// Fails the test at once, saying how to start one, when nothing listens there.
 pub(crate) fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    static CHECKED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    if let Err(e) = CHECKED.get_or_init(|| reachable(&url)) {
+        panic!(
+            "no Redis at {url} ({e}). Start one with \
+             `redis-server --port 6379 --save '' --appendonly no --daemonize yes` \
+             (.ci/run does it on a fresh machine), or point REDIS_URL at yours"
+        );
+    }
+    url
+}
+
+/// Whether something accepts TCP connections at the URL's host and port.
+fn reachable(url: &str) -> Result<(), String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or_else(|| format!("{host_port} resolves to nothing"))?;
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// A key prefix no other test (nor another run) uses.
