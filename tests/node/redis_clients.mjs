@@ -36,6 +36,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       transports: ["websocket"],
       reconnection: false,
       auth: { name: cmd.name, rooms: cmd.rooms || [] },
+      // Escaped in the URL; servers must hand it back decoded.
+      query: { who: `${cmd.name} é/&` },
     });
     clients.set(cmd.name, socket);
     socket.on("connect", () => log({ event: "connected", name: cmd.name, sid: socket.id }));

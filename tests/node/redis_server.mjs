@@ -109,6 +109,7 @@ const handlers = {
         rooms: [...s.rooms],
         data: s.data,
         auth: s.handshake.auth,
+        handshake: s.handshake,
       })),
     };
   },

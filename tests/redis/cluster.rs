@@ -225,6 +225,45 @@ async fn fetch_sockets_lists_the_sockets_of_every_server() {
     let rooms: BTreeSet<String> = serde_json::from_value(a1["rooms"].clone()).unwrap();
     assert_eq!(rooms, set(&["r1", &c.sid("a1")]));
 
+    // The handshake of a Rust-hosted socket has the shape of a Node-hosted
+    // one, as a Node app reads it: the same fields, the query decoded.
+    let n1 = sockets
+        .iter()
+        .find(|s| s["id"] == c.sid("n1").as_str())
+        .unwrap();
+    let (ours, theirs) = (&a1["handshake"], &n1["handshake"]);
+    let keys = |h: &Value| -> BTreeSet<String> {
+        h.as_object()
+            .unwrap_or_else(|| panic!("no handshake in {h}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(keys(ours), keys(theirs), "ours {ours}\ntheirs {theirs}");
+    assert_eq!(ours["query"]["who"], "a1 é/&", "{ours}");
+    assert_eq!(theirs["query"]["who"], "n1 é/&", "{theirs}");
+    assert_eq!(ours["query"]["transport"], theirs["query"]["transport"]);
+    for field in ["xdomain", "secure"] {
+        assert_eq!(
+            ours[field], theirs[field],
+            "{field}: ours {ours}\ntheirs {theirs}"
+        );
+    }
+    // Node reports an IPv4 client as `127.0.0.1` or `::ffff:127.0.0.1`.
+    assert!(
+        theirs["address"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("127.0.0.1")),
+        "{theirs}"
+    );
+    assert_eq!(ours["address"], "127.0.0.1", "{ours}");
+    let time = ours["time"].as_str().expect("time");
+    assert!(
+        time.ends_with("GMT+0000 (Coordinated Universal Time)"),
+        "{time}"
+    );
+    assert!(theirs["time"].is_string(), "{theirs}");
+
     let answer = c
         .node
         .cmd(json!({"cmd": "fetchSockets", "rooms": ["r1"], "except": ["r2"]}))

@@ -326,6 +326,17 @@ impl RustServer {
             .await
             .expect("connect to Redis");
         let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build_layer();
+        let (tx, server_side) = mpsc::unbounded_channel();
+        let me = name.to_owned();
+        io.on_server_side(move |event: ServerSideEvent| {
+            let args: Value =
+                serde_json::from_str(&format!("[{}]", event.args().args)).unwrap_or_default();
+            let _ = tx.send((event.event().to_owned(), args));
+            if event.expects_ack() {
+                let _ = event.ack(&json!({ "from": me }));
+            }
+        });
+        // Registered after `on_server_side`: the order must not matter.
         io.ns("/", |socket: SocketRef| async move {
             let auth: Value = socket
                 .handshake()
@@ -352,22 +363,14 @@ impl RustServer {
                 },
             );
         });
-        let (tx, server_side) = mpsc::unbounded_channel();
-        let me = name.to_owned();
-        io.on_server_side(move |event: ServerSideEvent| {
-            let args: Value =
-                serde_json::from_str(&format!("[{}]", event.args().args)).unwrap_or_default();
-            let _ = tx.send((event.event().to_owned(), args));
-            if event.expects_ack() {
-                let _ = event.ack(&json!({ "from": me }));
-            }
-        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let app = axum::Router::new().layer(layer);
         tokio::spawn(async move {
+            // With the peer address, as a server that reports it (Node's handshake.address).
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
         within("the adapter to subscribe", adapter.ready()).await;

@@ -262,7 +262,13 @@ impl SocketIo {
             Arc::downgrade(&self.inner),
             false,
         );
-        self.inner.namespaces.insert(path, ns);
+        // A handler of server-side events set before this registration
+        // (`on_server_side` on the default `/`) is kept: the order of the
+        // two calls does not matter.
+        let previous = self.inner.namespaces.insert(path, ns.clone());
+        if let Some(handler) = previous.and_then(|p| read(&p.server_side).clone()) {
+            write(&ns.server_side).get_or_insert(handler);
+        }
         reg
     }
 
@@ -411,6 +417,7 @@ impl SocketIo {
 
     /// Handles events that other servers emit with
     /// [`server_side_emit`](Self::server_side_emit) on the main namespace.
+    /// It may be set before or after `io.ns("/", ..)`.
     pub fn on_server_side<F: Fn(ServerSideEvent) + Send + Sync + 'static>(&self, handler: F) {
         if let Some(ns) = self.main_ns() {
             *write(&ns.server_side) = Some(Arc::new(handler));

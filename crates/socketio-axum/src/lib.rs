@@ -35,6 +35,7 @@ mod client;
 mod client_bundle;
 mod config;
 mod connection;
+mod describe;
 mod disconnect;
 mod error;
 pub mod extract;

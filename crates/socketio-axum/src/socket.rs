@@ -556,49 +556,7 @@ impl SocketRef {
     /// This socket as [`fetch_sockets`](crate::BroadcastOperators::fetch_sockets)
     /// describes it to other servers, in Node's shape.
     pub(crate) fn describe(&self) -> SocketData {
-        let h = self.handshake();
-        let req = self.0.conn.req_parts();
-        let headers: serde_json::Map<String, serde_json::Value> = h
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| {
-                Some((
-                    k.as_str().to_owned(),
-                    serde_json::Value::from(v.to_str().ok()?),
-                ))
-            })
-            .collect();
-        let query: serde_json::Map<String, serde_json::Value> = h
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.to_owned(), serde_json::Value::from(v))
-            })
-            .collect();
-        let issued = h
-            .issued()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let auth = h
-            .auth()
-            .and_then(|a| serde_json::from_str(a).ok())
-            .unwrap_or_else(|| serde_json::json!({}));
-        SocketData {
-            id: self.id().to_string(),
-            handshake: serde_json::json!({
-                "headers": headers,
-                "query": query,
-                "url": req.uri.to_string(),
-                "issued": issued,
-                "auth": auth,
-            }),
-            rooms: self.rooms().iter().map(|r| r.to_string()).collect(),
-            data: self.data(),
-        }
+        crate::describe::describe(self)
     }
 
     // ----- leaving -----

@@ -20,6 +20,7 @@
 //! assert_eq!(Frame::from(&packet).as_text(), Some("4hello"));
 //! ```
 
+pub mod date;
 pub mod engine;
 pub mod socket;
 mod str;

@@ -276,38 +276,9 @@ fn timestamp_ms(data: &[u8]) -> Option<i64> {
         .checked_add(i64::from(nanos / 1_000_000))
 }
 
-/// `Date.prototype.toISOString`: `2024-05-06T07:08:09.010Z`, with a signed
-/// six-digit year outside 0..=9999.
+/// `Date.prototype.toISOString`, as Node writes a date in JSON.
 fn iso_8601(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let (h, min, s, milli) = (
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000,
-    );
-    let year = match y {
-        0..=9999 => format!("{y:04}"),
-        y if y < 0 => format!("-{:06}", -y),
-        y => format!("+{y:06}"),
-    };
-    format!("{year}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
-}
-
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 → (year, month, day).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    socketio_protocol::date::to_iso_string(ms)
 }
 
 /// A JSON value read straight into a msgpack value, object keys in order.

@@ -1,4 +1,6 @@
-use std::time::SystemTime;
+use std::{net::SocketAddr, time::SystemTime};
+
+use axum::extract::ConnectInfo;
 
 use http::{HeaderMap, Uri};
 use socketio_protocol::Str;
@@ -43,6 +45,19 @@ impl Handshake {
     /// The JSON text of the `auth` object sent with `CONNECT`, if any.
     pub fn auth(&self) -> Option<&str> {
         self.auth.as_deref()
+    }
+
+    /// The client's address (Node's `handshake.address`), when the server
+    /// runs with axum's connection info:
+    /// `axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())`.
+    /// Behind a proxy it is the proxy's; the client's own is then in a
+    /// header such as `x-forwarded-for`.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.conn
+            .req_parts()
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0)
     }
 
     /// When the socket joined the namespace.
