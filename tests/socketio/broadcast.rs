@@ -197,3 +197,82 @@ async fn socket_flags_apply_on_any_namespace_and_carry_into_broadcasts() {
     assert_eq!(other.recv_text().await, r#"42/chat,["room",2]"#);
     assert_eq!(other.recv_text().await, r#"42/chat,["all",3]"#);
 }
+
+/// Broadcast acknowledgements as a stream: in the order the clients answer,
+/// each with its socket's id, the silent one as a timeout at the end; the
+/// collected future gathers the same answers.
+#[tokio::test]
+async fn broadcast_acks_stream_in_arrival_order_with_socket_ids() {
+    use futures_util::StreamExt;
+    use socketio_axum::AckError;
+
+    let server = SioServer::start(sio_config()).await;
+    server.io.ns("/", |_: SocketRef| async move {});
+    let mut clients = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let mut c = server.ws().await;
+        ids.push(c.join("/").await);
+        clients.push(c);
+    }
+    let ask = |io: &SocketIo| {
+        io.timeout(std::time::Duration::from_millis(600))
+            .emit_with_ack::<_, String>("ask", &())
+            .expect("emit")
+    };
+    // The ack id each client was asked with.
+    async fn asked(clients: &mut [socketio_axum_tests::SioWs]) -> Vec<String> {
+        let mut ids = Vec::new();
+        for c in clients.iter_mut() {
+            let frame = c.recv_text().await;
+            let id = frame
+                .strip_prefix("42")
+                .and_then(|f| f.strip_suffix(r#"["ask"]"#))
+                .unwrap_or_else(|| panic!("expected an ask with an ack id, got {frame:?}"));
+            ids.push(id.to_owned());
+        }
+        ids
+    }
+
+    // Client 2 answers first, then client 0; client 1 never does.
+    let mut stream = ask(&server.io).into_stream();
+    let acks = asked(&mut clients).await;
+    clients[2]
+        .send(&format!(r#"43{}["from 2"]"#, acks[2]))
+        .await;
+    let (socket, answer) = stream.next().await.expect("an answer");
+    assert_eq!(socket.map(|s| s.to_string()), Some(ids[2].clone()));
+    assert_eq!(answer.expect("ok"), "from 2");
+    clients[0]
+        .send(&format!(r#"43{}["from 0"]"#, acks[0]))
+        .await;
+    let (socket, answer) = stream.next().await.expect("an answer");
+    assert_eq!(socket.map(|s| s.to_string()), Some(ids[0].clone()));
+    assert_eq!(answer.expect("ok"), "from 0");
+    let (socket, answer) = stream.next().await.expect("the silent one");
+    assert_eq!(socket.map(|s| s.to_string()), Some(ids[1].clone()));
+    assert!(matches!(answer, Err(AckError::Timeout(_))), "{answer:?}");
+    assert!(stream.next().await.is_none(), "the stream ends");
+
+    // The collected future: every answer, once the last is in or the
+    // timeout passed (in the order the sockets were reached).
+    let collected = ask(&server.io);
+    let acks = asked(&mut clients).await;
+    for k in [2usize, 0] {
+        clients[k]
+            .send(&format!(r#"43{}["from {k}"]"#, acks[k]))
+            .await;
+    }
+    let replies = collected.await;
+    let mut answers: Vec<String> = replies
+        .iter()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
+    answers.sort();
+    assert_eq!(answers, ["from 0", "from 2"], "{replies:?}");
+    let timeouts = replies
+        .iter()
+        .filter(|r| matches!(r, Err(AckError::Timeout(_))));
+    assert_eq!(timeouts.count(), 1, "{replies:?}");
+    assert_eq!(replies.len(), 3);
+}

@@ -50,7 +50,7 @@ mod socket;
 mod socket_operators;
 mod trace;
 
-pub use ack::{AckFuture, AckReplies, BroadcastAckFuture};
+pub use ack::{AckFuture, AckReplies, BroadcastAckFuture, BroadcastAckStream};
 pub use adapter::Room;
 pub use client_bundle::{ClientBundle, ClientBundleError};
 pub use config::{SocketIoConfig, SocketIoConfigBuilder};
