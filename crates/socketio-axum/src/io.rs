@@ -474,6 +474,11 @@ impl SocketIo {
         Ok(rooms)
     }
 
+    /// The namespace at `path` (exact, as registered), if any.
+    pub(crate) fn namespace(&self, path: &str) -> Option<Arc<Namespace>> {
+        self.inner.namespaces.get(path).map(|ns| ns.clone())
+    }
+
     fn main_ns(&self) -> Option<Arc<Namespace>> {
         self.inner.namespaces.get("/").map(|ns| ns.clone())
     }

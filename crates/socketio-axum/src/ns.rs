@@ -251,6 +251,15 @@ impl Namespace {
         rooms
     }
 
+    /// How many sockets of this server are in `room` (a socket's own room
+    /// holds that socket).
+    pub(crate) fn room_len(&self, room: &str) -> usize {
+        match self.rooms.len_of(room) {
+            0 => usize::from(self.own_room(room).is_some()),
+            n => n,
+        }
+    }
+
     /// Whether `room` has a member here.
     pub(crate) fn has_room(&self, room: &str) -> bool {
         self.rooms.contains(room) || self.own_room(room).is_some()

@@ -107,6 +107,11 @@ impl Rooms {
         self.rooms.contains_key(room)
     }
 
+    /// How many sockets joined `room`.
+    pub(crate) fn len_of(&self, room: &str) -> usize {
+        self.rooms.get(room).map_or(0, |members| members.len())
+    }
+
     /// Every room that has a member.
     pub(crate) fn all(&self) -> Vec<Room> {
         self.rooms.iter().map(|r| r.key().clone()).collect()

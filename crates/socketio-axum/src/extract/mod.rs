@@ -12,6 +12,11 @@
 //! | [`Handshake`] | ✓ | ✓ | ✓ |
 //! | [`SocketIo`](crate::SocketIo) | ✓ | ✓ | ✓ |
 //! | [`DisconnectReason`] | | | ✓ |
+//! | [`Rooms<N>`](Rooms) | | ✓ | |
+//!
+//! In axum routes behind the layer: [`SocketIo`](crate::SocketIo),
+//! [`Rooms<N>`](Rooms) (a namespace's rooms) and [`ToRoom`] (the room named
+//! by the route's `{room}`).
 //!
 //! Write your own by implementing [`FromConnectParts`], [`FromMessageParts`]
 //! (or [`FromMessage`] for one that consumes the event's data) and
@@ -22,6 +27,7 @@ mod data;
 mod extension;
 pub(crate) mod handshake;
 mod parts;
+mod rooms;
 mod state;
 
 use std::fmt::{Debug, Display};
@@ -32,6 +38,7 @@ pub use data::{Data, DataError, RawArgs, TryData};
 pub use extension::{Extension, MissingExtension};
 pub use handshake::Handshake;
 pub use parts::{ConnectParts, Event, MessageParts};
+pub use rooms::{Main, NamespacePath, Rooms, RoomsRejection, ToRoom};
 pub use state::{MissingState, State};
 
 use crate::{handler::BoxFuture, trace, DisconnectReason, SocketRef};
