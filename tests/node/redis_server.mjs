@@ -78,7 +78,7 @@ const onServerSide = (name) => (...args) => {
   log({ event: "serverSide", name, args });
   if (ack) ack({ from: "node" });
 };
-for (const name of ["hello", "question"]) io.on(name, onServerSide(name));
+for (const name of ["hello", "question", "unanswered"]) io.on(name, onServerSide(name));
 
 const target = (cmd) => {
   let op = io.of(cmd.nsp || "/");

@@ -392,6 +392,29 @@ async fn server_side_emit_reaches_every_other_server_with_and_without_acks() {
         .await;
     assert_eq!(line["args"], json!([2, "two"]));
 
+    // A server that does not answer in time: the error keeps the answer
+    // that came (Node's), as Node's `(err, responses)` does.
+    let partial =
+        c.a.io
+            .server_side_emit("unanswered", &1, Some(Duration::from_millis(500)))
+            .await
+            .expect_err("b does not answer");
+    assert!(partial.error().is_timeout(), "{partial}");
+    let from: Vec<Value> = partial
+        .replies()
+        .iter()
+        .map(|a| serde_json::from_str::<Value>(&a.args).unwrap()["from"].clone())
+        .collect();
+    assert_eq!(from, [json!("node")], "{partial}");
+    assert_eq!(
+        c.b.next_server_side().await,
+        ("unanswered".into(), json!([1]))
+    );
+    c.node
+        .proc
+        .expect("unanswered on node", |l| l["event"] == "serverSide")
+        .await;
+
     // Node → Rust, without then with acks.
     c.node
         .cmd(json!({"cmd": "serverSideEmit", "event": "hello", "args": ["x"]}))

@@ -15,7 +15,7 @@ use serde_json::Value;
 use socketio_axum::{
     adapter::{
         Adapter, AdapterError, BroadcastOptions, LocalNamespace, NamespaceAdapter, RemoteAcks,
-        Room, SocketData,
+        Room, ServerSideEmitError, SocketData,
     },
     extract::{
         AckSender, ConnectParts, Data, FromConnectParts, FromMessageParts, MessageParts, RawArgs,
@@ -544,7 +544,7 @@ impl NamespaceAdapter for Nothing {
         _: &str,
         _: &RawArgs,
         _: Option<Duration>,
-    ) -> BoxFuture<Result<Vec<RawArgs>, AdapterError>> {
+    ) -> BoxFuture<Result<Vec<RawArgs>, ServerSideEmitError>> {
         ready(Ok(Vec::new()))
     }
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {

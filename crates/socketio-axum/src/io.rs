@@ -10,7 +10,7 @@ use socketio_protocol::Str;
 
 use crate::{
     ack::BroadcastAckFuture,
-    adapter::{Adapter, AdapterError, Room, ServerSideEvent},
+    adapter::{Adapter, AdapterError, Room, ServerSideEmitError, ServerSideEvent},
     client::{Client, ConnectDeadlines},
     extract::ConnectParts,
     extract::RawArgs,
@@ -426,13 +426,16 @@ impl SocketIo {
 
     /// Emits an event to the other servers of the cluster (Node's
     /// `serverSideEmit`); with `ack`, resolves with each server's answer
-    /// within that time. Without an adapter there is no other server.
+    /// within that time. When a server does not answer in time, the
+    /// [`ServerSideEmitError`] keeps the answers that did arrive, as Node's
+    /// `(err, responses)` callback does. Without an adapter there is no
+    /// other server.
     pub async fn server_side_emit<T: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &T,
         ack: Option<std::time::Duration>,
-    ) -> Result<Vec<RawArgs>, AdapterError> {
+    ) -> Result<Vec<RawArgs>, ServerSideEmitError> {
         let Some(ns) = self.main_ns() else {
             return Ok(Vec::new());
         };
@@ -441,6 +444,8 @@ impl SocketIo {
         };
         let args = crate::extract::raw_args_of(data)
             .map_err(|e| AdapterError::new("cannot serialize the data").with_source(e))?;
+        // With `ack`, a server that does not answer in time fails the call,
+        // and the error keeps the answers of the others.
         remote.server_side_emit(event, &args, ack).await
     }
 

@@ -13,7 +13,7 @@ use rmpv::Value;
 use socketio_axum::{
     adapter::{
         Adapter, AdapterError, BroadcastOptions, LocalNamespace, NamespaceAdapter, RemoteAcks,
-        Room, SocketData, WeakLocalNamespace,
+        Room, ServerSideEmitError, SocketData, WeakLocalNamespace,
     },
     extract::RawArgs,
     handler::BoxFuture,
@@ -608,10 +608,10 @@ impl NamespaceAdapter for RedisNamespace {
         event: &str,
         args: &RawArgs,
         ack: Option<Duration>,
-    ) -> BoxFuture<Result<Vec<RawArgs>, AdapterError>> {
+    ) -> BoxFuture<Result<Vec<RawArgs>, ServerSideEmitError>> {
         let args = match value::args_to_values(&args.args, &args.attachments) {
             Ok(args) => args,
-            Err(e) => return Box::pin(std::future::ready(Err(error(e)))),
+            Err(e) => return Box::pin(std::future::ready(Err(error(e).into()))),
         };
         let Some(timeout) = ack else {
             let request = server_side_request(
@@ -623,7 +623,9 @@ impl NamespaceAdapter for RedisNamespace {
                 args,
             );
             let sent = self.publish_request(request);
-            return Box::pin(std::future::ready(sent.map(|()| Vec::new())));
+            return Box::pin(std::future::ready(
+                sent.map(|()| Vec::new()).map_err(Into::into),
+            ));
         };
         let core = self.core.clone();
         let channels = self.channels.clone();
@@ -639,21 +641,26 @@ impl NamespaceAdapter for RedisNamespace {
             let request =
                 server_side_request(&core.uid, &channels, &nsp, Some(&pending.id), &event, args);
             core.link.publish(channels.request.clone(), request)?;
-            let answers = gather(&mut pending, others, deadline)
-                .await
-                .map_err(|got| {
+            let to_args = |answers: &[Value]| -> Vec<RawArgs> {
+                answers
+                    .iter()
+                    .map(|a| {
+                        let data = wire::field(a, "data").filter(|v| !value::is_undefined(v));
+                        raw_args(data.map(std::slice::from_ref).unwrap_or_default())
+                    })
+                    .collect()
+            };
+            match gather(&mut pending, others, deadline).await {
+                Ok(answers) => Ok(to_args(&answers)),
+                // The answers that came are kept, as Node's callback gets them.
+                Err(got) => Err(ServerSideEmitError::new(
                     AdapterError::timeout(format!(
                         "redis adapter: timeout reached: only {} responses received out of {others}",
                         got.len()
-                    ))
-                })?;
-            Ok(answers
-                .iter()
-                .map(|a| {
-                    let data = wire::field(a, "data").filter(|v| !value::is_undefined(v));
-                    raw_args(data.map(std::slice::from_ref).unwrap_or_default())
-                })
-                .collect())
+                    )),
+                    to_args(&got),
+                )),
+            }
         })
     }
 

@@ -15,6 +15,7 @@
 
 mod local;
 mod rooms;
+mod server_side;
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -22,6 +23,7 @@ pub use local::{LocalNamespace, ServerSideEvent, WeakLocalNamespace};
 pub use rooms::Room;
 pub(crate) use rooms::Rooms;
 use serde::{Deserialize, Serialize};
+pub use server_side::ServerSideEmitError;
 use socketio_protocol::socket::EncodedPacket;
 
 use crate::{extract::RawArgs, handler::BoxFuture};
@@ -262,13 +264,14 @@ pub trait NamespaceAdapter: Send + Sync + 'static {
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError>;
 
     /// Emits an event to the other servers (not to clients); with `ack`,
-    /// resolves with each server's answer within that time.
+    /// resolves with each server's answer within that time, or with the
+    /// error and the answers that did arrive.
     fn server_side_emit(
         &self,
         event: &str,
         args: &RawArgs,
         ack: Option<Duration>,
-    ) -> BoxFuture<Result<Vec<RawArgs>, AdapterError>>;
+    ) -> BoxFuture<Result<Vec<RawArgs>, ServerSideEmitError>>;
 
     /// The number of servers, this one included.
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>>;
