@@ -555,10 +555,7 @@ impl NamespaceAdapter for RedisNamespace {
                     _ = tokio::time::sleep_until(deadline) => break,
                 }
             }
-            Ok(RemoteAcks {
-                expected: clients,
-                acks,
-            })
+            Ok(RemoteAcks::new(clients, acks))
         })
     }
 

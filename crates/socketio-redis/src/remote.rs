@@ -104,10 +104,7 @@ fn on_request(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, req: &
     match ty {
         RequestType::Sockets => {
             if let Some(id) = request_id {
-                let opts = BroadcastOptions {
-                    rooms: wire::rooms_field(req, "rooms"),
-                    ..Default::default()
-                };
+                let opts = BroadcastOptions::new(wire::rooms_field(req, "rooms"), Vec::new());
                 let ids: Vec<String> = ns.fetch_sockets(&opts).into_iter().map(|s| s.id).collect();
                 answer(wire::sockets_answer(id, &ids));
             }
@@ -334,10 +331,10 @@ fn on_broadcast_with_ack(
 /// The target of an old single-socket request (`{sid, room}`).
 fn single_socket(req: &Value) -> Option<BroadcastOptions> {
     let sid = str_field(req, "sid")?;
-    Some(BroadcastOptions {
-        rooms: vec![Str::from(sid.to_owned())],
-        ..Default::default()
-    })
+    Some(BroadcastOptions::new(
+        vec![Str::from(sid.to_owned())],
+        Vec::new(),
+    ))
 }
 
 /// Hands a server-side event (`data` is `[event, ...args]`) to the

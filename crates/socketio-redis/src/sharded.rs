@@ -271,10 +271,10 @@ mod tests {
     use super::*;
 
     fn opts(rooms: &[&str]) -> BroadcastOptions {
-        BroadcastOptions {
-            rooms: rooms.iter().map(|r| Str::from(r.to_string())).collect(),
-            ..Default::default()
-        }
+        BroadcastOptions::new(
+            rooms.iter().map(|r| Str::from(r.to_string())).collect(),
+            Vec::new(),
+        )
     }
 
     #[test]

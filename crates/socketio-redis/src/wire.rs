@@ -275,12 +275,8 @@ pub(crate) fn opts_of(v: Option<&Value>) -> (BroadcastOptions, Option<Duration>)
     };
     let flags = field(v, "flags");
     let flag = |name| flags.and_then(|f| field(f, name));
-    let opts = BroadcastOptions {
-        rooms: rooms_of(field(v, "rooms")),
-        except: rooms_of(field(v, "except")),
-        volatile: flag("volatile").and_then(Value::as_bool).unwrap_or(false),
-        local: false,
-    };
+    let opts = BroadcastOptions::new(rooms_of(field(v, "rooms")), rooms_of(field(v, "except")))
+        .with_volatile(flag("volatile").and_then(Value::as_bool).unwrap_or(false));
     let timeout = flag("timeout")
         .and_then(Value::as_f64)
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
@@ -508,11 +504,10 @@ mod tests {
     use socketio_protocol::socket::encode_event;
 
     fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
-        BroadcastOptions {
-            rooms: rooms.iter().map(|r| Str::from(r.to_string())).collect(),
-            except: except.iter().map(|r| Str::from(r.to_string())).collect(),
-            ..Default::default()
-        }
+        BroadcastOptions::new(
+            rooms.iter().map(|r| Str::from(r.to_string())).collect(),
+            except.iter().map(|r| Str::from(r.to_string())).collect(),
+        )
     }
 
     #[test]

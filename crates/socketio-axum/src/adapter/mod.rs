@@ -30,7 +30,11 @@ use crate::{extract::RawArgs, handler::BoxFuture};
 
 /// Which sockets an operation targets: members of any of `rooms` (every
 /// socket when empty), except members of any of `except`.
+///
+/// New fields may be added: build one with [`new`](Self::new) (or
+/// `Default`) and the `with_` methods.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BroadcastOptions {
     /// Rooms targeted; none means every socket of the namespace.
     pub rooms: Vec<Room>,
@@ -43,7 +47,9 @@ pub struct BroadcastOptions {
 }
 
 /// A socket as another server describes it (Node's `RemoteSocket` data).
+/// New fields may be added: build one with [`new`](Self::new).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SocketData {
     /// The socket id.
     pub id: String,
@@ -57,12 +63,62 @@ pub struct SocketData {
 }
 
 /// The acknowledgements of a broadcast from the other servers' clients.
+/// New fields may be added: build one with [`new`](Self::new).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RemoteAcks {
     /// How many clients the other servers reached (that many acks were expected).
     pub expected: usize,
     /// The acknowledgements that arrived in time.
     pub acks: Vec<RawArgs>,
+}
+
+impl BroadcastOptions {
+    /// The members of any of `rooms` (every socket when empty), except the
+    /// members of any of `except`.
+    pub fn new(rooms: Vec<Room>, except: Vec<Room>) -> Self {
+        BroadcastOptions {
+            rooms,
+            except,
+            ..Default::default()
+        }
+    }
+
+    /// Sets [`volatile`](Self::volatile).
+    pub fn with_volatile(mut self, volatile: bool) -> Self {
+        self.volatile = volatile;
+        self
+    }
+
+    /// Sets [`local`](Self::local).
+    pub fn with_local(mut self, local: bool) -> Self {
+        self.local = local;
+        self
+    }
+}
+
+impl SocketData {
+    /// A socket's description: its id, handshake (Node's shape), rooms and `data`.
+    pub fn new(
+        id: String,
+        handshake: serde_json::Value,
+        rooms: Vec<String>,
+        data: serde_json::Value,
+    ) -> Self {
+        SocketData {
+            id,
+            handshake,
+            rooms,
+            data,
+        }
+    }
+}
+
+impl RemoteAcks {
+    /// `acks` out of `expected` answers.
+    pub fn new(expected: usize, acks: Vec<RawArgs>) -> Self {
+        RemoteAcks { expected, acks }
+    }
 }
 
 /// An adapter operation that could not reach the other servers.
