@@ -442,7 +442,7 @@ impl SocketIo {
         let Some(remote) = ns.remote() else {
             return Ok(Vec::new());
         };
-        let args = crate::extract::raw_args_of(data)
+        let args = RawArgs::from_data(data)
             .map_err(|e| AdapterError::new("cannot serialize the data").with_source(e))?;
         // With `ack`, a server that does not answer in time fails the call,
         // and the error keeps the answers of the others.

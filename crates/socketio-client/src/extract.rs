@@ -259,7 +259,8 @@ impl<T: DeserializeOwned> FromEventParts for TryData<T> {
     }
 }
 
-/// The event's arguments exactly as received, to pass on without decoding.
+/// The event's arguments exactly as received, to pass on without decoding
+/// (the same type as the server's).
 ///
 /// ```
 /// use socketio_client::extract::RawArgs;
@@ -268,13 +269,7 @@ impl<T: DeserializeOwned> FromEventParts for TryData<T> {
 /// socket.on("log", |raw: RawArgs| async move { println!("[{}]", raw.args) });
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawArgs {
-    /// The JSON text of the arguments, comma-separated, without brackets.
-    pub args: Str,
-    /// The binary attachments that placeholders in `args` refer to.
-    pub attachments: Vec<Bytes>,
-}
+pub use socketio_protocol::socket::RawArgs;
 
 impl FromEventParts for RawArgs {
     type Rejection = std::convert::Infallible;

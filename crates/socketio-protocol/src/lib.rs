@@ -24,6 +24,7 @@ pub mod date;
 pub mod engine;
 pub mod socket;
 mod str;
+mod tuples;
 pub mod websocket;
 
 pub use crate::str::{Str, Utf8Error};

@@ -1,13 +1,9 @@
 use std::fmt;
 
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use socketio_protocol::{
-    socket::{deserialize_data, deserialize_value},
-    Str,
-};
+use socketio_protocol::socket::{deserialize_data, deserialize_value};
 
-use super::{ConnectParts, FromConnectParts, FromMessage, FromMessageParts, MessageParts};
+use super::{ConnectParts, FromConnectParts, FromMessage, FromMessageParts, MessageParts, RawArgs};
 use crate::SocketRef;
 
 /// The data of an event or of a connection, deserialized into `T`.
@@ -103,25 +99,6 @@ impl<T: DeserializeOwned> FromConnectParts for TryData<T> {
     }
 }
 
-/// An event's arguments exactly as received: JSON text and attachments.
-/// Send them on unchanged with [`SocketRef::emit_raw`] or [`AckSender::send_raw`](super::AckSender::send_raw),
-/// with no decoding or encoding in between.
-///
-/// ```
-/// use socketio_axum::{extract::{AckSender, RawArgs}, SocketRef};
-///
-/// async fn echo(ack: AckSender, args: RawArgs) {
-///     let _ = ack.send_raw(args);
-/// }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawArgs {
-    /// The JSON text of the arguments, comma-separated, without brackets.
-    pub args: Str,
-    /// The binary attachments the arguments refer to.
-    pub attachments: Vec<Bytes>,
-}
-
 impl FromMessage for RawArgs {
     type Rejection = std::convert::Infallible;
 
@@ -131,19 +108,4 @@ impl FromMessage for RawArgs {
             attachments: parts.take_attachments(),
         })
     }
-}
-
-/// Encodes `data` as event arguments (see [`SocketRef::emit`]), for sending as [`RawArgs`].
-pub(crate) fn raw_args_of<T: serde::Serialize + ?Sized>(
-    data: &T,
-) -> Result<RawArgs, serde_json::Error> {
-    let packet = socketio_protocol::socket::encode_ack(&mut bytes::BytesMut::new(), "/", 0, data)?;
-    // `430[` + args + `]`: keep what is between the brackets.
-    let text = packet.text;
-    let start = text.find('[').map_or(text.len(), |i| i + 1);
-    let end = text.len().saturating_sub(1).max(start);
-    Ok(RawArgs {
-        args: text.slice(start..end),
-        attachments: packet.attachments,
-    })
 }

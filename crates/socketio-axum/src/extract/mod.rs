@@ -33,12 +33,23 @@ mod state;
 use std::fmt::{Debug, Display};
 
 pub use ack::AckSender;
-pub(crate) use data::raw_args_of;
-pub use data::{Data, DataError, RawArgs, TryData};
+pub use data::{Data, DataError, TryData};
 pub use extension::{Extension, MissingExtension};
 pub use handshake::Handshake;
 pub use parts::{ConnectParts, Event, MessageParts};
 pub use rooms::{Main, NamespacePath, Rooms, RoomsRejection, ToRoom};
+/// An event's arguments exactly as received: JSON text and attachments.
+/// Send them on unchanged with [`SocketRef::emit_raw`] or
+/// [`AckSender::send_raw`], with no decoding or encoding in between.
+///
+/// ```
+/// use socketio_axum::extract::{AckSender, RawArgs};
+///
+/// async fn echo(ack: AckSender, args: RawArgs) {
+///     let _ = ack.send_raw(args);
+/// }
+/// ```
+pub use socketio_protocol::socket::RawArgs;
 pub use state::{MissingState, State};
 
 use crate::{handler::BoxFuture, trace, DisconnectReason, SocketRef};

@@ -1,6 +1,8 @@
 use std::{future::Future, marker::PhantomData, sync::Arc};
 
-use super::{macros::all_the_tuples, BoxFuture};
+use socketio_protocol::all_the_tuples;
+
+use super::BoxFuture;
 use crate::{
     extract::{ConnectParts, FromConnectParts},
     trace, ConnectError, SocketRef,

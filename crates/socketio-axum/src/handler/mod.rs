@@ -8,8 +8,7 @@
 
 mod connect;
 mod disconnect;
-pub(crate) mod macros;
-mod message;
+pub(crate) mod message;
 
 use std::{future::Future, pin::Pin};
 

@@ -15,8 +15,6 @@
 //! # fn register(socket: Socket) { socket.on("add", on_add); }
 //! ```
 
-mod macros;
-
 use std::{fmt::Display, future::Future, marker::PhantomData, pin::Pin};
 
 use crate::extract::{EventParts, FromEventParts};
@@ -93,7 +91,10 @@ where
 }
 
 macro_rules! impl_handler {
-    ($($ty:ident),*) => {
+    ([$($ty:ident),*], $last:ident) => {
+        impl_handler!(@ $($ty,)* $last);
+    };
+    (@ $($ty:ident),*) => {
         #[allow(non_snake_case)]
         impl<F, Fut, $($ty,)*> Handler<($($ty,)*)> for F
         where
@@ -116,7 +117,7 @@ macro_rules! impl_handler {
     };
 }
 
-macros::all_the_tuples!(impl_handler);
+socketio_protocol::all_the_tuples!(impl_handler);
 
 /// A handler with its type parameters erased, as a socket stores it.
 pub(crate) trait ErasedHandler: Send + Sync + 'static {

@@ -48,6 +48,7 @@ mod packet;
 mod placeholders;
 mod proxy_de;
 mod proxy_ser;
+mod raw_args;
 mod scan;
 mod ser;
 mod spread;
@@ -58,6 +59,7 @@ pub use de::{deserialize_args, deserialize_data, deserialize_first_arg, deserial
 pub use error::DecodeError;
 pub use limits::DecodeLimits;
 pub use packet::{Ack, AckId, Decoded, Event, Packet, PacketData, PacketType};
+pub use raw_args::RawArgs;
 pub use ser::{
     encode_ack, encode_ack_raw, encode_connect, encode_connect_error, encode_disconnect,
     encode_event, encode_event_raw, EncodedPacket,
