@@ -9,12 +9,14 @@ use socketio_protocol::engine::{OpenPacket, Sid};
 
 use crate::{
     error::HttpError,
-    handler, polling,
+    handler,
     slow::SlowConsumers,
     socket::QueueLimits,
     socket::{lock, UpgradeState},
-    trace, websocket, BoxError, CloseReason, EngineIoConfig, EngineIoHandler, EngineIoLayer,
-    EngineIoService, NotFound, Socket, TransportType,
+    trace,
+    transport::{polling, websocket},
+    BoxError, CloseReason, EngineIoConfig, EngineIoHandler, EngineIoLayer, EngineIoService,
+    NotFound, Socket, TransportType,
 };
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;

@@ -49,7 +49,6 @@ mod cookie;
 mod engine;
 mod error;
 mod handler;
-mod polling;
 mod service;
 mod slow;
 mod socket;
@@ -57,8 +56,7 @@ mod socket;
 #[doc(hidden)]
 pub mod testing;
 mod trace;
-mod websocket;
-mod ws_conn;
+mod transport;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, TransportType};
 pub use cookie::{SameSite, SessionCookie};

@@ -14,8 +14,10 @@ use socketio_protocol::{engine::Frame, websocket::Incoming};
 use crate::{
     error::HttpError,
     trace,
-    websocket::{check_upgrade_request, switching_protocols},
-    ws_conn::{WsConn, WsError},
+    transport::{
+        websocket::{check_upgrade_request, switching_protocols},
+        ws_conn::{WsConn, WsError},
+    },
     EngineIoConfig,
 };
 

@@ -25,7 +25,7 @@ use crate::{
     handler,
     socket::{lock, Outbound, Receiver, UpgradeState},
     trace,
-    ws_conn::{put_frame, write_out, WsConn, WsError, WsIo, WRITE_BUFFER},
+    transport::ws_conn::{put_frame, write_out, WsConn, WsError, WsIo, WRITE_BUFFER},
     CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
