@@ -7,6 +7,14 @@ use http_body::Body;
 use http_body_util::Full;
 use socketio_protocol::engine::{OpenPacket, Sid};
 
+mod heartbeat;
+mod query;
+mod session;
+
+pub(crate) use heartbeat::Heartbeat;
+pub(crate) use query::Query;
+pub(crate) use session::{detach_parts, finish};
+
 use crate::{
     error::HttpError,
     handler,
@@ -216,30 +224,6 @@ impl<H: EngineIoHandler> EngineIo<H> {
     }
 }
 
-/// The query parameters that Engine.IO reads.
-#[derive(Debug, Default)]
-pub(crate) struct Query<'a> {
-    pub(crate) eio: Option<&'a str>,
-    pub(crate) transport: Option<&'a str>,
-    pub(crate) sid: Option<&'a str>,
-}
-
-impl<'a> Query<'a> {
-    pub(crate) fn parse(query: &'a str) -> Self {
-        let mut q = Query::default();
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            match k {
-                "EIO" => q.eio = Some(v),
-                "transport" => q.transport = Some(v),
-                "sid" => q.sid = Some(v),
-                _ => {}
-            }
-        }
-        q
-    }
-}
-
 impl<H: EngineIoHandler> Engine<H> {
     /// Whether this request is for the Engine.IO server.
     pub(crate) fn matches(&self, path: &str) -> bool {
@@ -381,146 +365,8 @@ impl<H: EngineIoHandler> Engine<H> {
         trace::debug!(%sid, transport = transport.as_str(), "engine.io: session opened");
         // A WebSocket-only session's task runs its heartbeat itself.
         if transport == TransportType::Polling {
-            tokio::spawn(heartbeat(self.clone(), socket.clone()));
+            tokio::spawn(heartbeat::heartbeat(self.clone(), socket.clone()));
         }
         socket
     }
-}
-
-/// The heartbeat of one session: ping every `ping_interval`, close when no
-/// pong comes within `ping_timeout`. Deadlines count from when each step was
-/// due, not from when a timer fired, so timer lag never stretches a session
-/// past its timeout. Driven by the session's heartbeat task (polling), or by
-/// the WebSocket task itself (WebSocket-only sessions: one task per
-/// connection instead of two).
-pub(crate) struct Heartbeat {
-    next_ping: tokio::time::Instant,
-    pong_due: Option<tokio::time::Instant>,
-}
-
-impl Heartbeat {
-    pub(crate) fn new(cfg: &EngineIoConfig) -> Self {
-        Heartbeat {
-            next_ping: tokio::time::Instant::now() + cfg.ping_interval,
-            pong_due: None,
-        }
-    }
-
-    /// When [`on_timer`](Self::on_timer) is next due.
-    pub(crate) fn next_wake(&self) -> tokio::time::Instant {
-        self.pong_due.unwrap_or(self.next_ping)
-    }
-
-    /// The timer fired: send the ping, or close the session if the pong is
-    /// overdue. Returns false once the session is closed.
-    pub(crate) fn on_timer<D: Send + Sync + 'static>(
-        &mut self,
-        cfg: &EngineIoConfig,
-        socket: &Socket<D>,
-    ) -> bool {
-        let now = tokio::time::Instant::now();
-        match self.pong_due {
-            Some(due) if now >= due => {
-                trace::debug!(sid = %socket.sid(), "engine.io: ping timeout");
-                socket.close_with(CloseReason::PingTimeout);
-                false
-            }
-            Some(_) => true,
-            None if now >= self.next_ping => {
-                let due = self.next_ping + cfg.ping_timeout;
-                self.pong_due = Some(due);
-                socket.set_pong_deadline(Some(due.into_std()));
-                socket.send_control("2");
-                true
-            }
-            None => true,
-        }
-    }
-
-    /// The client answered.
-    pub(crate) fn on_pong<D>(&mut self, cfg: &EngineIoConfig, socket: &Socket<D>) {
-        if self.pong_due.take().is_some() {
-            socket.set_pong_deadline(None);
-            self.next_ping = tokio::time::Instant::now() + cfg.ping_interval;
-        }
-    }
-}
-
-/// The heartbeat task of a session that starts on polling; then unregisters
-/// the session and tells the handler.
-async fn heartbeat<H: EngineIoHandler>(engine: Arc<Engine<H>>, socket: Socket<H::Data>) {
-    let cfg = &engine.config;
-    let mut hb = Heartbeat::new(cfg);
-    let mut closed = std::pin::pin!(socket.close_token().cancelled());
-    loop {
-        let pong = socket.session().pong.notified();
-        tokio::select! {
-            _ = &mut closed => break,
-            _ = pong => hb.on_pong(cfg, &socket),
-            _ = tokio::time::sleep_until(hb.next_wake()) => {
-                if !hb.on_timer(cfg, &socket) {
-                    break;
-                }
-            }
-        }
-    }
-    finish(&engine, &socket).await;
-}
-
-/// A session ended: the handler hears of it, a polling client may still
-/// fetch what it is owed, then the session is unregistered.
-pub(crate) async fn finish<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: &Socket<H::Data>) {
-    let reason = socket.close_reason();
-    trace::debug!(sid = %socket.sid(), %reason, "engine.io: session closed");
-    handler::close(&engine.handler, socket, reason);
-    if socket.transport() == TransportType::Polling {
-        linger(&engine.config, socket, reason).await;
-    }
-    engine.sessions.remove(&socket.sid());
-}
-
-/// Keeps a closed polling session reachable for a little while, for a poll
-/// that is owed something: what the server queued before closing it and the
-/// close packet after it, or the noop that answers a client's close when its
-/// poll crossed the close.
-async fn linger<D>(cfg: &EngineIoConfig, socket: &Socket<D>, reason: CloseReason) {
-    if reason == CloseReason::ForcedClose {
-        let delivered = || socket.queued() == 0 && socket.close_sent();
-        let _ = tokio::time::timeout(grace(cfg), socket.wait_until(delivered)).await;
-    } else if reason == CloseReason::TransportClose && socket.noop_owed() {
-        let returned = socket.session().rx_returned.notified();
-        let _ = tokio::time::timeout(NOOP_GRACE, returned).await;
-    }
-}
-
-/// How long a client that closed its polling session may still fetch the noop.
-const NOOP_GRACE: Duration = Duration::from_millis(100);
-
-/// The request parts kept with a session, in memory of their own. Parsed
-/// header values share the connection's read buffer (16 KiB in hyper); kept
-/// as they are, they would keep that buffer alive for the whole session.
-/// The extensions are kept (such as axum's `ConnectInfo`), except the
-/// connection's upgrade handle.
-pub(crate) fn detach_parts(parts: &http::request::Parts) -> http::request::Parts {
-    let mut req = http::Request::new(());
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = http::Uri::try_from(parts.uri.to_string()).unwrap_or_default();
-    *req.version_mut() = parts.version;
-    let headers = req.headers_mut();
-    headers.reserve(parts.headers.len());
-    for (name, value) in &parts.headers {
-        let name = http::HeaderName::from_bytes(name.as_str().as_bytes());
-        let value = http::HeaderValue::from_bytes(value.as_bytes());
-        if let (Ok(name), Ok(value)) = (name, value) {
-            headers.append(name, value);
-        }
-    }
-    let mut extensions = parts.extensions.clone();
-    extensions.remove::<hyper::upgrade::OnUpgrade>();
-    *req.extensions_mut() = extensions;
-    req.into_parts().0
-}
-
-fn grace(cfg: &EngineIoConfig) -> Duration {
-    cfg.ping_timeout.min(Duration::from_secs(5))
 }
