@@ -51,6 +51,8 @@ mod proxy_ser;
 mod scan;
 mod ser;
 mod spread;
+mod value;
+mod value_de;
 
 pub use attachment::Binary;
 pub use binary::{Decoder, PartialPacket};
@@ -63,6 +65,7 @@ pub use ser::{
     encode_event, encode_event_raw, EncodedPacket,
 };
 pub use spread::Spread;
+pub use value::Value;
 
 /// The Socket.IO protocol version this module implements.
 pub const PROTOCOL_VERSION: u8 = 5;
