@@ -147,7 +147,7 @@ impl Value {
     }
 
     /// The entries, if this is an object.
-    pub fn as_object(&self) -> Option<&Map> {
+    pub fn as_object(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
             Value::Object(o) => Some(o),
             _ => None,
@@ -155,7 +155,7 @@ impl Value {
     }
 
     /// The entries, mutably, if this is an object.
-    pub fn as_object_mut(&mut self) -> Option<&mut Map> {
+    pub fn as_object_mut(&mut self) -> Option<&mut BTreeMap<String, Value>> {
         match self {
             Value::Object(o) => Some(o),
             _ => None,
@@ -274,8 +274,8 @@ impl From<Vec<Value>> for Value {
     }
 }
 
-impl From<Map> for Value {
-    fn from(o: Map) -> Self {
+impl From<BTreeMap<String, Value>> for Value {
+    fn from(o: BTreeMap<String, Value>) -> Self {
         Value::Object(o)
     }
 }
