@@ -14,7 +14,7 @@ use serde::de::{
 };
 
 use super::attachment::lend;
-use super::value::{ValueVisitor, VALUE_TOKEN};
+use super::value::{hand_over, ValueVisitor, VALUE_TOKEN};
 
 /// A deserializer that forwards to `inner`, except for bytes.
 pub(crate) struct Proxy<'de, D> {
@@ -85,9 +85,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Proxy<'de, D> {
             let value = self
                 .inner
                 .deserialize_any(ValueVisitor::resolving(self.attachments))?;
-            return visitor
-                .visit_newtype_struct(value)
-                .map_err(de::Error::custom);
+            return hand_over(value, visitor).map_err(de::Error::custom);
         }
         let attachments = self.attachments;
         self.inner.deserialize_newtype_struct(

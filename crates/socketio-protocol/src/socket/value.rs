@@ -1,7 +1,7 @@
 //! A dynamic value that, unlike `serde_json::Value`, can hold binary data:
 //! what a JavaScript peer sends when it emits an object with Buffers inside.
 
-use std::{collections::BTreeMap, fmt, ops::Index};
+use std::{cell::Cell, collections::BTreeMap, fmt, ops::Index};
 
 use bytes::Bytes;
 use serde::{
@@ -406,6 +406,11 @@ impl<'de> Visitor<'de> for ValueVisitor<'_> {
     }
 
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.attachments.is_none() {
+            if let Some(built) = take_built() {
+                return Ok(built);
+            }
+        }
         d.deserialize_any(self)
     }
 
@@ -445,4 +450,57 @@ fn resolve(object: Map, attachments: &[Bytes]) -> Result<Value, String> {
             Some(Value::Number(n)) => format!("no binary attachment {n}"),
             _ => "invalid binary attachment placeholder".to_owned(),
         })
+}
+
+thread_local! {
+    /// A [`Value`] the argument decoder built, on its way to the visitor of
+    /// `Value::deserialize`: a deserializer can hand a visitor only parts,
+    /// and rebuilding the tree from them would allocate every node twice.
+    static BUILT: Cell<Option<Value>> = const { Cell::new(None) };
+}
+
+/// Gives `value` to `visitor`: whole if it is `Value::deserialize`'s (which
+/// takes it from [`BUILT`] first thing), else through `value`'s
+/// `Deserializer` implementation.
+pub(crate) fn hand_over<'de, V: Visitor<'de>>(
+    value: Value,
+    visitor: V,
+) -> Result<V::Value, serde_json::Error> {
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            let _ = BUILT.try_with(Cell::take);
+        }
+    }
+    let mut value = Some(value);
+    let _ = BUILT.try_with(|built| built.set(value.take()));
+    let _clear = Clear;
+    match value {
+        // No thread-local storage (a thread being torn down): the slow way.
+        Some(value) => visitor.visit_newtype_struct(value),
+        None => visitor.visit_newtype_struct(HandedOver),
+    }
+}
+
+fn take_built() -> Option<Value> {
+    BUILT.try_with(Cell::take).ok().flatten()
+}
+
+/// The deserializer [`hand_over`] gives a visitor: the value in [`BUILT`].
+struct HandedOver;
+
+impl<'de> Deserializer<'de> for HandedOver {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        take_built()
+            .ok_or_else(|| de::Error::custom("the decoded value was already taken"))?
+            .deserialize_any(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
 }
