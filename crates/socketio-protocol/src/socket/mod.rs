@@ -52,7 +52,6 @@ mod scan;
 mod ser;
 mod spread;
 mod value;
-mod value_de;
 
 pub use attachment::Binary;
 pub use binary::{Decoder, PartialPacket};

@@ -6,12 +6,12 @@ use serde::de::{
     IntoDeserializer, Visitor,
 };
 
-use super::attachment::lend;
-use super::value::Value;
+use super::Value;
+use crate::socket::attachment::lend;
 
 /// `T::deserialize(value)` reads a `T` out of a [`Value`], as
 /// `serde_json::from_value` does out of a `serde_json::Value`; where `T`
-/// wants bytes ([`Binary`](super::Binary)), a [`Value::Binary`] gives them
+/// wants bytes ([`Binary`](crate::socket::Binary)), a [`Value::Binary`] gives them
 /// without a copy.
 ///
 /// ```
