@@ -131,3 +131,9 @@ async fn recovers_the_session_after_a_dropped_connection() {
     assert_eq!(socket.id(), first_id, "a restored session keeps its id");
     client.disconnect();
 }
+
+#[tokio::test]
+async fn values_keep_binary_both_ways() {
+    let server = server().await;
+    scenarios::values_with_binary(&server.url()).await;
+}

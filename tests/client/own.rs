@@ -100,3 +100,9 @@ async fn auth_is_computed_for_each_connection() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     client.disconnect();
 }
+
+#[tokio::test]
+async fn values_keep_binary_both_ways() {
+    let server = RustServer::start(0);
+    scenarios::values_with_binary(&server.url()).await;
+}

@@ -298,3 +298,58 @@ pub(crate) async fn connect_error(url: &str) {
     assert!(root.connected() && !admin.connected());
     client.disconnect();
 }
+
+/// Dynamic data with binary inside, both ways: a [`socketio_client::Value`]
+/// with Buffers at two depths goes out as attachments, comes back (the
+/// server echoes and acknowledges with the same arguments) as `Data<Value>`
+/// and as an acknowledgement, each Buffer in its place; several such
+/// arguments as `Spread<Value>`.
+pub(crate) async fn values_with_binary(url: &str) {
+    use socketio_client::{Spread, Value as Dynamic};
+
+    let client = builder(url, Transports::WebSocketOnly)
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    socket.on("echo", move |Data(v): Data<Dynamic>| {
+        let _ = tx.send(v);
+        async {}
+    });
+    within("connect", socket.connect()).await.expect("connect");
+
+    let img = Bytes::from_static(&[0, 1, 128, 255]);
+    let thumb = Bytes::from_static(b"thumb");
+    let thumbnail = [("thumb".to_owned(), Dynamic::Binary(thumb.clone()))];
+    let value: Dynamic = [
+        ("name".to_owned(), Dynamic::from("pic")),
+        ("img".to_owned(), Dynamic::Binary(img.clone())),
+        (
+            "list".to_owned(),
+            Dynamic::Array(vec![Dynamic::from(1u64), thumbnail.into_iter().collect()]),
+        ),
+    ]
+    .into_iter()
+    .collect();
+
+    socket.emit("echo", &value).expect("emit");
+    let echoed = within("echo", rx.recv()).await.expect("event");
+    assert_eq!(echoed, value);
+    assert_eq!(echoed["list"][1]["thumb"].as_binary(), Some(&thumb));
+
+    let acked: Dynamic = socket
+        .emit_with_ack("ack", &value)
+        .timeout(ACK_WAIT)
+        .await
+        .expect("ack");
+    assert_eq!(acked, value);
+
+    let several = Spread(vec![Dynamic::from("x"), Dynamic::Binary(img), value]);
+    let Spread(back): Spread<Dynamic> = socket
+        .emit_with_ack("ack", &several)
+        .timeout(ACK_WAIT)
+        .await
+        .expect("ack");
+    assert_eq!(back, several.0);
+    client.disconnect();
+}

@@ -19,6 +19,7 @@ mod namespaces;
 mod options;
 mod panics;
 mod reconnect;
+mod relay;
 mod rooms_extract;
 mod serve_client;
 mod shapes;

@@ -67,7 +67,7 @@ pub use ns::NamespaceRef;
 pub use operators::{BroadcastOperators, IntoRooms, PublishFuture, RemoteSocket};
 pub use socket::SocketRef;
 pub use socket_operators::SocketOperators;
-pub use socketio_protocol::socket::{AckId, Binary, DecodeLimits, EncodedPacket, Spread};
+pub use socketio_protocol::socket::{AckId, Binary, DecodeLimits, EncodedPacket, Spread, Value};
 
 /// The README's and guide's examples, compiled as doctests.
 #[cfg(doctest)]

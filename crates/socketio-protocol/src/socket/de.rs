@@ -6,6 +6,7 @@ use serde::de::{self, value::UnitDeserializer, Deserialize, DeserializeSeed, Seq
 
 use super::proxy_de::Proxy;
 use super::scan::{ScanError, Scanner};
+use super::value::VALUE_TOKEN;
 
 /// How deep arguments may nest, counting the implicit argument array: what
 /// serde_json accepts when it parses `[args]` (its recursion limit is 128).
@@ -221,9 +222,13 @@ impl<'de> de::Deserializer<'de> for DataArgs<'de> {
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
-        _name: &'static str,
+        name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        if name == VALUE_TOKEN {
+            // A `Value` is one argument, resolved by the argument's decoder.
+            return self.first(|d| de::Deserializer::deserialize_newtype_struct(d, name, visitor));
+        }
         visitor.visit_newtype_struct(self)
     }
 

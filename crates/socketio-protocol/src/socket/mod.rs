@@ -52,6 +52,7 @@ mod raw_args;
 mod scan;
 mod ser;
 mod spread;
+mod value;
 
 pub use attachment::Binary;
 pub use binary::{Decoder, PartialPacket};
@@ -65,6 +66,7 @@ pub use ser::{
     encode_event, encode_event_raw, EncodedPacket,
 };
 pub use spread::Spread;
+pub use value::Value;
 
 /// The Socket.IO protocol version this module implements.
 pub const PROTOCOL_VERSION: u8 = 5;

@@ -14,6 +14,7 @@ use serde::de::{
 };
 
 use super::attachment::lend;
+use super::value::{hand_over, ValueVisitor, VALUE_TOKEN};
 
 /// A deserializer that forwards to `inner`, except for bytes.
 pub(crate) struct Proxy<'de, D> {
@@ -65,13 +66,35 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Proxy<'de, D> {
         deserialize_f32(); deserialize_f64(); deserialize_char(); deserialize_str();
         deserialize_string(); deserialize_option(); deserialize_unit();
         deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
         deserialize_seq(); deserialize_tuple(len: usize);
         deserialize_tuple_struct(name: &'static str, len: usize);
         deserialize_map();
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
         deserialize_identifier(); deserialize_ignored_any();
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        if name == VALUE_TOKEN {
+            // A `Value`: built here, where the attachments are known, then
+            // handed over whole.
+            let value = self
+                .inner
+                .deserialize_any(ValueVisitor::resolving(self.attachments))?;
+            return hand_over(value, visitor).map_err(de::Error::custom);
+        }
+        let attachments = self.attachments;
+        self.inner.deserialize_newtype_struct(
+            name,
+            Visit {
+                inner: visitor,
+                attachments,
+            },
+        )
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {

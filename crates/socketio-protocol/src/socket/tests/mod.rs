@@ -10,6 +10,7 @@ mod decoding;
 mod mutations;
 mod spec;
 mod typed;
+mod value;
 
 fn decode(text: &str) -> Result<Decoded, DecodeError> {
     Packet::decode(Str::from(text.to_owned()), &DecodeLimits::default())
