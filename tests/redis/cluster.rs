@@ -376,9 +376,10 @@ async fn server_side_emit_reaches_every_other_server_with_and_without_acks() {
             .server_side_emit("question", &(2, "two"), Some(Duration::from_secs(3)))
             .await
             .unwrap();
+    // Each answer read as the type it is (RawArgs::data, as Data<T> reads).
     let from: BTreeSet<String> = answers
         .iter()
-        .map(|a| serde_json::from_str::<Value>(&a.args).unwrap()["from"].to_string())
+        .map(|a| a.data::<Value>().unwrap()["from"].to_string())
         .collect();
     assert_eq!(from, set(&["\"b\"", "\"node\""]));
     assert_eq!(

@@ -215,15 +215,19 @@ impl ServerSideEvent {
         self.ack.is_some()
     }
 
-    /// Answers the sender (one argument).
-    pub fn ack<T: Serialize + ?Sized>(mut self, data: &T) -> Result<(), EmitError> {
-        if let Some(tx) = self.ack.take() {
-            let args = serde_json::to_string(data)?;
-            let _ = tx.send(RawArgs {
-                args: Str::from(args),
-                attachments: Vec::new(),
-            });
-        }
+    /// Answers the sender with `data` as one argument (Node's
+    /// `serverSideEmit` callbacks take one); bytes become attachments.
+    pub fn ack<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
+        let args = RawArgs::from_data(&(data,))?;
+        self.ack_raw(args);
         Ok(())
+    }
+
+    /// Answers the sender with arguments as received (see [`RawArgs`]), to
+    /// pass an answer on without decoding it.
+    pub fn ack_raw(mut self, args: RawArgs) {
+        if let Some(tx) = self.ack.take() {
+            let _ = tx.send(args);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Arguments exactly as received, shared by the server and the client.
 
 use bytes::{Bytes, BytesMut};
-use serde::Serialize;
+use serde::{de::DeserializeOwned, Serialize};
 
 use crate::Str;
 
@@ -16,6 +16,8 @@ use crate::Str;
 /// let raw = RawArgs::from_data(&(1, "two")).unwrap();
 /// assert_eq!(raw.args, r#"1,"two""#);
 /// assert!(raw.attachments.is_empty());
+/// let (n, s): (u8, String) = raw.data().unwrap();
+/// assert_eq!((n, s.as_str()), (1, "two"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawArgs {
@@ -39,5 +41,11 @@ impl RawArgs {
             args: text.slice(start..end),
             attachments: packet.attachments,
         })
+    }
+
+    /// The arguments deserialized as a `Data<T>` extractor reads them (a
+    /// tuple takes one argument per element, any other type the first).
+    pub fn data<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        super::deserialize_data(&self.args, &self.attachments)
     }
 }
