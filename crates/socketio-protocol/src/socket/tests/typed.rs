@@ -114,6 +114,31 @@ fn argument_shapes_when_encoding() {
         t(encode_event(out, "/", "e", None, &(vec![1, 2],))),
         r#"42["e",[1,2]]"#
     );
+    // serde_json's Null serializes as unit: no argument, unless wrapped.
+    assert_eq!(
+        t(encode_event(out, "/", "e", None, &serde_json::json!(null))),
+        r#"42["e"]"#
+    );
+    assert_eq!(
+        t(encode_event(
+            out,
+            "/",
+            "e",
+            None,
+            &(serde_json::json!(null),)
+        )),
+        r#"42["e",null]"#
+    );
+    assert_eq!(
+        t(encode_event(
+            out,
+            "/",
+            "e",
+            None,
+            &crate::socket::Value::Null
+        )),
+        r#"42["e",null]"#
+    );
     // serde writes a fixed-size array as a tuple: N arguments.
     assert_eq!(
         t(encode_event(out, "/", "e", None, &[1, 2])),
