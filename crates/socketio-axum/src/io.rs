@@ -188,6 +188,7 @@ impl SocketIoBuilder {
             state: self.state,
             middlewares: RwLock::new(self.middlewares),
             adapter: self.adapter,
+            server_side: RwLock::default(),
         });
         let inner = ServerInner::new(shared);
         let io = SocketIo { inner };
@@ -262,13 +263,7 @@ impl SocketIo {
             Arc::downgrade(&self.inner),
             false,
         );
-        // A handler of server-side events set before this registration
-        // (`on_server_side` on the default `/`) is kept: the order of the
-        // two calls does not matter.
-        let previous = self.inner.namespaces.insert(path, ns.clone());
-        if let Some(handler) = previous.and_then(|p| read(&p.server_side).clone()) {
-            write(&ns.server_side).get_or_insert(handler);
-        }
+        self.inner.namespaces.insert(path, ns);
         reg
     }
 
@@ -419,9 +414,9 @@ impl SocketIo {
     /// [`server_side_emit`](Self::server_side_emit) on the main namespace.
     /// It may be set before or after `io.ns("/", ..)`.
     pub fn on_server_side<F: Fn(ServerSideEvent) + Send + Sync + 'static>(&self, handler: F) {
-        if let Some(ns) = self.main_ns() {
-            *write(&ns.server_side) = Some(Arc::new(handler));
-        }
+        // Kept by the server, not by the namespace object, which `ns("/")`
+        // replaces: the order of the two calls does not matter.
+        *write(&self.inner.shared.server_side) = Some(Arc::new(handler));
     }
 
     /// Emits an event to the other servers of the cluster (Node's

@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     pub(crate) state: http::Extensions,
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
     pub(crate) adapter: Option<Arc<dyn Adapter>>,
+    /// The handler of server-side events of the main namespace.
+    pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
 }
 
 pub(crate) type ServerSideHandler = Arc<dyn Fn(ServerSideEvent) + Send + Sync>;
@@ -50,7 +52,6 @@ pub(crate) struct Namespace {
     pub(crate) dynamic: bool,
     next_ack: AtomicU64,
     remote: OnceLock<Box<dyn NamespaceAdapter>>,
-    pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
 }
 
 impl fmt::Debug for Namespace {
@@ -81,7 +82,6 @@ impl Namespace {
             dynamic,
             next_ack: AtomicU64::new(0),
             remote: OnceLock::new(),
-            server_side: RwLock::default(),
         });
         if let Some(adapter) = adapter {
             let _ = ns.remote.set(adapter.namespace(LocalNamespace(ns.clone())));
@@ -195,7 +195,11 @@ impl Namespace {
 
     /// An event from another server.
     pub(crate) fn on_server_side_event(&self, event: ServerSideEvent) {
-        let handler = read(&self.server_side).clone();
+        // Only the main namespace has a handler (`SocketIo::on_server_side`).
+        let handler = match self.path.as_str() {
+            "/" => read(&self.shared.server_side).clone(),
+            _ => None,
+        };
         match handler {
             Some(handler) => {
                 let name = event.event.clone();
