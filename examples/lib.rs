@@ -15,3 +15,14 @@ pub mod tls;
 
 mod listen;
 pub use listen::{listen, ListenError};
+
+/// Logs to the terminal: `RUST_LOG` when set, else `default` (such as
+/// `"info"`), as every example here does.
+pub fn init_tracing(default: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default.into()),
+        )
+        .init();
+}

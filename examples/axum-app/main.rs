@@ -33,12 +33,7 @@ use socketio_axum_examples::axum_app::{self, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=debug".into()),
-        )
-        .init();
+    socketio_axum_examples::init_tracing("info,tower_http=debug");
 
     let config = Config {
         token: std::env::var("TOKEN").unwrap_or_else(|_| "secret".to_owned()),

@@ -20,11 +20,7 @@ use socketio_axum_examples::chat;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    socketio_axum_examples::init_tracing("info");
 
     let client_js = chat::load_client_bundle()?;
     let (app, io) = chat::app(client_js);

@@ -24,13 +24,10 @@ use axum::{
 use serde_json::json;
 use socketio_axum::{extract::Data, SocketIo, SocketIoConfig, SocketRef};
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    socketio_axum_examples::init_tracing("info");
     let port: u16 = std::env::args()
         .nth(1)
         .and_then(|p| p.parse().ok())

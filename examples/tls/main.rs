@@ -30,11 +30,7 @@ use socketio_axum_examples::tls;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    socketio_axum_examples::init_tracing("info");
 
     let read = |var: &str| -> Result<Vec<u8>, String> {
         let path = std::env::var(var).map_err(|_| {

@@ -20,11 +20,7 @@ const MAX_PAYLOAD: u64 = 16 << 20;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    socketio_axum_examples::init_tracing("warn");
     let config = EngineIoConfig::builder().max_payload(MAX_PAYLOAD).build();
     let app = axum::Router::new().fallback(move |req: Request| {
         let res = ws_echo(req, &config);

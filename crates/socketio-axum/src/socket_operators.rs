@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use serde::{de::DeserializeOwned, Serialize};
-use socketio_protocol::socket::{encode_event, encode_event_raw};
+use socketio_protocol::socket::encode_event;
 
-use crate::{
-    extract::RawArgs, socket::outbound, trace, AckFuture, BroadcastOperators, EmitError, IntoRooms,
-    SocketRef,
-};
+use crate::{extract::RawArgs, AckFuture, BroadcastOperators, EmitError, IntoRooms, SocketRef};
 
 /// One socket with Node's emit flags set: made by [`SocketRef::volatile`],
 /// [`SocketRef::timeout`] and [`SocketRef::compress`], chainable like
@@ -75,46 +72,14 @@ impl<'a> SocketOperators<'a> {
     /// of `data`). A volatile packet that finds the queue full is dropped,
     /// with a `tracing` event, and the call returns `Ok`, as Node's does.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        if !self.volatile {
-            return self.socket.emit(event, data);
-        }
         let packet = encode_event(&mut BytesMut::new(), self.socket.ns(), event, None, data)?;
-        self.send_volatile(event, packet)
+        self.socket.send_event(event, packet, self.volatile)
     }
 
     /// Emits `event` with arguments as received (see [`RawArgs`]).
     pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
-        if !self.volatile {
-            return self.socket.emit_raw(event, args);
-        }
-        let packet = encode_event_raw(
-            &mut BytesMut::new(),
-            self.socket.ns(),
-            event,
-            None,
-            &args.args,
-            args.attachments,
-        );
-        self.send_volatile(event, packet)
-    }
-
-    fn send_volatile(
-        &self,
-        event: &str,
-        packet: socketio_protocol::socket::EncodedPacket,
-    ) -> Result<(), EmitError> {
-        if !self.socket.connected() {
-            return Err(EmitError::Disconnected);
-        }
-        self.socket.hook_outgoing(event, &packet);
-        match self.socket.0.conn.try_send(outbound(packet)) {
-            Ok(()) => Ok(()),
-            Err(engineio_tower::SendError::Full(_)) => {
-                trace::debug!(sid = %self.socket.id(), event, "socket.io: volatile packet dropped, queue full");
-                Ok(())
-            }
-            Err(engineio_tower::SendError::Closed(_)) => Err(EmitError::Disconnected),
-        }
+        let packet = self.socket.raw_event(event, args);
+        self.socket.send_event(event, packet, self.volatile)
     }
 
     /// Emits `event` and waits for the acknowledgement, for the time set

@@ -260,22 +260,49 @@ impl SocketRef {
     /// `slow_consumer_timeout` closes it too (see docs/configuration.md).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), self.ns(), event, None, data)?;
-        self.hook_outgoing(event, &packet);
-        self.send_packet(packet)
+        self.send_event(event, packet, false)
     }
 
     /// Emits `event` with arguments as received (see [`RawArgs`]).
     pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
-        let packet = encode_event_raw(
+        let packet = self.raw_event(event, args);
+        self.send_event(event, packet, false)
+    }
+
+    /// The `EVENT` packet of arguments as received.
+    pub(crate) fn raw_event(&self, event: &str, args: RawArgs) -> EncodedPacket {
+        encode_event_raw(
             &mut BytesMut::new(),
             self.ns(),
             event,
             None,
             &args.args,
             args.attachments,
-        );
+        )
+    }
+
+    /// Sends an event packet, after the outgoing hook. A volatile one is
+    /// dropped (`Ok`, with a `tracing` event) when the client's queue is full.
+    pub(crate) fn send_event(
+        &self,
+        event: &str,
+        packet: EncodedPacket,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
         self.hook_outgoing(event, &packet);
-        self.send_packet(packet)
+        if !volatile {
+            return self.send_packet(packet);
+        }
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        match self.0.conn.try_send(outbound(packet)) {
+            Err(SendError::Full(_)) => {
+                trace::debug!(sid = %self.id(), event, "socket.io: volatile packet dropped, queue full");
+                Ok(())
+            }
+            sent => sent.map_err(send_error),
+        }
     }
 
     /// Emits `event` and waits for the client's acknowledgement, deserialized
@@ -345,7 +372,7 @@ impl SocketRef {
         AckFuture::new(rx, timeout, self.clone(), id)
     }
 
-    pub(crate) fn hook_outgoing(&self, event: &str, packet: &EncodedPacket) {
+    fn hook_outgoing(&self, event: &str, packet: &EncodedPacket) {
         // Cloned out first: the hook may register hooks (a lock guard in
         // the `if let` would live through the call).
         let hook = read(&self.0.outgoing_hook).clone();
