@@ -1,7 +1,7 @@
 //! Examples of socketio-axum; run one with `cargo run --release --example NAME`
 //! (see `examples/README.md`).
 //!
-//! The two larger examples keep their application here, in a module beside
+//! The larger examples keep their application here, in a module beside
 //! their `main.rs`, so that the integration tests (`tests/examples/`) can
 //! start the very same application in-process, on a free port, and restart it.
 
@@ -9,6 +9,8 @@
 pub mod axum_app;
 #[path = "chat/app.rs"]
 pub mod chat;
+#[path = "redis-cluster/app.rs"]
+pub mod redis_cluster;
 #[cfg(feature = "tls")]
 #[path = "tls/app.rs"]
 pub mod tls;

@@ -218,10 +218,7 @@ pub async fn read_response(stream: &mut TcpStream) -> HttpResponse {
 
 /// Sends `req` to `addr` on a new connection (with a `Host` header if it
 /// has none) and reads the whole response.
-pub(crate) async fn request(
-    addr: std::net::SocketAddr,
-    mut req: Request<Full<Bytes>>,
-) -> HttpResponse {
+pub async fn request(addr: std::net::SocketAddr, mut req: Request<Full<Bytes>>) -> HttpResponse {
     if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
         req.headers_mut().entry(header::HOST).or_insert(host);
     }
