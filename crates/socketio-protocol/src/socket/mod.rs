@@ -59,7 +59,7 @@ pub use binary::{Decoder, PartialPacket};
 pub use de::{deserialize_args, deserialize_data, deserialize_first_arg, deserialize_value};
 pub use error::DecodeError;
 pub use limits::DecodeLimits;
-pub use packet::{Ack, AckId, Decoded, Event, Packet, PacketData, PacketType};
+pub use packet::{Ack, AckId, Decoded, Event, Packet, PacketData, PacketType, RESERVED_EVENTS};
 pub use raw_args::RawArgs;
 pub use ser::{
     encode_ack, encode_ack_raw, encode_connect, encode_connect_error, encode_disconnect,

@@ -11,8 +11,9 @@ use crate::Str;
 pub type AckId = u64;
 
 /// Event names a peer may not emit: the reference implementation uses them
-/// for its own lifecycle events.
-const RESERVED_EVENTS: [&str; 6] = [
+/// for its own lifecycle events. A server refuses an event with one of
+/// these names (the connection is closed); a client does not send one.
+pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
     "connect_error",
     "disconnect",

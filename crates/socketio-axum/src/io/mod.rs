@@ -1,85 +1,26 @@
-use std::{
-    fmt,
-    sync::{Arc, OnceLock, RwLock},
-};
+use std::{fmt, sync::Arc};
 
-use dashmap::DashMap;
 use engineio_tower::EngineIo;
 use serde::{de::DeserializeOwned, Serialize};
 use socketio_protocol::Str;
 
+mod builder;
+mod server;
+
+pub use builder::SocketIoBuilder;
+pub(crate) use server::ServerInner;
+
 use crate::{
     ack::BroadcastAckFuture,
-    adapter::{Adapter, AdapterError, Room, ServerSideEmitError, ServerSideEvent},
-    client::{Client, ConnectDeadlines},
-    extract::ConnectParts,
+    adapter::{AdapterError, Room, ServerSideEmitError, ServerSideEvent},
+    client::Client,
     extract::RawArgs,
-    handler::{self, ConnectHandler, ConnectMiddleware},
-    layer::{SocketIoLayer, SocketIoService},
-    ns::{Namespace, NamespaceRef, NsHandlers, Shared},
+    handler::ConnectHandler,
+    ns::{Namespace, NamespaceRef, Shared},
     operators::RemoteSocket,
     operators::{BroadcastOperators, IntoRooms, PublishFuture},
-    read, write, EmitError, SocketIoConfig, SocketRef,
+    write, EmitError, SocketIoConfig, SocketRef,
 };
-
-type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
-pub(crate) struct ServerInner {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) namespaces: DashMap<Str, Arc<Namespace>>,
-    dynamic: RwLock<Vec<(Matcher, Arc<NsHandlers>)>>,
-    pub(crate) engine: OnceLock<EngineIo<Client>>,
-    /// Connections that have yet to join a namespace (`connect_timeout`).
-    pub(crate) connect_deadlines: ConnectDeadlines,
-}
-
-impl ServerInner {
-    fn new(shared: Arc<Shared>) -> Arc<Self> {
-        Arc::new(ServerInner {
-            shared,
-            namespaces: DashMap::new(),
-            dynamic: RwLock::default(),
-            engine: OnceLock::new(),
-            connect_deadlines: ConnectDeadlines::default(),
-        })
-    }
-
-    /// The namespace at `path`: registered, an existing child of a dynamic
-    /// namespace, or a new child if a dynamic namespace matches.
-    pub(crate) fn namespace(
-        self: &Arc<Self>,
-        path: &Str,
-        _parts: &ConnectParts,
-    ) -> Option<Arc<Namespace>> {
-        if let Some(ns) = self.namespaces.get(path) {
-            return Some(ns.clone());
-        }
-        let handlers = read(&self.dynamic)
-            .iter()
-            .find(|(matches, _)| {
-                // A matcher that panics matches nothing (and says so).
-                crate::panic::catch(|| matches(path)).unwrap_or_else(|p| {
-                    crate::trace::error!(ns = %path, panic = %p, "socket.io: a dynamic namespace matcher panicked");
-                    false
-                })
-            })
-            .map(|(_, h)| h.clone())?;
-        let ns = self
-            .namespaces
-            .entry(path.clone())
-            .or_insert_with(|| {
-                Namespace::new(
-                    path.clone(),
-                    handlers,
-                    self.shared.clone(),
-                    Arc::downgrade(self),
-                    true,
-                )
-            })
-            .clone();
-        Some(ns)
-    }
-}
 
 /// The Socket.IO server: register namespaces, reach sockets and rooms, emit.
 ///
@@ -123,107 +64,7 @@ impl fmt::Debug for SocketIo {
     }
 }
 
-/// Builds a [`SocketIo`] server with its configuration, state and middlewares.
-#[must_use]
-pub struct SocketIoBuilder {
-    config: SocketIoConfig,
-    state: http::Extensions,
-    middlewares: Vec<handler::BoxedMiddleware>,
-    adapter: Option<Arc<dyn Adapter>>,
-}
-
-impl fmt::Debug for SocketIoBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SocketIoBuilder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SocketIoBuilder {
-    /// Sets the configuration.
-    pub fn config(mut self, config: SocketIoConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Adds state, for the [`State`](crate::extract::State) extractor. One value per type.
-    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
-        self.state.insert(state);
-        self
-    }
-
-    /// Adds a connect middleware that runs for every namespace, before the
-    /// namespace's own (see [`NamespaceRef::with`]).
-    pub fn with_middleware<M: ConnectMiddleware<T>, T: 'static>(mut self, middleware: M) -> Self {
-        self.middlewares.push(handler::boxed_middleware(middleware));
-        self
-    }
-
-    /// Spans namespaces across servers with `adapter` (default: this server only).
-    pub fn adapter<A: Adapter>(mut self, adapter: A) -> Self {
-        self.adapter = Some(Arc::new(adapter));
-        self
-    }
-
-    /// The server and the layer to mount on an axum `Router`.
-    pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
-        let io = self.build();
-        (SocketIoLayer::new(io.clone()), io)
-    }
-
-    /// The server and a standalone service (404 for other paths), for hyper or tower.
-    pub fn build_svc(self) -> (SocketIoService<engineio_tower::NotFound>, SocketIo) {
-        let io = self.build();
-        (
-            SocketIoService::new(engineio_tower::NotFound, io.clone()),
-            io,
-        )
-    }
-
-    fn build(self) -> SocketIo {
-        let engine_config = self.config.engine.clone();
-        let shared = Arc::new(Shared {
-            config: self.config,
-            state: self.state,
-            middlewares: RwLock::new(self.middlewares),
-            adapter: self.adapter,
-            server_side: RwLock::default(),
-        });
-        let inner = ServerInner::new(shared);
-        let io = SocketIo { inner };
-        io.ns("/", || async {});
-        let engine = EngineIo::builder(Client {
-            server: io.inner.clone(),
-        })
-        .config(engine_config)
-        .build();
-        let _ = io.inner.engine.set(engine);
-        io
-    }
-}
-
 impl SocketIo {
-    /// A builder with the default configuration.
-    pub fn builder() -> SocketIoBuilder {
-        SocketIoBuilder {
-            config: SocketIoConfig::default(),
-            state: http::Extensions::new(),
-            middlewares: Vec::new(),
-            adapter: None,
-        }
-    }
-
-    /// A server with the default configuration, and its layer.
-    pub fn new_layer() -> (SocketIoLayer, SocketIo) {
-        Self::builder().build_layer()
-    }
-
-    /// A server with the default configuration, and a standalone service.
-    pub fn new_svc() -> (SocketIoService<engineio_tower::NotFound>, SocketIo) {
-        Self::builder().build_svc()
-    }
-
     pub(crate) fn detached(shared: Arc<Shared>) -> SocketIo {
         SocketIo {
             inner: ServerInner::new(shared),

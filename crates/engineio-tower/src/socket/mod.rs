@@ -3,25 +3,25 @@ use std::{
     fmt,
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
-        Arc, Mutex, OnceLock, Weak,
+        Arc, Mutex, OnceLock,
     },
     task::Poll,
-    time::Duration,
 };
 
-use bytes::Bytes;
 use futures_util::task::AtomicWaker;
-use socketio_protocol::{
-    engine::{Frame, Sid},
-    Str,
-};
+use socketio_protocol::engine::Sid;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    slow::{SlowConsumers, Watched},
-    trace, CloseReason, TransportType,
-};
+mod queue;
+mod session;
+
+use queue::Queue;
+pub use queue::{Outbound, SendError};
+pub(crate) use queue::{QueueLimits, Receiver};
+pub(crate) use session::{Session, UpgradeState};
+
+use crate::{CloseReason, TransportType};
 
 /// A handle to one Engine.IO session: cheap to clone, usable from any task.
 ///
@@ -48,162 +48,6 @@ impl<D> fmt::Debug for Socket<D> {
             .field("transport", &self.transport())
             .finish_non_exhaustive()
     }
-}
-
-/// What a socket queues: one frame, or frames that must go out together and
-/// in order (a Socket.IO packet and its binary attachments), which no other
-/// sender's frames can come between.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    /// One frame.
-    Frame(Frame),
-    /// Several frames, written one after the other.
-    Frames(Vec<Frame>),
-}
-
-impl From<Frame> for Outbound {
-    fn from(f: Frame) -> Self {
-        Outbound::Frame(f)
-    }
-}
-
-impl From<Vec<Frame>> for Outbound {
-    fn from(f: Vec<Frame>) -> Self {
-        Outbound::Frames(f)
-    }
-}
-
-impl Outbound {
-    /// Bytes of payload it carries (what the queue's byte limit counts).
-    pub(crate) fn payload_len(&self) -> usize {
-        fn len(f: &Frame) -> usize {
-            match f {
-                Frame::Text(s) => s.len(),
-                Frame::Binary(b) => b.len(),
-            }
-        }
-        match self {
-            Outbound::Frame(f) => len(f),
-            Outbound::Frames(v) => v.iter().map(len).sum(),
-        }
-    }
-
-    /// Calls `f` on each frame, in order.
-    pub(crate) fn for_each(self, mut f: impl FnMut(Frame)) {
-        match self {
-            Outbound::Frame(x) => f(x),
-            Outbound::Frames(v) => v.into_iter().for_each(f),
-        }
-    }
-}
-
-/// Why something could not be queued; it is handed back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// The peer reads too slowly: the queue holds `max_buffered_bytes`
-    /// already ([`Socket::send`] then closed the session), or
-    /// `max_buffered_packets` items for [`Socket::try_send`].
-    Full(Outbound),
-    /// The session is closed.
-    Closed(Outbound),
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendError::Full(_) => f.write_str("outgoing queue is full"),
-            SendError::Closed(_) => f.write_str("session is closed"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {}
-
-struct Queue {
-    items: VecDeque<Outbound>,
-    /// Payload bytes of `items`, against `max_bytes` (kept under the lock
-    /// that pushes and pops take anyway).
-    bytes: usize,
-    /// Set while the receiver runs and will look at `items` again before it
-    /// waits: a push then needs no wake-up.
-    receiver_busy: bool,
-}
-
-impl Queue {
-    fn pop(&mut self) -> Option<Outbound> {
-        let out = self.items.pop_front()?;
-        self.bytes -= out.payload_len();
-        Some(out)
-    }
-}
-
-/// The right to take frames from a session's queue: one transport holds it
-/// at a time (a pending polling GET or the WebSocket task), and gives it back
-/// in `Session::rx`.
-#[derive(Debug)]
-pub(crate) struct Receiver(());
-
-// `repr(C)` keeps the fields that every queued frame touches (a broadcast
-// touches them for each socket) together at the start, in one or two cache
-// lines, instead of wherever the compiler would put them.
-#[repr(C)]
-pub(crate) struct Session<D> {
-    queued: AtomicUsize,
-    max_queued: usize,
-    max_bytes: usize,
-    /// When the queue last reached `max_queued` (see `SlowConsumers::now`),
-    /// 0 while it is under.
-    over_since: AtomicU64,
-    /// Whether the slow-consumer watch holds this session: at most once.
-    watched: AtomicBool,
-    slow: Arc<SlowConsumers>,
-    /// Holds on reading taken by the layer above (see `pause_reading`).
-    holds: AtomicUsize,
-    /// Tasks in `wait_until`: the writer skips waking `drained` (a lock) when none.
-    drain_waiters: AtomicUsize,
-    /// Mirrors `closed` for the hot paths: reading an atomic is cheaper than
-    /// asking the token, which takes a lock.
-    closed_flag: AtomicBool,
-    /// The outgoing frames. A plain deque: it allocates nothing until the
-    /// first frame, and a push is one uncontended lock.
-    queue: Mutex<Queue>,
-    /// The task holding the `Receiver`, waiting for a frame.
-    queue_waker: AtomicWaker,
-    /// The `Receiver`, while no transport holds it.
-    pub(crate) rx: Mutex<Option<Receiver>>,
-    pub(crate) sid: Sid,
-    transport: AtomicU8,
-    parts: http::request::Parts,
-    /// Woken when the queue shrinks while someone waits (see `wait_until`),
-    /// when reading resumes and when the session closes.
-    drained: Notify,
-    pub(crate) pong: Notify,
-    /// When the pong to the last ping is due, while one is awaited.
-    pong_deadline: Mutex<Option<std::time::Instant>>,
-    /// Set while a polling POST is being read, to refuse a concurrent one.
-    pub(crate) posting: AtomicBool,
-    /// Set when the client closed the session with no poll pending: the next
-    /// poll gets the noop that a pending poll would have had.
-    noop_owed: AtomicBool,
-    /// Set when a poll has carried the close packet (`1`) of a session the
-    /// server closed; until then the session stays reachable for that poll.
-    close_sent: AtomicBool,
-    /// Woken when a polling GET hands the receiver back.
-    pub(crate) rx_returned: Notify,
-    pub(crate) upgrade: Mutex<UpgradeState>,
-    /// Woken when an upgrade starts, to release a pending GET with a noop.
-    pub(crate) upgrading: Notify,
-    closed: CancellationToken,
-    close_reason: OnceLock<CloseReason>,
-    data: D,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UpgradeState {
-    None,
-    Probing,
-    Upgrading,
-    Upgraded,
 }
 
 impl<D> Socket<D> {
@@ -508,165 +352,6 @@ impl<D> Socket<D> {
     pub(crate) fn set_upgrade_state(&self, s: UpgradeState) {
         *lock(&self.inner.upgrade) = s;
     }
-}
-
-impl<D: Send + Sync + 'static> Socket<D> {
-    /// Queues a frame (or frames that stay together).
-    ///
-    /// The queue is bounded in two ways, per session:
-    /// - `max_buffered_packets` (a count): at or over it, the peer's
-    ///   packets are not read (so its own requests cannot grow the queue),
-    ///   [`try_send`](Self::try_send) refuses, and if the queue does not get
-    ///   back under it within `slow_consumer_timeout`, the session is closed
-    ///   with [`CloseReason::SlowConsumer`].
-    /// - `max_buffered_bytes` (payload bytes, plus 64 per item for its place
-    ///   in the queue): once the queue holds that much, a frame is refused
-    ///   with [`SendError::Full`] and the session is closed at once with
-    ///   [`CloseReason::SlowConsumer`], so that no later frame can overtake
-    ///   the refused one. The queue holds at most that, plus one frame.
-    ///
-    /// Frames leave in the order they were queued, whoever queued them.
-    pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        self.push(frame.into(), true)
-    }
-
-    /// Queues a frame unless `max_buffered_packets` items or
-    /// `max_buffered_bytes` are queued already: for frames that may be
-    /// dropped, such as volatile ones. Refusing one closes nothing.
-    pub fn try_send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        if self.is_full() {
-            return Err(SendError::Full(frame.into()));
-        }
-        self.push(frame.into(), false)
-    }
-
-    /// Queues `frame`; past the byte limit, refuses it and closes the
-    /// session if `close_when_over`.
-    fn push(&self, frame: Outbound, close_when_over: bool) -> Result<(), SendError> {
-        if self.is_closed() {
-            return Err(SendError::Closed(frame));
-        }
-        let s = &self.inner;
-        // Counted before it is pushed, so that the writer, which counts it
-        // off after popping it, never sees the count go below zero.
-        let reached = s.queued.fetch_add(1, Ordering::AcqRel) + 1 == s.max_queued;
-        let size = frame.payload_len() + ITEM_OVERHEAD;
-        let pushed = {
-            let mut q = lock(&s.queue);
-            if q.bytes >= s.max_bytes {
-                Err((frame, q.bytes))
-            } else {
-                q.bytes += size;
-                q.items.push_back(frame);
-                Ok(q.receiver_busy)
-            }
-        };
-        match pushed {
-            Ok(busy) => {
-                if reached {
-                    self.reached_limit();
-                }
-                if !busy {
-                    s.queue_waker.wake();
-                }
-                Ok(())
-            }
-            Err((frame, held)) => {
-                s.queued.fetch_sub(1, Ordering::AcqRel);
-                if close_when_over {
-                    trace::warn!(sid = %s.sid, held, max = s.max_bytes, "engine.io: outgoing queue over max_buffered_bytes, closing the session (slow consumer)");
-                    self.close_with(CloseReason::SlowConsumer);
-                }
-                Err(SendError::Full(frame))
-            }
-        }
-    }
-
-    /// The queue just reached `max_queued`: the watch closes the session
-    /// unless it gets back under within the timeout.
-    fn reached_limit(&self) {
-        let s = &self.inner;
-        s.over_since.store(s.slow.now(), Ordering::Release);
-        if !s.watched.swap(true, Ordering::AcqRel) {
-            let session: Weak<dyn Watched> = Arc::downgrade(&self.inner) as Weak<dyn Watched>;
-            s.slow.watch(session, s.slow.timeout());
-        }
-    }
-
-    /// Waits until fewer than `max_buffered_packets` are queued, then
-    /// queues the frame as [`send`](Self::send).
-    pub async fn send_when_ready(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        let frame = frame.into();
-        self.wait_until(|| !self.is_full() || self.is_closed())
-            .await;
-        self.send(frame)
-    }
-
-    /// Queues a text message (`4` + `text`).
-    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send(Frame::message(text))
-    }
-
-    /// Queues a binary message.
-    pub fn send_binary(&self, data: Bytes) -> Result<(), SendError> {
-        self.send(Frame::Binary(data))
-    }
-
-    /// A frame of static text (control packets).
-    pub(crate) fn send_control(&self, text: &'static str) {
-        let _ = self.send(Frame::Text(Str::from_static(text)));
-    }
-}
-
-impl<D: Send + Sync + 'static> Watched for Session<D> {
-    fn expire(self: Arc<Self>) {
-        self.watched.store(false, Ordering::Release);
-        if self.queued.load(Ordering::Acquire) < self.max_queued {
-            return;
-        }
-        let now = self.slow.now();
-        // 0: the crossing down was counted after the crossing up that
-        // followed it (two senders); the queue is over now, so from now.
-        let since = match self.over_since.load(Ordering::Acquire) {
-            0 => {
-                self.over_since.store(now, Ordering::Release);
-                now
-            }
-            since => since,
-        };
-        let timeout = self.slow.timeout();
-        let over_for = Duration::from_millis(now.saturating_sub(since));
-        if over_for >= timeout {
-            if self.close_reason.set(CloseReason::SlowConsumer).is_ok() {
-                trace::warn!(sid = %self.sid, queued = self.queued.load(Ordering::Acquire), "engine.io: outgoing queue over max_buffered_packets for slow_consumer_timeout, closing the session (slow consumer)");
-                self.mark_closed();
-            }
-        } else if !self.watched.swap(true, Ordering::AcqRel) {
-            // Over again since a later crossing: watched until its own deadline.
-            let session: Weak<dyn Watched> = Arc::downgrade(&self) as Weak<dyn Watched>;
-            self.slow.watch(session, timeout - over_for);
-        }
-    }
-}
-
-impl<D> Session<D> {
-    /// Marks the session closed once its reason is set.
-    fn mark_closed(&self) {
-        self.closed_flag.store(true, Ordering::Release);
-        self.closed.cancel();
-        self.drained.notify_waiters();
-    }
-}
-
-/// What a queued item costs beyond its payload, as the byte limit counts
-/// it: its place in the queue and its own allocation's bookkeeping.
-const ITEM_OVERHEAD: usize = 64;
-
-/// What bounds a session's outgoing queue (see [`Socket::send`]).
-pub(crate) struct QueueLimits {
-    pub(crate) max_packets: usize,
-    pub(crate) max_bytes: usize,
-    pub(crate) slow: Arc<SlowConsumers>,
 }
 
 /// Locks a mutex, recovering from poisoning: no lock in this crate is held

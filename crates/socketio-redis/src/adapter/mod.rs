@@ -1,0 +1,294 @@
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, OnceLock, RwLock, Weak,
+    },
+};
+
+use socketio_axum::adapter::{Adapter, LocalNamespace, NamespaceAdapter, WeakLocalNamespace};
+
+mod namespace;
+
+pub(crate) use namespace::raw_args;
+use namespace::RedisNamespace;
+
+use crate::{
+    error::Error,
+    link::{Link, OnMessage, Status, Subscriptions},
+    remote,
+    requests::{random_hex, random_id, Requests},
+    wire::Channels,
+    RedisAdapterConfig, SubscriptionMode,
+};
+
+/// Spans the namespaces of a [`SocketIo`](socketio_axum::SocketIo) server
+/// over Redis pub/sub, speaking the protocol of Node's
+/// `@socket.io/redis-adapter` 8.x: Rust and Node servers that share a Redis
+/// and a key prefix form one cluster. With
+/// [`sharded`](crate::RedisAdapterConfigBuilder::sharded), it speaks that of
+/// Node's `createShardedAdapter` over a Redis Cluster instead.
+///
+/// Broadcasts (to rooms, with exceptions, with acknowledgements), joins,
+/// leaves, disconnections, `fetch_sockets`, server-side emits and the server
+/// count reach every server. A cheap [`Clone`] handle.
+///
+/// ```no_run
+/// use socketio_axum::{SocketIo, SocketRef};
+/// use socketio_redis::{RedisAdapter, RedisAdapterConfig};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = RedisAdapterConfig::builder().url("redis://127.0.0.1:6379").build();
+/// let adapter = RedisAdapter::connect(config).await?;
+/// let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build_layer();
+/// io.ns("/", |socket: SocketRef| async move {
+///     // Reaches the clients of every server of the cluster.
+///     let _ = socket.broadcast().emit("joined", socket.id().as_str());
+/// });
+/// adapter.ready().await; // subscribed: other servers now count this one
+/// let app = axum::Router::new().layer(layer);
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// When Redis goes away, delivery to this server's own clients goes on;
+/// what should reach other servers fails with an [`AdapterError`]: a
+/// broadcast's `emit` returns
+/// [`EmitError::Adapter`](socketio_axum::EmitError::Adapter) (its packet
+/// reached this server's clients only), requests that wait for other
+/// servers fail, and the adapter reconnects and subscribes again by itself.
+/// Nothing is kept to be sent later. A broadcast queued just before Redis
+/// went away is lost without an error from `emit`;
+/// [`emit_published`](socketio_axum::BroadcastOperators::emit_published)
+/// reports it. (The sharded adapter does not refuse broadcasts while a
+/// cluster node is away: their publishing fails, which `emit_published`
+/// reports.)
+#[derive(Clone)]
+pub struct RedisAdapter {
+    core: Arc<Core>,
+}
+
+impl fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("uid", &self.core.uid)
+            .field("config", &self.core.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a server's namespace adapters share.
+pub(crate) struct Core {
+    /// This server's id in the cluster, as Node's `uid2(6)`.
+    pub(crate) uid: String,
+    pub(crate) config: RedisAdapterConfig,
+    pub(crate) link: Link,
+    pub(crate) routes: RwLock<Routes>,
+    pub(crate) requests: Arc<Requests>,
+    next_route: AtomicU64,
+}
+
+/// Which namespace each subscribed channel belongs to.
+#[derive(Default)]
+pub(crate) struct Routes {
+    namespaces: HashMap<String, Route>,
+    channels: HashMap<String, String>,
+    patterns: HashMap<String, String>,
+}
+
+pub(crate) struct Route {
+    id: u64,
+    pub(crate) ns: WeakLocalNamespace,
+    pub(crate) channels: Channels,
+}
+
+impl Routes {
+    /// The namespace a plain channel (requests, responses) belongs to.
+    pub(crate) fn by_channel(&self, channel: &str) -> Option<&Route> {
+        self.namespaces.get(self.channels.get(channel)?)
+    }
+
+    /// The namespace of a path.
+    pub(crate) fn by_path(&self, path: &str) -> Option<&Route> {
+        self.namespaces.get(path)
+    }
+
+    /// The namespace a pattern (broadcasts) belongs to.
+    pub(crate) fn by_pattern(&self, pattern: &str) -> Option<&Route> {
+        self.namespaces.get(self.patterns.get(pattern)?)
+    }
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl RedisAdapter {
+    /// Connects to Redis (both the publishing and the subscribed
+    /// connection). Fails if the URL is malformed, Redis does not answer,
+    /// or it refuses the credentials ([`Error::is_auth`]).
+    pub async fn connect(config: RedisAdapterConfig) -> Result<RedisAdapter, Error> {
+        let redis = config.redis()?;
+        // The subscribed connection hands messages to the core, which owns
+        // the link: it gets a weak reference once the core exists.
+        let slot: Arc<OnceLock<Weak<Core>>> = Arc::default();
+        let on_message: OnMessage = {
+            let slot = slot.clone();
+            Box::new(move |channel, pattern, payload| {
+                if let Some(core) = slot.get().and_then(Weak::upgrade) {
+                    remote::on_message(&core, channel, pattern, payload);
+                }
+            })
+        };
+        let link = Link::start(
+            redis,
+            config.request_timeout(),
+            config.publish_queue(),
+            on_message,
+        )
+        .await?;
+        // Node's sharded adapter names servers with 16 hex digits; its
+        // servers' response channels (`prefix#nsp#uid#`) share the form of
+        // room channels, and the length keeps them apart from short rooms.
+        let uid = if config.sharded().is_some() {
+            random_hex(16)
+        } else {
+            random_id()
+        };
+        let core = Arc::new(Core {
+            uid,
+            config,
+            link,
+            routes: RwLock::default(),
+            requests: Arc::default(),
+            next_route: AtomicU64::new(0),
+        });
+        let _ = slot.set(Arc::downgrade(&core));
+        let adapter = RedisAdapter { core };
+        let wait = adapter.core.config.request_timeout();
+        tokio::time::timeout(wait, adapter.wait_for(|s| s.connected))
+            .await
+            .map_err(|_| Error::connect(None))?;
+        Ok(adapter)
+    }
+
+    /// Resolves once connected and subscribed to the channels of every
+    /// namespace created so far: from then on, the other servers count
+    /// this one and reach it. Also resolves again after a reconnection.
+    ///
+    /// ```no_run
+    /// # async fn run(adapter: socketio_redis::RedisAdapter, io: socketio_axum::SocketIo) {
+    /// adapter.ready().await;
+    /// assert!(io.server_count().await.unwrap() >= 1);
+    /// # }
+    /// ```
+    ///
+    /// With the sharded adapter in [`SubscriptionMode::Dynamic`](crate::SubscriptionMode::Dynamic),
+    /// also waits for the channels of the rooms created so far.
+    pub async fn ready(&self) {
+        let requested = self.core.link.requested();
+        self.wait_for(move |s| s.connected && s.applied >= requested)
+            .await;
+    }
+
+    /// Resolves once the connection to Redis is lost (for health checks,
+    /// and for tests of reconnection). The sharded adapter leaves its
+    /// connection to the Redis client, which reconnects by itself: this
+    /// never resolves there.
+    pub async fn disconnected(&self) {
+        self.wait_for(|s| !s.connected).await;
+    }
+
+    /// Whether the subscribed connection is up (always, once connected,
+    /// for the sharded adapter: see [`disconnected`](Self::disconnected)).
+    pub fn is_connected(&self) -> bool {
+        self.core.link.status().borrow().connected
+    }
+
+    /// This server's id in the cluster (the `uid` of its messages).
+    pub fn uid(&self) -> &str {
+        &self.core.uid
+    }
+
+    async fn wait_for(&self, cond: impl FnMut(&Status) -> bool) {
+        let mut status = self.core.link.status();
+        let _ = status.wait_for(cond).await;
+    }
+}
+
+impl Adapter for RedisAdapter {
+    fn namespace(&self, ns: LocalNamespace) -> Box<dyn NamespaceAdapter> {
+        let core = &self.core;
+        let path = ns.path().to_owned();
+        let prefix = core.config.key_prefix();
+        let channels = match core.config.sharded() {
+            Some(mode) => {
+                Channels::sharded(prefix, &path, &core.uid, mode == SubscriptionMode::Dynamic)
+            }
+            None => Channels::new(prefix, &path, &core.uid),
+        };
+        let id = core.next_route.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut routes = write(&core.routes);
+            if !channels.is_sharded() {
+                for channel in [
+                    &channels.request,
+                    &channels.response,
+                    &channels.own_response,
+                ] {
+                    routes.channels.insert(channel.clone(), path.clone());
+                }
+                routes
+                    .patterns
+                    .insert(channels.pattern.clone(), path.clone());
+            }
+            // A namespace registered again (Node's `io.of` replaced) takes the route over.
+            routes.namespaces.insert(
+                path.clone(),
+                Route {
+                    id,
+                    ns: ns.downgrade(),
+                    channels: channels.clone(),
+                },
+            );
+        }
+        core.link.subscribe(path.clone(), channels.subscriptions());
+        if channels.room("room").is_some() {
+            watch_rooms(core, &ns, &channels);
+        }
+        Box::new(RedisNamespace {
+            core: core.clone(),
+            path,
+            channels,
+            route: id,
+        })
+    }
+}
+
+/// Subscribes to the channel of each room of `ns` while it has a member
+/// here (the sharded adapter's dynamic mode).
+fn watch_rooms(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels) {
+    let core = Arc::downgrade(core);
+    let weak_ns = ns.downgrade();
+    let path = ns.path().to_owned();
+    let channels = channels.clone();
+    ns.watch_rooms(move |room| {
+        let (Some(core), Some(channel)) = (core.upgrade(), channels.room(room)) else {
+            return;
+        };
+        let (ns, room) = (weak_ns.clone(), room.clone());
+        let key = format!("{path}#{room}");
+        let subs = Subscriptions {
+            channels: vec![channel],
+            patterns: Vec::new(),
+        };
+        core.link.reconcile(
+            key,
+            subs,
+            Box::new(move || ns.upgrade().is_some_and(|ns| ns.has_room(&room))),
+        );
+    });
+}
