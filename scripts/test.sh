@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command: tests, doctests, rustfmt check and clippy.
+# The project's test command: tests, doctests, rustdoc, rustfmt check and clippy.
 #
 #   scripts/test.sh
 #
@@ -46,6 +46,8 @@ else
     step "tests (cargo test)" cargo test --workspace
 fi
 
+# Broken intra-doc links and other rustdoc warnings fail the run.
+step "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features
 step "rustfmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
 

@@ -65,7 +65,7 @@ pub use handler::{CloseReason, EngineIoHandler, Message};
 pub use service::{EngineIoLayer, EngineIoService, NotFound, ResponseBody, ResponseFuture};
 pub use socket::{Outbound, SendError, Socket};
 pub use socketio_protocol::{
-    engine::{Frame, Sid},
+    engine::{Frame, InvalidSid, Sid},
     Str,
 };
 

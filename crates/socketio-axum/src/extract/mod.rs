@@ -87,6 +87,9 @@ pub trait FromMessage<M = private::ViaMessage>: Sized {
     fn from_message(socket: &SocketRef, parts: &mut MessageParts) -> Result<Self, Self::Rejection>;
 }
 
+// Markers that keep the two blanket impls of `FromMessage` apart; sealed on
+// purpose (unnameable outside this module), as axum's own `ViaParts`.
+#[allow(unnameable_types)]
 mod private {
     #[derive(Debug, Clone, Copy)]
     pub enum ViaParts {}

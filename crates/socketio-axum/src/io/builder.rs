@@ -49,7 +49,7 @@ impl SocketIoBuilder {
     }
 
     /// Adds a connect middleware that runs for every namespace, before the
-    /// namespace's own (see [`NamespaceRef::with`]).
+    /// namespace's own (see [`NamespaceRef::with`](crate::NamespaceRef::with)).
     pub fn with_middleware<M: ConnectMiddleware<T>, T: 'static>(mut self, middleware: M) -> Self {
         self.middlewares.push(handler::boxed_middleware(middleware));
         self

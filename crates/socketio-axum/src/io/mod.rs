@@ -25,7 +25,7 @@ use crate::{
 /// The Socket.IO server: register namespaces, reach sockets and rooms, emit.
 ///
 /// A cheap [`Clone`] handle. It is also an axum extractor: any route behind
-/// the [`SocketIoLayer`] can take it as an argument.
+/// the [`SocketIoLayer`](crate::SocketIoLayer) can take it as an argument.
 ///
 /// ```no_run
 /// use axum::{routing::post, Json, Router};

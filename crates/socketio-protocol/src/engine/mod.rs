@@ -32,7 +32,7 @@ mod payload;
 
 pub use error::DecodeError;
 pub use frame::Frame;
-pub use handshake::{OpenPacket, Sid};
+pub use handshake::{InvalidSid, OpenPacket, Sid};
 pub use packet::{Packet, PacketType};
 pub use payload::{
     decode_payload, encode_payload, encoded_payload_len, PayloadDecoder, RECORD_SEPARATOR,

@@ -55,7 +55,7 @@ use crate::{
 /// ```
 ///
 /// When Redis goes away, delivery to this server's own clients goes on;
-/// what should reach other servers fails with an [`AdapterError`]: a
+/// what should reach other servers fails with an [`AdapterError`](socketio_axum::adapter::AdapterError): a
 /// broadcast's `emit` returns
 /// [`EmitError::Adapter`](socketio_axum::EmitError::Adapter) (its packet
 /// reached this server's clients only), requests that wait for other
