@@ -6,7 +6,7 @@
 //
 //   node redis_server.mjs <port> <key prefix> [redis url] [sharded]
 //
-// Clients join the rooms listed in their `auth.rooms`, and their `auth.name`
+// Clients (of `/` and `/admin`) join the rooms listed in their `auth.rooms`, and their `auth.name`
 // becomes `socket.data.name`. Server-side events are printed and answered
 // with {from: "node"}.
 //
@@ -20,6 +20,7 @@ import { createInterface } from "node:readline";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createClient, createCluster } from "redis";
+import { revive, target } from "./redis_common.mjs";
 
 const [port, prefix, url = "redis://127.0.0.1:6379", mode] = process.argv.slice(2);
 const sharded = mode === "sharded";
@@ -35,14 +36,6 @@ function replacer(_key, value) {
   }
   return value;
 }
-const revive = (v) => {
-  if (Array.isArray(v)) return v.map(revive);
-  if (v && typeof v === "object") {
-    if (Array.isArray(v.$bin)) return Buffer.from(v.$bin);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)]));
-  }
-  return v;
-};
 
 const pubClient = sharded ? createCluster({ rootNodes: [{ url }] }) : createClient({ url });
 const subClient = pubClient.duplicate();
@@ -61,7 +54,7 @@ const io = new Server(httpServer, {
     : createAdapter(pubClient, subClient, { key: prefix, requestsTimeout: 3000 }),
 });
 
-io.on("connection", (socket) => {
+const onConnection = (socket) => {
   const auth = socket.handshake.auth || {};
   socket.data.name = auth.name;
   for (const room of auth.rooms || []) socket.join(room);
@@ -70,7 +63,9 @@ io.on("connection", (socket) => {
     const op = room ? socket.broadcast.to(room) : socket.broadcast;
     op.emit(ev, arg);
   });
-});
+};
+io.on("connection", onConnection);
+io.of("/admin").on("connection", onConnection);
 
 // Server-side events from other servers (Node's io.on for serverSideEmit).
 const onServerSide = (name) => (...args) => {
@@ -80,21 +75,15 @@ const onServerSide = (name) => (...args) => {
 };
 for (const name of ["hello", "question", "unanswered"]) io.on(name, onServerSide(name));
 
-const target = (cmd) => {
-  let op = io.of(cmd.nsp || "/");
-  if (cmd.rooms?.length) op = op.to(cmd.rooms);
-  if (cmd.except?.length) op = op.except(cmd.except);
-  return op;
-};
 
 const handlers = {
   async emit(cmd) {
-    target(cmd).emit(cmd.event, ...revive(cmd.args || []));
+    target(io, cmd).emit(cmd.event, ...revive(cmd.args || []));
     return {};
   },
   async emitWithAck(cmd) {
     return new Promise((resolve) => {
-      target(cmd)
+      target(io, cmd)
         .timeout(cmd.timeout ?? 2000)
         .emit(cmd.event, ...revive(cmd.args || []), (err, acks) =>
           resolve({ err: err ? err.message : null, acks }),
@@ -102,7 +91,7 @@ const handlers = {
     });
   },
   async fetchSockets(cmd) {
-    const sockets = await target(cmd).fetchSockets();
+    const sockets = await target(io, cmd).fetchSockets();
     return {
       sockets: sockets.map((s) => ({
         id: s.id,
@@ -114,15 +103,15 @@ const handlers = {
     };
   },
   async socketsJoin(cmd) {
-    target(cmd).socketsJoin(cmd.join);
+    target(io, cmd).socketsJoin(cmd.join);
     return {};
   },
   async socketsLeave(cmd) {
-    target(cmd).socketsLeave(cmd.leave);
+    target(io, cmd).socketsLeave(cmd.leave);
     return {};
   },
   async disconnectSockets(cmd) {
-    target(cmd).disconnectSockets(!!cmd.close);
+    target(io, cmd).disconnectSockets(!!cmd.close);
     return {};
   },
   async serverSideEmit(cmd) {

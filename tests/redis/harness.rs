@@ -215,6 +215,24 @@ impl NodeServer {
     }
 }
 
+/// Node's `@socket.io/redis-emitter`, on the cluster of `prefix`.
+pub(crate) struct NodeEmitter {
+    proc: NodeProc,
+}
+
+impl NodeEmitter {
+    pub(crate) async fn start(prefix: &str, redis: &str) -> NodeEmitter {
+        let mut proc = NodeProc::spawn("node emitter", "redis_emitter.mjs", &[prefix, redis]).await;
+        proc.expect("ready", |l| l["event"] == "ready").await;
+        NodeEmitter { proc }
+    }
+
+    /// Runs a command; returns once Redis has the message.
+    pub(crate) async fn cmd(&mut self, cmd: Value) -> Value {
+        self.proc.request(cmd).await
+    }
+}
+
 /// socket.io-client clients, by name.
 pub(crate) struct Clients {
     pub(crate) proc: NodeProc,
@@ -339,32 +357,8 @@ impl RustServer {
             }
         });
         // Registered after `on_server_side`: the order must not matter.
-        io.ns("/", |socket: SocketRef| async move {
-            let auth: Value = socket
-                .handshake()
-                .auth()
-                .and_then(|a| serde_json::from_str(a).ok())
-                .unwrap_or_default();
-            if let Some(rooms) = auth["rooms"].as_array() {
-                let rooms: Vec<String> = rooms
-                    .iter()
-                    .filter_map(|r| r.as_str().map(str::to_owned))
-                    .collect();
-                socket.join(rooms);
-            }
-            // A client's broadcast: to every other client of the cluster, or to a room.
-            socket.on(
-                "relay",
-                |socket: SocketRef, Data(relay): Data<Value>| async move {
-                    let ev = relay["ev"].as_str().unwrap_or_default();
-                    let op = match relay["room"].as_str() {
-                        Some(room) => socket.broadcast().to(room.to_owned()),
-                        None => socket.broadcast(),
-                    };
-                    let _ = op.emit(ev, &relay["arg"]);
-                },
-            );
-        });
+        io.ns("/", on_connect);
+        io.ns("/admin", on_connect);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -393,10 +387,41 @@ impl RustServer {
     }
 }
 
+/// A socket of the tests' Rust servers (on `/` and `/admin`): joins the
+/// rooms of its `auth.rooms`, and relays what a client asks it to.
+async fn on_connect(socket: SocketRef) {
+    let auth: Value = socket
+        .handshake()
+        .auth()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
+    if let Some(rooms) = auth["rooms"].as_array() {
+        let rooms: Vec<String> = rooms
+            .iter()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect();
+        socket.join(rooms);
+    }
+    // A client's broadcast: to every other client of the cluster, or to a room.
+    socket.on(
+        "relay",
+        |socket: SocketRef, Data(relay): Data<Value>| async move {
+            let ev = relay["ev"].as_str().unwrap_or_default();
+            let op = match relay["room"].as_str() {
+                Some(room) => socket.broadcast().to(room.to_owned()),
+                None => socket.broadcast(),
+            };
+            let _ = op.emit(ev, &relay["arg"]);
+        },
+    );
+}
+
 /// Two Rust servers (`a`, `b`) and a Node one (`node`), with clients:
 /// `a1` (room r1) and `a2` (r2) on a, `b1` (r1) on b, `n1` (r1) and `n2`
 /// (r2) on node.
 pub(crate) struct Cluster {
+    /// The key prefix the cluster's servers share.
+    pub(crate) prefix: String,
     pub(crate) a: RustServer,
     pub(crate) b: RustServer,
     pub(crate) node: NodeServer,
@@ -409,12 +434,15 @@ impl Cluster {
     pub(crate) async fn start(test: &str) -> Cluster {
         let prefix = unique_prefix(test);
         let redis = redis_url();
-        let c = Cluster::connect(tokio::join!(
-            RustServer::start("a", &prefix, &redis),
-            RustServer::start("b", &prefix, &redis),
-            NodeServer::start(&prefix, &redis),
-            Clients::start(),
-        ))
+        let c = Cluster::connect(
+            &prefix,
+            tokio::join!(
+                RustServer::start("a", &prefix, &redis),
+                RustServer::start("b", &prefix, &redis),
+                NodeServer::start(&prefix, &redis),
+                Clients::start(),
+            ),
+        )
         .await;
         assert_eq!(c.a.io.server_count().await.expect("server count"), 3);
         c
@@ -430,17 +458,21 @@ impl Cluster {
                 .build();
             RustServer::start_with(name, config)
         };
-        Cluster::connect(tokio::join!(
-            sharded("a"),
-            sharded("b"),
-            NodeServer::start_sharded(prefix, node),
-            Clients::start(),
-        ))
+        Cluster::connect(
+            prefix,
+            tokio::join!(
+                sharded("a"),
+                sharded("b"),
+                NodeServer::start_sharded(prefix, node),
+                Clients::start(),
+            ),
+        )
         .await
     }
 
     /// Connects the clients.
     async fn connect(
+        prefix: &str,
         (a, b, node, mut clients): (RustServer, RustServer, NodeServer, Clients),
     ) -> Cluster {
         clients.connect("a1", &a.url, &["r1"]).await;
@@ -449,6 +481,7 @@ impl Cluster {
         clients.connect("n1", &node.url, &["r1"]).await;
         clients.connect("n2", &node.url, &["r2"]).await;
         Cluster {
+            prefix: prefix.to_owned(),
             a,
             b,
             node,

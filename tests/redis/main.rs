@@ -11,6 +11,7 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 mod cluster;
+mod emitter;
 mod example;
 mod harness;
 mod latency;

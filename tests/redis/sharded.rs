@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use socketio_redis::{RedisEmitter, SubscriptionMode};
+
 use crate::{
-    harness::{unique_prefix, within, Cluster, ALL},
+    harness::{config, unique_prefix, within, Cluster, ALL},
     private::RedisCluster,
 };
 
@@ -22,6 +24,7 @@ async fn rust_and_node_servers_share_a_redis_cluster_through_sharded_pub_sub() {
         b,
         mut node,
         mut clients,
+        ..
     } = Cluster::start_sharded(&prefix, &url).await;
 
     // Every server subscribes to the namespace's channel, and to the
@@ -62,6 +65,37 @@ async fn rust_and_node_servers_share_a_redis_cluster_through_sharded_pub_sub() {
     let got = clients.until(&ALL, "end").await;
     for name in ALL {
         assert_eq!(got[name], ["all-from-b"], "{name}");
+    }
+
+    // Our emitter, in the sharded protocol: a room's channel, and the
+    // namespace's for everyone.
+    let config = config(&prefix, &url).sharded(SubscriptionMode::Dynamic);
+    let emitter = within(
+        "the emitter to connect",
+        RedisEmitter::connect(config.build()),
+    )
+    .await
+    .unwrap();
+    emitter.to("r1").emit("r1-from-emitter", &4).await.unwrap();
+    emitter.to("r1").emit("end", &()).await.unwrap();
+    let got = clients.until(&["a1", "b1", "n1"], "end").await;
+    for name in ["a1", "b1", "n1"] {
+        assert_eq!(got[name], ["r1-from-emitter"], "{name}");
+    }
+    emitter
+        .except("r1")
+        .emit("not-r1-from-emitter", &5)
+        .await
+        .unwrap();
+    emitter.emit("end", &()).await.unwrap();
+    let got = clients.until(&ALL, "end").await;
+    for name in ALL {
+        let want: &[&str] = if ["a2", "n2"].contains(&name) {
+            &["not-r1-from-emitter"]
+        } else {
+            &[]
+        };
+        assert_eq!(got[name], want, "{name}");
     }
 
     // A client's broadcast, through a Node server and through ours.

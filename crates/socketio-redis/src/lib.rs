@@ -52,8 +52,10 @@
 
 mod adapter;
 mod config;
+mod emitter;
 mod error;
 mod link;
+mod protocol;
 mod remote;
 mod requests;
 mod sharded;
@@ -65,4 +67,5 @@ mod wire;
 
 pub use adapter::RedisAdapter;
 pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder, SubscriptionMode};
+pub use emitter::{EmitterOperators, RedisEmitter};
 pub use error::Error;

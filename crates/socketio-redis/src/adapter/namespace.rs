@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::{write, Core};
 use crate::{
     link,
+    protocol::Protocol,
     requests::Pending,
     sharded, trace,
     value::{self, values_to_args},
@@ -101,35 +102,14 @@ async fn gather(
     Ok(answers)
 }
 
-/// A `SERVER_SIDE_EMIT` in the namespace's protocol.
-fn server_side_request(
-    uid: &str,
-    channels: &Channels,
-    nsp: &str,
-    request_id: Option<&str>,
-    event: &str,
-    args: Vec<Value>,
-) -> Vec<u8> {
-    if channels.is_sharded() {
-        sharded::server_side_emit(uid, nsp, request_id, event, args)
-    } else {
-        wire::server_side_emit(uid, request_id, event, args)
-    }
-}
-
 impl RedisNamespace {
-    /// A join (`join`) or leave request in the namespace's protocol.
-    fn rooms_request(&self, join: bool, opts: &BroadcastOptions, rooms: &[Room]) -> Vec<u8> {
-        let (uid, nsp) = (&self.core.uid, &self.path);
-        if self.channels.is_sharded() {
-            return sharded::sockets_rooms(uid, nsp, join, opts, rooms);
+    /// This namespace's sender, in its protocol.
+    fn protocol(&self) -> Protocol<'_> {
+        Protocol {
+            uid: &self.core.uid,
+            nsp: &self.path,
+            channels: &self.channels,
         }
-        let ty = if join {
-            RequestType::RemoteJoin
-        } else {
-            RequestType::RemoteLeave
-        };
-        wire::rooms_request(uid, ty, opts, rooms)
     }
 
     fn publish_request(&self, payload: Vec<u8>) -> Result<(), AdapterError> {
@@ -148,13 +128,7 @@ impl RedisNamespace {
             trace::warn!(ns = %self.path, "redis adapter: cannot read a broadcast packet, not sent to other servers");
             return Err(error("cannot read a broadcast packet"));
         };
-        let (uid, nsp) = (&self.core.uid, &self.path);
-        let payload = if self.channels.is_sharded() {
-            sharded::broadcast(uid, nsp, (&event, args), opts, None)
-        } else {
-            wire::broadcast(uid, nsp, &event, args, opts)
-        };
-        Ok((self.channels.broadcast_to(opts), payload))
+        Ok(self.protocol().broadcast(&event, args, opts))
     }
 
     /// Sends a query to every other server and gathers their answers
@@ -306,20 +280,15 @@ impl NamespaceAdapter for RedisNamespace {
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
-        self.publish_request(self.rooms_request(true, opts, rooms))
+        self.publish_request(self.protocol().rooms_request(true, opts, rooms))
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
-        self.publish_request(self.rooms_request(false, opts, rooms))
+        self.publish_request(self.protocol().rooms_request(false, opts, rooms))
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
-        let (uid, nsp) = (&self.core.uid, &self.path);
-        self.publish_request(if self.channels.is_sharded() {
-            sharded::disconnect_sockets(uid, nsp, opts, close)
-        } else {
-            wire::disconnect_request(uid, opts, close)
-        })
+        self.publish_request(self.protocol().disconnect_request(opts, close))
     }
 
     fn server_side_emit(
@@ -333,14 +302,7 @@ impl NamespaceAdapter for RedisNamespace {
             Err(e) => return Box::pin(std::future::ready(Err(error(e).into()))),
         };
         let Some(timeout) = ack else {
-            let request = server_side_request(
-                &self.core.uid,
-                &self.channels,
-                &self.path,
-                None,
-                event,
-                args,
-            );
+            let request = self.protocol().server_side_request(None, event, args);
             let sent = self.publish_request(request);
             return Box::pin(std::future::ready(
                 sent.map(|()| Vec::new()).map_err(Into::into),
@@ -357,8 +319,12 @@ impl NamespaceAdapter for RedisNamespace {
                 return Ok(Vec::new());
             }
             let mut pending = core.requests.open();
-            let request =
-                server_side_request(&core.uid, &channels, &nsp, Some(&pending.id), &event, args);
+            let protocol = Protocol {
+                uid: &core.uid,
+                nsp: &nsp,
+                channels: &channels,
+            };
+            let request = protocol.server_side_request(Some(&pending.id), &event, args);
             core.link.publish(channels.request.clone(), request)?;
             let to_args = |answers: &[Value]| -> Vec<RawArgs> {
                 answers
