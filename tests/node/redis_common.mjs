@@ -1,5 +1,7 @@
 // Shared by redis_server.mjs and redis_emitter.mjs: the values and targets
-// of their JSON control commands.
+// of their JSON control commands, and the loop that runs them.
+
+import { createInterface } from "node:readline";
 
 // A command's values with {"$bin":[bytes]} turned into Buffers.
 export const revive = (v) => {
@@ -19,3 +21,20 @@ export const target = (root, cmd) => {
   if (cmd.except?.length) op = op.except(cmd.except);
   return op;
 };
+
+// Runs one JSON command per stdin line: `handlers[cmd.cmd](cmd)`, whose
+// result is printed with the command's `id` (or the error it threw).
+export function serveCommands(handlers, log) {
+  createInterface({ input: process.stdin }).on("line", async (line) => {
+    if (!line.trim()) return;
+    let cmd;
+    try {
+      cmd = JSON.parse(line);
+      const handler = handlers[cmd.cmd];
+      if (!handler) throw new Error(`unknown command ${cmd.cmd}`);
+      log({ id: cmd.id, ...(await handler(cmd)) });
+    } catch (e) {
+      log({ id: cmd?.id, error: String(e?.message ?? e) });
+    }
+  });
+}

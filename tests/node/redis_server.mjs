@@ -16,11 +16,10 @@
 // Binary values travel in JSON as {"$bin":[bytes]}.
 
 import { createServer } from "node:http";
-import { createInterface } from "node:readline";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createClient, createCluster } from "redis";
-import { revive, target } from "./redis_common.mjs";
+import { revive, serveCommands, target } from "./redis_common.mjs";
 
 const [port, prefix, url = "redis://127.0.0.1:6379", mode] = process.argv.slice(2);
 const sharded = mode === "sharded";
@@ -146,18 +145,7 @@ const handlers = {
   },
 };
 
-createInterface({ input: process.stdin }).on("line", async (line) => {
-  if (!line.trim()) return;
-  let cmd;
-  try {
-    cmd = JSON.parse(line);
-    const handler = handlers[cmd.cmd];
-    if (!handler) throw new Error(`unknown command ${cmd.cmd}`);
-    log({ id: cmd.id, ...(await handler(cmd)) });
-  } catch (e) {
-    log({ id: cmd?.id, error: String(e?.message ?? e) });
-  }
-});
+serveCommands(handlers, log);
 // The test ends the server by closing stdin (or killing it).
 process.stdin.on("end", () => process.exit(0));
 
