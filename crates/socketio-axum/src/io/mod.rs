@@ -17,8 +17,8 @@ use crate::{
     extract::RawArgs,
     handler::ConnectHandler,
     ns::{Namespace, NamespaceRef, Shared},
-    operators::RemoteSocket,
     operators::{BroadcastOperators, IntoRooms, PublishFuture},
+    remote_socket::RemoteSocket,
     write, EmitError, SocketIoConfig, SocketRef,
 };
 
