@@ -15,6 +15,7 @@ mod extractors;
 mod flood;
 mod hostile;
 mod interop;
+mod msgpack;
 mod namespaces;
 mod options;
 mod panics;

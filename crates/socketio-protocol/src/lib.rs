@@ -22,6 +22,8 @@
 
 pub mod date;
 pub mod engine;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
 pub mod socket;
 mod str;
 mod tuples;

@@ -62,8 +62,10 @@ mod sharded;
 #[cfg(feature = "tls")]
 mod tls;
 mod trace;
-mod value;
 mod wire;
+
+// The msgpack values of Node's notepack.io, shared with the msgpack parser.
+use socketio_protocol::msgpack as value;
 
 pub use adapter::RedisAdapter;
 pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder, SubscriptionMode};

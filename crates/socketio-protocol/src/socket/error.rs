@@ -73,6 +73,9 @@ pub enum DecodeError {
         /// The configured maximum depth.
         max: usize,
     },
+    /// A packet of the msgpack parser is not one well-formed msgpack map of
+    /// the packet's shape (`{type, nsp, data?, id?}`); says what is wrong.
+    InvalidMsgpack(&'static str),
 }
 
 impl fmt::Display for DecodeError {
@@ -114,6 +117,7 @@ impl fmt::Display for DecodeError {
             DecodeError::ReservedEventName(name) => write!(f, "reserved event name {name:?}"),
             DecodeError::InvalidJson { offset } => write!(f, "invalid JSON at byte {offset}"),
             DecodeError::TooDeep { max } => write!(f, "JSON nested deeper than {max} levels"),
+            DecodeError::InvalidMsgpack(what) => write!(f, "invalid msgpack packet: {what}"),
         }
     }
 }

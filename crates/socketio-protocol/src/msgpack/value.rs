@@ -1,4 +1,5 @@
-//! Values as they cross Redis, mapped the way Node's notepack.io maps them.
+//! JavaScript values in msgpack, mapped the way Node's notepack.io maps
+//! them (Node's Redis adapters and `socket.io-msgpack-parser` both use it).
 //!
 //! Our sockets hold event arguments as JSON text with binary placeholders
 //! (`{"_placeholder":true,"num":N}`) and a list of attachments; Node puts
@@ -17,19 +18,30 @@ use bytes::Bytes;
 use rmpv::Value;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// How deep the msgpack of another server may nest (as deep as JSON may in
-/// the Socket.IO codec).
-pub(crate) const MAX_DEPTH: usize = 128;
+/// How deep [`read_msgpack`] lets a value nest (as deep as JSON may in the
+/// Socket.IO codec by default).
+pub const MAX_DEPTH: usize = 128;
 
 /// A value could not be mapped.
 #[derive(Debug)]
-pub(crate) enum ValueError {
+#[non_exhaustive]
+pub enum ValueError {
     /// Malformed JSON text.
     Json(serde_json::Error),
     /// Malformed msgpack.
     Msgpack(rmpv::decode::Error),
     /// A binary placeholder names an attachment that is not there.
     MissingAttachment(u64),
+}
+
+impl std::error::Error for ValueError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ValueError::Json(e) => Some(e),
+            ValueError::Msgpack(e) => Some(e),
+            ValueError::MissingAttachment(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for ValueError {
@@ -46,7 +58,7 @@ impl fmt::Display for ValueError {
 
 /// Parses JSON text, keeping object keys in order. JSON numbers become
 /// integers when they are whole (as in JavaScript, where `1.0` is `1`).
-pub(crate) fn parse_json(text: &str) -> Result<Value, ValueError> {
+pub fn parse_json(text: &str) -> Result<Value, ValueError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let JsonValue(value) = JsonValue::deserialize(&mut de).map_err(ValueError::Json)?;
     de.end().map_err(ValueError::Json)?;
@@ -54,12 +66,12 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, ValueError> {
 }
 
 /// Decodes one msgpack value.
-pub(crate) fn read_msgpack(mut bytes: &[u8]) -> Result<Value, ValueError> {
+pub fn read_msgpack(mut bytes: &[u8]) -> Result<Value, ValueError> {
     rmpv::decode::read_value_with_max_depth(&mut bytes, MAX_DEPTH).map_err(ValueError::Msgpack)
 }
 
 /// Encodes one msgpack value.
-pub(crate) fn write_msgpack(value: &Value) -> Vec<u8> {
+pub fn write_msgpack(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = rmpv::encode::write_value(&mut out, value);
@@ -68,7 +80,7 @@ pub(crate) fn write_msgpack(value: &Value) -> Vec<u8> {
 
 /// Event arguments as a socket holds them (JSON text without brackets, and
 /// attachments) → values, each placeholder replaced by its bytes.
-pub(crate) fn args_to_values(args: &str, attachments: &[Bytes]) -> Result<Vec<Value>, ValueError> {
+pub fn args_to_values(args: &str, attachments: &[Bytes]) -> Result<Vec<Value>, ValueError> {
     let values = match parse_json(&format!("[{args}]"))? {
         Value::Array(values) => values,
         other => vec![other],
@@ -81,7 +93,7 @@ pub(crate) fn args_to_values(args: &str, attachments: &[Bytes]) -> Result<Vec<Va
 
 /// Values → event arguments: JSON text without brackets, every binary
 /// pulled out into an attachment behind a placeholder.
-pub(crate) fn values_to_args(values: &[Value]) -> (String, Vec<Bytes>) {
+pub fn values_to_args(values: &[Value]) -> (String, Vec<Bytes>) {
     let mut out = String::new();
     let mut bins = Binaries::Attach(Vec::new());
     for (i, v) in values.iter().enumerate() {
@@ -99,14 +111,14 @@ pub(crate) fn values_to_args(values: &[Value]) -> (String, Vec<Bytes>) {
 
 /// A value → JSON text, for the JSON messages of the protocol: bytes are
 /// written as `JSON.stringify` writes a Node `Buffer`.
-pub(crate) fn to_json(value: &Value) -> String {
+pub fn to_json(value: &Value) -> String {
     let mut out = String::new();
     write_json(&mut out, value, &mut Binaries::NodeBuffer);
     out
 }
 
 /// Whether `v` is notepack's `undefined`.
-pub(crate) fn is_undefined(v: &Value) -> bool {
+pub fn is_undefined(v: &Value) -> bool {
     matches!(v, Value::Ext(0, data) if data.len() == 1)
 }
 
@@ -278,7 +290,7 @@ fn timestamp_ms(data: &[u8]) -> Option<i64> {
 
 /// `Date.prototype.toISOString`, as Node writes a date in JSON.
 fn iso_8601(ms: i64) -> String {
-    socketio_protocol::date::to_iso_string(ms)
+    crate::date::to_iso_string(ms)
 }
 
 /// A JSON value read straight into a msgpack value, object keys in order.

@@ -1,0 +1,232 @@
+//! Literal bytes of npm `socket.io-msgpack-parser` 3.0.2 (notepack.io
+//! 2.2): each constant is what its `Encoder` printed, in hex, for the
+//! packet named in its comment.
+
+use bytes::Bytes;
+
+use super::{decode_packet, encode_packet};
+use crate::socket::{Ack, DecodeError, DecodeLimits, Event, Packet, PacketData, PacketType};
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn decode(s: &str) -> Result<Packet, DecodeError> {
+    decode_packet(&hex(s), &DecodeLimits::default())
+}
+
+fn event(
+    ns: &'static str,
+    name: &'static str,
+    args: &'static str,
+    ack_id: Option<u64>,
+    attachments: &[&[u8]],
+) -> Packet {
+    Packet {
+        ns: ns.into(),
+        data: PacketData::Event(Event {
+            name: name.into(),
+            args: args.into(),
+            ack_id,
+            attachments: attachments
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a))
+                .collect(),
+        }),
+    }
+}
+
+// {type: 0, nsp: "/"}
+const CONNECT: &str = "82a47479706500a36e7370a12f";
+// {type: 0, nsp: "/", data: undefined}: what the client sends without auth
+const CONNECT_UNDEFINED: &str = "83a47479706500a36e7370a12fa464617461d40000";
+// {type: 0, nsp: "/", data: {token: "abc"}}
+const CONNECT_AUTH: &str = "83a47479706500a36e7370a12fa46461746181a5746f6b656ea3616263";
+// {type: 0, data: {sid: "abc"}, nsp: "/"}
+const CONNECT_ANSWER: &str = "83a47479706500a46461746181a3736964a3616263a36e7370a12f";
+// {type: 2, data: ["hello", 1, {a: Buffer.from([1, 2])}], nsp: "/chat"}
+const EVENT_BINARY: &str =
+    "83a47479706502a46461746193a568656c6c6f0181a161c4020102a36e7370a52f63686174";
+// {type: 2, data: ["q"], id: 7, nsp: "/"}
+const EVENT_ACK: &str = "84a47479706502a46461746191a171a2696407a36e7370a12f";
+// {id: 7, type: 3, data: ["ok", 2.5], nsp: "/"}
+const ACK: &str = "84a2696407a47479706503a46461746192a26f6bcb4004000000000000a36e7370a12f";
+// {type: 1, nsp: "/"}
+const DISCONNECT: &str = "82a47479706501a36e7370a12f";
+// {type: 4, data: {message: "no", data: {code: 1}}, nsp: "/"}
+const CONNECT_ERROR: &str =
+    "83a47479706504a46461746182a76d657373616765a26e6fa46461746181a4636f646501a36e7370a12f";
+
+#[test]
+fn node_packets_decode() {
+    let connect = |auth: Option<&'static str>| Packet {
+        ns: "/".into(),
+        data: PacketData::Connect(auth.map(Into::into)),
+    };
+    assert_eq!(decode(CONNECT), Ok(connect(None)));
+    assert_eq!(decode(CONNECT_UNDEFINED), Ok(connect(None)));
+    assert_eq!(
+        decode(CONNECT_AUTH),
+        Ok(connect(Some(r#"{"token":"abc"}"#)))
+    );
+    assert_eq!(
+        decode(EVENT_BINARY),
+        Ok(event(
+            "/chat",
+            "hello",
+            r#"1,{"a":{"_placeholder":true,"num":0}}"#,
+            None,
+            &[&[1, 2]]
+        ))
+    );
+    assert_eq!(decode(EVENT_ACK), Ok(event("/", "q", "", Some(7), &[])));
+    assert_eq!(
+        decode(ACK),
+        Ok(Packet {
+            ns: "/".into(),
+            data: PacketData::Ack(Ack {
+                id: 7,
+                args: r#""ok",2.5"#.into(),
+                attachments: Vec::new(),
+            }),
+        })
+    );
+    assert_eq!(
+        decode(DISCONNECT),
+        Ok(Packet {
+            ns: "/".into(),
+            data: PacketData::Disconnect
+        })
+    );
+    assert_eq!(
+        decode(CONNECT_ERROR),
+        Ok(Packet {
+            ns: "/".into(),
+            data: PacketData::ConnectError(r#"{"message":"no","data":{"code":1}}"#.into()),
+        })
+    );
+}
+
+#[test]
+fn packets_encode_to_nodes_bytes() {
+    // Where our key order is Node's (type, data, id, nsp), the bytes are equal.
+    for literal in [
+        CONNECT,
+        CONNECT_ANSWER,
+        EVENT_BINARY,
+        EVENT_ACK,
+        DISCONNECT,
+        CONNECT_ERROR,
+    ] {
+        let packet = decode(literal).unwrap();
+        assert_eq!(encode_packet(&packet).unwrap(), hex(literal), "{literal}");
+    }
+    // Node's server puts an ack's id first; the map is the same.
+    let ack = decode(ACK).unwrap();
+    let ours = encode_packet(&ack).unwrap();
+    assert_eq!(
+        ours,
+        hex("84a47479706503a46461746192a26f6bcb4004000000000000a2696407a36e7370a12f")
+    );
+    assert_eq!(decode_packet(&ours, &DecodeLimits::default()), Ok(ack));
+}
+
+#[test]
+fn malformed_packets_are_refused() {
+    let limits = DecodeLimits::default();
+    let err = |s: &str| decode(s).unwrap_err();
+    // {type: 7, nsp: "/"}
+    assert_eq!(
+        err("82a47479706507a36e7370a12f"),
+        DecodeError::UnknownPacketType(b'7')
+    );
+    // {type: 2, data: ["x"]}: no namespace
+    assert_eq!(
+        err("82a47479706502a46461746191a178"),
+        DecodeError::InvalidMsgpack("invalid namespace")
+    );
+    // {type: 2, data: [1], nsp: "/"}: no event name
+    assert!(matches!(
+        err("83a47479706502a4646174619101a36e7370a12f"),
+        DecodeError::InvalidPayload {
+            packet_type: PacketType::Event,
+            ..
+        }
+    ));
+    // {type: 2, data: ["connect"], nsp: "/"}
+    assert_eq!(
+        err("83a47479706502a46461746191a7636f6e6e656374a36e7370a12f"),
+        DecodeError::ReservedEventName("connect".into())
+    );
+    // {type: 3, data: [], nsp: "/"}: an ack without id
+    assert_eq!(
+        err("83a47479706503a46461746190a36e7370a12f"),
+        DecodeError::MissingAckId
+    );
+    // {type: 0, id: 1, nsp: "/"}
+    assert_eq!(
+        err("83a47479706500a2696401a36e7370a12f"),
+        DecodeError::UnexpectedAckId(PacketType::Connect)
+    );
+    // {type: 1, data: [], nsp: "/"}
+    assert_eq!(
+        err("83a47479706501a46461746190a36e7370a12f"),
+        DecodeError::UnexpectedPayload(PacketType::Disconnect)
+    );
+    // A whole packet, then one byte more; a packet cut short; not a map.
+    assert_eq!(
+        err(&format!("{DISCONNECT}00")),
+        DecodeError::InvalidMsgpack("bytes after the packet")
+    );
+    assert_eq!(
+        err(&DISCONNECT[..DISCONNECT.len() - 2]),
+        DecodeError::InvalidMsgpack("malformed msgpack")
+    );
+    assert_eq!(err("90"), DecodeError::InvalidMsgpack("not a map"));
+    // An array header that claims 2^32-1 elements allocates nothing for them.
+    assert_eq!(
+        err("83a47479706502a464617461ddffffffff"),
+        DecodeError::InvalidMsgpack("malformed msgpack")
+    );
+
+    // Nesting: `data` as deep as max_depth (its array and two more), and
+    // one level deeper.
+    let nested = |levels: usize| {
+        // {type: 2, data: ["x", [[...]]], nsp: "/"}
+        let mut s = String::from("83a47479706502a46461746192a178");
+        s.push_str(&"91".repeat(levels));
+        s.push_str("c0a36e7370a12f");
+        hex(&s)
+    };
+    let tight = DecodeLimits {
+        max_depth: 3,
+        ..limits
+    };
+    assert!(decode_packet(&nested(2), &tight).is_ok());
+    assert_eq!(
+        decode_packet(&nested(64), &tight),
+        Err(DecodeError::TooDeep { max: 3 })
+    );
+    assert!(decode_packet(&nested(100_000), &limits).is_err());
+
+    // Binary values count as attachments.
+    let few = DecodeLimits {
+        max_attachments: 0,
+        ..limits
+    };
+    assert_eq!(
+        decode_packet(&hex(EVENT_BINARY), &few),
+        Err(DecodeError::TooManyAttachments { max: 0 })
+    );
+    let small = DecodeLimits {
+        max_attachment_bytes: 1,
+        ..limits
+    };
+    assert_eq!(
+        decode_packet(&hex(EVENT_BINARY), &small),
+        Err(DecodeError::AttachmentsTooLarge { max: 1 })
+    );
+}
