@@ -1,15 +1,24 @@
-//! Our msgpack codec (`socketio_protocol::msgpack`) beside npm
+//! The msgpack parser. Our codec (`socketio_protocol::msgpack`) beside npm
 //! `socket.io-msgpack-parser` 3.0.2 in one run: Node's decoder reads what we
 //! encode as the packet we meant, and we decode what Node's encoder writes
-//! as the packet it meant.
+//! as the packet it meant. Then the official client with that parser against
+//! our server (`Parser::Msgpack`) and against Node's with the same handlers,
+//! in the same test: both must give the client the same answers.
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use bytes::Bytes;
-use serde_json::json;
-use socketio_axum_tests::node_script;
+use serde_json::{json, Value};
+use socketio_axum::{
+    extract::{AckSender, Data, TryData},
+    ConnectError, Parser, SocketIo, SocketIoConfig, SocketRef, Spread,
+};
+use socketio_axum_tests::{node_script, within, SioServer};
 use socketio_protocol::{
     msgpack::{decode_packet, encode_packet},
     socket::{Ack, DecodeLimits, Event, Packet, PacketData},
 };
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn packet(ns: &'static str, data: PacketData) -> Packet {
     Packet {
@@ -116,4 +125,119 @@ async fn our_msgpack_packets_and_nodes_parser_agree() {
             ),
         ]
     );
+}
+
+/// Our server with the handlers of `tests/node/msgpack_server.mjs`.
+async fn our_server() -> SioServer {
+    let config = SocketIoConfig::builder()
+        .ping_interval(Duration::from_secs(60))
+        .ping_timeout(Duration::from_secs(60))
+        .parser(Parser::Msgpack)
+        .build();
+    let server = SioServer::start(config).await;
+    server.io.ns(
+        "/",
+        |socket: SocketRef, TryData(auth): TryData<Value>| async move {
+            if let Some(room) = auth
+                .ok()
+                .and_then(|a| a["room"].as_str().map(str::to_owned))
+            {
+                socket.join(room);
+            }
+            socket.on(
+                "echo",
+                |ack: AckSender, Data(args): Data<Spread<socketio_axum::Value>>| async move {
+                    ack.send(&args).expect("ack");
+                },
+            );
+            socket.on("ask", |socket: SocketRef| async move {
+                let question = json!({ "n": 1 });
+                let mut question: socketio_axum::Value =
+                    serde_json::from_value(question).expect("value");
+                if let socketio_axum::Value::Object(map) = &mut question {
+                    map.insert(
+                        "bin".into(),
+                        socketio_axum::Value::Binary(Bytes::from_static(&[1, 2])),
+                    );
+                }
+                let reply: socketio_axum::Value = socket
+                    .emit_with_ack("question", &question)
+                    .await
+                    .expect("the client answers");
+                socket.emit("answer", &reply).expect("emit");
+            });
+            socket.on(
+                "to-room",
+                |io: SocketIo, Data(data): Data<socketio_axum::Value>| async move {
+                    io.to("r1").emit("room-msg", &data).expect("broadcast");
+                },
+            );
+        },
+    );
+    server
+        .io
+        .ns("/admin", || async {})
+        .with(|TryData(auth): TryData<Value>| async move {
+            match auth {
+                Ok(a) if a["token"] == "ok" => Ok(()),
+                _ => Err(ConnectError::new("refused").with_data(json!({ "code": 42 }))),
+            }
+        });
+    server
+}
+
+/// Node's server (`tests/node/msgpack_server.mjs`), until dropped.
+struct NodeServer {
+    _child: tokio::process::Child,
+    url: String,
+}
+
+async fn nodes_server() -> NodeServer {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut child = tokio::process::Command::new("node")
+        .arg(dir.join("node/msgpack_server.mjs"))
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = within("Node's server to listen", async {
+        BufReader::new(stdout).lines().next_line().await
+    })
+    .await
+    .expect("read")
+    .expect("a line");
+    let port: Value = serde_json::from_str(&line).expect("JSON");
+    NodeServer {
+        _child: child,
+        url: format!("http://127.0.0.1:{}", port["port"]),
+    }
+}
+
+#[tokio::test]
+async fn the_official_client_with_the_msgpack_parser_gets_the_same_answers_from_ours_and_nodes() {
+    let ours = our_server().await;
+    let node = nodes_server().await;
+    let want = [
+        json!({"step": "echo", "args": [1, {"deep": {"bin": {"$bin": [1, 2, 3]}, "list": [{"$bin": [4]}]}}, "x"]}),
+        json!({"step": "answer", "args": [{"got": {"n": 1, "bin": {"$bin": [1, 2]}}}]}),
+        json!({"step": "room-msg", "args": [{"hello": {"$bin": [9]}}]}),
+        json!({"step": "refused", "message": "refused", "data": {"code": 42}}),
+        json!({"step": "admin", "connected": true}),
+    ];
+    for transport in ["websocket", "polling"] {
+        for (who, url) in [("ours", ours.url()), ("Node's", node.url.clone())] {
+            let out = node_script("sio_msgpack.mjs", &[&url, transport]).await;
+            out.assert_success();
+            let lines = out.json_lines();
+            assert_eq!(
+                lines[0],
+                json!({"step": "connected", "transport": transport}),
+                "{who}, {transport}"
+            );
+            assert_eq!(lines[1..=want.len()], want, "{who}, {transport}");
+        }
+    }
 }

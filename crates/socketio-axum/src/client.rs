@@ -22,7 +22,7 @@ use crate::{
     extract::{ConnectParts, MessageParts},
     io::ServerInner,
     panic::{CatchPanic, Panic},
-    socket::outbound,
+    parser::Parser,
     trace, ConnectError, DisconnectReason, SocketRef,
 };
 
@@ -94,10 +94,7 @@ impl EngineIoHandler for Client {
     fn on_message(&self, conn: &Conn, msg: Message) {
         let decoded = {
             let mut decoder = crate::lock(&conn.data().decoder);
-            match msg {
-                Message::Text(text) => decoder.decode_text(text),
-                Message::Binary(data) => decoder.decode_binary(data),
-            }
+            self.server.shared.config.parser.decode(&mut decoder, msg)
         };
         match decoded {
             Ok(Some(packet)) => self.on_packet(conn, packet),
@@ -158,7 +155,12 @@ impl Client {
         let parts = ConnectParts { auth };
         let Some(ns) = self.server.namespace(&path, &parts) else {
             trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: connect to an unknown namespace");
-            send_connect_error(conn, &path, &ConnectError::new("Invalid namespace"));
+            send_connect_error(
+                conn,
+                self.server.shared.config.parser,
+                &path,
+                &ConnectError::new("Invalid namespace"),
+            );
             return;
         };
         if socket_for(conn, &path).is_some() {
@@ -184,7 +186,7 @@ impl Client {
                 };
                 if let Some(e) = refused {
                     socket.abandon();
-                    send_connect_error(&conn, &ns.path, &e);
+                    send_connect_error(&conn, ns.shared.config.parser, &ns.path, &e);
                     return;
                 }
                 if conn.is_closed() || socket.is_closing() {
@@ -198,13 +200,13 @@ impl Client {
                 match started {
                     Err(e) => {
                         socket.abandon();
-                        send_connect_error(&conn, &ns.path, &e);
+                        send_connect_error(&conn, ns.shared.config.parser, &ns.path, &e);
                     }
                     Ok(fut) => {
                         ns.insert(&socket);
                         socket.0.connected.store(true, Ordering::Release);
                         let sid = socket.id().to_string();
-                        let _ = conn.send(outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)));
+                        let _ = conn.send(ns.outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)));
                         trace::debug!(sid = %socket.id(), ns = %ns.path, "socket.io: socket connected");
                         if let Err(p) = CatchPanic::new(fut).await {
                             crate::panic::panicked(&socket, "connect handler", None, &p);
@@ -291,10 +293,10 @@ fn refused_by_panic(socket: &SocketRef, what: &'static str, p: &Panic) -> Connec
     ConnectError::new("Internal server error")
 }
 
-fn send_connect_error(conn: &Conn, ns: &str, e: &ConnectError) {
+fn send_connect_error(conn: &Conn, parser: Parser, ns: &str, e: &ConnectError) {
     match encode_connect_error(&mut BytesMut::new(), ns, e.message(), e.data()) {
         Ok(p) => {
-            let _ = conn.send(outbound(p));
+            let _ = conn.send(parser.outbound(p));
         }
         Err(err) => trace::warn!(error = %err, "socket.io: cannot encode a connect error"),
     }

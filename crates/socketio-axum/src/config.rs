@@ -3,7 +3,7 @@ use std::time::Duration;
 use engineio_tower::{EngineIoConfig, EngineIoConfigBuilder};
 use socketio_protocol::socket::DecodeLimits;
 
-use crate::ClientBundle;
+use crate::{parser::Parser, ClientBundle};
 
 /// Configuration of a Socket.IO server. Defaults equal those of Node's `socket.io`.
 ///
@@ -17,6 +17,7 @@ use crate::ClientBundle;
 /// | `max_depth` | 128 | nesting depth of packet JSON |
 /// | `cleanup_empty_child_namespaces` | false | remove a dynamic namespace's child once its last socket leaves |
 /// | `serve_client` | none | a [`ClientBundle`] served at `<path>socket.io.min.js` and its siblings (Node's `serveClient`) |
+/// | `parser` | [`Parser::Json`] | how packets are written on the wire (Node's `parser`); `Parser::Msgpack` with the `msgpack` feature |
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
     pub(crate) engine: EngineIoConfig,
@@ -25,6 +26,7 @@ pub struct SocketIoConfig {
     pub(crate) limits: DecodeLimits,
     pub(crate) cleanup_empty_children: bool,
     pub(crate) client_bundle: Option<ClientBundle>,
+    pub(crate) parser: Parser,
 }
 
 impl Default for SocketIoConfig {
@@ -37,6 +39,7 @@ impl Default for SocketIoConfig {
             ack_timeout: Duration::from_secs(5),
             cleanup_empty_children: false,
             client_bundle: None,
+            parser: Parser::Json,
         }
     }
 }
@@ -69,6 +72,11 @@ impl SocketIoConfig {
     /// Default acknowledgement timeout.
     pub fn ack_timeout(&self) -> Duration {
         self.ack_timeout
+    }
+
+    /// How packets are written on the wire.
+    pub fn parser(&self) -> Parser {
+        self.parser
     }
 
     /// Decoding limits of incoming packets.
@@ -214,6 +222,16 @@ impl SocketIoConfigBuilder {
     /// Default acknowledgement timeout for `emit_with_ack` (default 5 s).
     pub fn ack_timeout(mut self, d: Duration) -> Self {
         self.config.ack_timeout = d;
+        self
+    }
+
+    /// How packets are written on the wire (default [`Parser::Json`]);
+    /// clients must use the same parser. The msgpack parser needs the
+    /// `msgpack` feature. Its limits are those of
+    /// [`decode_limits`](Self::decode_limits): nesting depth, and binary
+    /// values counted as attachments.
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.parser = parser;
         self
     }
 

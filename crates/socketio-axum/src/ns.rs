@@ -8,7 +8,11 @@ use std::{
 };
 
 use dashmap::DashMap;
-use socketio_protocol::{engine::Sid, socket::AckId, Str};
+use socketio_protocol::{
+    engine::Sid,
+    socket::{AckId, EncodedPacket},
+    Str,
+};
 
 use engineio_tower::{Outbound, SendError};
 
@@ -64,6 +68,11 @@ impl fmt::Debug for Namespace {
 }
 
 impl Namespace {
+    /// The queue item for a packet, in the server's parser.
+    pub(crate) fn outbound(&self, packet: EncodedPacket) -> Outbound {
+        self.shared.config.parser.outbound(packet)
+    }
+
     pub(crate) fn new(
         path: Str,
         handlers: Arc<NsHandlers>,

@@ -18,7 +18,6 @@ use crate::{
     handler::BoxFuture,
     ns::Namespace,
     remote_socket::RemoteSocket,
-    socket::outbound,
     EmitError, SocketRef,
 };
 
@@ -236,7 +235,8 @@ impl BroadcastOperators {
 
     fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
-        self.ns.broadcast_local(&outbound(packet), &self.opts);
+        self.ns
+            .broadcast_local(&self.ns.outbound(packet), &self.opts);
         match remote {
             Some(Err(e)) => Err(EmitError::Adapter(e)),
             _ => Ok(()),
@@ -274,7 +274,8 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_published(&packet, &self.opts));
-        self.ns.broadcast_local(&outbound(packet), &self.opts);
+        self.ns
+            .broadcast_local(&self.ns.outbound(packet), &self.opts);
         match remote {
             None => Ok(PublishFuture { inner: None }),
             Some(Ok(published)) => Ok(PublishFuture {
@@ -301,7 +302,7 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_with_ack(&packet, &self.opts, timeout));
-        let out = outbound(packet);
+        let out = self.ns.outbound(packet);
         let mut waiting = Vec::new();
         for socket in self.sockets() {
             let rx = socket.register_ack(id);

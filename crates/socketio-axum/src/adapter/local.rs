@@ -13,7 +13,7 @@ use socketio_protocol::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BroadcastOptions, Room, SocketData};
-use crate::{extract::RawArgs, ns::Namespace, socket::outbound, EmitError};
+use crate::{extract::RawArgs, ns::Namespace, EmitError};
 
 /// This server's side of a namespace, as an [`Adapter`](super::Adapter)
 /// sees it: it applies here what other servers ask for. Cheap to clone.
@@ -34,7 +34,7 @@ impl LocalNamespace {
 
     /// Delivers a broadcast from another server to the matching sockets here.
     pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
-        self.0.broadcast_local(&outbound(packet), opts);
+        self.0.broadcast_local(&self.0.outbound(packet), opts);
     }
 
     /// Emits `event` with `args` to the matching sockets here, expecting
@@ -56,7 +56,7 @@ impl LocalNamespace {
             &args.args,
             args.attachments,
         );
-        let out = outbound(packet);
+        let out = self.0.outbound(packet);
         let (tx, rx) = mpsc::unbounded_channel();
         let targets = self.0.targets(opts);
         let count = targets.len();

@@ -27,7 +27,7 @@ impl SocketRef {
     pub(crate) fn disconnect_because(&self, reason: DisconnectReason) {
         if self.connected() {
             let packet = encode_disconnect(&mut BytesMut::new(), self.ns());
-            let _ = self.0.conn.send(outbound(packet));
+            let _ = self.0.conn.send(self.0.ns.outbound(packet));
         }
         self.close(reason);
     }

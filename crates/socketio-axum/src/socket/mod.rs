@@ -9,7 +9,7 @@ use std::{
 };
 
 use bytes::BytesMut;
-use engineio_tower::{Frame, Outbound, SendError};
+use engineio_tower::SendError;
 use serde::{de::DeserializeOwned, Serialize};
 use socketio_protocol::{
     engine::Sid,
@@ -296,7 +296,7 @@ impl SocketRef {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        match self.0.conn.try_send(outbound(packet)) {
+        match self.0.conn.try_send(self.0.ns.outbound(packet)) {
             Err(SendError::Full(_)) => {
                 trace::debug!(sid = %self.id(), event, "socket.io: volatile packet dropped, queue full");
                 Ok(())
@@ -388,7 +388,10 @@ impl SocketRef {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        self.0.conn.send(outbound(packet)).map_err(send_error)
+        self.0
+            .conn
+            .send(self.0.ns.outbound(packet))
+            .map_err(send_error)
     }
 
     // ----- rooms -----
@@ -443,15 +446,6 @@ impl SocketRef {
     /// describes it to other servers, in Node's shape.
     pub(crate) fn describe(&self) -> SocketData {
         crate::describe::describe(self)
-    }
-}
-
-/// The Engine.IO queue item for a packet: its frames stay together.
-pub(crate) fn outbound(packet: EncodedPacket) -> Outbound {
-    if packet.attachments.is_empty() {
-        Outbound::Frame(Frame::Text(packet.text))
-    } else {
-        Outbound::Frames(packet.into_frames().collect())
     }
 }
 

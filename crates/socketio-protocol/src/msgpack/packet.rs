@@ -6,7 +6,8 @@ use rmpv::Value;
 use super::value::{args_to_values, is_undefined, parse_json, to_json, values_to_args, ValueError};
 use crate::{
     socket::{
-        Ack, DecodeError, DecodeLimits, Event, Packet, PacketData, PacketType, RESERVED_EVENTS,
+        Ack, DecodeError, DecodeLimits, Decoded, EncodedPacket, Event, Packet, PacketData,
+        PacketType, RESERVED_EVENTS,
     },
     Str,
 };
@@ -68,6 +69,38 @@ pub fn encode_packet(packet: &Packet) -> Result<Bytes, ValueError> {
     }
     map.push((Value::from("nsp"), Value::from(packet.ns.as_str())));
     Ok(Bytes::from(super::write_msgpack(&Value::Map(map))))
+}
+
+/// The msgpack message of a packet made by the JSON encoders of
+/// [`socket`](crate::socket) ([`encode_event`](crate::socket::encode_event)
+/// and the rest): a server or client encodes once, and writes this for the
+/// peers that use the msgpack parser. Fails only for what those encoders
+/// never make (JSON nested more than 128 levels, a reserved event name).
+pub fn transcode(packet: &EncodedPacket) -> Result<Bytes, ValueError> {
+    let limits = DecodeLimits {
+        max_attachments: usize::MAX,
+        max_attachment_bytes: usize::MAX,
+        ..DecodeLimits::DEFAULT
+    };
+    let text = packet.text.slice_from(1);
+    let mut decoded = Packet::decode(text, &limits).map_err(ValueError::Packet)?;
+    for attachment in &packet.attachments {
+        decoded = match decoded {
+            Decoded::Partial(partial) => partial
+                .push(attachment.clone())
+                .map_err(ValueError::Packet)?,
+            Decoded::Packet(_) => {
+                return Err(ValueError::Packet(DecodeError::UnexpectedAttachment))
+            }
+        };
+    }
+    match decoded {
+        Decoded::Packet(packet) => encode_packet(&packet),
+        Decoded::Partial(partial) => Err(ValueError::Packet(DecodeError::MissingAttachments {
+            expected: partial.expected(),
+            received: partial.received(),
+        })),
+    }
 }
 
 /// Decodes a packet of `socket.io-msgpack-parser` (one binary Engine.IO

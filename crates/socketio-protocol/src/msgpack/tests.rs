@@ -18,7 +18,7 @@ fn decode(s: &str) -> Result<Packet, DecodeError> {
     decode_packet(&hex(s), &DecodeLimits::default())
 }
 
-fn event(
+fn event_packet(
     ns: &'static str,
     name: &'static str,
     args: &'static str,
@@ -74,7 +74,7 @@ fn node_packets_decode() {
     );
     assert_eq!(
         decode(EVENT_BINARY),
-        Ok(event(
+        Ok(event_packet(
             "/chat",
             "hello",
             r#"1,{"a":{"_placeholder":true,"num":0}}"#,
@@ -82,7 +82,10 @@ fn node_packets_decode() {
             &[&[1, 2]]
         ))
     );
-    assert_eq!(decode(EVENT_ACK), Ok(event("/", "q", "", Some(7), &[])));
+    assert_eq!(
+        decode(EVENT_ACK),
+        Ok(event_packet("/", "q", "", Some(7), &[]))
+    );
     assert_eq!(
         decode(ACK),
         Ok(Packet {
@@ -229,4 +232,39 @@ fn malformed_packets_are_refused() {
         decode_packet(&hex(EVENT_BINARY), &small),
         Err(DecodeError::AttachmentsTooLarge { max: 1 })
     );
+}
+
+#[test]
+fn json_encoded_packets_transcode_to_the_same_packet() {
+    use bytes::BytesMut;
+
+    use super::transcode;
+    use crate::socket::{encode_ack, encode_connect, encode_event, Binary};
+
+    let mut buf = BytesMut::new();
+    let data = (
+        "hi",
+        Binary(Bytes::from_static(&[1, 2])),
+        [Binary(Bytes::from_static(&[3]))],
+    );
+    let event = encode_event(&mut buf, "/chat", "hello", Some(4), &data).unwrap();
+    assert_eq!(
+        decode_packet(&transcode(&event).unwrap(), &DecodeLimits::default()),
+        Ok(event_packet(
+            "/chat",
+            "hello",
+            r#""hi",{"_placeholder":true,"num":0},[{"_placeholder":true,"num":1}]"#,
+            Some(4),
+            &[&[1, 2], &[3]],
+        ))
+    );
+    let ack = encode_ack(&mut buf, "/", 4, &(1,)).unwrap();
+    assert_eq!(
+        transcode(&ack).unwrap(),
+        hex("84a47479706503a46461746191 01a2696404a36e7370a12f"
+            .replace(' ', "")
+            .as_str())
+    );
+    let connect = encode_connect(&mut buf, "/", "abc");
+    assert_eq!(transcode(&connect).unwrap(), hex(CONNECT_ANSWER));
 }

@@ -32,6 +32,8 @@ pub enum ValueError {
     Msgpack(rmpv::decode::Error),
     /// A binary placeholder names an attachment that is not there.
     MissingAttachment(u64),
+    /// A packet to [`transcode`](super::transcode) does not decode.
+    Packet(crate::socket::DecodeError),
 }
 
 impl std::error::Error for ValueError {
@@ -40,6 +42,7 @@ impl std::error::Error for ValueError {
             ValueError::Json(e) => Some(e),
             ValueError::Msgpack(e) => Some(e),
             ValueError::MissingAttachment(_) => None,
+            ValueError::Packet(e) => Some(e),
         }
     }
 }
@@ -52,6 +55,7 @@ impl fmt::Display for ValueError {
             ValueError::MissingAttachment(n) => {
                 write!(f, "binary placeholder {n} has no attachment")
             }
+            ValueError::Packet(_) => f.write_str("the packet does not decode"),
         }
     }
 }
