@@ -151,17 +151,8 @@ async fn our_server() -> SioServer {
                 },
             );
             socket.on("ask", |socket: SocketRef| async move {
-                let question = json!({ "n": 1 });
-                let mut question: socketio_axum::Value =
-                    serde_json::from_value(question).expect("value");
-                if let socketio_axum::Value::Object(map) = &mut question {
-                    map.insert(
-                        "bin".into(),
-                        socketio_axum::Value::Binary(Bytes::from_static(&[1, 2])),
-                    );
-                }
                 let reply: socketio_axum::Value = socket
-                    .emit_with_ack("question", &question)
+                    .emit_with_ack("question", &question())
                     .await
                     .expect("the client answers");
                 socket.emit("answer", &reply).expect("emit");
@@ -238,6 +229,94 @@ async fn the_official_client_with_the_msgpack_parser_gets_the_same_answers_from_
                 "{who}, {transport}"
             );
             assert_eq!(lines[1..=want.len()], want, "{who}, {transport}");
+        }
+    }
+}
+
+/// `{"n": 1, "bin": <bytes 1 2>}` as a value that keeps the bytes.
+fn question() -> socketio_axum::Value {
+    let mut map = std::collections::BTreeMap::new();
+    map.insert("n".to_owned(), socketio_axum::Value::Number(1.into()));
+    map.insert(
+        "bin".to_owned(),
+        socketio_axum::Value::Binary(Bytes::from_static(&[1, 2])),
+    );
+    socketio_axum::Value::Object(map)
+}
+
+#[tokio::test]
+async fn the_rust_client_with_the_msgpack_parser_talks_to_ours_and_nodes() {
+    use socketio_client::{
+        extract::{AckSender, Data as ClientData},
+        Client, Transports,
+    };
+
+    let ours = our_server().await;
+    let node = nodes_server().await;
+    for (who, url) in [("ours", ours.url()), ("Node's", node.url.clone())] {
+        for transports in [Transports::WebSocketOnly, Transports::PollingOnly] {
+            let client = Client::builder(&url)
+                .parser(socketio_client::Parser::Msgpack)
+                .transports(transports)
+                .reconnection(false)
+                .auth(json!({ "room": "r1" }))
+                .build()
+                .expect("client");
+            let socket = client.socket("/");
+            let (tx, mut answers) = tokio::sync::mpsc::unbounded_channel();
+            socket.on(
+                "question",
+                |ClientData(q): ClientData<socketio_client::Value>, ack: AckSender| async move {
+                    // The bytes arrive as bytes; the answer carries them back.
+                    let mut answer = std::collections::BTreeMap::new();
+                    answer.insert("got".to_owned(), socketio_client::Value::from("it"));
+                    answer.insert("bin".to_owned(), q);
+                    ack.send(&socketio_client::Value::Object(answer))
+                        .expect("ack");
+                },
+            );
+            socket.on(
+                "answer",
+                move |ClientData(a): ClientData<socketio_client::Value>| {
+                    let tx = tx.clone();
+                    async move {
+                        let _ = tx.send(a);
+                    }
+                },
+            );
+            within("the client to connect", socket.connect())
+                .await
+                .unwrap_or_else(|e| panic!("{who}: {e}"));
+
+            // Binary inside an object, both ways, through an ack.
+            let data = (1, socketio_client::Binary::from(vec![7u8, 8]), "x");
+            let echoed: (u32, socketio_client::Binary, String) =
+                within("the echo", socket.emit_with_ack("echo", &data))
+                    .await
+                    .expect("echo");
+            assert_eq!(
+                (echoed.0, echoed.1.to_vec(), echoed.2.as_str()),
+                (1, vec![7, 8], "x"),
+                "{who}"
+            );
+
+            socket.emit("ask", &()).expect("emit");
+            let answer = within("the answer", answers.recv()).await.expect("answer");
+            // The server's question, bytes included, came back through our answer.
+            let mut want = std::collections::BTreeMap::new();
+            want.insert("got".to_owned(), socketio_client::Value::from("it"));
+            want.insert("bin".to_owned(), question());
+            assert_eq!(answer, socketio_client::Value::Object(want), "{who}");
+
+            let admin = client.socket("/admin");
+            admin.set_auth(json!({ "token": "bad" }));
+            let err = within("the refusal", admin.connect()).await.unwrap_err();
+            assert!(err.is_rejected(), "{who}: {err}");
+            assert_eq!(
+                (err.message(), err.data()),
+                (Some("refused"), Some(&json!({ "code": 42 }))),
+                "{who}"
+            );
         }
     }
 }

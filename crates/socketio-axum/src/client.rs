@@ -22,7 +22,6 @@ use crate::{
     extract::{ConnectParts, MessageParts},
     io::ServerInner,
     panic::{CatchPanic, Panic},
-    parser::Parser,
     trace, ConnectError, DisconnectReason, SocketRef,
 };
 
@@ -94,7 +93,7 @@ impl EngineIoHandler for Client {
     fn on_message(&self, conn: &Conn, msg: Message) {
         let decoded = {
             let mut decoder = crate::lock(&conn.data().decoder);
-            self.server.shared.config.parser.decode(&mut decoder, msg)
+            crate::parser::decode(self.server.shared.config.parser, &mut decoder, msg)
         };
         match decoded {
             Ok(Some(packet)) => self.on_packet(conn, packet),
@@ -293,10 +292,10 @@ fn refused_by_panic(socket: &SocketRef, what: &'static str, p: &Panic) -> Connec
     ConnectError::new("Internal server error")
 }
 
-fn send_connect_error(conn: &Conn, parser: Parser, ns: &str, e: &ConnectError) {
+fn send_connect_error(conn: &Conn, parser: crate::Parser, ns: &str, e: &ConnectError) {
     match encode_connect_error(&mut BytesMut::new(), ns, e.message(), e.data()) {
         Ok(p) => {
-            let _ = conn.send(parser.outbound(p));
+            let _ = conn.send(crate::parser::outbound(parser, p));
         }
         Err(err) => trace::warn!(error = %err, "socket.io: cannot encode a connect error"),
     }

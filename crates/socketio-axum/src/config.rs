@@ -3,7 +3,9 @@ use std::time::Duration;
 use engineio_tower::{EngineIoConfig, EngineIoConfigBuilder};
 use socketio_protocol::socket::DecodeLimits;
 
-use crate::{parser::Parser, ClientBundle};
+use socketio_protocol::socket::Parser;
+
+use crate::ClientBundle;
 
 /// Configuration of a Socket.IO server. Defaults equal those of Node's `socket.io`.
 ///

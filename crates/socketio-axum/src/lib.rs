@@ -67,11 +67,12 @@ pub use io::{SocketIo, SocketIoBuilder};
 pub use layer::{SocketIoLayer, SocketIoService};
 pub use ns::NamespaceRef;
 pub use operators::{BroadcastOperators, IntoRooms, PublishFuture};
-pub use parser::Parser;
 pub use remote_socket::RemoteSocket;
 pub use socket::SocketRef;
 pub use socket_operators::SocketOperators;
-pub use socketio_protocol::socket::{AckId, Binary, DecodeLimits, EncodedPacket, Spread, Value};
+pub use socketio_protocol::socket::{
+    AckId, Binary, DecodeLimits, EncodedPacket, Parser, Spread, Value,
+};
 
 /// The README's and guide's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -70,7 +70,7 @@ impl fmt::Debug for Namespace {
 impl Namespace {
     /// The queue item for a packet, in the server's parser.
     pub(crate) fn outbound(&self, packet: EncodedPacket) -> Outbound {
-        self.shared.config.parser.outbound(packet)
+        crate::parser::outbound(self.shared.config.parser, packet)
     }
 
     pub(crate) fn new(

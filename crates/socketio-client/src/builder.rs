@@ -1,7 +1,7 @@
 use std::{fmt, time::Duration};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use socketio_protocol::socket::DecodeLimits;
+use socketio_protocol::socket::{DecodeLimits, Parser};
 
 use crate::{
     config::{Auth, BufferOverflow, Config, Transports},
@@ -68,6 +68,7 @@ pub struct ClientBuilder {
     max_buffered_packets: usize,
     buffer_overflow: BufferOverflow,
     decode_limits: DecodeLimits,
+    parser: Parser,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -100,6 +101,7 @@ impl ClientBuilder {
             max_buffered_packets: 1024,
             buffer_overflow: BufferOverflow::default(),
             decode_limits: DecodeLimits::default(),
+            parser: Parser::Json,
         }
     }
 
@@ -309,6 +311,19 @@ impl ClientBuilder {
         self
     }
 
+    /// How packets are written on the wire (default [`Parser::Json`]); the
+    /// server must use the same parser. `Parser::Msgpack` (feature
+    /// `msgpack`) is npm `socket.io-msgpack-parser`.
+    ///
+    /// ```
+    /// # use socketio_client::{Client, Parser};
+    /// let builder = Client::builder("http://localhost:3000").parser(Parser::Json);
+    /// ```
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
+        self
+    }
+
     /// The client. Nothing is opened until a socket connects.
     ///
     /// Fails if the URL is not `http://` or `ws://` with a host and no path,
@@ -339,6 +354,7 @@ impl ClientBuilder {
             max_buffered_packets: self.max_buffered_packets,
             buffer_overflow: self.buffer_overflow,
             decode_limits: self.decode_limits,
+            parser: self.parser,
         };
         Ok(Client::new(config))
     }

@@ -2,7 +2,7 @@ use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 use http::HeaderMap;
 use serde::Serialize;
-use socketio_protocol::socket::DecodeLimits;
+use socketio_protocol::socket::{DecodeLimits, Parser};
 
 use crate::{engine::Endpoint, handler::BoxFuture, Error};
 
@@ -212,4 +212,5 @@ pub(crate) struct Config {
     pub(crate) max_buffered_packets: usize,
     pub(crate) buffer_overflow: BufferOverflow,
     pub(crate) decode_limits: DecodeLimits,
+    pub(crate) parser: Parser,
 }

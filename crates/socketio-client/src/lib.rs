@@ -66,7 +66,7 @@ pub use error::Error;
 pub use reason::DisconnectReason;
 pub use socket::{ConnectFuture, Socket, Volatile};
 pub use socketio_protocol::{
-    socket::{Binary, DecodeLimits, Spread, Value},
+    socket::{Binary, DecodeLimits, Parser, Spread, Value},
     Str,
 };
 

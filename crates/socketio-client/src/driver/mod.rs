@@ -295,7 +295,7 @@ impl Driver {
                 let (namespaces, phase) = (&mut self.namespaces, &mut self.phase);
                 match namespaces.get(slot) {
                     Some(ns) if ns.is_connected() => {
-                        packets::write(phase, packet);
+                        packets::write(self.config.parser, phase, packet);
                     }
                     _ => trace::debug!(
                         slot,
@@ -365,7 +365,7 @@ impl Driver {
             if let Some((id, tx)) = ack {
                 ns.expect_ack(id, tx, true);
             }
-            packets::write(phase, packet);
+            packets::write(self.config.parser, phase, packet);
             if counted {
                 ns.uncount(1);
             }

@@ -1,5 +1,7 @@
 //! Namespaces joining and leaving, and the packets that come in.
 
+use socketio_protocol::socket::{PacketFrames, Parser};
+
 use super::*;
 
 impl Driver {
@@ -13,7 +15,11 @@ impl Driver {
             return;
         }
         if matches!(ns.state, NsState::Connected | NsState::Connecting) {
-            write(phase, encode_disconnect(&mut self.scratch, ns.ns()));
+            write(
+                self.config.parser,
+                phase,
+                encode_disconnect(&mut self.scratch, ns.ns()),
+            );
         }
         ns.disconnected(DisconnectReason::IoClientDisconnect, false);
     }
@@ -44,7 +50,7 @@ impl Driver {
                     data: PacketData::Connect(payload.map(Str::from)),
                 }
                 .encode(&mut self.scratch);
-                ns.state = match write(phase, packet) {
+                ns.state = match write(self.config.parser, phase, packet) {
                     true => NsState::Connecting,
                     false => NsState::Idle,
                 };
@@ -58,8 +64,12 @@ impl Driver {
 
     pub(super) fn on_engine_packet(&mut self, packet: engine::Packet) {
         let decoded = match packet {
-            engine::Packet::Message(text) => self.decoder.decode_text(text),
-            engine::Packet::Binary(data) => self.decoder.decode_binary(data),
+            engine::Packet::Message(text) => {
+                self.config.parser.decode_text(&mut self.decoder, text)
+            }
+            engine::Packet::Binary(data) => {
+                self.config.parser.decode_binary(&mut self.decoder, data)
+            }
             _ => return,
         };
         match decoded {
@@ -89,14 +99,18 @@ impl Driver {
                 if !ns.active || !matches!(ns.state, NsState::Connecting) {
                     // Left meanwhile: tell the server.
                     if !ns.active {
-                        write(phase, encode_disconnect(&mut self.scratch, ns.ns()));
+                        write(
+                            self.config.parser,
+                            phase,
+                            encode_disconnect(&mut self.scratch, ns.ns()),
+                        );
                     }
                     return;
                 }
                 match ns.on_connected(payload.as_deref()) {
                     Ok(buffered) => {
                         for b in buffered {
-                            write(phase, b.packet);
+                            write(self.config.parser, phase, b.packet);
                         }
                         trace::debug!(ns = %ns.ns(), "socket.io client: connected");
                         ns.notify_connected();
@@ -124,11 +138,20 @@ impl Driver {
 }
 
 /// Queues a packet on the open session; false if there is none.
-pub(super) fn write(phase: &mut Phase, packet: EncodedPacket) -> bool {
+pub(super) fn write(parser: Parser, phase: &mut Phase, packet: EncodedPacket) -> bool {
     match phase {
         Phase::Open(session) => {
-            for frame in packet.into_frames() {
-                session.send(frame);
+            match parser.frames(packet) {
+                Ok(PacketFrames::One(frame)) => session.send(frame),
+                Ok(PacketFrames::Several(frames)) => {
+                    for frame in frames {
+                        session.send(frame);
+                    }
+                }
+                // Only what the JSON encoders never make gets here.
+                Err(e) => {
+                    trace::error!(error = %e, packet = %e.packet, "socket.io client: a packet cannot be written in msgpack, not sent")
+                }
             }
             true
         }

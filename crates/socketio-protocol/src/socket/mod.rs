@@ -45,6 +45,7 @@ mod de;
 mod error;
 mod limits;
 mod packet;
+mod parser;
 mod placeholders;
 mod proxy_de;
 mod proxy_ser;
@@ -60,6 +61,7 @@ pub use de::{deserialize_args, deserialize_data, deserialize_first_arg, deserial
 pub use error::DecodeError;
 pub use limits::DecodeLimits;
 pub use packet::{Ack, AckId, Decoded, Event, Packet, PacketData, PacketType, RESERVED_EVENTS};
+pub use parser::{PacketFrames, Parser, ParserError};
 pub use raw_args::RawArgs;
 pub use ser::{
     encode_ack, encode_ack_raw, encode_connect, encode_connect_error, encode_disconnect,
