@@ -11,9 +11,10 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data, TryData},
-    ConnectError, Parser, SocketIo, SocketIoConfig, SocketRef, Spread,
+    ClientBundle, ConnectError, Parser, SocketIo, SocketIoConfig, SocketIoConfigBuilder, SocketRef,
+    Spread,
 };
-use socketio_axum_tests::{node_script, within, SioServer};
+use socketio_axum_tests::{node_script, node_script_within, within, SioServer};
 use socketio_protocol::{
     msgpack::{decode_packet, encode_packet},
     socket::{Ack, DecodeLimits, Event, Packet, PacketData},
@@ -127,14 +128,21 @@ async fn our_msgpack_packets_and_nodes_parser_agree() {
     );
 }
 
-/// Our server with the handlers of `tests/node/msgpack_server.mjs`.
-async fn our_server() -> SioServer {
-    let config = SocketIoConfig::builder()
+/// The msgpack parser, and a heartbeat that never fires during a test.
+fn msgpack_config() -> SocketIoConfigBuilder {
+    SocketIoConfig::builder()
         .ping_interval(Duration::from_secs(60))
         .ping_timeout(Duration::from_secs(60))
         .parser(Parser::Msgpack)
-        .build();
-    let server = SioServer::start(config).await;
+}
+
+/// Our server with the handlers of `tests/node/msgpack_server.mjs`.
+async fn our_server() -> SioServer {
+    our_server_with(msgpack_config().build(), axum::Router::new()).await
+}
+
+async fn our_server_with(config: SocketIoConfig, routes: axum::Router) -> SioServer {
+    let server = SioServer::start_with(SocketIo::builder().config(config), routes).await;
     server.io.ns(
         "/",
         |socket: SocketRef, TryData(auth): TryData<Value>| async move {
@@ -318,5 +326,41 @@ async fn the_rust_client_with_the_msgpack_parser_talks_to_ours_and_nodes() {
                 "{who}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn the_browser_bundle_with_the_msgpack_parser_in_chromium() {
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "/usr/bin/chromium is missing: `apt-get install chromium` (.ci/run does it)"
+    );
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/socket.io-client/dist");
+    let bundle = ClientBundle::from_dir(&dir).expect("socket.io-client's dist/");
+    let page = axum::response::Html(
+        r#"<!doctype html><meta charset="utf-8"><script src="/socket.io/socket.io.msgpack.min.js"></script>"#,
+    );
+    let routes = axum::Router::new().route(
+        "/msgpack.html",
+        axum::routing::get(move || async move { page }),
+    );
+    let server = our_server_with(msgpack_config().serve_client(bundle).build(), routes).await;
+    for transport in ["websocket", "polling"] {
+        let out = node_script_within(
+            "../browser/msgpack.test.mjs",
+            &[&server.url(), transport],
+            Duration::from_secs(40),
+        )
+        .await;
+        out.assert_success();
+        let lines = out.json_lines();
+        let want = [
+            json!({"step": "connected", "transport": transport}),
+            json!({"step": "echo", "args": [1, {"deep": {"bin": {"$bin": [1, 2, 3]}, "list": [{"$bin": [4]}]}}, "x"]}),
+            json!({"step": "answer", "args": [{"got": {"n": 1, "bin": {"$bin": [1, 2]}}}]}),
+            json!({"step": "room-msg", "args": [{"hello": {"$bin": [9]}}]}),
+            json!({"step": "refused", "message": "refused", "data": {"code": 42}}),
+        ];
+        assert_eq!(lines, want, "{transport}");
     }
 }

@@ -33,7 +33,7 @@ mod ws;
 use std::{future::Future, time::Duration};
 
 pub use crate::http_client::{raw_exchange, read_response, request, HttpResponse, PollingSession};
-pub use crate::node::{node_script, NodeOutput};
+pub use crate::node::{node_script, node_script_within, NodeOutput};
 pub use crate::server::{
     heartbeat_config, quiet_config, Event, Events, Recorder, ServerBuilder, TestServer,
     MAX_PAYLOAD, PANIC_MESSAGE,

@@ -3,8 +3,6 @@
 
 use std::{path::PathBuf, process::Stdio};
 
-use crate::within;
-
 /// What a Node script did.
 #[derive(Debug)]
 pub struct NodeOutput {
@@ -44,6 +42,17 @@ impl NodeOutput {
 /// Runs `node tests/node/{script} {args...}` and collects its output. Fails
 /// the test, saying what to do, if the npm packages are not installed.
 pub async fn node_script(script: &str, args: &[&str]) -> NodeOutput {
+    node_script_within(script, args, crate::TIMEOUT).await
+}
+
+/// [`node_script`] with a time limit of its own, for scripts that start a
+/// browser. `script` is relative to `tests/node/` (`../browser/x.mjs` for
+/// the browser scripts).
+pub async fn node_script_within(
+    script: &str,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> NodeOutput {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     assert!(
         dir.join("node_modules").is_dir(),
@@ -62,8 +71,9 @@ pub async fn node_script(script: &str, args: &[&str]) -> NodeOutput {
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run `node` (is Node.js installed?): {e}"));
-    let out = within(&format!("node {script}"), child.wait_with_output())
+    let out = tokio::time::timeout(limit, child.wait_with_output())
         .await
+        .unwrap_or_else(|_| panic!("timed out after {limit:?} waiting for node {script}"))
         .expect("node output");
     NodeOutput {
         status: out.status,
