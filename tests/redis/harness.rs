@@ -10,7 +10,7 @@ use std::{
 };
 
 use serde_json::{json, Value};
-use socketio_axum::{adapter::ServerSideEvent, extract::Data, SocketIo, SocketRef};
+use socketio_axum::{adapter::ServerSideEvent, extract::Data, SocketIo, SocketIoConfig, SocketRef};
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -340,10 +340,22 @@ impl RustServer {
     }
 
     pub(crate) async fn start_with(name: &str, config: RedisAdapterConfig) -> RustServer {
+        RustServer::start_configured(name, config, SocketIoConfig::default()).await
+    }
+
+    /// With a Socket.IO configuration of its own (such as another parser).
+    pub(crate) async fn start_configured(
+        name: &str,
+        config: RedisAdapterConfig,
+        sio: SocketIoConfig,
+    ) -> RustServer {
         let adapter = within("the adapter to connect", RedisAdapter::connect(config))
             .await
             .expect("connect to Redis");
-        let (layer, io) = SocketIo::builder().adapter(adapter.clone()).build_layer();
+        let (layer, io) = SocketIo::builder()
+            .config(sio)
+            .adapter(adapter.clone())
+            .build_layer();
         let (tx, server_side) = mpsc::unbounded_channel();
         let me = name.to_owned();
         io.on_server_side(move |event: ServerSideEvent| {
@@ -405,13 +417,17 @@ async fn on_connect(socket: SocketRef) {
     // A client's broadcast: to every other client of the cluster, or to a room.
     socket.on(
         "relay",
-        |socket: SocketRef, Data(relay): Data<Value>| async move {
-            let ev = relay["ev"].as_str().unwrap_or_default();
-            let op = match relay["room"].as_str() {
+        // `socketio_axum::Value`: binary inside `arg` stays binary.
+        |socket: SocketRef, Data(relay): Data<socketio_axum::Value>| async move {
+            let ev = relay.get("ev").and_then(|e| e.as_str()).unwrap_or_default();
+            let op = match relay.get("room").and_then(|r| r.as_str()) {
                 Some(room) => socket.broadcast().to(room.to_owned()),
                 None => socket.broadcast(),
             };
-            let _ = op.emit(ev, &relay["arg"]);
+            let _ = match relay.get("arg") {
+                Some(arg) => op.emit(ev, arg),
+                None => op.emit(ev, &()),
+            };
         },
     );
 }

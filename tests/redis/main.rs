@@ -16,6 +16,7 @@ mod example;
 mod harness;
 mod latency;
 mod outage;
+mod parser;
 mod private;
 mod production;
 mod sharded;
