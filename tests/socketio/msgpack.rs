@@ -165,6 +165,15 @@ async fn our_server_with(config: SocketIoConfig, routes: axum::Router) -> SioSer
                     .expect("the client answers");
                 socket.emit("answer", &reply).expect("emit");
             });
+            // Ours only: what msgpack cannot write fails the emit, and the
+            // connection goes on (tests below).
+            socket.on(
+                "try-reserved",
+                |socket: SocketRef, ack: AckSender| async move {
+                    let failed = socket.emit("disconnect", &()).is_err();
+                    ack.send(&failed).expect("ack");
+                },
+            );
             socket.on(
                 "to-room",
                 |io: SocketIo, Data(data): Data<socketio_axum::Value>| async move {
@@ -363,4 +372,32 @@ async fn the_browser_bundle_with_the_msgpack_parser_in_chromium() {
         ];
         assert_eq!(lines, want, "{transport}");
     }
+}
+
+#[tokio::test]
+async fn what_msgpack_cannot_write_fails_the_emit_and_the_connection_goes_on() {
+    use socketio_client::{Client, Transports};
+
+    let ours = our_server().await;
+    let client = Client::builder(ours.url())
+        .parser(socketio_client::Parser::Msgpack)
+        .transports(Transports::PollingOnly)
+        .reconnection(false)
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    within("the client to connect", socket.connect())
+        .await
+        .expect("connects");
+    // A reserved event name: the emit fails, nothing is queued (an empty
+    // poll response would end a polling session).
+    let failed: bool = within("the answer", socket.emit_with_ack("try-reserved", &()))
+        .await
+        .expect("answer");
+    assert!(failed);
+    let echoed: (String,) = within("the echo", socket.emit_with_ack("echo", &("still here",)))
+        .await
+        .expect("echo");
+    assert_eq!(echoed.0, "still here");
+    assert!(socket.connected());
 }

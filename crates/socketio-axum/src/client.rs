@@ -205,7 +205,9 @@ impl Client {
                         ns.insert(&socket);
                         socket.0.connected.store(true, Ordering::Release);
                         let sid = socket.id().to_string();
-                        let _ = conn.send(ns.outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)));
+                        if let Ok(out) = ns.outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)) {
+                            let _ = conn.send(out);
+                        }
                         trace::debug!(sid = %socket.id(), ns = %ns.path, "socket.io: socket connected");
                         if let Err(p) = CatchPanic::new(fut).await {
                             crate::panic::panicked(&socket, "connect handler", None, &p);
@@ -295,7 +297,9 @@ fn refused_by_panic(socket: &SocketRef, what: &'static str, p: &Panic) -> Connec
 fn send_connect_error(conn: &Conn, parser: crate::Parser, ns: &str, e: &ConnectError) {
     match encode_connect_error(&mut BytesMut::new(), ns, e.message(), e.data()) {
         Ok(p) => {
-            let _ = conn.send(crate::parser::outbound(parser, p));
+            if let Ok(out) = crate::parser::outbound(parser, p) {
+                let _ = conn.send(out);
+            }
         }
         Err(err) => trace::warn!(error = %err, "socket.io: cannot encode a connect error"),
     }

@@ -69,7 +69,7 @@ impl fmt::Debug for Namespace {
 
 impl Namespace {
     /// The queue item for a packet, in the server's parser.
-    pub(crate) fn outbound(&self, packet: EncodedPacket) -> Outbound {
+    pub(crate) fn outbound(&self, packet: EncodedPacket) -> Result<Outbound, crate::EmitError> {
         crate::parser::outbound(self.shared.config.parser, packet)
     }
 

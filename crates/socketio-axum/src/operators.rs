@@ -235,8 +235,8 @@ impl BroadcastOperators {
 
     fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
-        self.ns
-            .broadcast_local(&self.ns.outbound(packet), &self.opts);
+        let local = self.ns.outbound(packet)?;
+        self.ns.broadcast_local(&local, &self.opts);
         match remote {
             Some(Err(e)) => Err(EmitError::Adapter(e)),
             _ => Ok(()),
@@ -274,8 +274,8 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_published(&packet, &self.opts));
-        self.ns
-            .broadcast_local(&self.ns.outbound(packet), &self.opts);
+        let local = self.ns.outbound(packet)?;
+        self.ns.broadcast_local(&local, &self.opts);
         match remote {
             None => Ok(PublishFuture { inner: None }),
             Some(Ok(published)) => Ok(PublishFuture {
@@ -302,7 +302,7 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_with_ack(&packet, &self.opts, timeout));
-        let out = self.ns.outbound(packet);
+        let out = self.ns.outbound(packet)?;
         let mut waiting = Vec::new();
         for socket in self.sockets() {
             let rx = socket.register_ack(id);

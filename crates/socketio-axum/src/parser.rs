@@ -1,22 +1,26 @@
 //! The wire parser ([`Parser`]) applied to the Engine.IO side: queue items
 //! for outgoing packets, and packets from incoming messages.
 
+use crate::EmitError;
 use engineio_tower::{Message, Outbound};
 use socketio_protocol::socket::{
     DecodeError, Decoder, EncodedPacket, Packet, PacketFrames, Parser,
 };
 
 /// The queue item for a packet encoded as JSON by this crate, in `parser`:
-/// its frames stay together.
-pub(crate) fn outbound(parser: Parser, packet: EncodedPacket) -> Outbound {
+/// its frames stay together. Fails only with the msgpack parser, for data
+/// nested deeper than it allows or a reserved event name: nothing is queued.
+pub(crate) fn outbound(parser: Parser, packet: EncodedPacket) -> Result<Outbound, EmitError> {
     match parser.frames(packet) {
-        Ok(PacketFrames::One(frame)) => Outbound::Frame(frame),
-        Ok(PacketFrames::Several(frames)) => Outbound::Frames(frames),
+        Ok(PacketFrames::One(frame)) => Ok(Outbound::Frame(frame)),
+        Ok(PacketFrames::Several(frames)) => Ok(Outbound::Frames(frames)),
         Err(e) => {
-            // Only what the JSON encoders never make gets here; the client
-            // of the msgpack parser cannot read the JSON instead.
-            crate::trace::error!(error = %e, packet = %e.packet, "socket.io: a packet cannot be written in msgpack, not sent");
-            Outbound::Frames(Vec::new())
+            let why = match std::error::Error::source(&e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            };
+            crate::trace::warn!(error = %why, packet = %e.packet, "socket.io: a packet cannot be written in msgpack, not sent");
+            Err(EmitError::Serialize(why))
         }
     }
 }

@@ -34,7 +34,10 @@ impl LocalNamespace {
 
     /// Delivers a broadcast from another server to the matching sockets here.
     pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
-        self.0.broadcast_local(&self.0.outbound(packet), opts);
+        // A packet this server's parser cannot write was logged.
+        if let Ok(out) = self.0.outbound(packet) {
+            self.0.broadcast_local(&out, opts);
+        }
     }
 
     /// Emits `event` with `args` to the matching sockets here, expecting
@@ -56,8 +59,11 @@ impl LocalNamespace {
             &args.args,
             args.attachments,
         );
-        let out = self.0.outbound(packet);
         let (tx, rx) = mpsc::unbounded_channel();
+        // A packet this server's parser cannot write (logged) reaches nobody.
+        let Ok(out) = self.0.outbound(packet) else {
+            return (0, rx);
+        };
         let targets = self.0.targets(opts);
         let count = targets.len();
         for socket in targets {

@@ -27,7 +27,9 @@ impl SocketRef {
     pub(crate) fn disconnect_because(&self, reason: DisconnectReason) {
         if self.connected() {
             let packet = encode_disconnect(&mut BytesMut::new(), self.ns());
-            let _ = self.0.conn.send(self.0.ns.outbound(packet));
+            if let Ok(out) = self.0.ns.outbound(packet) {
+                let _ = self.0.conn.send(out);
+            }
         }
         self.close(reason);
     }

@@ -296,7 +296,7 @@ impl SocketRef {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        match self.0.conn.try_send(self.0.ns.outbound(packet)) {
+        match self.0.conn.try_send(self.0.ns.outbound(packet)?) {
             Err(SendError::Full(_)) => {
                 trace::debug!(sid = %self.id(), event, "socket.io: volatile packet dropped, queue full");
                 Ok(())
@@ -390,7 +390,7 @@ impl SocketRef {
         }
         self.0
             .conn
-            .send(self.0.ns.outbound(packet))
+            .send(self.0.ns.outbound(packet)?)
             .map_err(send_error)
     }
 

@@ -137,26 +137,27 @@ impl Driver {
     }
 }
 
-/// Queues a packet on the open session; false if there is none.
+/// Queues a packet on the open session; false if there is none, or the
+/// parser cannot write it.
 pub(super) fn write(parser: Parser, phase: &mut Phase, packet: EncodedPacket) -> bool {
-    match phase {
-        Phase::Open(session) => {
-            match parser.frames(packet) {
-                Ok(PacketFrames::One(frame)) => session.send(frame),
-                Ok(PacketFrames::Several(frames)) => {
-                    for frame in frames {
-                        session.send(frame);
-                    }
-                }
-                // Only what the JSON encoders never make gets here.
-                Err(e) => {
-                    trace::error!(error = %e, packet = %e.packet, "socket.io client: a packet cannot be written in msgpack, not sent")
-                }
+    let Phase::Open(session) = phase else {
+        return false;
+    };
+    match parser.frames(packet) {
+        Ok(PacketFrames::One(frame)) => session.send(frame),
+        Ok(PacketFrames::Several(frames)) => {
+            for frame in frames {
+                session.send(frame);
             }
-            true
         }
-        _ => false,
+        // Only the msgpack parser fails, for data nested deeper than it
+        // allows or a reserved event name: not sent, as if not connected.
+        Err(e) => {
+            trace::warn!(error = %e, packet = %e.packet, "socket.io client: a packet cannot be written in msgpack, not sent");
+            return false;
+        }
     }
+    true
 }
 
 /// The error of a `CONNECT_ERROR` payload: `{"message":...,"data":...}`,

@@ -19,7 +19,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use packet::{decode_packet, encode_packet, transcode};
+pub use packet::{decode_packet, encode_packet, transcode, MAX_NESTING};
 pub use rmpv;
 pub use value::{
     args_to_values, is_undefined, parse_json, read_msgpack, to_json, values_to_args, write_msgpack,

@@ -109,11 +109,14 @@ pub fn transcode(packet: &EncodedPacket) -> Result<Bytes, ValueError> {
 /// the type, and whose `id`, if any, is a whole number; an event's first
 /// element must also be a name that is not reserved, as in the JSON codec.
 ///
-/// Nesting is bounded by `limits.max_depth`, and binary values, which come
+/// Nesting is bounded by `limits.max_depth` and at most [`MAX_NESTING`]
+/// (127; the JSON codec's default is 128), and binary values, which come
 /// back as attachments, by `limits.max_attachments` and
 /// `limits.max_attachment_bytes`. The input's size is the Engine.IO
-/// message's, which `max_payload` bounds; decoding allocates no more than
-/// what the input holds.
+/// message's, which `max_payload` bounds; nothing is allocated for a
+/// length that the input announces but does not hold, though each decoded
+/// value takes some 40 bytes while the packet is converted (a message of
+/// small values costs up to about 80 times its size for that moment).
 ///
 /// ```
 /// use socketio_protocol::{msgpack, socket::{DecodeLimits, PacketData}};
@@ -132,26 +135,29 @@ pub fn transcode(packet: &EncodedPacket) -> Result<Bytes, ValueError> {
 /// ```
 pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, DecodeError> {
     let mut rest = bytes;
-    // rmpv spends two units of depth on each array or map and one on each
-    // value inside; the packet's own map comes on top of `max_depth`, which
-    // bounds the payload (`data`) as in the JSON codec.
-    let depth = limits
-        .max_depth
-        .saturating_add(1)
-        .saturating_mul(2)
-        .saturating_add(1);
-    let value = rmpv::decode::read_value_with_max_depth(&mut rest, depth).map_err(|e| match e {
-        rmpv::decode::Error::DepthLimitExceeded => DecodeError::TooDeep {
-            max: limits.max_depth,
-        },
-        _ => DecodeError::InvalidMsgpack("malformed msgpack"),
-    })?;
+    // What the payload (`data`, its array being level 1) may nest: the
+    // limit, and at most what JSON text of the arguments can hold once
+    // wrapped in brackets (serde_json stops at 128 levels).
+    let max = limits.max_depth.min(MAX_NESTING);
+    // rmpv counts units that differ by kind of value (two for an array or
+    // map, up to three for a string): a budget that fits any value nested
+    // `max` deep inside the packet's map, whose real nesting is then
+    // counted below. It also bounds the recursion of both.
+    let budget = max.saturating_add(2).saturating_mul(2).saturating_add(4);
+    let value =
+        rmpv::decode::read_value_with_max_depth(&mut rest, budget).map_err(|e| match e {
+            rmpv::decode::Error::DepthLimitExceeded => DecodeError::TooDeep { max },
+            _ => DecodeError::InvalidMsgpack("malformed msgpack"),
+        })?;
     if !rest.is_empty() {
         return Err(DecodeError::InvalidMsgpack("bytes after the packet"));
     }
     let Value::Map(entries) = value else {
         return Err(DecodeError::InvalidMsgpack("not a map"));
     };
+    if entries.iter().any(|(_, v)| nesting(v) > max) {
+        return Err(DecodeError::TooDeep { max });
+    }
     let mut fields = Fields::default();
     for (key, value) in entries {
         match key.as_str() {
@@ -240,6 +246,24 @@ pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, Deco
     };
     Ok(Packet { ns, data })
 }
+
+/// The deepest nesting of arrays and maps in `v` (0 for a scalar).
+fn nesting(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| nesting(k).max(nesting(v)))
+                .max()
+                .unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// The deepest a packet's payload may nest with this parser.
+pub const MAX_NESTING: usize = 127;
 
 #[derive(Default)]
 struct Fields {

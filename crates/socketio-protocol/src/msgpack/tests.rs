@@ -209,6 +209,27 @@ fn malformed_packets_are_refused() {
         ..limits
     };
     assert!(decode_packet(&nested(2), &tight).is_ok());
+    // The innermost value's kind does not matter: ["x", [["s"]]] is as deep
+    // as ["x", [[null]]]; ["x", [[{"k": "v"}]]] is one level deeper.
+    let strings = hex("83a47479706502a46461746192a1789191a173a36e7370a12f");
+    assert!(decode_packet(&strings, &tight).is_ok());
+    let object = hex("83a47479706502a46461746192a178919181a16ba176a36e7370a12f");
+    assert_eq!(
+        decode_packet(&object, &tight),
+        Err(DecodeError::TooDeep { max: 3 })
+    );
+    // What decodes encodes again: at most 127 levels, even with a larger limit.
+    let deep = DecodeLimits {
+        max_depth: 1000,
+        ..limits
+    };
+    assert!(decode_packet(&nested(126), &deep).is_ok());
+    assert_eq!(
+        decode_packet(&nested(127), &deep),
+        Err(DecodeError::TooDeep { max: 127 })
+    );
+    let packet = decode_packet(&nested(126), &deep).unwrap();
+    assert!(encode_packet(&packet).is_ok());
     assert_eq!(
         decode_packet(&nested(64), &tight),
         Err(DecodeError::TooDeep { max: 3 })

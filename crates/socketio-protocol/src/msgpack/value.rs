@@ -50,8 +50,8 @@ impl std::error::Error for ValueError {
 impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ValueError::Json(e) => write!(f, "malformed JSON: {e}"),
-            ValueError::Msgpack(e) => write!(f, "malformed msgpack: {e}"),
+            ValueError::Json(_) => f.write_str("malformed JSON"),
+            ValueError::Msgpack(_) => f.write_str("malformed msgpack"),
             ValueError::MissingAttachment(n) => {
                 write!(f, "binary placeholder {n} has no attachment")
             }
@@ -241,7 +241,9 @@ fn write_str(out: &mut String, s: &str) {
 fn write_float(out: &mut String, f: f64) {
     if !f.is_finite() {
         out.push_str("null");
-    } else if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+    } else if f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0 {
+        // A whole number as an integer, as notepack writes it and as
+        // `parse_json` reads it back: the same double in JavaScript.
         let _ = write!(out, "{}", f as i64);
     } else {
         out.push_str(&serde_json::to_string(&f).unwrap_or_else(|_| "null".into()));
