@@ -18,6 +18,7 @@ use socketio_protocol::{
 use tokio::time::Instant;
 
 use crate::{
+    metrics::Refusal,
     ack::AckReply,
     extract::{ConnectParts, MessageParts},
     io::ServerInner,
@@ -158,6 +159,10 @@ impl Client {
         let parts = ConnectParts { auth };
         let Some(ns) = self.server.namespace(&path, &parts) else {
             trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: connect to an unknown namespace");
+            self.server
+                .shared
+                .metrics
+                .connect_refused(Refusal::InvalidNamespace);
             send_connect_error(conn, &path, &ConnectError::new("Invalid namespace"));
             return;
         };
@@ -183,6 +188,7 @@ impl Client {
                     Err(p) => Some(refused_by_panic(&socket, "connect middleware", &p)),
                 };
                 if let Some(e) = refused {
+                    ns.shared.metrics.connect_refused(Refusal::Middleware);
                     socket.abandon();
                     send_connect_error(&conn, &ns.path, &e);
                     return;
@@ -197,6 +203,7 @@ impl Client {
                     .unwrap_or_else(|p| Err(refused_by_panic(&socket, "connect handler", &p)));
                 match started {
                     Err(e) => {
+                        ns.shared.metrics.connect_refused(Refusal::ConnectHandler);
                         socket.abandon();
                         send_connect_error(&conn, &ns.path, &e);
                     }

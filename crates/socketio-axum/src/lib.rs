@@ -42,6 +42,7 @@ pub mod extract;
 pub mod handler;
 mod io;
 mod layer;
+mod metrics;
 mod ns;
 mod operators;
 mod panic;

@@ -66,6 +66,7 @@ impl<D> Socket<D> {
                 over_since: AtomicU64::new(0),
                 watched: AtomicBool::new(false),
                 slow: limits.slow,
+                metrics: limits.metrics,
                 holds: AtomicUsize::new(0),
                 drain_waiters: AtomicUsize::new(0),
                 closed_flag: AtomicBool::new(false),
@@ -101,6 +102,10 @@ impl<D> Socket<D> {
 
     pub(crate) fn session(&self) -> &Session<D> {
         &self.inner
+    }
+
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// The session id.

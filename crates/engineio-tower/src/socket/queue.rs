@@ -126,7 +126,11 @@ impl<D: Send + Sync + 'static> Socket<D> {
     ///
     /// Frames leave in the order they were queued, whoever queued them.
     pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
-        self.push(frame.into(), true)
+        let frame = frame.into();
+        let len = frame.payload_len();
+        self.push(frame, true)?;
+        self.inner.metrics.sent(len);
+        Ok(())
     }
 
     /// Queues a frame unless `max_buffered_packets` items or
@@ -136,7 +140,11 @@ impl<D: Send + Sync + 'static> Socket<D> {
         if self.is_full() {
             return Err(SendError::Full(frame.into()));
         }
-        self.push(frame.into(), false)
+        let frame = frame.into();
+        let len = frame.payload_len();
+        self.push(frame, false)?;
+        self.inner.metrics.sent(len);
+        Ok(())
     }
 
     /// Queues `frame`; past the byte limit, refuses it and closes the
@@ -213,7 +221,7 @@ impl<D: Send + Sync + 'static> Socket<D> {
 
     /// A frame of static text (control packets).
     pub(crate) fn send_control(&self, text: &'static str) {
-        let _ = self.send(Frame::Text(Str::from_static(text)));
+        let _ = self.push(Frame::Text(Str::from_static(text)).into(), true);
     }
 }
 
@@ -226,4 +234,5 @@ pub(crate) struct QueueLimits {
     pub(crate) max_packets: usize,
     pub(crate) max_bytes: usize,
     pub(crate) slow: Arc<SlowConsumers>,
+    pub(crate) metrics: crate::metrics::Metrics,
 }

@@ -34,6 +34,7 @@ pub(crate) struct Session<D> {
     /// Whether the slow-consumer watch holds this session: at most once.
     pub(super) watched: AtomicBool,
     pub(super) slow: Arc<SlowConsumers>,
+    pub(super) metrics: crate::metrics::Metrics,
     /// Holds on reading taken by the layer above (see `pause_reading`).
     pub(super) holds: AtomicUsize,
     /// Tasks in `wait_until`: the writer skips waking `drained` (a lock) when none.
