@@ -18,10 +18,10 @@ use socketio_protocol::{
 use tokio::time::Instant;
 
 use crate::{
-    metrics::Refusal,
     ack::AckReply,
     extract::{ConnectParts, MessageParts},
     io::ServerInner,
+    metrics::Refusal,
     panic::{CatchPanic, Panic},
     socket::outbound,
     trace, ConnectError, DisconnectReason, SocketRef,
