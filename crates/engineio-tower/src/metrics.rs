@@ -9,7 +9,10 @@
 //! in docs/operations.md.
 
 #[cfg(feature = "metrics")]
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicU8, Ordering},
+    Arc,
+};
 
 use crate::{CloseReason, TransportType};
 
@@ -21,6 +24,41 @@ pub(crate) enum Refusal {
     BadMethod,
     Forbidden,
     BadUpgrade,
+}
+
+/// Under which transport a session is counted in `engineio_sessions`, so
+/// that an upgrade racing the session's close moves it at most once and
+/// the close takes it off the gauge it is on. Empty without the feature.
+#[derive(Default)]
+pub(crate) struct Counted {
+    #[cfg(feature = "metrics")]
+    state: AtomicU8,
+}
+
+#[cfg(feature = "metrics")]
+const POLLING: u8 = 1;
+#[cfg(feature = "metrics")]
+const WEBSOCKET: u8 = 2;
+#[cfg(feature = "metrics")]
+const CLOSED: u8 = 3;
+
+/// A message's payload length, carried from where it was queued to where
+/// it is counted; empty without the feature, so that nothing is carried.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sent {
+    #[cfg(feature = "metrics")]
+    len: usize,
+}
+
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+impl Sent {
+    #[inline]
+    pub(crate) fn new(len: usize) -> Sent {
+        Sent {
+            #[cfg(feature = "metrics")]
+            len,
+        }
+    }
 }
 
 /// The engine's metric handles; cheap to clone, empty without the feature.
@@ -109,7 +147,7 @@ impl Metrics {
             describe_counter!(
                 "engineio_back_pressure_waits_total",
                 Unit::Count,
-                "Times reading from a client stopped because its outgoing queue was full or its handlers lagged"
+                "Times reading from a client was paused: its outgoing queue reached max_buffered_packets, or its handlers fell behind"
             );
             describe_counter!(
                 "engineio_handshakes_refused_total",
@@ -136,18 +174,26 @@ impl Metrics {
 
     /// A session opened on `transport`.
     #[inline]
-    pub(crate) fn session_opened(&self, transport: TransportType) {
+    pub(crate) fn session_opened(&self, counted: &Counted, transport: TransportType) {
         #[cfg(feature = "metrics")]
         {
-            let h = &self.handles;
-            h.sessions[transport as usize].increment(1.0);
+            let state = match transport {
+                TransportType::Polling => POLLING,
+                TransportType::Websocket => WEBSOCKET,
+            };
+            counted.state.store(state, Ordering::Release);
+            self.handles.sessions[transport as usize].increment(1.0);
         }
     }
 
-    /// A polling session moved to WebSocket.
+    /// A polling session moved to WebSocket (unless it closed meanwhile).
     #[inline]
-    pub(crate) fn session_upgraded(&self) {
+    pub(crate) fn session_upgraded(&self, counted: &Counted) {
         #[cfg(feature = "metrics")]
+        if counted
+            .state
+            .compare_exchange(POLLING, WEBSOCKET, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
         {
             let h = &self.handles;
             h.sessions[TransportType::Polling as usize].decrement(1.0);
@@ -155,13 +201,18 @@ impl Metrics {
         }
     }
 
-    /// A session on `transport` closed for `reason`.
+    /// A session closed for `reason`.
     #[inline]
-    pub(crate) fn session_closed(&self, transport: TransportType, reason: CloseReason) {
+    pub(crate) fn session_closed(&self, counted: &Counted, reason: CloseReason) {
         #[cfg(feature = "metrics")]
         {
             let h = &self.handles;
-            h.sessions[transport as usize].decrement(1.0);
+            match counted.state.swap(CLOSED, Ordering::AcqRel) {
+                POLLING => h.sessions[TransportType::Polling as usize].decrement(1.0),
+                WEBSOCKET => h.sessions[TransportType::Websocket as usize].decrement(1.0),
+                // Never counted, or counted off already.
+                _ => return,
+            }
             h.closed[close_index(reason)].increment(1);
         }
     }
@@ -176,19 +227,20 @@ impl Metrics {
         }
     }
 
-    /// A message of `len` bytes was queued for the client.
+    /// A message was queued for the client.
     #[inline]
-    pub(crate) fn sent(&self, len: usize) {
+    pub(crate) fn sent(&self, sent: Sent) {
         #[cfg(feature = "metrics")]
         {
             let h = &self.handles;
-            h.sent_bytes.increment(len as u64);
+            h.sent_bytes.increment(sent.len as u64);
         }
     }
 
-    /// Reading from a client stopped until its queue has room.
+    /// Reading from a client stops: its queue reached
+    /// `max_buffered_packets`, or the layer above paused reading.
     #[inline]
-    pub(crate) fn back_pressure_wait(&self) {
+    pub(crate) fn back_pressure(&self) {
         #[cfg(feature = "metrics")]
         {
             let h = &self.handles;

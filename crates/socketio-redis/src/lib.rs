@@ -54,6 +54,7 @@ mod adapter;
 mod config;
 mod error;
 mod link;
+mod metrics;
 mod remote;
 mod requests;
 mod sharded;

@@ -373,7 +373,8 @@ impl<H: EngineIoHandler> Engine<H> {
         };
         let socket = Socket::new(sid, transport, parts, limits, H::Data::default());
         self.sessions.insert(sid, socket.clone());
-        self.metrics.session_opened(transport);
+        self.metrics
+            .session_opened(&socket.session().counted, transport);
         trace::debug!(%sid, transport = transport.as_str(), "engine.io: session opened");
         // A WebSocket-only session's task runs its heartbeat itself.
         if transport == TransportType::Polling {

@@ -67,6 +67,7 @@ impl<D> Socket<D> {
                 watched: AtomicBool::new(false),
                 slow: limits.slow,
                 metrics: limits.metrics,
+                counted: Default::default(),
                 holds: AtomicUsize::new(0),
                 drain_waiters: AtomicUsize::new(0),
                 closed_flag: AtomicBool::new(false),
@@ -220,6 +221,7 @@ impl<D> Socket<D> {
     /// queue of incoming work is full. Holds add up.
     pub fn pause_reading(&self) {
         self.inner.holds.fetch_add(1, Ordering::AcqRel);
+        self.inner.metrics.back_pressure();
     }
 
     /// Releases one hold taken with [`pause_reading`](Self::pause_reading).

@@ -73,6 +73,8 @@ pub(crate) struct Session<D> {
     pub(crate) upgrading: Notify,
     pub(super) closed: CancellationToken,
     pub(super) close_reason: OnceLock<CloseReason>,
+    /// Where the session is counted in the sessions gauge.
+    pub(crate) counted: crate::metrics::Counted,
     pub(super) data: D,
 }
 

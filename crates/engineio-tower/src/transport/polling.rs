@@ -259,11 +259,11 @@ where
         }
         match packet {
             Packet::Message(text) => {
-                wait_for_room(engine, &socket).await;
+                socket.wait_for_room().await;
                 handler::message(&engine.handler, &socket, Message::Text(text));
             }
             Packet::Binary(data) => {
-                wait_for_room(engine, &socket).await;
+                socket.wait_for_room().await;
                 handler::message(&engine.handler, &socket, Message::Binary(data));
             }
             Packet::Pong(_) => session.pong.notify_one(),
@@ -283,12 +283,4 @@ where
         }
     }
     error::response(StatusCode::OK, "text/html", Bytes::from_static(b"ok"))
-}
-
-/// Waits until the session may take another message, counting the wait.
-async fn wait_for_room<H: EngineIoHandler>(engine: &Engine<H>, socket: &Socket<H::Data>) {
-    if socket.is_reading_paused() {
-        engine.metrics.back_pressure_wait();
-        socket.wait_for_room().await;
-    }
 }

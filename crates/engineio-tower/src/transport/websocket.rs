@@ -231,7 +231,7 @@ async fn upgrade<H: EngineIoHandler>(
         }
     };
     socket.set_transport(TransportType::Websocket);
-    engine.metrics.session_upgraded();
+    engine.metrics.session_upgraded(&socket.session().counted);
     socket.set_upgrade_state(UpgradeState::Upgraded);
     socket.session().upgrading.notify_waiters();
     trace::debug!(sid = %socket.sid(), "engine.io: upgraded to websocket");

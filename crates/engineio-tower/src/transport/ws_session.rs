@@ -63,8 +63,6 @@ pub(super) async fn run<H: EngineIoHandler>(
     // Whether a write was cut off in the middle of a frame: then no close
     // frame can follow (it would land inside the payload).
     let mut cut = false;
-    // Whether reading was paused at the last pass: a pause is counted once.
-    let mut was_paused = false;
     loop {
         enum Event {
             Read(Option<Result<Incoming, WsError>>),
@@ -74,10 +72,6 @@ pub(super) async fn run<H: EngineIoHandler>(
             Closed,
         }
         let paused = socket.is_reading_paused();
-        if paused && !was_paused {
-            engine.metrics.back_pressure_wait();
-        }
-        was_paused = paused;
         let event = tokio::select! {
             biased;
             () = poll_fn(|_| if socket.is_closed() { Poll::Ready(()) } else { Poll::Pending }) => Event::Closed,
