@@ -10,8 +10,11 @@
 // A failed test stops at a panic with a message.
 #![allow(clippy::panic)]
 
+// The helpers of tests/examples, shared rather than copied; this test
+// does not restart its server.
 #[path = "../examples/node.rs"]
 mod node;
+#[allow(dead_code)]
 #[path = "../examples/server.rs"]
 mod server;
 
@@ -212,6 +215,10 @@ fn counts_follow_a_scripted_scenario() {
     );
     out.assert_success();
     assert_eq!(texts.len(), 3, "the script made its three requests");
+    assert!(
+        out.json_lines().iter().any(|l| l["step"] == "done"),
+        "the script ran to its end"
+    );
     let last = samples(&texts[2]);
     // Bytes: at least the echoes' text went each way.
     for name in ["engineio_received_bytes_total", "engineio_sent_bytes_total"] {
@@ -223,5 +230,57 @@ fn counts_follow_a_scripted_scenario() {
     }
     for text in &texts {
         promtool_check(text);
+    }
+}
+
+/// What a client that does not read yet costs: a queue at
+/// `max_buffered_packets` pauses reading (one back-pressure wait) and drops
+/// volatile packets; the others are queued. The server is built with a
+/// Prometheus recorder of its own, in scope only while it is built: the
+/// handles it registers then are the only ones that record into it.
+// One thread: the connect handler's emits all queue before the
+// connection's task can write one.
+#[tokio::test(flavor = "current_thread")]
+async fn volatile_drops_and_back_pressure_are_counted() {
+    use socketio_axum::{SocketIo, SocketIoConfig, SocketRef};
+
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let config = SocketIoConfig::builder()
+        .max_buffered_packets(4)
+        .ping_interval(Duration::from_secs(60))
+        .build();
+    let built = ::metrics::with_local_recorder(&recorder, || {
+        let (layer, io) = SocketIo::builder().config(config).build_layer();
+        io.ns("/", |socket: SocketRef| async move {
+            // The CONNECT packet and three events: the queue is at 4.
+            for i in 0..3 {
+                socket.emit("queued", &i).expect("queued");
+            }
+            for i in 0..3 {
+                socket
+                    .volatile()
+                    .emit("dropped", &i)
+                    .expect("dropped, not an error");
+            }
+            socket.emit("queued", &3).expect("queued past the limit");
+        });
+        (layer, io)
+    });
+    let server = socketio_axum_tests::SioServer::serve(built, axum::Router::new()).await;
+    let mut client = server.ws().await;
+    client.join("/").await;
+    for i in 0..4 {
+        assert_eq!(client.recv_text().await, format!(r#"42["queued",{i}]"#));
+    }
+    let got = samples(&handle.render());
+    for (key, want) in [
+        (r#"socketio_events_sent_total{namespace="/"}"#, 4.0),
+        (r#"socketio_volatile_dropped_total{namespace="/"}"#, 3.0),
+        ("engineio_back_pressure_waits_total", 1.0),
+        (r#"engineio_sessions{transport="websocket"}"#, 1.0),
+        (r#"socketio_sockets{namespace="/"}"#, 1.0),
+    ] {
+        assert_eq!(got.get(key), Some(&want), "{key} in {got:#?}");
     }
 }

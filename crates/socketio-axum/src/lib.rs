@@ -76,6 +76,11 @@ pub use socketio_protocol::socket::{AckId, Binary, DecodeLimits, EncodedPacket, 
 #[doc = include_str!("../../../docs/guide.md")]
 pub struct DocTests;
 
+/// docs/operations.md's examples (the metrics), compiled as doctests.
+#[cfg(all(doctest, feature = "metrics"))]
+#[doc = include_str!("../../../docs/operations.md")]
+pub struct OperationsDocTests;
+
 /// Locks a mutex, recovering from poisoning: no lock here is held across
 /// code that can panic, and a poisoned flag must not take the server down.
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
