@@ -5,7 +5,8 @@
 //! metrics` (Debian's `prometheus` package).
 //!
 //! A test binary of its own: the Prometheus recorder is the process's
-//! global one, so no other test's server may run in this process.
+//! global one, so no other test's server may run in this process; the
+//! servers of the other tests here are built with recorders of their own.
 
 // A failed test stops at a panic with a message.
 #![allow(clippy::panic)]
@@ -123,9 +124,18 @@ fn promtool_check(text: &str) {
     );
 }
 
+/// The process's global recorder, installed once for the tests that need it.
+fn global_recorder() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| metrics::install_recorder().expect("install the Prometheus recorder"))
+        .clone()
+}
+
 #[test]
 fn counts_follow_a_scripted_scenario() {
-    let handle = metrics::install_recorder().expect("install the Prometheus recorder");
+    let handle = global_recorder();
     let server = Server::start(move || metrics::app(handle.clone()));
     let url = server.url();
     let addr = url.trim_start_matches("http://").to_owned();
@@ -283,4 +293,51 @@ async fn volatile_drops_and_back_pressure_are_counted() {
     ] {
         assert_eq!(got.get(key), Some(&want), "{key} in {got:#?}");
     }
+}
+
+/// The Redis adapter times a request to the other servers: `fetch_sockets`
+/// between two servers on the Redis of the tests (127.0.0.1:6379). Its
+/// metrics are looked up when recorded, in the global recorder; the
+/// servers' own are registered with a recorder of their own, so that the
+/// scripted scenario's counts stay exact if both tests share a process.
+#[tokio::test]
+async fn a_request_to_other_servers_is_timed() {
+    use socketio_axum::SocketIo;
+    use socketio_redis::{RedisAdapter, RedisAdapterConfig};
+
+    let global = global_recorder();
+    let prefix = format!("metrics-test-{}", std::process::id());
+    let config = || {
+        RedisAdapterConfig::builder()
+            .key_prefix(prefix.clone())
+            .build()
+    };
+    let a = RedisAdapter::connect(config())
+        .await
+        .expect("a Redis on 127.0.0.1:6379");
+    let b = RedisAdapter::connect(config()).await.expect("Redis");
+    let own = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let (io_a, _io_b) = ::metrics::with_local_recorder(&own, || {
+        (
+            SocketIo::builder().adapter(a.clone()).build_layer().1,
+            SocketIo::builder().adapter(b.clone()).build_layer().1,
+        )
+    });
+    a.ready().await;
+    b.ready().await;
+    let sockets = io_a
+        .fetch_sockets()
+        .await
+        .expect("fetch_sockets across servers");
+    assert!(sockets.is_empty(), "no client connected: {}", sockets.len());
+    let got = samples(&global.render());
+    let count = got
+        .iter()
+        .find(|(key, _)| {
+            key.starts_with("socketio_redis_request_duration_seconds_count{")
+                && key.contains(r#"request="fetchSockets""#)
+                && key.contains(r#"outcome="complete""#)
+        })
+        .map(|(_, v)| *v);
+    assert_eq!(count, Some(1.0), "one complete fetchSockets in {got:#?}");
 }
