@@ -154,7 +154,8 @@ fn counts_follow_a_scripted_scenario() {
         Duration::from_secs(60),
         |request| {
             let text = match request {
-                // Each client: a `join`, a `welcome`; two on polling.
+                // Each client: a `join`, a `welcome`; two on polling, one
+                // upgraded from polling to WebSocket.
                 "connected" => wait_for(
                     &addr,
                     request,

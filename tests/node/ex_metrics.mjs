@@ -3,9 +3,11 @@
 //
 //   node ex_metrics.mjs <url> <clients> <events per client> <leaving>
 //
-// 1. <clients> clients connect, the first two on long-polling only, the
-//    others on WebSocket only; client i joins the room `room-(i % 4)` and
-//    is greeted with `welcome`. Then `{"request":"connected"}`.
+// 1. <clients> clients connect: the first two on long-polling only, the
+//    third on long-polling then upgraded to WebSocket (the client's
+//    default), the others on WebSocket only; client i joins the room
+//    `room-(i % 4)` and is greeted with `welcome`. Then
+//    `{"request":"connected"}`, once the third client's upgrade is done.
 // 2. Each client emits `echo` <events per client> times and waits for each
 //    acknowledgement; client 0 emits `ask` (the server's `question` to it
 //    is never answered); client 0 asks for the namespace `/nope` (refused)
@@ -47,9 +49,11 @@ async function main() {
   // --- 1. connect ---
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const transports = i < 2 ? ["polling"] : ["websocket"];
+      const transports = i < 2 ? ["polling"] : i === 2 ? ["polling", "websocket"] : ["websocket"];
       const socket = io(url, { transports, reconnection: false, forceNew: true });
       clients.push(socket);
+      const upgraded =
+        i === 2 ? new Promise((resolve) => socket.io.on("open", () => socket.io.engine.once("upgrade", resolve))) : null;
       const welcome = new Promise((resolve) => socket.once("welcome", resolve));
       await new Promise((resolve, reject) => {
         socket.once("connect", resolve);
@@ -57,9 +61,13 @@ async function main() {
       });
       await welcome;
       await socket.emitWithAck("join", `room-${i % 4}`);
+      if (upgraded) {
+        await upgraded;
+        assert.equal(socket.io.engine.transport.name, "websocket");
+      }
     }),
   );
-  log("connected", { clients: n });
+  log("connected", { clients: n, upgraded: clients[2]?.io.engine.transport.name });
   await request("connected");
 
   // --- 2. events ---
