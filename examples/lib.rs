@@ -9,6 +9,9 @@
 pub mod axum_app;
 #[path = "chat/app.rs"]
 pub mod chat;
+#[cfg(feature = "metrics")]
+#[path = "metrics/app.rs"]
+pub mod metrics;
 #[path = "redis-cluster/app.rs"]
 pub mod redis_cluster;
 #[cfg(feature = "tls")]

@@ -22,8 +22,14 @@
 //! `flood`, how far it went and what stopped it. `MAX_BUFFERED_BYTES` sets
 //! the limit of each connection's outgoing queue.
 //!
+//! Built with the package's `metrics` feature, it installs the Prometheus
+//! recorder before the server is built, so that every metric is recorded
+//! (docs/operations.md), and serves them at `GET /metrics`: the cost of
+//! recording is measured that way (docs/benchmarks.md, "Metrics").
+//!
 //! ```text
 //! PORT=3000 cargo run --release --example bench_server
+//! PORT=3000 cargo run --release --example bench_server --features metrics
 //! ```
 
 use std::{
@@ -161,11 +167,21 @@ async fn main() -> std::io::Result<()> {
         })?;
         config = config.max_buffered_bytes(bytes);
     }
+    // Before the server is built: it registers its metrics then.
+    #[cfg(feature = "metrics")]
+    let metrics =
+        socketio_axum_examples::metrics::install_recorder().map_err(std::io::Error::other)?;
     let (layer, io) = SocketIo::builder().config(config.build()).build_layer();
     io.ns("/", on_connect);
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let app = axum::Router::new().route("/stats", get(stats)).layer(layer);
+    let app = axum::Router::new().route("/stats", get(stats));
+    #[cfg(feature = "metrics")]
+    let app = app.route(
+        "/metrics",
+        get(move || std::future::ready(metrics.render())),
+    );
+    let app = app.layer(layer);
     // TCP_NODELAY, as Node's HTTP server and the floor have: without it,
     // Nagle's algorithm holds an answer until the client acknowledges the
     // previous one, milliseconds at moderate load (docs/benchmarks.md).

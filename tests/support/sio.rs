@@ -11,7 +11,7 @@ use futures_util::{
 };
 use http::{Request, StatusCode};
 use http_body_util::Full;
-use socketio_axum::{SocketIo, SocketIoBuilder, SocketIoConfig};
+use socketio_axum::{SocketIo, SocketIoBuilder, SocketIoConfig, SocketIoLayer};
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
@@ -53,8 +53,13 @@ impl SioServer {
     /// A server built by `builder` (state, middlewares), with the Socket.IO
     /// layer over `routes`.
     pub async fn start_with(builder: SocketIoBuilder, routes: axum::Router) -> SioServer {
+        SioServer::serve(builder.build_layer(), routes).await
+    }
+
+    /// A server from a layer built already (with a metrics recorder in
+    /// scope, say), over `routes`.
+    pub async fn serve((layer, io): (SocketIoLayer, SocketIo), routes: axum::Router) -> SioServer {
         crate::server::init_tracing();
-        let (layer, io) = builder.build_layer();
         let app = routes.layer(layer);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

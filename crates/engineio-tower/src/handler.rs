@@ -108,6 +108,11 @@ pub(crate) fn open<H: EngineIoHandler>(handler: &H, socket: &Socket<H::Data>) {
 
 /// Calls [`EngineIoHandler::on_message`] with its panics contained.
 pub(crate) fn message<H: EngineIoHandler>(handler: &H, socket: &Socket<H::Data>, msg: Message) {
+    socket.metrics().received(match &msg {
+        // The type digit `4`, as on the way out.
+        Message::Text(t) => t.len() + 1,
+        Message::Binary(b) => b.len(),
+    });
     contain(socket, "on_message", || handler.on_message(socket, msg));
 }
 

@@ -49,6 +49,7 @@ mod cookie;
 mod engine;
 mod error;
 mod handler;
+mod metrics;
 mod service;
 mod slow;
 mod socket;

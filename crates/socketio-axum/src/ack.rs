@@ -61,7 +61,7 @@ impl<R: DeserializeOwned + Send + 'static> AckFuture<R> {
                     Ok(Ok(reply)) => reply.decode(),
                     Ok(Err(_)) => Err(AckError::Disconnected),
                     Err(_) => {
-                        socket.forget_ack(id);
+                        socket.ack_timed_out(id);
                         Err(AckError::Timeout(timeout))
                     }
                 }
@@ -264,7 +264,7 @@ impl<R: DeserializeOwned> BroadcastAckStream<R> {
                 let mut late: Vec<LocalAck> = std::mem::take(&mut self.local).into_iter().collect();
                 late.sort_unstable_by_key(|a| a.order);
                 for ack in late {
-                    ack.socket.forget_ack(ack.id);
+                    ack.socket.ack_timed_out(ack.id);
                     let timeout = Err(AckError::Timeout(self.timeout));
                     self.ready
                         .push_back((ack.order, Some(ack.socket.id()), timeout));

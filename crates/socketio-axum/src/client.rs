@@ -21,6 +21,7 @@ use crate::{
     ack::AckReply,
     extract::{ConnectParts, MessageParts},
     io::ServerInner,
+    metrics::Refusal,
     panic::{CatchPanic, Panic},
     trace, ConnectError, DisconnectReason, SocketRef,
 };
@@ -154,6 +155,10 @@ impl Client {
         let parts = ConnectParts { auth };
         let Some(ns) = self.server.namespace(&path, &parts) else {
             trace::debug!(sid = %conn.sid(), ns = %path, "socket.io: connect to an unknown namespace");
+            self.server
+                .shared
+                .metrics
+                .connect_refused(Refusal::InvalidNamespace);
             send_connect_error(
                 conn,
                 self.server.shared.config.parser,
@@ -184,6 +189,7 @@ impl Client {
                     Err(p) => Some(refused_by_panic(&socket, "connect middleware", &p)),
                 };
                 if let Some(e) = refused {
+                    ns.shared.metrics.connect_refused(Refusal::Middleware);
                     socket.abandon();
                     send_connect_error(&conn, ns.shared.config.parser, &ns.path, &e);
                     return;
@@ -198,6 +204,7 @@ impl Client {
                     .unwrap_or_else(|p| Err(refused_by_panic(&socket, "connect handler", &p)));
                 match started {
                     Err(e) => {
+                        ns.shared.metrics.connect_refused(Refusal::ConnectHandler);
                         socket.abandon();
                         send_connect_error(&conn, ns.shared.config.parser, &ns.path, &e);
                     }

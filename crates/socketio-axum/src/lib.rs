@@ -42,6 +42,7 @@ pub mod extract;
 pub mod handler;
 mod io;
 mod layer;
+mod metrics;
 mod ns;
 mod operators;
 mod panic;
@@ -79,6 +80,11 @@ pub use socketio_protocol::socket::{
 #[doc = include_str!("../../../README.md")]
 #[doc = include_str!("../../../docs/guide.md")]
 pub struct DocTests;
+
+/// docs/operations.md's examples (the metrics), compiled as doctests.
+#[cfg(all(doctest, feature = "metrics"))]
+#[doc = include_str!("../../../docs/operations.md")]
+pub struct OperationsDocTests;
 
 /// Locks a mutex, recovering from poisoning: no lock here is held across
 /// code that can panic, and a poisoned flag must not take the server down.

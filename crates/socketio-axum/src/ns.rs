@@ -16,6 +16,8 @@ use socketio_protocol::{
 
 use engineio_tower::{Outbound, SendError};
 
+use crate::metrics::NsMetrics;
+
 use crate::{
     adapter::{
         Adapter, BroadcastOptions, LocalNamespace, NamespaceAdapter, Room, Rooms, ServerSideEvent,
@@ -34,6 +36,7 @@ pub(crate) struct Shared {
     pub(crate) adapter: Option<Arc<dyn Adapter>>,
     /// The handler of server-side events of the main namespace.
     pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 pub(crate) type ServerSideHandler = Arc<dyn Fn(ServerSideEvent) + Send + Sync>;
@@ -54,6 +57,7 @@ pub(crate) struct Namespace {
     pub(crate) server: Weak<ServerInner>,
     /// Whether this is a child of a dynamic namespace, removed when empty if configured.
     pub(crate) dynamic: bool,
+    pub(crate) metrics: NsMetrics,
     next_ack: AtomicU64,
     remote: OnceLock<Box<dyn NamespaceAdapter>>,
 }
@@ -81,11 +85,13 @@ impl Namespace {
         dynamic: bool,
     ) -> Arc<Namespace> {
         let adapter = shared.adapter.clone();
+        let metrics = shared.metrics.namespace(&path);
         let ns = Arc::new(Namespace {
             path,
             handlers,
             sockets: DashMap::new(),
-            rooms: Rooms::default(),
+            rooms: Rooms::new(metrics.clone()),
+            metrics,
             shared,
             server,
             dynamic,
@@ -195,10 +201,13 @@ impl Namespace {
         } else {
             conn.send(out)
         };
-        if let Err(SendError::Full(_)) = sent {
-            if volatile {
+        match sent {
+            Ok(()) => self.metrics.event_sent(),
+            Err(SendError::Full(_)) if volatile => {
+                self.metrics.volatile_dropped();
                 trace::debug!(ns = %socket.ns(), sid = %socket.id(), "socket.io: volatile packet dropped, queue full");
             }
+            Err(_) => {}
         }
     }
 
@@ -240,7 +249,9 @@ impl Namespace {
     /// The socket passed the middlewares: it joins the namespace, and so
     /// the room named after its id.
     pub(crate) fn insert(&self, socket: &SocketRef) {
-        self.sockets.insert(socket.id(), socket.clone());
+        if self.sockets.insert(socket.id(), socket.clone()).is_none() {
+            self.metrics.sockets(1.0);
+        }
     }
 
     /// The socket whose own room `room` is, if it is in this namespace here.
@@ -281,7 +292,9 @@ impl Namespace {
     /// The socket left: it leaves the namespace and every room.
     pub(crate) fn remove(&self, socket: &SocketRef) {
         self.rooms.leave_all(socket.id());
-        self.sockets.remove(&socket.id());
+        if self.sockets.remove(&socket.id()).is_some() {
+            self.metrics.sockets(-1.0);
+        }
         if self.dynamic && self.shared.config.cleanup_empty_children && self.sockets.is_empty() {
             if let Some(server) = self.server.upgrade() {
                 server

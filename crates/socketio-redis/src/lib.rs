@@ -55,6 +55,7 @@ mod config;
 mod emitter;
 mod error;
 mod link;
+mod metrics;
 mod protocol;
 mod remote;
 mod requests;

@@ -18,6 +18,7 @@ pub(crate) use session::{detach_parts, finish};
 use crate::{
     error::HttpError,
     handler,
+    metrics::{Metrics, Refusal},
     slow::SlowConsumers,
     socket::QueueLimits,
     socket::{lock, UpgradeState},
@@ -96,6 +97,7 @@ pub(crate) struct Engine<H: EngineIoHandler> {
     pub(crate) sessions: DashMap<Sid, Socket<H::Data>>,
     /// Watches the sessions whose queue is over `max_buffered_packets`.
     slow: Arc<SlowConsumers>,
+    pub(crate) metrics: Metrics,
 }
 
 /// Builds an [`EngineIo`] server from a handler.
@@ -158,6 +160,7 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
                 config,
                 handler: self.handler,
                 sessions: DashMap::new(),
+                metrics: Metrics::register(),
             }),
         }
     }
@@ -243,6 +246,9 @@ impl<H: EngineIoHandler> Engine<H> {
             Some(t) if self.config.allows(t) => t,
             _ => {
                 trace::debug!(uri = %parts.uri, "engine.io: unknown transport");
+                if query.sid.is_none() {
+                    self.metrics.handshake_refused(Refusal::UnknownTransport);
+                }
                 return err(HttpError::UnknownTransport);
             }
         };
@@ -250,14 +256,18 @@ impl<H: EngineIoHandler> Engine<H> {
         let Some(sid) = query.sid else {
             // A handshake.
             if query.eio != Some("4") {
+                self.metrics
+                    .handshake_refused(Refusal::UnsupportedProtocolVersion);
                 return err(HttpError::UnsupportedProtocolVersion);
             }
             if parts.method != Method::GET {
+                self.metrics.handshake_refused(Refusal::BadMethod);
                 return err(HttpError::BadHandshakeMethod);
             }
             if let Some(allow) = &self.config.allow_request.0 {
                 if let Err(message) = allow(&parts) {
                     trace::debug!(%message, "engine.io: handshake refused");
+                    self.metrics.handshake_refused(Refusal::Forbidden);
                     return Handled::Ready(HttpError::Forbidden.response(Some(&message)));
                 }
             }
@@ -359,9 +369,12 @@ impl<H: EngineIoHandler> Engine<H> {
             max_packets: self.config.max_buffered_packets,
             max_bytes: self.config.max_buffered_bytes,
             slow: self.slow.clone(),
+            metrics: self.metrics.clone(),
         };
         let socket = Socket::new(sid, transport, parts, limits, H::Data::default());
         self.sessions.insert(sid, socket.clone());
+        self.metrics
+            .session_opened(&socket.session().counted, transport);
         trace::debug!(%sid, transport = transport.as_str(), "engine.io: session opened");
         // A WebSocket-only session's task runs its heartbeat itself.
         if transport == TransportType::Polling {

@@ -9,6 +9,9 @@ pub(crate) async fn finish<H: EngineIoHandler>(engine: &Arc<Engine<H>>, socket: 
     let reason = socket.close_reason();
     trace::debug!(sid = %socket.sid(), %reason, "engine.io: session closed");
     handler::close(&engine.handler, socket, reason);
+    engine
+        .metrics
+        .session_closed(&socket.session().counted, reason);
     if socket.transport() == TransportType::Polling {
         linger(&engine.config, socket, reason).await;
     }

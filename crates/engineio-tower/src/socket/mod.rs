@@ -66,6 +66,8 @@ impl<D> Socket<D> {
                 over_since: AtomicU64::new(0),
                 watched: AtomicBool::new(false),
                 slow: limits.slow,
+                metrics: limits.metrics,
+                counted: Default::default(),
                 holds: AtomicUsize::new(0),
                 drain_waiters: AtomicUsize::new(0),
                 closed_flag: AtomicBool::new(false),
@@ -101,6 +103,10 @@ impl<D> Socket<D> {
 
     pub(crate) fn session(&self) -> &Session<D> {
         &self.inner
+    }
+
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// The session id.
@@ -215,6 +221,7 @@ impl<D> Socket<D> {
     /// queue of incoming work is full. Holds add up.
     pub fn pause_reading(&self) {
         self.inner.holds.fetch_add(1, Ordering::AcqRel);
+        self.inner.metrics.back_pressure();
     }
 
     /// Releases one hold taken with [`pause_reading`](Self::pause_reading).

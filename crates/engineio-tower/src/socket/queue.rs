@@ -12,6 +12,7 @@ use socketio_protocol::{engine::Frame, Str};
 
 use super::{lock, Socket};
 use crate::{
+    metrics::Sent,
     slow::{SlowConsumers, Watched},
     trace, CloseReason,
 };
@@ -127,6 +128,7 @@ impl<D: Send + Sync + 'static> Socket<D> {
     /// Frames leave in the order they were queued, whoever queued them.
     pub fn send(&self, frame: impl Into<Outbound>) -> Result<(), SendError> {
         self.push(frame.into(), true)
+            .map(|sent| self.inner.metrics.sent(sent))
     }
 
     /// Queues a frame unless `max_buffered_packets` items or
@@ -137,11 +139,13 @@ impl<D: Send + Sync + 'static> Socket<D> {
             return Err(SendError::Full(frame.into()));
         }
         self.push(frame.into(), false)
+            .map(|sent| self.inner.metrics.sent(sent))
     }
 
     /// Queues `frame`; past the byte limit, refuses it and closes the
     /// session if `close_when_over`.
-    fn push(&self, frame: Outbound, close_when_over: bool) -> Result<(), SendError> {
+    /// Queues `frame`; `Ok` with its payload's length, for the metrics.
+    fn push(&self, frame: Outbound, close_when_over: bool) -> Result<Sent, SendError> {
         if self.is_closed() {
             return Err(SendError::Closed(frame));
         }
@@ -149,7 +153,8 @@ impl<D: Send + Sync + 'static> Socket<D> {
         // Counted before it is pushed, so that the writer, which counts it
         // off after popping it, never sees the count go below zero.
         let reached = s.queued.fetch_add(1, Ordering::AcqRel) + 1 == s.max_queued;
-        let size = frame.payload_len() + ITEM_OVERHEAD;
+        let len = frame.payload_len();
+        let size = len + ITEM_OVERHEAD;
         let pushed = {
             let mut q = lock(&s.queue);
             if q.bytes >= s.max_bytes {
@@ -168,7 +173,7 @@ impl<D: Send + Sync + 'static> Socket<D> {
                 if !busy {
                     s.queue_waker.wake();
                 }
-                Ok(())
+                Ok(Sent::new(len))
             }
             Err((frame, held)) => {
                 s.queued.fetch_sub(1, Ordering::AcqRel);
@@ -185,6 +190,7 @@ impl<D: Send + Sync + 'static> Socket<D> {
     /// unless it gets back under within the timeout.
     fn reached_limit(&self) {
         let s = &self.inner;
+        s.metrics.back_pressure();
         s.over_since.store(s.slow.now(), Ordering::Release);
         if !s.watched.swap(true, Ordering::AcqRel) {
             let session: Weak<dyn Watched> = Arc::downgrade(&self.inner) as Weak<dyn Watched>;
@@ -213,7 +219,7 @@ impl<D: Send + Sync + 'static> Socket<D> {
 
     /// A frame of static text (control packets).
     pub(crate) fn send_control(&self, text: &'static str) {
-        let _ = self.send(Frame::Text(Str::from_static(text)));
+        let _ = self.push(Frame::Text(Str::from_static(text)).into(), true);
     }
 }
 
@@ -226,4 +232,5 @@ pub(crate) struct QueueLimits {
     pub(crate) max_packets: usize,
     pub(crate) max_bytes: usize,
     pub(crate) slow: Arc<SlowConsumers>,
+    pub(crate) metrics: crate::metrics::Metrics,
 }

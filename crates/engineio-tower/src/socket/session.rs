@@ -34,6 +34,7 @@ pub(crate) struct Session<D> {
     /// Whether the slow-consumer watch holds this session: at most once.
     pub(super) watched: AtomicBool,
     pub(super) slow: Arc<SlowConsumers>,
+    pub(super) metrics: crate::metrics::Metrics,
     /// Holds on reading taken by the layer above (see `pause_reading`).
     pub(super) holds: AtomicUsize,
     /// Tasks in `wait_until`: the writer skips waking `drained` (a lock) when none.
@@ -72,6 +73,8 @@ pub(crate) struct Session<D> {
     pub(crate) upgrading: Notify,
     pub(super) closed: CancellationToken,
     pub(super) close_reason: OnceLock<CloseReason>,
+    /// Where the session is counted in the sessions gauge.
+    pub(crate) counted: crate::metrics::Counted,
     pub(super) data: D,
 }
 

@@ -13,6 +13,7 @@ use crate::{
     engine::{self, detach_parts, Engine, Heartbeat},
     error::HttpError,
     handler,
+    metrics::Refusal,
     socket::{lock, UpgradeState},
     trace,
     transport::{
@@ -63,6 +64,9 @@ pub(crate) fn accept<H: EngineIoHandler>(
         }
     };
     if let Err(e) = check_upgrade_request(parts) {
+        if upgrading.is_none() {
+            engine.metrics.handshake_refused(Refusal::BadUpgrade);
+        }
         fail(&upgrading);
         return e.response(None);
     }
@@ -227,6 +231,7 @@ async fn upgrade<H: EngineIoHandler>(
         }
     };
     socket.set_transport(TransportType::Websocket);
+    engine.metrics.session_upgraded(&socket.session().counted);
     socket.set_upgrade_state(UpgradeState::Upgraded);
     socket.session().upgrading.notify_waiters();
     trace::debug!(sid = %socket.sid(), "engine.io: upgraded to websocket");

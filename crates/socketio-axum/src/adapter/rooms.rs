@@ -3,6 +3,8 @@ use std::{collections::HashSet, fmt, sync::OnceLock};
 use dashmap::{mapref::entry::Entry, DashMap};
 use socketio_protocol::{engine::Sid, Str};
 
+use crate::metrics::NsMetrics;
+
 /// A room name. Every socket is in the room named after its id.
 pub type Room = Str;
 
@@ -13,11 +15,21 @@ pub type Room = Str;
 /// The room named after each socket's id is not stored: the namespace's map
 /// of sockets already answers it, and storing it would cost every
 /// connection two map entries and two sets.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Rooms {
     rooms: DashMap<Room, HashSet<Sid>>,
     sids: DashMap<Sid, HashSet<Room>>,
     watch: OnceLock<RoomWatch>,
+    metrics: NsMetrics,
+}
+
+impl fmt::Debug for Rooms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rooms")
+            .field("rooms", &self.rooms)
+            .field("sids", &self.sids)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Told of each room that appears or disappears (an adapter that
@@ -31,6 +43,14 @@ impl fmt::Debug for RoomWatch {
 }
 
 impl Rooms {
+    /// No rooms yet; `metrics` counts them.
+    pub(crate) fn new(metrics: NsMetrics) -> Rooms {
+        Rooms {
+            metrics,
+            ..Rooms::default()
+        }
+    }
+
     /// Sets the watcher of rooms that appear or disappear; false if one is
     /// set already.
     pub(crate) fn watch(&self, watch: RoomWatch) -> bool {
@@ -57,6 +77,7 @@ impl Rooms {
                 }
             };
             if created {
+                self.metrics.rooms(1.0);
                 self.changed(room);
             }
         }
@@ -90,6 +111,7 @@ impl Rooms {
             members.is_empty()
         });
         if removed.is_some() {
+            self.metrics.rooms(-1.0);
             self.changed(room);
         }
     }

@@ -84,6 +84,7 @@ impl SocketIoBuilder {
             middlewares: RwLock::new(self.middlewares),
             adapter: self.adapter,
             server_side: RwLock::default(),
+            metrics: crate::metrics::Metrics::register(),
         });
         let inner = ServerInner::new(shared);
         let io = SocketIo { inner };

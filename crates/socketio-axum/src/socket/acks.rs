@@ -5,18 +5,40 @@ use super::*;
 impl SocketRef {
     pub(crate) fn register_ack(&self, id: AckId) -> oneshot::Receiver<AckReply> {
         let (tx, rx) = oneshot::channel();
-        crate::lock(&self.0.acks).insert(id, tx);
+        if crate::lock(&self.0.acks).insert(id, tx).is_none() {
+            self.0.ns.metrics.acks_pending(1.0);
+        }
         rx
     }
 
+    /// Stops waiting for the acknowledgement `id` (its emit failed).
     pub(crate) fn forget_ack(&self, id: AckId) {
-        crate::lock(&self.0.acks).remove(&id);
+        if crate::lock(&self.0.acks).remove(&id).is_some() {
+            self.0.ns.metrics.acks_pending(-1.0);
+        }
+    }
+
+    /// The acknowledgement `id` did not arrive in time.
+    pub(crate) fn ack_timed_out(&self, id: AckId) {
+        self.forget_ack(id);
+        self.0.ns.metrics.ack_timed_out();
+    }
+
+    /// Stops waiting for every acknowledgement (the socket left).
+    pub(crate) fn forget_all_acks(&self) {
+        let mut acks = crate::lock(&self.0.acks);
+        if !acks.is_empty() {
+            self.0.ns.metrics.acks_pending(-(acks.len() as f64));
+            acks.clear();
+        }
     }
 
     /// An acknowledgement arrived from the client.
     pub(crate) fn on_ack(&self, id: AckId, reply: AckReply) {
-        match crate::lock(&self.0.acks).remove(&id) {
+        let pending = crate::lock(&self.0.acks).remove(&id);
+        match pending {
             Some(tx) => {
+                self.0.ns.metrics.acks_pending(-1.0);
                 let _ = tx.send(reply);
             }
             None => {

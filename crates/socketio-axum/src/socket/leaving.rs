@@ -66,7 +66,7 @@ impl SocketRef {
                 let disconnecting = crate::lock(&socket.0.disconnecting_handler).take();
                 run(disconnecting, "disconnecting handler").await;
                 socket.0.ns.remove(&socket);
-                crate::lock(&socket.0.acks).clear();
+                socket.forget_all_acks();
                 let disconnect = crate::lock(&socket.0.disconnect_handler).take();
                 run(disconnect, "disconnect handler").await;
                 write(&socket.0.handlers).clear();

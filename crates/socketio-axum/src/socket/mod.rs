@@ -291,17 +291,24 @@ impl SocketRef {
     ) -> Result<(), EmitError> {
         self.hook_outgoing(event, &packet);
         if !volatile {
-            return self.send_packet(packet);
+            self.send_packet(packet)?;
+            self.0.ns.metrics.event_sent();
+            return Ok(());
         }
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
         match self.0.conn.try_send(self.0.ns.outbound(packet)?) {
+            Ok(()) => {
+                self.0.ns.metrics.event_sent();
+                Ok(())
+            }
             Err(SendError::Full(_)) => {
+                self.0.ns.metrics.volatile_dropped();
                 trace::debug!(sid = %self.id(), event, "socket.io: volatile packet dropped, queue full");
                 Ok(())
             }
-            sent => sent.map_err(send_error),
+            Err(e) => Err(send_error(e)),
         }
     }
 
@@ -366,9 +373,10 @@ impl SocketRef {
         let rx = self.register_ack(id);
         self.hook_outgoing(event, &packet);
         if let Err(e) = self.send_packet(packet) {
-            crate::lock(&self.0.acks).remove(&id);
+            self.forget_ack(id);
             return AckFuture::failed(AckError::Emit(e));
         }
+        self.0.ns.metrics.event_sent();
         AckFuture::new(rx, timeout, self.clone(), id)
     }
 

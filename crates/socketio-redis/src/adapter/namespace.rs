@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::{write, Core};
 use crate::{
-    link,
+    link, metrics,
     protocol::Protocol,
     requests::Pending,
     sharded, trace,
@@ -149,7 +149,8 @@ impl RedisNamespace {
                     "{what} is not part of the sharded protocol (Node's sharded adapter has none)"
                 )));
             }
-            let deadline = Instant::now() + core.config.request_timeout();
+            let started = Instant::now();
+            let deadline = started + core.config.request_timeout();
             let others = core.others(&channels).await?;
             if others == 0 {
                 return Ok(Vec::new());
@@ -161,7 +162,9 @@ impl RedisNamespace {
                 wire::query(&core.uid, &pending.id, ty, &opts)
             };
             core.link.publish(channels.request.clone(), request)?;
-            gather(&mut pending, others, deadline).await.map_err(|got| {
+            let answers = gather(&mut pending, others, deadline).await;
+            metrics::request_done(what, answers.is_ok(), started.elapsed());
+            answers.map_err(|got| {
                 AdapterError::timeout(format!(
                     "redis adapter: timeout reached while waiting for {what} response ({} of {others} servers answered)",
                     got.len()

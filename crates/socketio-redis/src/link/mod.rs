@@ -35,7 +35,7 @@ use redis::{
 use socketio_axum::adapter::AdapterError;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{error::Error, trace};
+use crate::{error::Error, metrics, trace};
 
 mod pubsub;
 mod sharded;
@@ -304,18 +304,21 @@ impl Link {
     fn enqueue(&self, message: Outgoing) -> Result<(), AdapterError> {
         if !self.up.load(Ordering::Acquire) {
             trace::debug!(channel = %message.channel, "redis adapter: not connected to Redis, message to other servers refused");
+            metrics::publish_failed("not_connected", 1);
             return Err(not_connected());
         }
         match self.publish.try_send(message) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(message)) => {
                 trace::warn!(channel = %message.channel, "redis adapter: publish queue full, message to other servers refused");
+                metrics::publish_failed("queue_full", 1);
                 Err(AdapterError::queue_full(format!(
                     "redis adapter: the publish queue is full ({} messages wait for Redis)",
                     self.publish_queue
                 )))
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                metrics::publish_failed("stopped", 1);
                 Err(AdapterError::unavailable("redis adapter: stopped"))
             }
         }
@@ -437,6 +440,7 @@ async fn publisher(mut conn: Conn, mut queue: mpsc::Receiver<Outgoing>, up: Arc<
                 trace::warn!("redis adapter: Redis is unreachable, messages to other servers are dropped until it is back");
                 failing = true;
             }
+            metrics::publish_failed("not_connected", batch.len());
             for message in batch.drain(..) {
                 if let Some(published) = message.published {
                     let _ = published.send(Err(not_connected()));
@@ -462,6 +466,7 @@ async fn publisher(mut conn: Conn, mut queue: mpsc::Receiver<Outgoing>, up: Arc<
                 if !std::mem::replace(&mut failing, true) {
                     trace::warn!(error = %e, "redis adapter: cannot publish, messages to other servers dropped");
                 }
+                metrics::publish_failed("redis_error", messages.len());
                 Err(redis_error("cannot publish", e))
             }
         };
