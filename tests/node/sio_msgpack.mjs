@@ -32,10 +32,10 @@ for (const s of [c1, c2]) s.on("connect_error", (e) => fail(`connect_error: ${e.
 await Promise.all([next(c1, "connect"), next(c2, "connect")]);
 log({ step: "connected", transport: c1.io.engine.transport.name });
 
-// An ack with binary at every depth, both ways.
+// An ack with binary at every depth, and a Date, both ways.
 const deep = { deep: { bin: Buffer.from([1, 2, 3]), list: [Buffer.from([4])] } };
 const echoed = await new Promise((resolve) =>
-  c1.emit("echo", 1, deep, "x", (...res) => resolve(res)),
+  c1.emit("echo", 1, deep, "x", new Date(1700000000123), (...res) => resolve(res)),
 );
 log({ step: "echo", args: echoed });
 

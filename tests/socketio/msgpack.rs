@@ -229,7 +229,7 @@ async fn the_official_client_with_the_msgpack_parser_gets_the_same_answers_from_
     let ours = our_server().await;
     let node = nodes_server().await;
     let want = [
-        json!({"step": "echo", "args": [1, {"deep": {"bin": {"$bin": [1, 2, 3]}, "list": [{"$bin": [4]}]}}, "x"]}),
+        json!({"step": "echo", "args": [1, {"deep": {"bin": {"$bin": [1, 2, 3]}, "list": [{"$bin": [4]}]}}, "x", "2023-11-14T22:13:20.123Z"]}),
         json!({"step": "answer", "args": [{"got": {"n": 1, "bin": {"$bin": [1, 2]}}}]}),
         json!({"step": "room-msg", "args": [{"hello": {"$bin": [9]}}]}),
         json!({"step": "refused", "message": "refused", "data": {"code": 42}}),

@@ -14,6 +14,7 @@
 //! same with either parser.
 
 mod packet;
+mod read;
 mod value;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use rmpv::Value;
 
+use super::read::ReadError;
 use super::value::{args_to_values, is_undefined, parse_json, to_json, values_to_args, ValueError};
 use crate::{
     socket::{
@@ -134,20 +135,15 @@ pub fn transcode(packet: &EncodedPacket) -> Result<Bytes, ValueError> {
 /// # Ok::<(), socketio_protocol::socket::DecodeError>(())
 /// ```
 pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, DecodeError> {
-    let mut rest = bytes;
     // What the payload (`data`, its array being level 1) may nest: the
     // limit, and at most what JSON text of the arguments can hold once
     // wrapped in brackets (serde_json stops at 128 levels).
     let max = limits.max_depth.min(MAX_NESTING);
-    // rmpv counts units that differ by kind of value (two for an array or
-    // map, up to three for a string): a budget that fits any value nested
-    // `max` deep inside the packet's map, whose real nesting is then
-    // counted below. It also bounds the recursion of both.
-    let budget = max.saturating_add(2).saturating_mul(2).saturating_add(4);
-    let value =
-        rmpv::decode::read_value_with_max_depth(&mut rest, budget).map_err(|e| match e {
-            rmpv::decode::Error::DepthLimitExceeded => DecodeError::TooDeep { max },
-            _ => DecodeError::InvalidMsgpack("malformed msgpack"),
+    // The packet's own map, then `data` and what it holds.
+    let (value, rest) =
+        super::read::read_value(bytes, max.saturating_add(1)).map_err(|e| match e {
+            ReadError::TooDeep => DecodeError::TooDeep { max },
+            ReadError::Malformed => DecodeError::InvalidMsgpack("malformed msgpack"),
         })?;
     if !rest.is_empty() {
         return Err(DecodeError::InvalidMsgpack("bytes after the packet"));
@@ -155,9 +151,6 @@ pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, Deco
     let Value::Map(entries) = value else {
         return Err(DecodeError::InvalidMsgpack("not a map"));
     };
-    if entries.iter().any(|(_, v)| nesting(v) > max) {
-        return Err(DecodeError::TooDeep { max });
-    }
     let mut fields = Fields::default();
     for (key, value) in entries {
         match key.as_str() {
@@ -245,21 +238,6 @@ pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, Deco
         }
     };
     Ok(Packet { ns, data })
-}
-
-/// The deepest nesting of arrays and maps in `v` (0 for a scalar).
-fn nesting(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
-        Value::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| nesting(k).max(nesting(v)))
-                .max()
-                .unwrap_or(0)
-        }
-        _ => 0,
-    }
 }
 
 /// The deepest a packet's payload may nest with this parser.

@@ -305,3 +305,52 @@ fn doubles_cross_exactly() {
     let (_, x): (String, f64) = crate::socket::deserialize_data(&ack.args, &[]).unwrap();
     assert_eq!(x, f64::from_bits(0x3d0c_0000_002c_aa00));
 }
+
+#[test]
+fn notepack_2_2_values_from_node_clients() {
+    // {type: 2, data: ["t", V], nsp: "/"} for each V as notepack.io 2.2
+    // (socket.io-msgpack-parser 3.0.2's) wrote it in Node.
+    let event = |value: &str| {
+        decode(&format!(
+            "83a47479706502a46461746192a174{value}a36e7370a12f"
+        ))
+        .map(|p| match p.data {
+            PacketData::Event(e) => (e.args.to_string(), e.attachments),
+            other => panic!("{other:?}"),
+        })
+    };
+    let placeholder = r#"{"_placeholder":true,"num":0}"#.to_owned();
+    // new Date(1700000000123)
+    assert_eq!(
+        event("d7000000018bcfe5687b"),
+        Ok((r#""2023-11-14T22:13:20.123Z""#.to_owned(), vec![]))
+    );
+    // new Uint8Array([255]).buffer: one byte, not `undefined`
+    assert_eq!(
+        event("c70100ff"),
+        Ok((placeholder.clone(), vec![Bytes::from_static(&[255])]))
+    );
+    // an ArrayBuffer of 8 bytes: not a Date
+    assert_eq!(
+        event("c708000102030405060708"),
+        Ok((
+            placeholder.clone(),
+            vec![Bytes::from_static(&[1, 2, 3, 4, 5, 6, 7, 8])]
+        ))
+    );
+    // new Uint8Array([1, 2]) (not a Buffer): an ArrayBuffer too
+    assert_eq!(
+        event("c702000102"),
+        Ok((placeholder, vec![Bytes::from_static(&[1, 2])]))
+    );
+    // [undefined]
+    assert_eq!(event("91d40000"), Ok(("[null]".to_owned(), vec![])));
+    // an extension notepack does not know: [type, bytes]
+    assert_eq!(
+        event("d40509"),
+        Ok((
+            r#"[5,{"_placeholder":true,"num":0}]"#.to_owned(),
+            vec![Bytes::from_static(&[9])]
+        ))
+    );
+}
