@@ -18,8 +18,9 @@ use bytes::Bytes;
 use rmpv::Value;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// How deep [`read_msgpack`] lets a value nest (as deep as JSON may in the
-/// Socket.IO codec by default).
+/// How deep [`read_msgpack`] lets arrays and maps nest (as deep as JSON may
+/// in the Socket.IO codec by default), give or take the kind of the
+/// innermost values.
 pub const MAX_DEPTH: usize = 128;
 
 /// A value could not be mapped.
@@ -71,7 +72,10 @@ pub fn parse_json(text: &str) -> Result<Value, ValueError> {
 
 /// Decodes one msgpack value.
 pub fn read_msgpack(mut bytes: &[u8]) -> Result<Value, ValueError> {
-    rmpv::decode::read_value_with_max_depth(&mut bytes, MAX_DEPTH).map_err(ValueError::Msgpack)
+    // rmpv counts two units per array or map and up to three for a leaf: a
+    // budget that lets containers nest MAX_DEPTH levels, whatever the leaves.
+    rmpv::decode::read_value_with_max_depth(&mut bytes, MAX_DEPTH * 2 + 8)
+        .map_err(ValueError::Msgpack)
 }
 
 /// Encodes one msgpack value.
