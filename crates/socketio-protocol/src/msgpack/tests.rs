@@ -354,3 +354,25 @@ fn notepack_2_2_values_from_node_clients() {
         ))
     );
 }
+
+#[test]
+fn keys_that_are_maps_take_linear_time() {
+    // Found by the fuzz target (an input of 380 bytes took 25 s): a map
+    // whose key is a map whose key is a map...; each level's key was once
+    // written as escaped JSON inside the next, doubling the text at each
+    // level (26 levels: some 200 MB of backslashes).
+    let mut value = String::from("c0");
+    for _ in 0..26 {
+        value = format!("81{value}c0");
+    }
+    let bytes = hex(&format!(
+        "83a47479706502a46461746192a174{value}a36e7370a12f"
+    ));
+    let started = std::time::Instant::now();
+    let packet = decode_packet(&bytes, &DecodeLimits::default()).unwrap();
+    let PacketData::Event(event) = packet.data else {
+        panic!()
+    };
+    assert_eq!(event.args, r#"{"[object Object]":null}"#);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}

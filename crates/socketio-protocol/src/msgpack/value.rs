@@ -170,6 +170,39 @@ fn placeholder_num(entries: &[(Value, Value)]) -> Option<u64> {
     }
 }
 
+/// A value as JavaScript converts it to a property key (`String(v)`): an
+/// object is `[object Object]`, an array its elements' keys joined with
+/// commas (null and undefined empty). Linear in the value's size.
+fn js_key(out: &mut String, v: &Value) {
+    match v {
+        Value::Nil => out.push_str("null"),
+        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::F32(f) => write_float(out, f64::from(*f)),
+        Value::F64(f) => write_float(out, *f),
+        Value::String(s) => out.push_str(&String::from_utf8_lossy(s.as_bytes())),
+        // A Buffer's text.
+        Value::Binary(bytes) => out.push_str(&String::from_utf8_lossy(bytes)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if !matches!(item, Value::Nil) && !is_undefined(item) {
+                    js_key(out, item);
+                }
+            }
+        }
+        Value::Map(_) => out.push_str("[object Object]"),
+        Value::Ext(..) if is_undefined(v) => out.push_str("undefined"),
+        Value::Ext(ty, data) => {
+            let _ = write!(out, "{ty},{}", String::from_utf8_lossy(data));
+        }
+    }
+}
+
 enum Binaries {
     /// Pull bytes out into attachments, behind placeholders.
     Attach(Vec<Bytes>),
@@ -211,8 +244,14 @@ fn write_json(out: &mut String, v: &Value, bins: &mut Binaries) {
                 first = false;
                 match k {
                     Value::String(_) => write_json(out, k, bins),
-                    // JavaScript object keys are strings.
-                    other => write_str(out, &to_json(other)),
+                    // JavaScript object keys are strings: what the key
+                    // converts to in JavaScript (never JSON escaped into
+                    // JSON again, which doubled the text at each level).
+                    other => {
+                        let mut key = String::new();
+                        js_key(&mut key, other);
+                        write_str(out, &key);
+                    }
                 }
                 out.push(':');
                 write_json(out, v, bins);
