@@ -37,9 +37,10 @@ enum RoomChannels {
     None,
 }
 
-/// Node's `looksLikeASocketId`.
+/// Node's `looksLikeASocketId`: 20 long in JavaScript's count, UTF-16
+/// code units (20 to 80 bytes of UTF-8).
 fn looks_like_a_socket_id(room: &str) -> bool {
-    room.len() == 20
+    (20..=80).contains(&room.len()) && room.encode_utf16().count() == 20
 }
 
 impl Channels {
@@ -190,5 +191,13 @@ pub(super) mod tests {
         let fixed = Channels::sharded("socket.io", "/chat", "u", false);
         assert_eq!(fixed.broadcast_to(&opts(&["r"], &[])), "socket.io#/chat#");
         assert_eq!(fixed.room("r"), None);
+        // JavaScript counts UTF-16 units: 20 of them, in 40 bytes.
+        let accented = "é".repeat(20);
+        assert_eq!(c.broadcast_to(&opts(&[&accented], &[])), "socket.io#/chat#");
+        let half = "é".repeat(10);
+        assert_eq!(
+            c.broadcast_to(&opts(&[&half], &[])),
+            format!("socket.io#/chat#{half}#")
+        );
     }
 }
