@@ -107,8 +107,10 @@ pub fn transcode(packet: &EncodedPacket) -> Result<Bytes, ValueError> {
 /// Decodes a packet of `socket.io-msgpack-parser` (one binary Engine.IO
 /// message), checking what that parser's decoder checks: a map whose
 /// `type` is 0 to 4, whose `nsp` is a string, whose `data` has the shape of
-/// the type, and whose `id`, if any, is a whole number; an event's first
-/// element must also be a name that is not reserved, as in the JSON codec.
+/// the type, and whose `id`, if any, is a whole number (an id on other
+/// packets than events and acknowledgements is ignored, as by Node's
+/// server); an event's first element must also be a name that is not
+/// reserved, as in the JSON codec.
 ///
 /// Nesting is bounded by `limits.max_depth` and at most [`MAX_NESTING`]
 /// (127; the JSON codec's default is 128), and binary values, which come
@@ -162,7 +164,7 @@ pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, Deco
             _ => {}
         }
     }
-    let ty = match fields.ty.as_ref().and_then(Value::as_u64) {
+    let ty = match fields.ty.as_ref().and_then(whole) {
         Some(t @ 0..=4) => PacketType::from_byte(b'0' + t as u8)
             .ok_or(DecodeError::InvalidMsgpack("invalid packet type"))?,
         Some(t @ 5..=9) => return Err(DecodeError::UnknownPacketType(b'0' + t as u8)),
@@ -176,12 +178,11 @@ pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, Deco
         _ => return Err(DecodeError::InvalidMsgpack("invalid namespace")),
     };
     let id = match fields.id {
+        // Node's server reads an id only on events and acknowledgements.
+        Some(_) if !matches!(ty, PacketType::Event | PacketType::Ack) => None,
+        Some(id) => Some(whole(&id).ok_or(DecodeError::InvalidAckId)?),
         None => None,
-        Some(id) => Some(id.as_u64().ok_or(DecodeError::InvalidAckId)?),
     };
-    if id.is_some() && !matches!(ty, PacketType::Event | PacketType::Ack) {
-        return Err(DecodeError::UnexpectedAckId(ty));
-    }
     let data = match (ty, fields.data) {
         (PacketType::Connect, None) => PacketData::Connect(None),
         (PacketType::Connect, Some(auth @ Value::Map(_))) => {
@@ -242,6 +243,18 @@ pub fn decode_packet(bytes: &[u8], limits: &DecodeLimits) -> Result<Packet, Deco
 
 /// The deepest a packet's payload may nest with this parser.
 pub const MAX_NESTING: usize = 127;
+
+/// A whole number as JavaScript's `Number.isInteger` sees one (an integer,
+/// or a float without a fraction), if it fits a `u64`.
+fn whole(v: &Value) -> Option<u64> {
+    match v {
+        Value::F32(f) => whole(&Value::F64(f64::from(*f))),
+        Value::F64(f) if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(f) => {
+            Some(*f as u64)
+        }
+        other => other.as_u64(),
+    }
+}
 
 #[derive(Default)]
 struct Fields {

@@ -169,10 +169,22 @@ fn malformed_packets_are_refused() {
         err("83a47479706503a46461746190a36e7370a12f"),
         DecodeError::MissingAckId
     );
-    // {type: 0, id: 1, nsp: "/"}
+    // {type: 0, id: 1, nsp: "/"}: the id is ignored, as by Node's server.
     assert_eq!(
-        err("83a47479706500a2696401a36e7370a12f"),
-        DecodeError::UnexpectedAckId(PacketType::Connect)
+        decode("83a47479706500a2696401a36e7370a12f").map(|p| p.data),
+        Ok(PacketData::Connect(None))
+    );
+    // {type: 2.0, data: ["q"], id: 7.0, nsp: "/"}: whole floats are whole
+    // numbers to Number.isInteger; 7.5 is not.
+    assert_eq!(
+        decode(
+            "84a474797065cb4000000000000000a46461746191a171a26964cb401c000000000000a36e7370a12f"
+        ),
+        Ok(event_packet("/", "q", "", Some(7), &[]))
+    );
+    assert_eq!(
+        err("84a474797065cb4000000000000000a46461746191a171a26964cb401e000000000000a36e7370a12f"),
+        DecodeError::InvalidAckId
     );
     // {type: 1, data: [], nsp: "/"}
     assert_eq!(
