@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
+import { stepLog } from "./sio_common.mjs";
 
 const [url, token, origin] = process.argv.slice(2);
 if (!url || !token || !origin) {
@@ -19,12 +20,7 @@ if (!url || !token || !origin) {
   process.exit(2);
 }
 
-const t0 = Date.now();
-const log = (step, data = {}) => console.log(JSON.stringify({ step, ms: Date.now() - t0, ...data }));
-const deadline = setTimeout(() => {
-  log("error", { message: "timed out" });
-  process.exit(1);
-}, 20_000);
+const { log, stop } = stepLog(20_000);
 
 const bearer = { authorization: `Bearer ${token}` };
 const sockets = [];
@@ -135,7 +131,7 @@ main().then(
   () => {
     log("done");
     sockets.forEach((s) => s.close());
-    clearTimeout(deadline);
+    stop();
     process.exit(0);
   },
   (e) => {

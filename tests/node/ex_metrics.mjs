@@ -21,6 +21,7 @@
 import assert from "node:assert/strict";
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
+import { stepLog } from "./sio_common.mjs";
 
 const [url, nArg, mArg, kArg] = process.argv.slice(2);
 const [n, m, k] = [nArg, mArg, kArg].map(Number);
@@ -29,12 +30,7 @@ if (!url || !(n > 0) || !(m >= 0) || !(k >= 0 && k <= n)) {
   process.exit(2);
 }
 
-const t0 = Date.now();
-const log = (step, data = {}) => console.log(JSON.stringify({ step, ms: Date.now() - t0, ...data }));
-const deadline = setTimeout(() => {
-  log("error", { message: "timed out" });
-  process.exit(1);
-}, 30_000);
+const { log, stop } = stepLog(30_000);
 
 const answers = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 async function request(name) {
@@ -97,7 +93,7 @@ async function main() {
   await request("left");
 
   for (const socket of clients) socket.disconnect();
-  clearTimeout(deadline);
+  stop();
   log("done");
   // Standard input stays open: the script ends here.
   process.exit(0);

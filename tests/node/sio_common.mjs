@@ -66,3 +66,16 @@ export function transportOptions(mode) {
   if (!transports) fail(`unknown transport mode ${mode}`);
   return { transports, upgrade: mode === "upgrade" };
 }
+
+// The step log of the example scripts (ex_*.mjs): `log(step, data)` prints
+// {"step", "ms" since the start, ...data}; after `limitMs` the script prints
+// {"step":"error","message":"timed out"} and exits 1, unless `stop()` ran.
+export function stepLog(limitMs) {
+  const t0 = Date.now();
+  const log = (step, data = {}) => console.log(JSON.stringify({ step, ms: Date.now() - t0, ...data }));
+  const timer = setTimeout(() => {
+    log("error", { message: "timed out" });
+    process.exit(1);
+  }, limitMs);
+  return { log, stop: () => clearTimeout(timer) };
+}

@@ -3,21 +3,20 @@
 
 use std::{fmt, sync::Arc};
 
-use bytes::BytesMut;
 use serde::Serialize;
 use socketio_axum::{
     adapter::{AdapterError, BroadcastOptions},
     extract::RawArgs,
     IntoRooms,
 };
-use socketio_protocol::socket::{encode_event, RESERVED_EVENTS};
+use socketio_protocol::socket::RESERVED_EVENTS;
 
 use crate::{
     error::Error,
     link::Link,
     protocol::Protocol,
-    value,
-    wire::{self, Channels},
+    value::{self, ValueError},
+    wire::Channels,
     RedisAdapterConfig, SubscriptionMode,
 };
 
@@ -111,9 +110,17 @@ impl RedisEmitter {
         } else {
             format!("/{nsp}")
         };
+        let inner = &self.inner;
+        let channels = match inner.sharded {
+            Some(mode) => {
+                Channels::sharded(&inner.prefix, &nsp, UID, mode == SubscriptionMode::Dynamic)
+            }
+            None => Channels::new(&inner.prefix, &nsp, UID),
+        };
         EmitterOperators {
             emitter: self.clone(),
             nsp,
+            channels,
             opts: BroadcastOptions::default(),
         }
     }
@@ -181,6 +188,7 @@ impl RedisEmitter {
 pub struct EmitterOperators {
     emitter: RedisEmitter,
     nsp: String,
+    channels: Channels,
     opts: BroadcastOptions,
 }
 
@@ -231,14 +239,8 @@ impl EmitterOperators {
                 "redis emitter: \"{event}\" is a reserved event name"
             )));
         }
-        let packet =
-            encode_event(&mut BytesMut::new(), &self.nsp, event, None, data).map_err(|e| {
-                AdapterError::new("redis emitter: cannot serialize the data").with_source(e)
-            })?;
-        let (event, args) = wire::event_of_encoded(&packet)
-            .ok_or_else(|| AdapterError::new("redis emitter: cannot read the encoded event"))?;
-        let channels = self.channels();
-        let (channel, payload) = self.protocol(&channels).broadcast(&event, args, &self.opts);
+        let args = arguments(data)?;
+        let (channel, payload) = self.protocol().broadcast(event, args, &self.opts);
         self.publish(channel, payload).await
     }
 
@@ -255,11 +257,8 @@ impl EmitterOperators {
     /// Disconnects the targeted sockets from the namespace; with `close`,
     /// closes their whole connection (Node's `disconnectSockets(close)`).
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
-        let channels = self.channels();
-        let payload = self
-            .protocol(&channels)
-            .disconnect_request(&self.opts, close);
-        self.publish(channels.request.clone(), payload).await
+        let payload = self.protocol().disconnect_request(&self.opts, close);
+        self.publish(self.channels.request.clone(), payload).await
     }
 
     /// Emits an event to every server of the cluster, for the namespace's
@@ -270,45 +269,23 @@ impl EmitterOperators {
         event: &str,
         data: &T,
     ) -> Result<(), AdapterError> {
-        let args = RawArgs::from_data(data).map_err(|e| {
-            AdapterError::new("redis emitter: cannot serialize the data").with_source(e)
-        })?;
-        let args = value::args_to_values(&args.args, &args.attachments)
-            .map_err(|e| AdapterError::new(format!("redis emitter: {e}")))?;
-        let channels = self.channels();
         let payload = self
-            .protocol(&channels)
-            .server_side_request(None, event, args);
-        self.publish(channels.request.clone(), payload).await
+            .protocol()
+            .server_side_request(None, event, arguments(data)?);
+        self.publish(self.channels.request.clone(), payload).await
     }
 
     async fn rooms(&self, join: bool, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
-        let channels = self.channels();
-        let payload = self
-            .protocol(&channels)
-            .rooms_request(join, &self.opts, &rooms);
-        self.publish(channels.request.clone(), payload).await
+        let payload = self.protocol().rooms_request(join, &self.opts, &rooms);
+        self.publish(self.channels.request.clone(), payload).await
     }
 
-    fn channels(&self) -> Channels {
-        let inner = &self.emitter.inner;
-        match inner.sharded {
-            Some(mode) => Channels::sharded(
-                &inner.prefix,
-                &self.nsp,
-                UID,
-                mode == SubscriptionMode::Dynamic,
-            ),
-            None => Channels::new(&inner.prefix, &self.nsp, UID),
-        }
-    }
-
-    fn protocol<'a>(&'a self, channels: &'a Channels) -> Protocol<'a> {
+    fn protocol(&self) -> Protocol<'_> {
         Protocol {
             uid: UID,
             nsp: &self.nsp,
-            channels,
+            channels: &self.channels,
         }
     }
 
@@ -322,4 +299,12 @@ impl EmitterOperators {
             .await
             .unwrap_or_else(|_| Err(AdapterError::unavailable("redis emitter: stopped")))
     }
+}
+
+/// `data` as the values of the arguments, by the rule of a server's emit (a
+/// tuple is several arguments), bytes as msgpack `bin`.
+fn arguments<T: Serialize + ?Sized>(data: &T) -> Result<Vec<rmpv::Value>, AdapterError> {
+    let cannot = |e| AdapterError::new("redis emitter: cannot serialize the data").with_source(e);
+    let args = RawArgs::from_data(data).map_err(|e| cannot(ValueError::Json(e)))?;
+    value::args_to_values(&args.args, &args.attachments).map_err(cannot)
 }

@@ -175,13 +175,9 @@ fn placeholder_num(entries: &[(Value, Value)]) -> Option<u64> {
 /// commas (null and undefined empty). Linear in the value's size.
 fn js_key(out: &mut String, v: &Value) {
     match v {
-        Value::Nil => out.push_str("null"),
-        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Integer(i) => {
-            let _ = write!(out, "{i}");
+        Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::F32(_) | Value::F64(_) => {
+            write_scalar(out, v)
         }
-        Value::F32(f) => write_float(out, f64::from(*f)),
-        Value::F64(f) => write_float(out, *f),
         Value::String(s) => out.push_str(&String::from_utf8_lossy(s.as_bytes())),
         // A Buffer's text.
         Value::Binary(bytes) => out.push_str(&String::from_utf8_lossy(bytes)),
@@ -203,6 +199,19 @@ fn js_key(out: &mut String, v: &Value) {
     }
 }
 
+/// null, a boolean or a number, as JSON and JavaScript both write it.
+fn write_scalar(out: &mut String, v: &Value) {
+    match v {
+        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::F32(f) => write_float(out, f64::from(*f)),
+        Value::F64(f) => write_float(out, *f),
+        _ => out.push_str("null"),
+    }
+}
+
 enum Binaries {
     /// Pull bytes out into attachments, behind placeholders.
     Attach(Vec<Bytes>),
@@ -212,13 +221,9 @@ enum Binaries {
 
 fn write_json(out: &mut String, v: &Value, bins: &mut Binaries) {
     match v {
-        Value::Nil => out.push_str("null"),
-        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Integer(i) => {
-            let _ = write!(out, "{i}");
+        Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::F32(_) | Value::F64(_) => {
+            write_scalar(out, v)
         }
-        Value::F32(f) => write_float(out, f64::from(*f)),
-        Value::F64(f) => write_float(out, *f),
         Value::String(s) => match s.as_str() {
             Some(s) => write_str(out, s),
             None => write_str(out, &String::from_utf8_lossy(s.as_bytes())),
