@@ -5,6 +5,9 @@
 //! their `main.rs`, so that the integration tests (`tests/examples/`) can
 //! start the very same application in-process, on a free port, and restart it.
 
+#[cfg(feature = "admin-ui")]
+#[path = "admin-ui/app.rs"]
+pub mod admin_ui;
 #[path = "axum-app/app.rs"]
 pub mod axum_app;
 #[path = "chat/app.rs"]

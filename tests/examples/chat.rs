@@ -37,7 +37,7 @@ fn script() -> PathBuf {
 
 /// Where the screenshot `name` goes: `docs/` with `UPDATE_SCREENSHOT`, else
 /// the test's temporary folder.
-fn screenshot_path(name: &str) -> String {
+pub(crate) fn screenshot_path(name: &str) -> String {
     let path = if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
         tests_dir().join("../docs").join(name)
     } else {

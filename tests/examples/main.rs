@@ -14,6 +14,7 @@
 // A failed test stops at a panic with a message.
 #![allow(clippy::panic)]
 
+mod admin_ui;
 mod axum_app;
 mod chat;
 mod node;

@@ -7,6 +7,7 @@
 // A test fails by panicking, with a message, also in the helpers.
 #![allow(clippy::panic)]
 
+mod admin;
 mod broadcast;
 mod closing;
 mod common;

@@ -99,6 +99,13 @@ pub trait EngineIoHandler: Send + Sync + 'static {
 
     /// The session closed; called once, after which the socket accepts no frame.
     fn on_close(&self, socket: &Socket<Self::Data>, reason: CloseReason);
+
+    /// The session moved from polling to WebSocket (Node's `upgrade` event
+    /// on a socket); [`Socket::transport`] already says so. Does nothing
+    /// unless implemented.
+    fn on_upgrade(&self, socket: &Socket<Self::Data>) {
+        let _ = socket;
+    }
 }
 
 /// Calls [`EngineIoHandler::on_open`] with its panics contained.
@@ -123,6 +130,11 @@ pub(crate) fn close<H: EngineIoHandler>(
     reason: CloseReason,
 ) {
     contain(socket, "on_close", || handler.on_close(socket, reason));
+}
+
+/// Calls [`EngineIoHandler::on_upgrade`] with its panics contained.
+pub(crate) fn upgraded<H: EngineIoHandler>(handler: &H, socket: &Socket<H::Data>) {
+    contain(socket, "on_upgrade", || handler.on_upgrade(socket));
 }
 
 /// Runs a callback; a panic in it closes the session instead of unwinding

@@ -80,6 +80,9 @@ impl EngineIoHandler for Client {
     type Data = ClientData;
 
     fn on_open(&self, conn: &Conn) {
+        if let Some(o) = self.server.shared.observer.get() {
+            o.connection_opened(conn);
+        }
         *crate::lock(&conn.data().decoder) = Decoder::new(self.server.shared.config.limits);
         // A timeout too long to represent never ends.
         let Some(deadline) = Instant::now().checked_add(self.server.shared.config.connect_timeout)
@@ -92,6 +95,12 @@ impl EngineIoHandler for Client {
     }
 
     fn on_message(&self, conn: &Conn, msg: Message) {
+        if let Some(o) = self.server.shared.observer.get() {
+            o.message_received(match &msg {
+                Message::Text(t) => t.len(),
+                Message::Binary(b) => b.len(),
+            });
+        }
         let decoded = {
             let mut decoder = crate::lock(&conn.data().decoder);
             crate::parser::decode(self.server.shared.config.parser, &mut decoder, msg)
@@ -110,6 +119,21 @@ impl EngineIoHandler for Client {
         let sockets = std::mem::take(&mut *crate::lock(&conn.data().sockets));
         for (_, socket) in sockets {
             socket.close(DisconnectReason::from(reason));
+        }
+        if let Some(o) = self.server.shared.observer.get() {
+            o.connection_closed(conn, reason);
+        }
+    }
+
+    fn on_upgrade(&self, conn: &Conn) {
+        if let Some(o) = self
+            .server
+            .shared
+            .observer
+            .get()
+            .filter(|o| o.wants_upgrades())
+        {
+            o.connection_upgraded(conn, &sockets_of(conn));
         }
     }
 }
@@ -211,6 +235,9 @@ impl Client {
                     Ok(fut) => {
                         ns.insert(&socket);
                         socket.0.connected.store(true, Ordering::Release);
+                        if let Some(o) = ns.shared.observer.get() {
+                            o.socket_connected(&socket);
+                        }
                         let sid = socket.id().to_string();
                         if let Ok(out) = ns.outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)) {
                             let _ = conn.send(out);

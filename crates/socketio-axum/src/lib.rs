@@ -31,6 +31,8 @@
 
 mod ack;
 pub mod adapter;
+#[cfg(feature = "admin-ui")]
+pub mod admin;
 mod client;
 mod client_bundle;
 mod config;
@@ -44,6 +46,7 @@ mod io;
 mod layer;
 mod metrics;
 mod ns;
+mod observe;
 mod operators;
 mod panic;
 mod parser;
@@ -81,8 +84,8 @@ pub use socketio_protocol::socket::{
 #[doc = include_str!("../../../docs/guide.md")]
 pub struct DocTests;
 
-/// docs/operations.md's examples (the metrics), compiled as doctests.
-#[cfg(all(doctest, feature = "metrics"))]
+/// docs/operations.md's examples (the metrics, the Admin UI), compiled as doctests.
+#[cfg(all(doctest, feature = "metrics", feature = "admin-ui"))]
 #[doc = include_str!("../../../docs/operations.md")]
 pub struct OperationsDocTests;
 

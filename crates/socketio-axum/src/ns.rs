@@ -37,6 +37,7 @@ pub(crate) struct Shared {
     /// The handler of server-side events of the main namespace.
     pub(crate) server_side: RwLock<Option<ServerSideHandler>>,
     pub(crate) metrics: crate::metrics::Metrics,
+    pub(crate) observer: crate::observe::ObserverCell,
 }
 
 pub(crate) type ServerSideHandler = Arc<dyn Fn(ServerSideEvent) + Send + Sync>;
@@ -179,10 +180,30 @@ impl Namespace {
     }
 
     /// Delivers an encoded packet to every socket on this server that `opts` targets.
-    pub(crate) fn broadcast_local(&self, out: &Outbound, opts: &BroadcastOptions) {
-        self.for_each_target(opts, |socket| {
-            self.deliver(socket, out.clone(), opts.volatile)
-        });
+    /// `text` is the packet's text, for the observer (`None` when no
+    /// observer is set, see [`observed`](Self::observed)).
+    pub(crate) fn broadcast_local(
+        &self,
+        out: &Outbound,
+        opts: &BroadcastOptions,
+        text: Option<&Str>,
+    ) {
+        match (self.shared.observer.get(), text) {
+            (Some(o), Some(text)) => self.for_each_target(opts, |socket| {
+                if self.deliver(socket, out.clone(), opts.volatile) {
+                    o.event_sent(&self.path, socket.id(), text);
+                }
+            }),
+            _ => self.for_each_target(opts, |socket| {
+                self.deliver(socket, out.clone(), opts.volatile);
+            }),
+        }
+    }
+
+    /// A copy of a packet's text (a reference count) when an observer
+    /// wants it, `None` otherwise.
+    pub(crate) fn observed(&self, packet: &EncodedPacket) -> Option<Str> {
+        self.shared.observer.get().map(|_| packet.text.clone())
     }
 
     /// Queues a broadcast packet for one socket, behind whatever its
@@ -191,9 +212,10 @@ impl Namespace {
     /// queued; any packet that would take the queue past `max_buffered_bytes`
     /// closes the connection as a slow consumer (the engine does, and says
     /// so). Nothing waits per packet.
-    pub(crate) fn deliver(&self, socket: &SocketRef, out: Outbound, volatile: bool) {
+    /// Whether the packet was queued.
+    pub(crate) fn deliver(&self, socket: &SocketRef, out: Outbound, volatile: bool) -> bool {
         if !socket.connected() {
-            return;
+            return false;
         }
         let conn = &socket.0.conn;
         let sent = if volatile {
@@ -202,13 +224,17 @@ impl Namespace {
             conn.send(out)
         };
         match sent {
-            Ok(()) => self.metrics.event_sent(),
+            Ok(()) => {
+                self.metrics.event_sent();
+                return true;
+            }
             Err(SendError::Full(_)) if volatile => {
                 self.metrics.volatile_dropped();
                 trace::debug!(ns = %socket.ns(), sid = %socket.id(), "socket.io: volatile packet dropped, queue full");
             }
             Err(_) => {}
         }
+        false
     }
 
     /// An event from another server.
@@ -289,9 +315,39 @@ impl Namespace {
         self.rooms.contains(room) || self.own_room(room).is_some()
     }
 
+    /// `sid` joins `rooms` (the observer hears of each new membership).
+    pub(crate) fn join(&self, sid: Sid, rooms: &[Room]) {
+        match self.shared.observer.get() {
+            None => self.rooms.join(sid, rooms, |_| {}),
+            Some(o) => self
+                .rooms
+                .join(sid, rooms, |room| o.room_joined(&self.path, room, sid)),
+        }
+    }
+
+    /// `sid` leaves `rooms` (the observer hears of each membership ended).
+    pub(crate) fn leave(&self, sid: Sid, rooms: &[Room]) {
+        match self.shared.observer.get() {
+            None => self.rooms.leave(sid, rooms, |_| {}),
+            Some(o) => self
+                .rooms
+                .leave(sid, rooms, |room| o.room_left(&self.path, room, sid)),
+        }
+    }
+
+    /// `sid` leaves every room it joined.
+    pub(crate) fn leave_all(&self, sid: Sid) {
+        match self.shared.observer.get() {
+            None => self.rooms.leave_all(sid, |_| {}),
+            Some(o) => self
+                .rooms
+                .leave_all(sid, |room| o.room_left(&self.path, room, sid)),
+        }
+    }
+
     /// The socket left: it leaves the namespace and every room.
     pub(crate) fn remove(&self, socket: &SocketRef) {
-        self.rooms.leave_all(socket.id());
+        self.leave_all(socket.id());
         if self.sockets.remove(&socket.id()).is_some() {
             self.metrics.sockets(-1.0);
         }

@@ -235,8 +235,9 @@ impl BroadcastOperators {
 
     fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
+        let text = self.ns.observed(&packet);
         let local = self.ns.outbound(packet)?;
-        self.ns.broadcast_local(&local, &self.opts);
+        self.ns.broadcast_local(&local, &self.opts, text.as_ref());
         match remote {
             Some(Err(e)) => Err(EmitError::Adapter(e)),
             _ => Ok(()),
@@ -274,8 +275,9 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_published(&packet, &self.opts));
+        let text = self.ns.observed(&packet);
         let local = self.ns.outbound(packet)?;
-        self.ns.broadcast_local(&local, &self.opts);
+        self.ns.broadcast_local(&local, &self.opts, text.as_ref());
         match remote {
             None => Ok(PublishFuture { inner: None }),
             Some(Ok(published)) => Ok(PublishFuture {
@@ -302,11 +304,16 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_with_ack(&packet, &self.opts, timeout));
+        let text = self.ns.observed(&packet);
         let out = self.ns.outbound(packet)?;
         let mut waiting = Vec::new();
         for socket in self.sockets() {
             let rx = socket.register_ack(id);
-            self.ns.deliver(&socket, out.clone(), self.opts.volatile);
+            if self.ns.deliver(&socket, out.clone(), self.opts.volatile) {
+                if let (Some(o), Some(text)) = (self.ns.shared.observer.get(), &text) {
+                    o.event_sent(&self.ns.path, socket.id(), text);
+                }
+            }
             waiting.push((socket, id, rx));
         }
         Ok(BroadcastAckFuture::new(waiting, remote, timeout))
@@ -319,7 +326,7 @@ impl BroadcastOperators {
         let rooms = rooms.into_rooms();
         let remote = self.remote().map(|r| r.add_sockets(&self.opts, &rooms));
         for socket in self.sockets() {
-            self.ns.rooms.join(socket.id(), &rooms);
+            self.ns.join(socket.id(), &rooms);
         }
         remote.unwrap_or(Ok(()))
     }
@@ -331,7 +338,7 @@ impl BroadcastOperators {
         let rooms = rooms.into_rooms();
         let remote = self.remote().map(|r| r.del_sockets(&self.opts, &rooms));
         for socket in self.sockets() {
-            self.ns.rooms.leave(socket.id(), &rooms);
+            self.ns.leave(socket.id(), &rooms);
         }
         remote.unwrap_or(Ok(()))
     }

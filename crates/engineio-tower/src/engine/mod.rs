@@ -211,6 +211,16 @@ impl<H: EngineIoHandler> EngineIo<H> {
         self.inner.sessions.len()
     }
 
+    /// Number of open sessions on HTTP long-polling (those not upgraded).
+    /// Walks the sessions: meant for a periodic report, not a hot path.
+    pub fn polling_session_count(&self) -> usize {
+        self.inner
+            .sessions
+            .iter()
+            .filter(|s| s.transport() == crate::TransportType::Polling)
+            .count()
+    }
+
     /// Closes every session with [`CloseReason::ServerShuttingDown`] and
     /// waits until their handlers have seen the close.
     pub async fn close(&self) {

@@ -235,6 +235,7 @@ async fn upgrade<H: EngineIoHandler>(
     socket.set_upgrade_state(UpgradeState::Upgraded);
     socket.session().upgrading.notify_waiters();
     trace::debug!(sid = %socket.sid(), "engine.io: upgraded to websocket");
+    handler::upgraded(&engine.handler, &socket);
     // The session's heartbeat task, started on polling, goes on.
     run(engine, &socket, ws, rx, None).await;
 }

@@ -35,8 +35,9 @@ impl LocalNamespace {
     /// Delivers a broadcast from another server to the matching sockets here.
     pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
         // A packet this server's parser cannot write was logged.
+        let text = self.0.observed(&packet);
         if let Ok(out) = self.0.outbound(packet) {
-            self.0.broadcast_local(&out, opts);
+            self.0.broadcast_local(&out, opts, text.as_ref());
         }
     }
 
@@ -61,6 +62,7 @@ impl LocalNamespace {
         );
         let (tx, rx) = mpsc::unbounded_channel();
         // A packet this server's parser cannot write (logged) reaches nobody.
+        let text = self.0.observed(&packet);
         let Ok(out) = self.0.outbound(packet) else {
             return (0, rx);
         };
@@ -68,7 +70,11 @@ impl LocalNamespace {
         let count = targets.len();
         for socket in targets {
             let ack = socket.register_ack(id);
-            self.0.deliver(&socket, out.clone(), opts.volatile);
+            if self.0.deliver(&socket, out.clone(), opts.volatile) {
+                if let (Some(o), Some(text)) = (self.0.shared.observer.get(), &text) {
+                    o.event_sent(&self.0.path, socket.id(), text);
+                }
+            }
             let tx = tx.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(timeout, ack).await {
@@ -87,20 +93,28 @@ impl LocalNamespace {
 
     /// Describes the matching sockets here.
     pub fn fetch_sockets(&self, opts: &BroadcastOptions) -> Vec<SocketData> {
-        self.0.targets(opts).iter().map(|s| s.describe()).collect()
+        let observer = self.0.shared.observer.get();
+        let describe = |s: &crate::SocketRef| {
+            let mut data = s.describe();
+            if let Some(o) = observer {
+                o.describe(s, &mut data.data);
+            }
+            data
+        };
+        self.0.targets(opts).iter().map(describe).collect()
     }
 
     /// Makes the matching sockets here join `rooms`.
     pub fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         for socket in self.0.targets(opts) {
-            self.0.rooms.join(socket.id(), rooms);
+            self.0.join(socket.id(), rooms);
         }
     }
 
     /// Makes the matching sockets here leave `rooms`.
     pub fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         for socket in self.0.targets(opts) {
-            self.0.rooms.leave(socket.id(), rooms);
+            self.0.leave(socket.id(), rooms);
         }
     }
 

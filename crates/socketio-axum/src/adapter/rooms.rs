@@ -64,30 +64,36 @@ impl Rooms {
         }
     }
 
-    pub(crate) fn join(&self, sid: Sid, rooms: &[Room]) {
+    /// `sid` joins `rooms`; `joined` is called, with no lock held, for
+    /// each room it was not in yet.
+    pub(crate) fn join(&self, sid: Sid, rooms: &[Room], mut joined: impl FnMut(&Room)) {
         for room in rooms {
-            let created = match self.rooms.entry(room.clone()) {
-                Entry::Occupied(mut members) => {
-                    members.get_mut().insert(sid);
-                    false
-                }
+            let (created, new_member) = match self.rooms.entry(room.clone()) {
+                Entry::Occupied(mut members) => (false, members.get_mut().insert(sid)),
                 Entry::Vacant(slot) => {
                     slot.insert(HashSet::from([sid]));
-                    true
+                    (true, true)
                 }
             };
             if created {
                 self.metrics.rooms(1.0);
                 self.changed(room);
             }
+            if new_member {
+                joined(room);
+            }
         }
         let mut entry = self.sids.entry(sid).or_default();
         entry.extend(rooms.iter().cloned());
     }
 
-    pub(crate) fn leave(&self, sid: Sid, rooms: &[Room]) {
+    /// `sid` leaves `rooms`; `left` is called, with no lock held, for each
+    /// room it was in.
+    pub(crate) fn leave(&self, sid: Sid, rooms: &[Room], mut left: impl FnMut(&Room)) {
         for room in rooms {
-            self.remove_from_room(sid, room);
+            if self.remove_from_room(sid, room) {
+                left(room);
+            }
         }
         if let Some(mut own) = self.sids.get_mut(&sid) {
             for room in rooms {
@@ -96,24 +102,30 @@ impl Rooms {
         }
     }
 
-    pub(crate) fn leave_all(&self, sid: Sid) {
+    /// `sid` leaves every room it joined; `left` is called for each.
+    pub(crate) fn leave_all(&self, sid: Sid, mut left: impl FnMut(&Room)) {
         if let Some((_, rooms)) = self.sids.remove(&sid) {
             for room in &rooms {
-                self.remove_from_room(sid, room);
+                if self.remove_from_room(sid, room) {
+                    left(room);
+                }
             }
         }
     }
 
-    fn remove_from_room(&self, sid: Sid, room: &Room) {
+    /// Whether `sid` was a member of `room`.
+    fn remove_from_room(&self, sid: Sid, room: &Room) -> bool {
         // Removes the room itself once empty, without racing a concurrent join.
+        let mut was_member = false;
         let removed = self.rooms.remove_if_mut(room, |_, members| {
-            members.remove(&sid);
+            was_member = members.remove(&sid);
             members.is_empty()
         });
         if removed.is_some() {
             self.metrics.rooms(-1.0);
             self.changed(room);
         }
+        was_member
     }
 
     /// The rooms a socket is in.
@@ -165,16 +177,16 @@ mod tests {
     #[test]
     fn join_leave_and_empty_rooms_are_removed() {
         let rooms = Rooms::default();
-        rooms.join(sid(1), &["a".into(), "b".into()]);
-        rooms.join(sid(2), &["b".into()]);
+        rooms.join(sid(1), &["a".into(), "b".into()], |_| {});
+        rooms.join(sid(2), &["b".into()], |_| {});
         let mut both = vec![sid(1), sid(2)];
         both.sort();
         assert_eq!(members(&rooms, "b"), both);
-        rooms.leave_all(sid(2));
+        rooms.leave_all(sid(2), |_| {});
         let mut all = rooms.all();
         all.sort();
         assert_eq!(all, vec![Room::from("a"), Room::from("b")]);
-        rooms.leave(sid(1), &["a".into(), "b".into()]);
+        rooms.leave(sid(1), &["a".into(), "b".into()], |_| {});
         assert!(rooms.all().is_empty());
         assert!(rooms.rooms_of(sid(1)).is_empty());
     }
@@ -189,11 +201,11 @@ mod tests {
             log.lock().unwrap().push(room.to_string())
         }))));
         assert!(!rooms.watch(RoomWatch(Box::new(|_: &Room| {}))));
-        rooms.join(sid(1), &["a".into()]);
-        rooms.join(sid(2), &["a".into(), "b".into()]);
-        rooms.leave(sid(1), &["a".into()]);
+        rooms.join(sid(1), &["a".into()], |_| {});
+        rooms.join(sid(2), &["a".into(), "b".into()], |_| {});
+        rooms.leave(sid(1), &["a".into()], |_| {});
         assert_eq!(*heard.lock().unwrap(), ["a", "b"]);
-        rooms.leave_all(sid(2));
+        rooms.leave_all(sid(2), |_| {});
         let mut all = heard.lock().unwrap().clone();
         all.sort();
         assert_eq!(all, ["a", "a", "b", "b"]);

@@ -85,6 +85,7 @@ impl SocketIoBuilder {
             adapter: self.adapter,
             server_side: RwLock::default(),
             metrics: crate::metrics::Metrics::register(),
+            observer: Default::default(),
         });
         let inner = ServerInner::new(shared);
         let io = SocketIo { inner };

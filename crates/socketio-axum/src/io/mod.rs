@@ -95,8 +95,13 @@ impl SocketIo {
         path: impl Into<Str>,
         handler: H,
     ) -> NamespaceRef {
-        let path = normalize(path.into());
-        let reg = NamespaceRef::new(path.clone(), handler);
+        self.register(NamespaceRef::new(normalize(path.into()), handler))
+    }
+
+    /// Inserts a namespace whose registration (its middlewares) is complete,
+    /// so that no client can join it before its middlewares are in place.
+    pub(crate) fn register(&self, reg: NamespaceRef) -> NamespaceRef {
+        let path = reg.path.clone();
         let ns = Namespace::new(
             path.clone(),
             reg.handlers.clone(),
@@ -354,7 +359,7 @@ impl SocketIo {
     }
 }
 
-fn normalize(path: Str) -> Str {
+pub(crate) fn normalize(path: Str) -> Str {
     if path.starts_with('/') {
         path
     } else {

@@ -19,6 +19,9 @@ impl SocketRef {
     /// Dispatches an event to its handler, in order.
     pub(crate) fn dispatch(&self, parts: MessageParts) {
         self.0.ns.metrics.event_received();
+        if let Some(o) = self.0.ns.shared.observer.get() {
+            o.event_received(self, &parts.event, &parts.args);
+        }
         // Nothing runs or waits (the usual case): the handler starts here,
         // with no job allocated to queue it. (A generic `run` that boxes only
         // when it queues was tried: moving the event through it cost ~20 more

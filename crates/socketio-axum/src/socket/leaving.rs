@@ -66,6 +66,13 @@ impl SocketRef {
                 let disconnecting = crate::lock(&socket.0.disconnecting_handler).take();
                 run(disconnecting, "disconnecting handler").await;
                 socket.0.ns.remove(&socket);
+                if let Some(o) = socket.0.ns.shared.observer.get() {
+                    o.socket_disconnected(&socket, reason);
+                    // Its own room, which `Rooms` does not hold, after the
+                    // disconnection, as Node's adapter reports it.
+                    let own = Room::from(socket.id().to_string());
+                    o.room_left(socket.ns(), &own, socket.id());
+                }
                 socket.forget_all_acks();
                 let disconnect = crate::lock(&socket.0.disconnect_handler).take();
                 run(disconnect, "disconnect handler").await;
@@ -85,6 +92,6 @@ impl SocketRef {
     pub(crate) fn abandon(&self) {
         self.0.closed.store(true, Ordering::Release);
         crate::client::forget(&self.0.conn, self);
-        self.0.ns.rooms.leave_all(self.id());
+        self.0.ns.leave_all(self.id());
     }
 }

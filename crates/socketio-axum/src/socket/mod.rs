@@ -235,6 +235,9 @@ impl SocketRef {
     /// other servers too. For typed values used only here, prefer extensions.
     pub fn set_data(&self, data: serde_json::Value) {
         *write(&self.0.data) = data;
+        if let Some(o) = self.0.ns.shared.observer.get() {
+            o.data_updated(self);
+        }
     }
 
     /// The socket's `data` (`null` until set).
@@ -290,9 +293,11 @@ impl SocketRef {
         volatile: bool,
     ) -> Result<(), EmitError> {
         self.hook_outgoing(event, &packet);
+        let text = self.0.ns.observed(&packet);
         if !volatile {
             self.send_packet(packet)?;
             self.0.ns.metrics.event_sent();
+            self.observe_sent(text);
             return Ok(());
         }
         if !self.connected() {
@@ -301,6 +306,7 @@ impl SocketRef {
         match self.0.conn.try_send(self.0.ns.outbound(packet)?) {
             Ok(()) => {
                 self.0.ns.metrics.event_sent();
+                self.observe_sent(text);
                 Ok(())
             }
             Err(SendError::Full(_)) => {
@@ -372,11 +378,13 @@ impl SocketRef {
         };
         let rx = self.register_ack(id);
         self.hook_outgoing(event, &packet);
+        let text = self.0.ns.observed(&packet);
         if let Err(e) = self.send_packet(packet) {
             self.forget_ack(id);
             return AckFuture::failed(AckError::Emit(e));
         }
         self.0.ns.metrics.event_sent();
+        self.observe_sent(text);
         AckFuture::new(rx, timeout, self.clone(), id)
     }
 
@@ -389,6 +397,13 @@ impl SocketRef {
                 let event = Str::from(event.to_owned());
                 crate::panic::panicked(self, "outgoing hook", Some(&event), &p);
             }
+        }
+    }
+
+    /// Tells the observer of a packet queued; `text` is `None` without one.
+    fn observe_sent(&self, text: Option<Str>) {
+        if let (Some(o), Some(text)) = (self.0.ns.shared.observer.get(), text) {
+            o.event_sent(self.ns(), self.id(), &text);
         }
     }
 
@@ -407,22 +422,22 @@ impl SocketRef {
     /// Joins rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
-        self.0.ns.rooms.join(self.id(), &rooms);
+        self.0.ns.join(self.id(), &rooms);
         // Checked after joining: either the leaving socket's clean-up sees
         // this membership, or this sees that it left (Node makes `join` a no-op).
         if self.is_closing() {
-            self.0.ns.rooms.leave(self.id(), &rooms);
+            self.0.ns.leave(self.id(), &rooms);
         }
     }
 
     /// Leaves rooms.
     pub fn leave(&self, rooms: impl IntoRooms) {
-        self.0.ns.rooms.leave(self.id(), &rooms.into_rooms());
+        self.0.ns.leave(self.id(), &rooms.into_rooms());
     }
 
     /// Leaves every room, its own included.
     pub fn leave_all(&self) {
-        self.0.ns.rooms.leave_all(self.id());
+        self.0.ns.leave_all(self.id());
     }
 
     /// The rooms the socket is in.
