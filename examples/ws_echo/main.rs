@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Every text and binary message comes back as one frame of the same kind;
-//! messages up to 16 MiB (`max_payload`), fragments joined.
+//! messages up to 16 MiB (`max_payload`), fragments joined. With a client
+//! that offers permessage-deflate, every message is sent compressed.
 
 use axum::extract::Request;
 use engineio_tower::{testing::ws_echo, EngineIoConfig};
@@ -21,7 +22,12 @@ const MAX_PAYLOAD: u64 = 16 << 20;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     socketio_axum_examples::init_tracing("warn");
-    let config = EngineIoConfig::builder().max_payload(MAX_PAYLOAD).build();
+    // permessage-deflate when the client offers it, every message
+    // compressed (threshold 0), for Autobahn's sections 12 and 13.
+    let config = EngineIoConfig::builder()
+        .max_payload(MAX_PAYLOAD)
+        .deflate_threshold(0)
+        .build();
     let app = axum::Router::new().fallback(move |req: Request| {
         let res = ws_echo(req, &config);
         async move { res }

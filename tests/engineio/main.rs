@@ -5,6 +5,7 @@
 
 mod cookie;
 mod cors;
+mod deflate;
 mod errors;
 mod handshake;
 mod heartbeat;

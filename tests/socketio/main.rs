@@ -12,6 +12,7 @@ mod broadcast;
 mod closing;
 mod common;
 mod connect;
+mod deflate;
 mod extractors;
 mod flood;
 mod hostile;

@@ -45,6 +45,7 @@ impl TransportType {
 /// | `ws_read_buffer_size` | 1024 bytes | size of each WebSocket read buffer, and of each read |
 /// | `allow_request` | none | a hook that may refuse a handshake with 403 (Node's `allowRequest`) |
 /// | `cookie` | none | session cookie set on the polling handshake, for sticky sessions (Node's `cookie`) |
+/// | `per_message_deflate` | off | WebSocket per-message compression (feature `deflate`, Node's `perMessageDeflate`), from `deflate_threshold` (1024 bytes) up |
 ///
 /// ```
 /// use std::time::Duration;
@@ -73,7 +74,14 @@ pub struct EngineIoConfig {
     pub(crate) ws_read_buffer_size: usize,
     pub(crate) cookie: Option<SessionCookie>,
     pub(crate) allow_request: AllowRequestHook,
+    /// permessage-deflate's threshold when it is on.
+    #[cfg(feature = "deflate")]
+    pub(crate) per_message_deflate: Option<usize>,
 }
+
+/// Node's `perMessageDeflate.threshold`: smaller messages go uncompressed.
+#[cfg(feature = "deflate")]
+const DEFLATE_THRESHOLD: usize = 1024;
 
 /// The `allow_request` hook, if any, with a `Debug` that names no closure.
 #[derive(Clone, Default)]
@@ -101,6 +109,8 @@ impl Default for EngineIoConfig {
             ws_read_buffer_size: 1024,
             allow_request: AllowRequestHook(None),
             cookie: None,
+            #[cfg(feature = "deflate")]
+            per_message_deflate: None,
         }
     }
 }
@@ -156,6 +166,13 @@ impl EngineIoConfig {
     /// Size of each WebSocket read buffer, in bytes.
     pub fn ws_read_buffer_size(&self) -> usize {
         self.ws_read_buffer_size
+    }
+
+    /// The size from which WebSocket messages are compressed, when
+    /// per-message compression is on (feature `deflate`).
+    #[cfg(feature = "deflate")]
+    pub fn per_message_deflate(&self) -> Option<usize> {
+        self.per_message_deflate
     }
 
     /// The hook that checks handshake requests, if one is set.
@@ -266,6 +283,27 @@ impl EngineIoConfigBuilder {
     /// reads large messages in fewer system calls.
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.ws_read_buffer_size = bytes.max(256);
+        self
+    }
+
+    /// WebSocket per-message compression, RFC 7692's `permessage-deflate`
+    /// (Node's `perMessageDeflate`; feature `deflate`; off by default, as
+    /// in Node). When a client offers it, messages of at least 1024 bytes
+    /// (see [`deflate_threshold`](Self::deflate_threshold)) are sent
+    /// compressed, and the client's compressed messages are read, each
+    /// bounded by `max_payload` once inflated: one that would inflate past
+    /// it closes the connection with 1009 as soon as it does.
+    #[cfg(feature = "deflate")]
+    pub fn per_message_deflate(mut self, on: bool) -> Self {
+        self.config.per_message_deflate = on.then_some(DEFLATE_THRESHOLD);
+        self
+    }
+
+    /// Turns per-message compression on, compressing messages of `bytes`
+    /// and more (Node's `perMessageDeflate.threshold`, default 1024).
+    #[cfg(feature = "deflate")]
+    pub fn deflate_threshold(mut self, bytes: usize) -> Self {
+        self.config.per_message_deflate = Some(bytes);
         self
     }
 

@@ -16,7 +16,7 @@ use crate::{
     trace,
     transport::{
         websocket::{check_upgrade_request, switching_protocols},
-        ws_conn::{WsConn, WsError},
+        ws_conn::{Deflate, WsConn, WsError},
     },
     EngineIoConfig,
 };
@@ -39,13 +39,27 @@ pub fn ws_echo<B>(req: Request<B>, config: &EngineIoConfig) -> Response<Full<Byt
     };
     let read_size = config.ws_read_buffer_size;
     let max = usize::try_from(config.max_payload).unwrap_or(usize::MAX);
+    let (deflate, extension) = Deflate::negotiate(&parts, config);
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(io) => echo(WsConn::new(TokioIo::new(io), read_size, max)).await,
+            Ok(io) => {
+                echo(WsConn::with_deflate(
+                    TokioIo::new(io),
+                    read_size,
+                    max,
+                    deflate,
+                ))
+                .await
+            }
             Err(e) => trace::debug!(error = %e, "ws_echo: upgrade failed"),
         }
     });
-    switching_protocols(&parts)
+    let mut res = switching_protocols(&parts);
+    if let Some(v) = extension.and_then(|e| http::HeaderValue::from_str(&e).ok()) {
+        res.headers_mut()
+            .insert(http::header::SEC_WEBSOCKET_EXTENSIONS, v);
+    }
+    res
 }
 
 async fn echo(mut ws: WsConn) {

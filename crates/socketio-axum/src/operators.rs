@@ -97,6 +97,9 @@ pub struct BroadcastOperators {
     ns: Arc<Namespace>,
     opts: BroadcastOptions,
     timeout: Option<Duration>,
+    /// Whether this server's sockets may get the packet compressed (other
+    /// servers' always may).
+    compress: bool,
 }
 
 impl fmt::Debug for BroadcastOperators {
@@ -105,6 +108,7 @@ impl fmt::Debug for BroadcastOperators {
             .field("ns", &self.ns.path)
             .field("opts", &self.opts)
             .field("timeout", &self.timeout)
+            .field("compress", &self.compress)
             .finish()
     }
 }
@@ -115,6 +119,7 @@ impl BroadcastOperators {
             ns,
             opts: BroadcastOptions::default(),
             timeout: None,
+            compress: true,
         }
     }
 
@@ -147,9 +152,12 @@ impl BroadcastOperators {
         self
     }
 
-    /// Accepted for parity with Node; WebSocket per-message compression is
-    /// not negotiated, so this changes nothing.
-    pub fn compress(self, _compress: bool) -> Self {
+    /// With `false`, the packet is sent uncompressed to this server's
+    /// sockets even when WebSocket per-message compression is on (Node's
+    /// `compress(false)`; other servers of a cluster compress as they are
+    /// configured).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
         self
     }
 
@@ -236,7 +244,7 @@ impl BroadcastOperators {
     fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
         let text = self.ns.observed(&packet);
-        let local = self.ns.outbound(packet)?;
+        let local = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
         self.ns.broadcast_local(&local, &self.opts, text.as_ref());
         match remote {
             Some(Err(e)) => Err(EmitError::Adapter(e)),
@@ -276,7 +284,7 @@ impl BroadcastOperators {
             .remote()
             .map(|r| r.broadcast_published(&packet, &self.opts));
         let text = self.ns.observed(&packet);
-        let local = self.ns.outbound(packet)?;
+        let local = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
         self.ns.broadcast_local(&local, &self.opts, text.as_ref());
         match remote {
             None => Ok(PublishFuture { inner: None }),
@@ -305,7 +313,7 @@ impl BroadcastOperators {
             .remote()
             .map(|r| r.broadcast_with_ack(&packet, &self.opts, timeout));
         let text = self.ns.observed(&packet);
-        let out = self.ns.outbound(packet)?;
+        let out = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
         let mut waiting = Vec::new();
         for socket in self.sockets() {
             let rx = socket.register_ack(id);

@@ -25,6 +25,17 @@ pub(crate) fn outbound(parser: Parser, packet: EncodedPacket) -> Result<Outbound
     }
 }
 
+/// `out`, or the same frames never to be compressed when `compress` is
+/// false (Node's `compress(false)`).
+pub(crate) fn compressed(out: Outbound, compress: bool) -> Outbound {
+    match (compress, out) {
+        (true, out) => out,
+        (false, Outbound::Frame(f)) => Outbound::Uncompressed(vec![f]),
+        (false, Outbound::Frames(v)) => Outbound::Uncompressed(v),
+        (false, out) => out,
+    }
+}
+
 /// Decodes a message of a connection: `Ok(None)` while a JSON binary
 /// packet waits for attachments.
 pub(crate) fn decode(

@@ -35,6 +35,7 @@ use crate::{extract::RawArgs, AckFuture, BroadcastOperators, EmitError, IntoRoom
 pub struct SocketOperators<'a> {
     socket: &'a SocketRef,
     volatile: bool,
+    compress: bool,
     timeout: Option<Duration>,
 }
 
@@ -43,6 +44,7 @@ impl<'a> SocketOperators<'a> {
         SocketOperators {
             socket,
             volatile: false,
+            compress: true,
             timeout: None,
         }
     }
@@ -62,9 +64,11 @@ impl<'a> SocketOperators<'a> {
         self
     }
 
-    /// Accepted for parity with Node; WebSocket per-message compression is
-    /// not negotiated, so this changes nothing.
-    pub fn compress(self, _compress: bool) -> Self {
+    /// With `false`, the packet is sent uncompressed even when WebSocket
+    /// per-message compression is on (Node's `socket.compress(false)`); it
+    /// carries over to [`broadcast`](Self::broadcast) and its kin.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
         self
     }
 
@@ -73,13 +77,15 @@ impl<'a> SocketOperators<'a> {
     /// with a `tracing` event, and the call returns `Ok`, as Node's does.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), self.socket.ns(), event, None, data)?;
-        self.socket.send_event(event, packet, self.volatile)
+        self.socket
+            .send_event(event, packet, self.volatile, self.compress)
     }
 
     /// Emits `event` with arguments as received (see [`RawArgs`]).
     pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
         let packet = self.socket.raw_event(event, args);
-        self.socket.send_event(event, packet, self.volatile)
+        self.socket
+            .send_event(event, packet, self.volatile, self.compress)
     }
 
     /// Emits `event` and waits for the acknowledgement, for the time set
@@ -124,6 +130,6 @@ impl<'a> SocketOperators<'a> {
         if let Some(t) = self.timeout {
             ops = ops.timeout(t);
         }
-        ops
+        ops.compress(self.compress)
     }
 }

@@ -26,6 +26,10 @@ pub enum Outbound {
     Frame(Frame),
     /// Several frames, written one after the other.
     Frames(Vec<Frame>),
+    /// Frames, one after the other, never compressed (Node's
+    /// `compress(false)`): with WebSocket per-message compression agreed,
+    /// the others are compressed from its threshold up.
+    Uncompressed(Vec<Frame>),
 }
 
 impl From<Frame> for Outbound {
@@ -51,7 +55,7 @@ impl Outbound {
         }
         match self {
             Outbound::Frame(f) => len(f),
-            Outbound::Frames(v) => v.iter().map(len).sum(),
+            Outbound::Frames(v) | Outbound::Uncompressed(v) => v.iter().map(len).sum(),
         }
     }
 
@@ -59,7 +63,7 @@ impl Outbound {
     pub(crate) fn for_each(self, mut f: impl FnMut(Frame)) {
         match self {
             Outbound::Frame(x) => f(x),
-            Outbound::Frames(v) => v.into_iter().for_each(f),
+            Outbound::Frames(v) | Outbound::Uncompressed(v) => v.into_iter().for_each(f),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::{
     socket::{lock, UpgradeState},
     trace,
     transport::{
-        ws_conn::{WsConn, WsError},
+        ws_conn::{Deflate, WsConn, WsError},
         ws_session::run,
     },
     CloseReason, EngineIoHandler, Socket, TransportType,
@@ -76,6 +76,7 @@ pub(crate) fn accept<H: EngineIoHandler>(
         return HttpError::BadRequest.response(None);
     };
     let parts_for_session = upgrading.is_none().then(|| detach_parts(parts));
+    let (deflate, extension) = Deflate::negotiate(parts, &engine.config);
 
     tokio::spawn(async move {
         let io = match on_upgrade.await {
@@ -87,7 +88,7 @@ pub(crate) fn accept<H: EngineIoHandler>(
             }
         };
         let max = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
-        let ws = WsConn::new(io, engine.config.ws_read_buffer_size, max);
+        let ws = WsConn::with_deflate(io, engine.config.ws_read_buffer_size, max, deflate);
         match (upgrading, parts_for_session) {
             (Some(socket), _) => upgrade(&engine, socket, ws).await,
             (None, Some(parts)) => direct(&engine, parts, ws).await,
@@ -95,7 +96,12 @@ pub(crate) fn accept<H: EngineIoHandler>(
         }
     });
 
-    switching_protocols(parts)
+    let mut res = switching_protocols(parts);
+    if let Some(v) = extension.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        res.headers_mut()
+            .insert(header::SEC_WEBSOCKET_EXTENSIONS, v);
+    }
+    res
 }
 
 /// Accepts a WebSocket and closes it at once (a second WebSocket for a session).

@@ -26,11 +26,15 @@ use futures_util::task::AtomicWaker;
 use hyper_util::rt::TokioIo;
 use socketio_protocol::{
     engine::Frame,
-    websocket::{put_server_header, FrameDecoder, FrameError, Incoming, OpCode},
+    websocket::{
+        put_compressed_server_header, put_server_header, FrameDecoder, FrameError, Incoming, OpCode,
+    },
 };
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::trace;
+
+pub(crate) use super::ws_deflate::Deflate;
 
 pub(crate) type WsIo = Gated<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -43,6 +47,8 @@ pub(crate) struct WsConn {
     read_size: usize,
     ended: bool,
     close_sent: bool,
+    /// permessage-deflate, if agreed.
+    pub(crate) deflate: Deflate,
 }
 
 /// Why reading the WebSocket stopped.
@@ -78,13 +84,31 @@ impl WsConn {
         read_size: usize,
         max_message: usize,
     ) -> Self {
+        WsConn::with_deflate(io, read_size, max_message, Deflate::off())
+    }
+
+    /// [`new`](Self::new), with permessage-deflate as the handshake agreed.
+    pub(crate) fn with_deflate(
+        io: TokioIo<hyper::upgrade::Upgraded>,
+        read_size: usize,
+        max_message: usize,
+        deflate: Deflate,
+    ) -> Self {
+        #[cfg(feature = "deflate")]
+        let decoder = match deflate.agreed() {
+            true => FrameDecoder::with_deflate(max_message),
+            false => FrameDecoder::new(max_message),
+        };
+        #[cfg(not(feature = "deflate"))]
+        let decoder = FrameDecoder::new(max_message);
         WsConn {
             io: Gated::new(io),
             read: BytesMut::new(),
-            decoder: FrameDecoder::new(max_message),
+            decoder,
             read_size,
             ended: false,
             close_sent: false,
+            deflate,
         }
     }
 
@@ -167,7 +191,7 @@ impl WsConn {
     /// Writes one frame now (the handshake and the upgrade's probe).
     pub(crate) async fn send(&mut self, frame: &Frame) -> io::Result<()> {
         let mut buf = Vec::new();
-        put_frame(&mut self.io, &mut buf, frame).await?;
+        put_frame(&mut self.io, &mut self.deflate, &mut buf, frame, true).await?;
         write_out(&mut self.io, &mut buf).await
     }
 }
@@ -182,7 +206,24 @@ const COPY_LIMIT: usize = 16 * 1024;
 
 /// Frames `frame` into `buf`; a large payload is written from where it is
 /// rather than copied.
-pub(crate) async fn put_frame(io: &mut WsIo, buf: &mut Vec<u8>, frame: &Frame) -> io::Result<()> {
+/// With permessage-deflate agreed, a payload at or above the threshold is
+/// compressed first (unless `compress` is false) and its frame marked so.
+pub(crate) async fn put_frame(
+    io: &mut WsIo,
+    deflate: &mut Deflate,
+    buf: &mut Vec<u8>,
+    frame: &Frame,
+    compress: bool,
+) -> io::Result<()> {
+    if let Some(compressed) = deflate.compress(frame, compress) {
+        let opcode = match frame {
+            Frame::Text(_) => OpCode::Text,
+            Frame::Binary(_) => OpCode::Binary,
+        };
+        put_compressed_server_header(buf, opcode, compressed.len());
+        buf.extend_from_slice(compressed);
+        return Ok(());
+    }
     let payload = frame_header(buf, frame);
     if payload.len() > COPY_LIMIT {
         // The buffer ends with this frame's header.

@@ -20,7 +20,7 @@ use crate::{
     handler,
     socket::{Outbound, Receiver},
     trace,
-    transport::ws_conn::{put_frame, write_out, WsConn, WsError, WsIo, WRITE_BUFFER},
+    transport::ws_conn::{put_frame, write_out, WsConn, WsError, WRITE_BUFFER},
     CloseReason, EngineIoHandler, Message, Socket,
 };
 
@@ -280,34 +280,34 @@ async fn write_batch<D>(
     socket: &Socket<D>,
     first: Outbound,
 ) -> std::io::Result<()> {
-    let io = &mut ws.io;
     let mut n = 1;
-    let mut res = put(io, buf, first).await;
+    let mut res = put(ws, buf, first).await;
     while res.is_ok() && n < WRITE_BATCH && buf.len() < WRITE_BUFFER {
         match socket.try_recv(rx) {
             Some(out) => {
                 n += 1;
-                res = put(io, buf, out).await;
+                res = put(ws, buf, out).await;
             }
             None => break,
         }
     }
     socket.dequeued(n);
     res?;
-    write_out(io, buf).await
+    write_out(&mut ws.io, buf).await
 }
 
 /// Frames one queue item into `buf` (see `put_frame`).
-async fn put(io: &mut WsIo, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result<()> {
-    match out {
-        Outbound::Frame(f) => put_frame(io, buf, &f).await,
-        Outbound::Frames(frames) => {
-            for f in &frames {
-                put_frame(io, buf, f).await?;
-            }
-            Ok(())
-        }
+async fn put(ws: &mut WsConn, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result<()> {
+    let (io, deflate) = (&mut ws.io, &mut ws.deflate);
+    let (frames, compress) = match out {
+        Outbound::Frame(f) => return put_frame(io, deflate, buf, &f, true).await,
+        Outbound::Frames(frames) => (frames, true),
+        Outbound::Uncompressed(frames) => (frames, false),
+    };
+    for f in &frames {
+        put_frame(io, deflate, buf, f, compress).await?;
     }
+    Ok(())
 }
 
 /// Handles one read from the WebSocket; `Err` carries the reason to close

@@ -263,13 +263,13 @@ impl SocketRef {
     /// `slow_consumer_timeout` closes it too (see docs/configuration.md).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), self.ns(), event, None, data)?;
-        self.send_event(event, packet, false)
+        self.send_event(event, packet, false, true)
     }
 
     /// Emits `event` with arguments as received (see [`RawArgs`]).
     pub fn emit_raw(&self, event: &str, args: RawArgs) -> Result<(), EmitError> {
         let packet = self.raw_event(event, args);
-        self.send_event(event, packet, false)
+        self.send_event(event, packet, false, true)
     }
 
     /// The `EVENT` packet of arguments as received.
@@ -285,17 +285,19 @@ impl SocketRef {
     }
 
     /// Sends an event packet, after the outgoing hook. A volatile one is
-    /// dropped (`Ok`, with a `tracing` event) when the client's queue is full.
+    /// dropped (`Ok`, with a `tracing` event) when the client's queue is
+    /// full; with `compress` false, it is never compressed.
     pub(crate) fn send_event(
         &self,
         event: &str,
         packet: EncodedPacket,
         volatile: bool,
+        compress: bool,
     ) -> Result<(), EmitError> {
         self.hook_outgoing(event, &packet);
         let text = self.0.ns.observed(&packet);
         if !volatile {
-            self.send_packet(packet)?;
+            self.send_packet_with(packet, compress)?;
             self.0.ns.metrics.event_sent();
             self.observe_sent(text);
             return Ok(());
@@ -303,7 +305,8 @@ impl SocketRef {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        match self.0.conn.try_send(self.0.ns.outbound(packet)?) {
+        let out = crate::parser::compressed(self.0.ns.outbound(packet)?, compress);
+        match self.0.conn.try_send(out) {
             Ok(()) => {
                 self.0.ns.metrics.event_sent();
                 self.observe_sent(text);
@@ -355,8 +358,9 @@ impl SocketRef {
         SocketOperators::new(self).volatile()
     }
 
-    /// Accepted for parity with Node's `socket.compress(false)`; WebSocket
-    /// per-message compression is not negotiated, so this changes nothing.
+    /// With `false`, the packet is not compressed even when WebSocket
+    /// per-message compression is on (Node's `socket.compress(false)`; see
+    /// the engine's `per_message_deflate`, feature `deflate`).
     pub fn compress(&self, compress: bool) -> SocketOperators<'_> {
         SocketOperators::new(self).compress(compress)
     }
@@ -408,13 +412,15 @@ impl SocketRef {
     }
 
     pub(crate) fn send_packet(&self, packet: EncodedPacket) -> Result<(), EmitError> {
+        self.send_packet_with(packet, true)
+    }
+
+    fn send_packet_with(&self, packet: EncodedPacket, compress: bool) -> Result<(), EmitError> {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        self.0
-            .conn
-            .send(self.0.ns.outbound(packet)?)
-            .map_err(send_error)
+        let out = crate::parser::compressed(self.0.ns.outbound(packet)?, compress);
+        self.0.conn.send(out).map_err(send_error)
     }
 
     // ----- rooms -----

@@ -4,8 +4,10 @@
 //! sizes change nothing (the same messages, then the same error or the
 //! same wait for more, as when all bytes come in one read).
 //!
-//! Input: one byte for the limit (0..=1020 bytes, in steps of 4), one for
-//! the size of the reads (1..=256 bytes), then the bytes of the connection.
+//! Input: one byte for the limit (its low 7 bits: 0..=1016 bytes, in steps
+//! of 8) and whether permessage-deflate was agreed (its top bit: then
+//! compressed messages are inflated, within the limit), one for the size
+//! of the reads (1..=256 bytes), then the bytes of the connection.
 #![no_main]
 
 use bytes::BytesMut;
@@ -18,8 +20,11 @@ type Outcome = (Vec<Incoming>, Result<(), FrameError>);
 
 /// Feeds `bytes` in reads of `read` bytes, decoding after each until the
 /// decoder waits for more or fails.
-fn decode(bytes: &[u8], read: usize, max: usize) -> Outcome {
-    let mut decoder = FrameDecoder::new(max);
+fn decode(bytes: &[u8], read: usize, max: usize, deflate: bool) -> Outcome {
+    let mut decoder = match deflate {
+        true => FrameDecoder::with_deflate(max),
+        false => FrameDecoder::new(max),
+    };
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     for piece in bytes.chunks(read) {
@@ -63,9 +68,10 @@ fuzz_target!(|data: &[u8]| {
     let [limit, read, bytes @ ..] = data else {
         return;
     };
-    let max = usize::from(*limit) * 4;
+    let max = usize::from(*limit & 0x7f) * 8;
+    let deflate = *limit & 0x80 != 0;
     let read = usize::from(*read) + 1;
-    let whole = decode(bytes, bytes.len().max(1), max);
-    let pieces = decode(bytes, read, max);
+    let whole = decode(bytes, bytes.len().max(1), max, deflate);
+    let pieces = decode(bytes, read, max, deflate);
     assert_eq!(whole, pieces);
 });

@@ -41,6 +41,13 @@ pub struct FrameDecoder {
     read: usize,
     /// The UTF-8 of the text message being read.
     utf8: Utf8Check,
+    /// Whether the message being read is compressed (its UTF-8 is then
+    /// checked once inflated).
+    compressed: bool,
+    /// The decompressor, once permessage-deflate is agreed; made at the
+    /// first compressed message.
+    #[cfg(feature = "deflate")]
+    inflate: Option<Option<Box<super::deflate::Inflater>>>,
 }
 
 #[derive(Debug)]
@@ -58,7 +65,30 @@ impl FrameDecoder {
             fragmented: None,
             read: 0,
             utf8: Utf8Check::default(),
+            compressed: false,
+            #[cfg(feature = "deflate")]
+            inflate: None,
         }
+    }
+
+    /// A decoder for a connection that agreed to permessage-deflate: a
+    /// message whose first frame has RSV1 set is inflated, and may take
+    /// `max_message` bytes once inflated (a message that would inflate past
+    /// it fails with [`FrameError::TooLarge`] as soon as it does, without
+    /// being inflated further).
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(max_message: usize) -> Self {
+        FrameDecoder {
+            inflate: Some(None),
+            ..FrameDecoder::new(max_message)
+        }
+    }
+
+    fn deflate_agreed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.inflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
     }
 
     /// Takes the next whole message off the front of `buf`; `Ok(None)`
@@ -76,10 +106,13 @@ impl FrameDecoder {
     /// closed; the decoder is not meant to go on.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Incoming>, FrameError> {
         loop {
-            let Some(head) = Header::parse(buf)? else {
+            let Some(head) = Header::parse(buf, self.deflate_agreed())? else {
                 return Ok(None);
             };
             let text = self.kind(&head)?;
+            if head.rsv1 {
+                self.compressed = true;
+            }
             // A data frame counts with the fragments before it; a control
             // frame is at most 125 bytes (checked with its header).
             let joined = self.fragmented.as_ref().map_or(0, |f| f.bytes.len());
@@ -99,7 +132,7 @@ impl FrameDecoder {
             let to = buf.len().min(total);
             if from < to {
                 unmask(&mut buf[from..to], head.mask, self.read);
-                if text {
+                if text && !self.compressed {
                     self.utf8.feed(&buf[from..to]).map_err(utf8_error)?;
                 }
                 self.read = to - head.size;
@@ -175,11 +208,52 @@ impl FrameDecoder {
 
     /// The message of a final frame, its payload whole.
     fn finish(&mut self, text: bool, payload: Bytes) -> Result<Incoming, FrameError> {
+        if std::mem::take(&mut self.compressed) {
+            return self.inflate(text, &payload);
+        }
         if !text {
             return Ok(Incoming::Binary(payload));
         }
         self.utf8.finish().map_err(utf8_error)?;
         Ok(Incoming::Text(Str::from_checked_utf8(payload)))
+    }
+}
+
+impl FrameDecoder {
+    #[cfg(feature = "deflate")]
+    fn inflate(&mut self, text: bool, payload: &[u8]) -> Result<Incoming, FrameError> {
+        use super::deflate::{InflateError, Inflater};
+        let max = self.max_message;
+        let inflater = self
+            .inflate
+            .as_mut()
+            .ok_or(FrameError::Protocol(
+                "a compressed message with no extension",
+            ))?
+            .get_or_insert_with(|| Box::new(Inflater::new()));
+        let mut out = Vec::new();
+        inflater
+            .inflate(payload, max, &mut out)
+            .map_err(|e| match e {
+                InflateError::TooLarge { max } => FrameError::TooLarge {
+                    size: max as u64 + 1,
+                    max,
+                },
+                _ => FrameError::Protocol("a compressed message that does not inflate"),
+            })?;
+        if !text {
+            return Ok(Incoming::Binary(Bytes::from(out)));
+        }
+        let text = String::from_utf8(out).map_err(|_| FrameError::InvalidUtf8)?;
+        Ok(Incoming::Text(Str::from(text)))
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflate(&mut self, _text: bool, _payload: &[u8]) -> Result<Incoming, FrameError> {
+        // RSV1 is refused by the header without the extension.
+        Err(FrameError::Protocol(
+            "a compressed message with no extension",
+        ))
     }
 }
 

@@ -55,8 +55,29 @@ impl OpCode {
 /// assert_eq!(out, [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
 /// ```
 pub fn put_server_header(buf: &mut impl BufMut, opcode: OpCode, len: usize) {
+    put_header(buf, opcode.bits(), len);
+}
+
+/// [`put_server_header`] for a message compressed with permessage-deflate:
+/// the same, with the RSV1 bit set (RFC 7692 §6).
+///
+/// ```
+/// use socketio_protocol::websocket::{put_compressed_server_header, OpCode};
+///
+/// let mut out = Vec::new();
+/// put_compressed_server_header(&mut out, OpCode::Text, 7);
+/// // RFC 7692 §7.2.3.1: "Hello" in one compressed frame.
+/// out.extend_from_slice(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+/// assert_eq!(out[..2], [0xc1, 0x07]);
+/// ```
+pub fn put_compressed_server_header(buf: &mut impl BufMut, opcode: OpCode, len: usize) {
+    const RSV1: u8 = 0x40;
+    put_header(buf, RSV1 | opcode.bits(), len);
+}
+
+fn put_header(buf: &mut impl BufMut, bits: u8, len: usize) {
     const FIN: u8 = 0x80;
-    buf.put_u8(FIN | opcode.bits());
+    buf.put_u8(FIN | bits);
     if len < 126 {
         buf.put_u8(len as u8);
     } else if let Ok(len) = u16::try_from(len) {
@@ -72,6 +93,8 @@ pub fn put_server_header(buf: &mut impl BufMut, opcode: OpCode, len: usize) {
 #[derive(Debug)]
 pub(super) struct Header {
     pub(super) fin: bool,
+    /// The first frame of a compressed message (permessage-deflate).
+    pub(super) rsv1: bool,
     pub(super) opcode: u8,
     pub(super) mask: [u8; 4],
     /// Payload length, as declared.
@@ -85,11 +108,12 @@ impl Header {
     /// missing. Checks the rules a frame breaks on its own: unmasked,
     /// reserved bits set, a control frame fragmented or long, a length
     /// with its top bit set.
-    pub(super) fn parse(buf: &[u8]) -> Result<Option<Header>, FrameError> {
+    pub(super) fn parse(buf: &[u8], rsv1_allowed: bool) -> Result<Option<Header>, FrameError> {
         let [b0, b1, ..] = *buf else {
             return Ok(None);
         };
-        if b0 & 0x70 != 0 {
+        let rsv1 = b0 & 0x40 != 0;
+        if b0 & 0x30 != 0 || (rsv1 && !rsv1_allowed) {
             return Err(FrameError::Protocol(
                 "reserved bits set with no extension negotiated",
             ));
@@ -123,11 +147,18 @@ impl Header {
                 "a control frame fragmented or over 125 bytes",
             ));
         }
+        // permessage-deflate marks a message's first frame (RFC 7692 §6.1).
+        if rsv1 && (opcode & 0x8 != 0 || opcode == OP_CONTINUATION) {
+            return Err(FrameError::Protocol(
+                "a compressed control or continuation frame",
+            ));
+        }
         let Some(m) = buf.get(at..at + 4) else {
             return Ok(None);
         };
         Ok(Some(Header {
             fin,
+            rsv1,
             opcode,
             mask: [m[0], m[1], m[2], m[3]],
             len,

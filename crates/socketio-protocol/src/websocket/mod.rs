@@ -2,9 +2,10 @@
 //! bytes in, whole messages out ([`FrameDecoder`]), and the header of the
 //! frames a server writes ([`put_server_header`]).
 //!
-//! Every client frame must be masked, no extension is negotiated (so the
-//! reserved bits are zero), and a message is handed over whole, fragments
-//! joined. What breaks a rule is a [`FrameError`] carrying the close code
+//! Every client frame must be masked, the reserved bits are zero unless
+//! permessage-deflate was agreed (feature `deflate`, [`deflate`]: then RSV1
+//! marks a compressed message, inflated here), and a message is handed over
+//! whole, fragments joined. What breaks a rule is a [`FrameError`] carrying the close code
 //! to answer with. The opening handshake is HTTP and not part of this
 //! module.
 //!
@@ -22,6 +23,8 @@
 //! ```
 
 mod decoder;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod header;
 mod utf8;
 
@@ -32,7 +35,7 @@ use bytes::Bytes;
 use crate::Str;
 
 pub use decoder::FrameDecoder;
-pub use header::{put_server_header, OpCode};
+pub use header::{put_compressed_server_header, put_server_header, OpCode};
 
 /// A message read from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

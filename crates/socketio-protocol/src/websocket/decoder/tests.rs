@@ -335,3 +335,87 @@ fn payloads_either_side_of_the_copy_threshold_leave_the_next_frame_whole() {
         assert!(buf.is_empty());
     }
 }
+
+#[cfg(feature = "deflate")]
+mod deflate {
+    use super::*;
+
+    /// RFC 7692 §7.2.3.1: "Hello", compressed.
+    const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+    fn decode(bytes: &[u8], max: usize) -> Result<Vec<Incoming>, FrameError> {
+        let mut d = FrameDecoder::with_deflate(max);
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        // Byte by byte: a compressed payload arriving in pieces.
+        for b in bytes {
+            buf.extend_from_slice(&[*b]);
+            while let Some(m) = d.decode(&mut buf)? {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn compressed_messages_whole_and_fragmented() {
+        let bytes = frames(&[
+            (0xc1, &HELLO),      // FIN, RSV1, text
+            (0x82, b"raw"),      // an uncompressed binary message
+            (0x41, &HELLO[..3]), // RSV1, text, not final
+            (0x89, b"p"),        // a ping between fragments
+            (0x80, &HELLO[3..]), // FIN, continuation (no RSV1)
+        ]);
+        assert_eq!(
+            decode(&bytes, 100),
+            Ok(vec![
+                Incoming::Text("Hello".into()),
+                Incoming::Binary(Bytes::from_static(b"raw")),
+                Incoming::Ping(Bytes::from_static(b"p")),
+                Incoming::Text("Hello".into()),
+            ])
+        );
+    }
+
+    #[test]
+    fn rsv1_is_refused_where_it_cannot_be() {
+        // Without the extension.
+        let err = decode_all(&frame(0xc1, &HELLO), 100).unwrap_err();
+        assert_eq!(err.close_code(), 1002);
+        // On a continuation frame, and on a control frame.
+        let cont = frames(&[(0x41, &HELLO[..3]), (0xc0, &HELLO[3..])]);
+        assert_eq!(decode(&cont, 100).unwrap_err().close_code(), 1002);
+        assert_eq!(
+            decode(&frame(0xc9, b"p"), 100).unwrap_err().close_code(),
+            1002
+        );
+        // RSV2 and RSV3 are never allowed.
+        assert_eq!(
+            decode(&frame(0xa1, b"x"), 100).unwrap_err().close_code(),
+            1002
+        );
+    }
+
+    #[test]
+    fn inflated_text_is_checked_and_size_bounded() {
+        let agreed = crate::websocket::deflate::negotiate(["permessage-deflate"]).unwrap();
+        let mut deflater = crate::websocket::deflate::Deflater::new(&agreed);
+        let mut bad = Vec::new();
+        deflater.deflate(&[0x48, 0xff, 0x6c], &mut bad);
+        assert_eq!(
+            decode(&frame(0xc1, &bad), 100),
+            Err(FrameError::InvalidUtf8)
+        );
+        // 1 MiB of zeros in a few hundred bytes: refused at the limit.
+        let mut bomb = Vec::new();
+        crate::websocket::deflate::Deflater::new(&agreed).deflate(&vec![0; 1 << 20], &mut bomb);
+        let err = decode(&frame(0xc2, &bomb), 64 << 10).unwrap_err();
+        assert_eq!(err.close_code(), 1009);
+        assert_eq!(
+            decode(&frame(0xc2, &[0xff; 5]), 100)
+                .unwrap_err()
+                .close_code(),
+            1002
+        );
+    }
+}
