@@ -5,6 +5,7 @@
 
 mod cookie;
 mod cors;
+mod eio3;
 mod errors;
 mod handshake;
 mod heartbeat;
