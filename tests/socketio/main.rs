@@ -12,6 +12,7 @@ mod broadcast;
 mod closing;
 mod common;
 mod connect;
+mod eio3;
 mod extractors;
 mod flood;
 mod hostile;
