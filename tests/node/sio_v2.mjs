@@ -13,6 +13,9 @@
 //   node sio_v2.mjs <url> <polling|polling-b64|websocket|upgrade|refused>
 //
 // `refused`: a server without allowEIO3; prints the connect_error.
+//   node sio_v2.mjs <url> heartbeat:<polling|websocket>
+// against a server that pings every 200 ms with a 200 ms timeout: waits
+// for the client's fourth pong (its pings answered), still connected.
 //
 // Prints what it saw, one JSON line per step; binary values as {"$bin":[..]}.
 
@@ -25,6 +28,14 @@ if (mode === "refused") {
   const s = io(url, { transports: ["polling"], reconnection: false });
   const [err] = await next(s, "connect_error");
   console.log(JSON.stringify({ step: "connect_error", message: err.message, status: err.description }));
+  finish(timer);
+}
+if (mode.startsWith("heartbeat:")) {
+  const s = io(url, { transports: [mode.slice("heartbeat:".length)], reconnection: false });
+  s.on("disconnect", (reason) => fail(`disconnected: ${reason}`));
+  await next(s, "connect");
+  for (let i = 0; i < 4; i++) await next(s.io, "pong");
+  console.log(JSON.stringify({ step: "heartbeat", transport: s.io.engine.transport.name, connected: s.connected }));
   finish(timer);
 }
 const replacer = (_key, v) => {

@@ -1,6 +1,7 @@
 // Node's socket.io 4.8 with allowEIO3, serving the handlers that sio_v2.mjs
 // expects (tests/socketio/eio3.rs runs the same script against our server).
-// With the argument `off`, allowEIO3 is left off (its default).
+// With the argument `off`, allowEIO3 is left off (its default); with `fast`,
+// the server pings every 200 ms with a 200 ms timeout.
 // Listens on 127.0.0.1, a free port, which it prints as {"port": N}; ends
 // when stdin closes.
 
@@ -9,7 +10,8 @@ import { Server } from "socket.io";
 
 const httpServer = createServer();
 const allowEIO3 = process.argv[2] !== "off";
-const io = new Server(httpServer, { allowEIO3, pingInterval: 60_000, pingTimeout: 60_000 });
+const ping = process.argv[2] === "fast" ? 200 : 60_000;
+const io = new Server(httpServer, { allowEIO3, pingInterval: ping, pingTimeout: ping });
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

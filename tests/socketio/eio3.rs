@@ -15,18 +15,33 @@ use socketio_axum::{
 use socketio_axum_tests::{node_script, within, SioServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-fn config(allow_eio3: bool) -> SocketIoConfig {
+/// How a test's servers are set up: `v2_server.mjs`'s argument.
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    /// `allow_eio3`, a heartbeat that never fires during a test.
+    On,
+    /// `allow_eio3` off.
+    Off,
+    /// `allow_eio3`, pings every 200 ms with a 200 ms timeout.
+    Fast,
+}
+
+fn config(setup: Setup) -> SocketIoConfig {
+    let ping = match setup {
+        Setup::Fast => Duration::from_millis(200),
+        _ => Duration::from_secs(60),
+    };
     SocketIoConfig::builder()
-        .allow_eio3(allow_eio3)
-        .ping_interval(Duration::from_secs(60))
-        .ping_timeout(Duration::from_secs(60))
+        .allow_eio3(setup != Setup::Off)
+        .ping_interval(ping)
+        .ping_timeout(ping)
         .build()
 }
 
 /// Our server with the handlers of `tests/node/v2_server.mjs`.
-async fn our_server(allow_eio3: bool) -> SioServer {
+async fn our_server(setup: Setup) -> SioServer {
     let server = SioServer::start_with(
-        SocketIo::builder().config(config(allow_eio3)),
+        SocketIo::builder().config(config(setup)),
         axum::Router::new(),
     )
     .await;
@@ -93,11 +108,15 @@ struct NodeServer {
     url: String,
 }
 
-async fn nodes_server(allow_eio3: bool) -> NodeServer {
+async fn nodes_server(setup: Setup) -> NodeServer {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut child = tokio::process::Command::new("node")
         .arg(dir.join("node/v2_server.mjs"))
-        .args((!allow_eio3).then_some("off"))
+        .args(match setup {
+            Setup::On => None,
+            Setup::Off => Some("off"),
+            Setup::Fast => Some("fast"),
+        })
         .current_dir(&dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -120,8 +139,8 @@ async fn nodes_server(allow_eio3: bool) -> NodeServer {
 
 #[tokio::test]
 async fn socket_io_client_2_gets_the_same_answers_from_ours_and_nodes() {
-    let ours = our_server(true).await;
-    let node = nodes_server(true).await;
+    let ours = our_server(Setup::On).await;
+    let node = nodes_server(Setup::On).await;
     let want = [
         json!({"step": "echo", "args": [1, {"deep": {"bin": {"$bin": [1, 2, 3]}, "list": [{"$bin": [4]}]}}, "é😀"]}),
         json!({"step": "answer", "args": [{"got": {"n": 1, "bin": {"$bin": [1, 2]}}}]}),
@@ -154,8 +173,8 @@ async fn socket_io_client_2_gets_the_same_answers_from_ours_and_nodes() {
 
 #[tokio::test]
 async fn without_allow_eio3_both_refuse_the_client_alike() {
-    let ours = our_server(false).await;
-    let node = nodes_server(false).await;
+    let ours = our_server(Setup::Off).await;
+    let node = nodes_server(Setup::Off).await;
     for (who, url) in [("ours", ours.url()), ("Node's", node.url.clone())] {
         let out = node_script("sio_v2.mjs", &[&url, "refused"]).await;
         out.assert_success();
@@ -174,4 +193,21 @@ async fn without_allow_eio3_both_refuse_the_client_alike() {
         5,
         "Unsupported protocol version",
     );
+}
+
+#[tokio::test]
+async fn the_clients_pings_keep_it_connected_on_ours_and_nodes() {
+    let ours = our_server(Setup::Fast).await;
+    let node = nodes_server(Setup::Fast).await;
+    for transport in ["polling", "websocket"] {
+        for (who, url) in [("ours", ours.url()), ("Node's", node.url.clone())] {
+            let out = node_script("sio_v2.mjs", &[&url, &format!("heartbeat:{transport}")]).await;
+            out.assert_success();
+            assert_eq!(
+                out.json_lines()[0],
+                json!({"step": "heartbeat", "transport": transport, "connected": true}),
+                "{who}"
+            );
+        }
+    }
 }
