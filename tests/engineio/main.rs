@@ -6,6 +6,7 @@
 mod cookie;
 mod cors;
 mod deflate;
+mod eio3;
 mod errors;
 mod handshake;
 mod heartbeat;

@@ -13,6 +13,7 @@ mod closing;
 mod common;
 mod connect;
 mod deflate;
+mod eio3;
 mod extractors;
 mod flood;
 mod hostile;

@@ -46,6 +46,7 @@ impl TransportType {
 /// | `allow_request` | none | a hook that may refuse a handshake with 403 (Node's `allowRequest`) |
 /// | `cookie` | none | session cookie set on the polling handshake, for sticky sessions (Node's `cookie`) |
 /// | `per_message_deflate` | off | WebSocket per-message compression (feature `deflate`, Node's `perMessageDeflate`), from `deflate_threshold` (1024 bytes) up |
+/// | `allow_eio3` | false | also serve Engine.IO protocol v3 clients (socket.io-client 2.x; Node's `allowEIO3`; feature `eio3`) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -77,6 +78,8 @@ pub struct EngineIoConfig {
     /// permessage-deflate's threshold when it is on.
     #[cfg(feature = "deflate")]
     pub(crate) per_message_deflate: Option<usize>,
+    #[cfg(feature = "eio3")]
+    pub(crate) allow_eio3: bool,
 }
 
 /// Node's `perMessageDeflate.threshold`: smaller messages go uncompressed.
@@ -111,6 +114,8 @@ impl Default for EngineIoConfig {
             cookie: None,
             #[cfg(feature = "deflate")]
             per_message_deflate: None,
+            #[cfg(feature = "eio3")]
+            allow_eio3: false,
         }
     }
 }
@@ -178,6 +183,15 @@ impl EngineIoConfig {
     /// The hook that checks handshake requests, if one is set.
     pub fn allow_request(&self) -> Option<&AllowRequest> {
         self.allow_request.0.as_ref()
+    }
+
+    /// Whether clients of Engine.IO protocol v3 are served (always false
+    /// without the `eio3` feature).
+    pub fn allow_eio3(&self) -> bool {
+        #[cfg(feature = "eio3")]
+        return self.allow_eio3;
+        #[cfg(not(feature = "eio3"))]
+        false
     }
 
     /// Whether `transport` is accepted.
@@ -337,6 +351,23 @@ impl EngineIoConfigBuilder {
     /// [`SessionCookie`].
     pub fn cookie(mut self, cookie: SessionCookie) -> Self {
         self.config.cookie = Some(cookie);
+        self
+    }
+
+    /// Also serves clients of Engine.IO protocol v3 (`EIO=3`: socket.io-client
+    /// 2.x, engine.io-client 3.x), as Node's `allowEIO3` does (default off:
+    /// they are refused with 400 and `{"code":5,"message":"Unsupported
+    /// protocol version"}`). Their sessions use v3's polling payloads and
+    /// its heartbeat, in which the client pings and the server answers;
+    /// [`Socket::protocol`](crate::Socket::protocol) tells them apart.
+    ///
+    /// ```
+    /// let config = engineio_tower::EngineIoConfig::builder().allow_eio3(true).build();
+    /// assert!(config.allow_eio3());
+    /// ```
+    #[cfg(feature = "eio3")]
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.config.allow_eio3 = allow;
         self
     }
 

@@ -12,7 +12,10 @@ use std::{
 use bytes::BytesMut;
 use engineio_tower::{CloseReason, EngineIoHandler, Message, Sid};
 use socketio_protocol::{
-    socket::{encode_connect, encode_connect_error, Ack, Decoder, Event, Packet, PacketData},
+    socket::{
+        encode_connect, encode_connect_error, encode_connect_error_v4, encode_connect_v4, Ack,
+        Decoder, Event, Packet, PacketData,
+    },
     Str,
 };
 use tokio::time::Instant;
@@ -92,6 +95,12 @@ impl EngineIoHandler for Client {
         if self.server.connect_deadlines.push(deadline, conn.sid()) {
             tokio::spawn(sweep_connect_deadlines(Arc::downgrade(&self.server)));
         }
+        if conn.protocol() == 3 {
+            // Socket.IO protocol v4 (socket.io-client 2.x): the connection
+            // joins `/` at once, with no CONNECT from the client, as Node's
+            // server does.
+            self.connect(conn, Str::from_static("/"), None);
+        }
     }
 
     fn on_message(&self, conn: &Conn, msg: Message) {
@@ -142,6 +151,11 @@ impl Client {
     fn on_packet(&self, conn: &Conn, packet: Packet) {
         let Packet { ns, data } = packet;
         match data {
+            PacketData::Connect(auth) if conn.protocol() == 3 => {
+                // Protocol v4: the namespace's query is the auth payload.
+                let (ns, query) = v3_namespace(ns);
+                self.connect(conn, ns, query.or(auth));
+            }
             PacketData::Connect(auth) => self.connect(conn, ns, auth),
             PacketData::Event(Event {
                 name,
@@ -215,7 +229,7 @@ impl Client {
                 if let Some(e) = refused {
                     ns.shared.metrics.connect_refused(Refusal::Middleware);
                     socket.abandon();
-                    send_connect_error(&conn, ns.shared.config.parser, &ns.path, &e);
+                    send_refusal(&conn, ns.shared.config.parser, &ns.path, &e);
                     return;
                 }
                 if conn.is_closed() || socket.is_closing() {
@@ -230,7 +244,7 @@ impl Client {
                     Err(e) => {
                         ns.shared.metrics.connect_refused(Refusal::ConnectHandler);
                         socket.abandon();
-                        send_connect_error(&conn, ns.shared.config.parser, &ns.path, &e);
+                        send_refusal(&conn, ns.shared.config.parser, &ns.path, &e);
                     }
                     Ok(fut) => {
                         ns.insert(&socket);
@@ -239,7 +253,12 @@ impl Client {
                             o.socket_connected(&socket);
                         }
                         let sid = socket.id().to_string();
-                        if let Ok(out) = ns.outbound(encode_connect(&mut BytesMut::new(), &ns.path, &sid)) {
+                        let accepted = if conn.protocol() == 3 {
+                            encode_connect_v4(&mut BytesMut::new(), &ns.path)
+                        } else {
+                            encode_connect(&mut BytesMut::new(), &ns.path, &sid)
+                        };
+                        if let Ok(out) = ns.outbound(accepted) {
                             let _ = conn.send(out);
                         }
                         trace::debug!(sid = %socket.id(), ns = %ns.path, "socket.io: socket connected");
@@ -326,6 +345,46 @@ async fn sweep_connect_deadlines(server: Weak<ServerInner>) {
 fn refused_by_panic(socket: &SocketRef, what: &'static str, p: &Panic) -> ConnectError {
     trace::error!(ns = %socket.ns(), sid = %socket.id(), what, panic = %p, "socket.io: user code panicked, connection refused");
     ConnectError::new("Internal server error")
+}
+
+/// A connection refused by a middleware or the connect handler: a client of
+/// protocol v4 (socket.io-client 2.x) gets the error's data or message
+/// alone, as Node's server sends it; others `{"message", "data"}`.
+fn send_refusal(conn: &Conn, parser: crate::Parser, ns: &str, e: &ConnectError) {
+    if conn.protocol() != 3 {
+        return send_connect_error(conn, parser, ns, e);
+    }
+    match encode_connect_error_v4(&mut BytesMut::new(), ns, e.message(), e.data()) {
+        Ok(p) => {
+            if let Ok(out) = crate::parser::outbound(parser, p) {
+                let _ = conn.send(out);
+            }
+        }
+        Err(err) => trace::warn!(error = %err, "socket.io: cannot encode a connect error"),
+    }
+}
+
+/// The namespace of a protocol v4 CONNECT (`/admin?token=abc`) and its
+/// query as a JSON object of strings, which Node's server hands to the
+/// namespace as the auth payload.
+#[cfg(feature = "eio3")]
+fn v3_namespace(ns: Str) -> (Str, Option<Str>) {
+    let Some(q) = ns.find('?') else {
+        return (ns, None);
+    };
+    let query: serde_json::Map<String, serde_json::Value> =
+        form_urlencoded::parse(&ns.as_bytes()[q + 1..])
+            .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+            .collect();
+    let auth = serde_json::Value::Object(query).to_string();
+    // `?` is ASCII: a char boundary.
+    (ns.slice(0..q), Some(Str::from(auth)))
+}
+
+/// Without the `eio3` feature no connection is of protocol v3.
+#[cfg(not(feature = "eio3"))]
+fn v3_namespace(ns: Str) -> (Str, Option<Str>) {
+    (ns, None)
 }
 
 fn send_connect_error(conn: &Conn, parser: crate::Parser, ns: &str, e: &ConnectError) {

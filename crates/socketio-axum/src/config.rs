@@ -194,6 +194,25 @@ impl SocketIoConfigBuilder {
         self
     }
 
+    /// Also serves socket.io-client 2.x (Engine.IO protocol v3, Socket.IO
+    /// protocol v4), as Node's `allowEIO3` (default off: refused with
+    /// `Unsupported protocol version`). Such a client is joined to `/` at
+    /// the handshake, as Node does, and a namespace's query
+    /// (`io("/admin?token=abc")`) is its auth payload
+    /// (`{"token":"abc"}`). See [`EngineIoConfigBuilder::allow_eio3`].
+    ///
+    /// ```
+    /// use socketio_axum::SocketIoConfig;
+    ///
+    /// let config = SocketIoConfig::builder().allow_eio3(true).build();
+    /// assert!(config.engine().allow_eio3());
+    /// ```
+    #[cfg(feature = "eio3")]
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.engine = self.engine.allow_eio3(allow);
+        self
+    }
+
     /// Any other Engine.IO option: `f` gets the Engine.IO builder as set so
     /// far (path `/socket.io/` and the options above) and returns it.
     /// Every method of [`EngineIoConfigBuilder`] is reachable this way,

@@ -21,7 +21,7 @@ use crate::{
     metrics::{Metrics, Refusal},
     slow::SlowConsumers,
     socket::QueueLimits,
-    socket::{lock, UpgradeState},
+    socket::{lock, UpgradeState, Wire},
     trace,
     transport::{polling, websocket},
     BoxError, CloseReason, EngineIoConfig, EngineIoHandler, EngineIoLayer, EngineIoService,
@@ -265,11 +265,19 @@ impl<H: EngineIoHandler> Engine<H> {
 
         let Some(sid) = query.sid else {
             // A handshake.
-            if query.eio != Some("4") {
-                self.metrics
-                    .handshake_refused(Refusal::UnsupportedProtocolVersion);
-                return err(HttpError::UnsupportedProtocolVersion);
-            }
+            // As Node: any `EIO` but 4 is protocol v3.
+            let wire = match query.eio {
+                Some("4") => Wire::default(),
+                _ if self.config.allow_eio3() => Wire {
+                    v3: true,
+                    base64: query.b64,
+                },
+                _ => {
+                    self.metrics
+                        .handshake_refused(Refusal::UnsupportedProtocolVersion);
+                    return err(HttpError::UnsupportedProtocolVersion);
+                }
+            };
             if parts.method != Method::GET {
                 self.metrics.handshake_refused(Refusal::BadMethod);
                 return err(HttpError::BadHandshakeMethod);
@@ -283,10 +291,12 @@ impl<H: EngineIoHandler> Engine<H> {
             }
             return match transport {
                 TransportType::Polling => {
-                    Handled::Pending(Box::pin(async move { polling::handshake(&self, parts) }))
+                    Handled::Pending(Box::pin(
+                        async move { polling::handshake(&self, parts, wire) },
+                    ))
                 }
                 TransportType::Websocket => {
-                    Handled::Ready(websocket::accept(self, &mut parts, None))
+                    Handled::Ready(websocket::accept(self, &mut parts, None, wire))
                 }
             };
         };
@@ -336,7 +346,8 @@ impl<H: EngineIoHandler> Engine<H> {
                     }
                     *state = UpgradeState::Probing;
                 }
-                Handled::Ready(websocket::accept(self, &mut parts, Some(socket)))
+                let wire = socket.wire();
+                Handled::Ready(websocket::accept(self, &mut parts, Some(socket), wire))
             }
         }
     }
@@ -367,6 +378,7 @@ impl<H: EngineIoHandler> Engine<H> {
         self: &Arc<Self>,
         transport: TransportType,
         parts: http::request::Parts,
+        wire: Wire,
     ) -> Socket<H::Data> {
         let sid = loop {
             let sid = Sid::from_random_bytes(rand::random());
@@ -381,11 +393,11 @@ impl<H: EngineIoHandler> Engine<H> {
             slow: self.slow.clone(),
             metrics: self.metrics.clone(),
         };
-        let socket = Socket::new(sid, transport, parts, limits, H::Data::default());
+        let socket = Socket::new(sid, transport, parts, wire, limits, H::Data::default());
         self.sessions.insert(sid, socket.clone());
         self.metrics
             .session_opened(&socket.session().counted, transport);
-        trace::debug!(%sid, transport = transport.as_str(), "engine.io: session opened");
+        trace::debug!(%sid, transport = transport.as_str(), protocol = socket.protocol(), "engine.io: session opened");
         // A WebSocket-only session's task runs its heartbeat itself.
         if transport == TransportType::Polling {
             tokio::spawn(heartbeat::heartbeat(self.clone(), socket.clone()));

@@ -1,4 +1,4 @@
-//! The query string of an Engine.IO request: `EIO`, `transport`, `sid`.
+//! The query string of an Engine.IO request: `EIO`, `transport`, `sid`, `b64`.
 
 /// The query parameters that Engine.IO reads.
 #[derive(Debug, Default)]
@@ -6,6 +6,8 @@ pub(crate) struct Query<'a> {
     pub(crate) eio: Option<&'a str>,
     pub(crate) transport: Option<&'a str>,
     pub(crate) sid: Option<&'a str>,
+    /// Whether `b64` has a value (a v3 client that takes no binary).
+    pub(crate) b64: bool,
 }
 
 impl<'a> Query<'a> {
@@ -17,6 +19,7 @@ impl<'a> Query<'a> {
                 "EIO" => q.eio = Some(v),
                 "transport" => q.transport = Some(v),
                 "sid" => q.sid = Some(v),
+                "b64" => q.b64 = !v.is_empty(),
                 _ => {}
             }
         }

@@ -19,7 +19,7 @@ mod session;
 use queue::Queue;
 pub use queue::{Outbound, SendError};
 pub(crate) use queue::{QueueLimits, Receiver};
-pub(crate) use session::{Session, UpgradeState};
+pub(crate) use session::{Session, UpgradeState, Wire};
 
 use crate::{CloseReason, TransportType};
 
@@ -55,6 +55,7 @@ impl<D> Socket<D> {
         sid: Sid,
         transport: TransportType,
         parts: http::request::Parts,
+        wire: Wire,
         limits: QueueLimits,
         data: D,
     ) -> Self {
@@ -81,6 +82,7 @@ impl<D> Socket<D> {
                 sid,
                 transport: AtomicU8::new(transport as u8),
                 parts,
+                wire,
                 drained: Notify::new(),
                 pong: Notify::new(),
                 pong_deadline: Mutex::new(None),
@@ -125,6 +127,20 @@ impl<D> Socket<D> {
 
     pub(crate) fn set_transport(&self, t: TransportType) {
         self.inner.transport.store(t as u8, Ordering::Release);
+    }
+
+    /// The Engine.IO protocol version of the session: 4, or 3 for a client of
+    /// protocol v3 (socket.io-client 2.x) served with `allow_eio3`.
+    pub fn protocol(&self) -> u8 {
+        if self.inner.wire.v3 {
+            3
+        } else {
+            4
+        }
+    }
+
+    pub(crate) fn wire(&self) -> Wire {
+        self.inner.wire
     }
 
     /// The parts (method, URI, headers, extensions) of the request that opened the session.

@@ -52,6 +52,8 @@ pub(crate) struct Session<D> {
     pub(crate) sid: Sid,
     pub(super) transport: AtomicU8,
     pub(super) parts: http::request::Parts,
+    /// The framing of the session: Engine.IO protocol v3 or v4.
+    pub(crate) wire: Wire,
     /// Woken when the queue shrinks while someone waits (see `wait_until`),
     /// when reading resumes and when the session closes.
     pub(super) drained: Notify,
@@ -76,6 +78,17 @@ pub(crate) struct Session<D> {
     /// Where the session is counted in the sessions gauge.
     pub(crate) counted: crate::metrics::Counted,
     pub(super) data: D,
+}
+
+/// How a session's packets are framed, fixed at its handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Wire {
+    /// Engine.IO protocol v3 (`EIO=3`, with `allow_eio3`): its payloads, its
+    /// binary messages' type byte, and the client's pings.
+    pub(crate) v3: bool,
+    /// A v3 client that takes no binary (`b64` in its query): binary
+    /// messages go as `b4` and base64 text.
+    pub(crate) base64: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

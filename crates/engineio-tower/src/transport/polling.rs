@@ -5,7 +5,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use socketio_protocol::{
-    engine::{decode_payload, encode_payload, Frame, Packet},
+    engine::{decode_payload, encode_payload, v3, DecodeError, Frame, Packet, PayloadDecoder},
     Str,
 };
 
@@ -14,7 +14,7 @@ use crate::{
     error::{self, HttpError},
     handler,
     socket::Outbound,
-    socket::{lock, Receiver, UpgradeState},
+    socket::{lock, Receiver, UpgradeState, Wire},
     trace, BoxError, CloseReason, EngineIoHandler, Message, Socket, TransportType,
 };
 
@@ -22,16 +22,22 @@ use crate::{
 const UPGRADE_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 const TEXT: &str = "text/plain; charset=UTF-8";
+const BINARY: &str = "application/octet-stream";
 
 /// Answers a polling handshake with the `open` packet.
 pub(crate) fn handshake<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     parts: http::request::Parts,
+    wire: Wire,
 ) -> Response<Full<Bytes>> {
-    let socket = engine.open_session(TransportType::Polling, detach_parts(&parts));
-    let body = engine.open_packet(&socket);
+    let socket = engine.open_session(TransportType::Polling, detach_parts(&parts), wire);
+    let open = engine.open_packet(&socket);
     handler::open(&engine.handler, &socket);
-    let mut res = error::response(StatusCode::OK, TEXT, Bytes::from(body));
+    let mut res = if wire.v3 {
+        payload_response(wire, &[Frame::Text(open.into())])
+    } else {
+        error::response(StatusCode::OK, TEXT, Bytes::from(open))
+    };
     if let Some(cookie) = engine
         .config
         .cookie
@@ -78,7 +84,7 @@ pub(crate) async fn poll<H: EngineIoHandler>(
     if socket.is_closed() && socket.close_reason() == CloseReason::TransportClose {
         return if socket.take_noop() {
             session.rx_returned.notify_one();
-            payload_response(&[Frame::Text(Str::from_static("6"))])
+            payload_response(socket.wire(), &[Frame::Text(Str::from_static("6"))])
         } else {
             HttpError::UnknownSid.response(None)
         };
@@ -147,7 +153,7 @@ pub(crate) async fn poll<H: EngineIoHandler>(
         // The close packet answers the next poll.
     }
     drop(guard);
-    payload_response(&frames)
+    payload_response(socket.wire(), &frames)
 }
 
 /// Answers a poll during an upgrade as Node does, within 100 ms: with a noop,
@@ -167,13 +173,41 @@ async fn poll_during_upgrade<D>(socket: &Socket<D>) -> Response<Full<Bytes>> {
             break;
         }
     }
-    payload_response(&[Frame::Text(Str::from_static("6"))])
+    payload_response(socket.wire(), &[Frame::Text(Str::from_static("6"))])
 }
 
-fn payload_response(frames: &[Frame]) -> Response<Full<Bytes>> {
+fn payload_response(wire: Wire, frames: &[Frame]) -> Response<Full<Bytes>> {
+    if wire.v3 {
+        let mut buf = BytesMut::new();
+        let kind = v3::encode_payload(frames, !wire.base64, &mut buf);
+        let content_type = match kind {
+            v3::PayloadKind::Text => TEXT,
+            v3::PayloadKind::Binary => BINARY,
+        };
+        return error::response(StatusCode::OK, content_type, buf.freeze());
+    }
     let mut buf = BytesMut::with_capacity(socketio_protocol::engine::encoded_payload_len(frames));
     encode_payload(frames, &mut buf);
     error::response(StatusCode::OK, TEXT, buf.freeze())
+}
+
+/// The packets of a POST body, in the session's framing.
+enum Packets {
+    V4(PayloadDecoder),
+    V3Text(v3::TextPayloadDecoder),
+    V3Binary(v3::BinaryPayloadDecoder),
+}
+
+impl Iterator for Packets {
+    type Item = Result<Packet, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Packets::V4(p) => p.next(),
+            Packets::V3Text(p) => p.next(),
+            Packets::V3Binary(p) => p.next(),
+        }
+    }
 }
 
 /// A polling POST: decodes the packets of the body and handles them in order.
@@ -217,9 +251,10 @@ where
         socket.close_with(CloseReason::TransportError);
         return error::empty(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    if parts.headers.get(header::CONTENT_TYPE)
-        == Some(&HeaderValue::from_static("application/octet-stream"))
-    {
+    let wire = socket.wire();
+    let binary_body =
+        parts.headers.get(header::CONTENT_TYPE) == Some(&HeaderValue::from_static(BINARY));
+    if binary_body && !wire.v3 {
         trace::debug!(sid = %socket.sid(), "engine.io: binary POST body in protocol v4");
         socket.close_with(CloseReason::TransportError);
         return HttpError::BadRequest.response(None);
@@ -240,12 +275,21 @@ where
             return HttpError::BadRequest.response(None);
         }
     };
-    let Ok(text) = Str::try_from(bytes) else {
-        trace::debug!(sid = %socket.sid(), "engine.io: POST body is not UTF-8");
-        socket.close_with(CloseReason::ParseError);
-        return HttpError::BadRequest.response(None);
+    let packets = if binary_body {
+        Packets::V3Binary(v3::decode_binary_payload(bytes))
+    } else {
+        let Ok(text) = Str::try_from(bytes) else {
+            trace::debug!(sid = %socket.sid(), "engine.io: POST body is not UTF-8");
+            socket.close_with(CloseReason::ParseError);
+            return HttpError::BadRequest.response(None);
+        };
+        if wire.v3 {
+            Packets::V3Text(v3::decode_text_payload(text))
+        } else {
+            Packets::V4(decode_payload(text))
+        }
     };
-    for packet in decode_payload(text) {
+    for packet in packets {
         let packet = match packet {
             Ok(p) => p,
             Err(e) => {
@@ -266,13 +310,19 @@ where
                 socket.wait_for_room().await;
                 handler::message(&engine.handler, &socket, Message::Binary(data));
             }
-            Packet::Pong(_) => session.pong.notify_one(),
+            Packet::Pong(_) if !wire.v3 => session.pong.notify_one(),
+            Packet::Ping(_) if wire.v3 => {
+                // Protocol v3: the client pings, the server answers.
+                socket.send_control("3");
+                session.pong.notify_one();
+            }
             Packet::Close => {
                 socket.client_close();
                 break;
             }
-            Packet::Ping(_) => {
-                // Only the server pings in protocol v4; Node closes too.
+            Packet::Ping(_) | Packet::Pong(_) => {
+                // Only the server pings in protocol v4, only the client in
+                // v3; Node closes too.
                 trace::warn!(sid = %socket.sid(), "engine.io: ping from the client (invalid heartbeat direction), closing");
                 socket.close_with(CloseReason::TransportError);
                 break;

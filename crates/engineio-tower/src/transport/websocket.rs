@@ -14,7 +14,7 @@ use crate::{
     error::HttpError,
     handler,
     metrics::Refusal,
-    socket::{lock, UpgradeState},
+    socket::{lock, UpgradeState, Wire},
     trace,
     transport::{
         ws_conn::{Deflate, WsConn, WsError},
@@ -57,6 +57,7 @@ pub(crate) fn accept<H: EngineIoHandler>(
     engine: Arc<Engine<H>>,
     parts: &mut http::request::Parts,
     upgrading: Option<Socket<H::Data>>,
+    wire: Wire,
 ) -> Response<Full<Bytes>> {
     let fail = |socket: &Option<Socket<H::Data>>| {
         if let Some(s) = socket {
@@ -91,7 +92,7 @@ pub(crate) fn accept<H: EngineIoHandler>(
         let ws = WsConn::with_deflate(io, engine.config.ws_read_buffer_size, max, deflate);
         match (upgrading, parts_for_session) {
             (Some(socket), _) => upgrade(&engine, socket, ws).await,
-            (None, Some(parts)) => direct(&engine, parts, ws).await,
+            (None, Some(parts)) => direct(&engine, parts, ws, wire).await,
             (None, None) => {}
         }
     });
@@ -139,8 +140,9 @@ async fn direct<H: EngineIoHandler>(
     engine: &Arc<Engine<H>>,
     parts: http::request::Parts,
     mut ws: WsConn,
+    wire: Wire,
 ) {
-    let socket = engine.open_session(TransportType::Websocket, parts);
+    let socket = engine.open_session(TransportType::Websocket, parts, wire);
     let text = engine.open_packet(&socket);
     if let Err(e) = ws.send(&Frame::Text(text.into())).await {
         trace::debug!(error = %e, "engine.io: websocket closed during handshake");
@@ -159,7 +161,7 @@ async fn direct<H: EngineIoHandler>(
         &socket,
         ws,
         rx,
-        Some(Heartbeat::new(&engine.config)),
+        Some(Heartbeat::new(&engine.config, &socket)),
     )
     .await;
     engine::finish(engine, &socket).await;

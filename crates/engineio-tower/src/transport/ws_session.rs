@@ -10,15 +10,17 @@ use std::{
     time::Duration,
 };
 
+use bytes::{BufMut, BytesMut};
 use socketio_protocol::{
-    engine::Packet,
+    engine::{v3, Frame, Packet},
     websocket::{FrameError, Incoming},
+    Str,
 };
 
 use crate::{
     engine::{Engine, Heartbeat},
     handler,
-    socket::{Outbound, Receiver},
+    socket::{Outbound, Receiver, Wire},
     trace,
     transport::ws_conn::{put_frame, write_out, WsConn, WsError, WRITE_BUFFER},
     CloseReason, EngineIoHandler, Message, Socket,
@@ -280,13 +282,14 @@ async fn write_batch<D>(
     socket: &Socket<D>,
     first: Outbound,
 ) -> std::io::Result<()> {
+    let wire = socket.wire();
     let mut n = 1;
-    let mut res = put(ws, buf, first).await;
+    let mut res = put(ws, buf, first, wire).await;
     while res.is_ok() && n < WRITE_BATCH && buf.len() < WRITE_BUFFER {
         match socket.try_recv(rx) {
             Some(out) => {
                 n += 1;
-                res = put(ws, buf, out).await;
+                res = put(ws, buf, out, wire).await;
             }
             None => break,
         }
@@ -297,17 +300,46 @@ async fn write_batch<D>(
 }
 
 /// Frames one queue item into `buf` (see `put_frame`).
-async fn put(ws: &mut WsConn, buf: &mut Vec<u8>, out: Outbound) -> std::io::Result<()> {
-    let (io, deflate) = (&mut ws.io, &mut ws.deflate);
+async fn put(ws: &mut WsConn, buf: &mut Vec<u8>, out: Outbound, wire: Wire) -> std::io::Result<()> {
     let (frames, compress) = match out {
-        Outbound::Frame(f) => return put_frame(io, deflate, buf, &f, true).await,
+        Outbound::Frame(f) => return put_one(ws, buf, &f, wire, true).await,
         Outbound::Frames(frames) => (frames, true),
         Outbound::Uncompressed(frames) => (frames, false),
     };
     for f in &frames {
-        put_frame(io, deflate, buf, f, compress).await?;
+        put_one(ws, buf, f, wire, compress).await?;
     }
     Ok(())
+}
+
+async fn put_one(
+    ws: &mut WsConn,
+    buf: &mut Vec<u8>,
+    f: &Frame,
+    wire: Wire,
+    compress: bool,
+) -> std::io::Result<()> {
+    let (io, deflate) = (&mut ws.io, &mut ws.deflate);
+    match f {
+        Frame::Binary(b) if wire.v3 => {
+            put_frame(io, deflate, buf, &v3_binary(b, wire.base64), compress).await
+        }
+        _ => put_frame(io, deflate, buf, f, compress).await,
+    }
+}
+
+/// A binary message as protocol v3 sends it on a WebSocket: the type byte
+/// `4` first, or `b4` and base64 text to a client that takes no binary.
+fn v3_binary(data: &[u8], base64: bool) -> Frame {
+    let mut out = BytesMut::with_capacity(data.len() + 2);
+    if base64 {
+        v3::put_base64_message(&mut out, data);
+        // Base64 is ASCII.
+        return Frame::Text(Str::try_from(out.freeze()).unwrap_or_default());
+    }
+    out.put_u8(v3::BINARY_MESSAGE_TYPE);
+    out.put_slice(data);
+    Frame::Binary(out.freeze())
 }
 
 /// Handles one read from the WebSocket; `Err` carries the reason to close
@@ -334,31 +366,55 @@ fn on_read<H: EngineIoHandler>(
         }
         Some(Ok(m)) => m,
     };
-    match msg {
-        Incoming::Text(text) => match Packet::decode_text(text) {
-            Ok(Packet::Message(m)) => handler::message(&engine.handler, socket, Message::Text(m)),
-            Ok(Packet::Pong(_)) => match heartbeat {
-                Some(hb) => hb.on_pong(&engine.config, socket),
-                None => socket.session().pong.notify_one(),
-            },
-            Ok(Packet::Close) => return Err((CloseReason::TransportClose, None)),
-            Ok(Packet::Ping(_)) => {
-                // Only the server pings in protocol v4; Node closes too.
-                trace::warn!(sid = %socket.sid(), "engine.io: ping from the client (invalid heartbeat direction), closing");
-                return Err((CloseReason::TransportError, None));
-            }
-            Ok(_) => {
-                trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
-            }
-            Err(e) => {
-                trace::debug!(sid = %socket.sid(), error = %e, "engine.io: bad packet on websocket");
-                return Err((CloseReason::ParseError, None));
-            }
-        },
-        Incoming::Binary(b) => handler::message(&engine.handler, socket, Message::Binary(b)),
+    let v3 = socket.wire().v3;
+    let packet = match msg {
+        Incoming::Text(text) if v3 => v3::decode_text_packet(text),
+        Incoming::Text(text) => Packet::decode_text(text),
+        Incoming::Binary(b) if v3 => v3::decode_binary_packet(b),
+        Incoming::Binary(b) => {
+            handler::message(&engine.handler, socket, Message::Binary(b));
+            return Ok(());
+        }
         // The client's close, answered with its own code (RFC 6455 §5.5.1).
         Incoming::Close(code) => return Err((CloseReason::TransportClose, code)),
-        Incoming::Ping(_) | Incoming::Pong => {}
+        Incoming::Ping(_) | Incoming::Pong => return Ok(()),
+    };
+    match packet {
+        Ok(Packet::Message(m)) => handler::message(&engine.handler, socket, Message::Text(m)),
+        Ok(Packet::Binary(b)) => handler::message(&engine.handler, socket, Message::Binary(b)),
+        Ok(Packet::Pong(_)) if !v3 => heard(engine, socket, heartbeat),
+        Ok(Packet::Ping(_)) if v3 => {
+            // Protocol v3: the client pings, the server answers.
+            socket.send_control("3");
+            heard(engine, socket, heartbeat);
+        }
+        Ok(Packet::Close) => return Err((CloseReason::TransportClose, None)),
+        Ok(Packet::Ping(_) | Packet::Pong(_)) => {
+            // Only the server pings in protocol v4, only the client in v3;
+            // Node closes too.
+            trace::warn!(sid = %socket.sid(), "engine.io: heartbeat packet in the wrong direction, closing");
+            return Err((CloseReason::TransportError, None));
+        }
+        Ok(_) => {
+            trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
+        }
+        Err(e) => {
+            trace::debug!(sid = %socket.sid(), error = %e, "engine.io: bad packet on websocket");
+            return Err((CloseReason::ParseError, None));
+        }
     }
     Ok(())
+}
+
+/// The client's heartbeat packet came: the heartbeat of this task, or the
+/// session's heartbeat task (a session upgraded from polling), hears of it.
+fn heard<H: EngineIoHandler>(
+    engine: &Arc<Engine<H>>,
+    socket: &Socket<H::Data>,
+    heartbeat: Option<&mut Heartbeat>,
+) {
+    match heartbeat {
+        Some(hb) => hb.on_pong(&engine.config, socket),
+        None => socket.session().pong.notify_one(),
+    }
 }

@@ -12,6 +12,9 @@ pub enum DecodeError {
     InvalidBase64,
     /// A polling body or text frame is not valid UTF-8.
     InvalidUtf8,
+    /// A length prefix of a protocol v3 payload is not a length, or the
+    /// payload ends before the packet it announces.
+    InvalidLength,
 }
 
 impl fmt::Display for DecodeError {
@@ -21,6 +24,7 @@ impl fmt::Display for DecodeError {
             DecodeError::UnknownPacketType(b) => write!(f, "unknown packet type {:?}", *b as char),
             DecodeError::InvalidBase64 => f.write_str("invalid base64 in binary packet"),
             DecodeError::InvalidUtf8 => f.write_str("payload is not valid UTF-8"),
+            DecodeError::InvalidLength => f.write_str("invalid packet length in payload"),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Engine.IO protocol v4: packets, long-polling payloads and the handshake.
+//! Engine.IO protocol v4: packets, long-polling payloads and the handshake;
+//! [`v3`] the framing of protocol v3 (socket.io-client 2.x).
 //!
 //! Decoding is separate from I/O: [`Packet::decode_text`] and
 //! [`Packet::decode_binary`] read one WebSocket frame,
@@ -29,6 +30,7 @@ mod frame;
 mod handshake;
 mod packet;
 mod payload;
+pub mod v3;
 
 pub use error::DecodeError;
 pub use frame::Frame;

@@ -64,8 +64,8 @@ pub use packet::{Ack, AckId, Decoded, Event, Packet, PacketData, PacketType, RES
 pub use parser::{PacketFrames, Parser, ParserError};
 pub use raw_args::RawArgs;
 pub use ser::{
-    encode_ack, encode_ack_raw, encode_connect, encode_connect_error, encode_disconnect,
-    encode_event, encode_event_raw, EncodedPacket,
+    encode_ack, encode_ack_raw, encode_connect, encode_connect_error, encode_connect_error_v4,
+    encode_connect_v4, encode_disconnect, encode_event, encode_event_raw, EncodedPacket,
 };
 pub use spread::Spread;
 pub use value::Value;

@@ -228,6 +228,65 @@ pub fn encode_connect_error<T: ?Sized + Serialize>(
     Ok(finish(out, Vec::new()))
 }
 
+/// Encodes a `CONNECT` answer of Socket.IO protocol v4, the protocol of
+/// socket.io-client 2.x (over Engine.IO v3): no payload, where protocol v5
+/// sends the socket id.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketio_protocol::socket::encode_connect_v4;
+///
+/// assert_eq!(encode_connect_v4(&mut BytesMut::new(), "/").text, "40");
+/// assert_eq!(encode_connect_v4(&mut BytesMut::new(), "/admin").text, "40/admin,");
+/// ```
+pub fn encode_connect_v4(out: &mut BytesMut, ns: &str) -> EncodedPacket {
+    out.clear();
+    put_header(out, PacketType::Connect, ns, None);
+    finish(out, Vec::new())
+}
+
+/// Encodes a `CONNECT_ERROR` of Socket.IO protocol v4 (socket.io-client
+/// 2.x), as Node's server writes it for a refusal by a middleware: the
+/// error's data if it has data that JavaScript holds true, else its message
+/// as a JSON string.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use serde_json::json;
+/// use socketio_protocol::socket::encode_connect_error_v4;
+///
+/// let mut out = BytesMut::new();
+/// let p = encode_connect_error_v4(&mut out, "/", "Not authorized", None).unwrap();
+/// assert_eq!(p.text, r#"44"Not authorized""#);
+/// let p = encode_connect_error_v4(&mut out, "/admin", "Banned", Some(&json!({"until": 3}))).unwrap();
+/// assert_eq!(p.text, r#"44/admin,{"until":3}"#);
+/// let p = encode_connect_error_v4(&mut out, "/", "Banned", Some(&json!(0))).unwrap();
+/// assert_eq!(p.text, r#"44"Banned""#);
+/// ```
+pub fn encode_connect_error_v4(
+    out: &mut BytesMut,
+    ns: &str,
+    message: &str,
+    data: Option<&serde_json::Value>,
+) -> Result<EncodedPacket, serde_json::Error> {
+    use serde_json::Value;
+    // `err.data || err.message`, as JavaScript's `||` reads the data.
+    let truthy = |v: &&Value| match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    };
+    out.clear();
+    put_header(out, PacketType::ConnectError, ns, None);
+    match data.filter(truthy) {
+        Some(d) => serde_json::to_writer((&mut *out).writer(), d)?,
+        None => serde_json::to_writer((&mut *out).writer(), message)?,
+    }
+    Ok(finish(out, Vec::new()))
+}
+
 /// Encodes a `DISCONNECT` from namespace `ns`.
 ///
 /// ```
