@@ -22,6 +22,10 @@
 //! `flood`, how far it went and what stopped it. `MAX_BUFFERED_BYTES` sets
 //! the limit of each connection's outgoing queue.
 //!
+//! For the compression run (`socketio-bench deflate`), `PER_MESSAGE_DEFLATE=1`
+//! turns WebSocket per-message compression on (default threshold, 1024
+//! bytes), and `MAX_PAYLOAD` sets the largest message a client may send.
+//!
 //! Built with the package's `metrics` feature, it installs the Prometheus
 //! recorder before the server is built, so that every metric is recorded
 //! (docs/operations.md), and serves them at `GET /metrics`: the cost of
@@ -166,6 +170,19 @@ async fn main() -> std::io::Result<()> {
             )
         })?;
         config = config.max_buffered_bytes(bytes);
+    }
+    if let Ok(v) = std::env::var("MAX_PAYLOAD") {
+        let bytes = v.parse().map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("MAX_PAYLOAD={v}: {e}"),
+            )
+        })?;
+        config = config.max_payload(bytes);
+    }
+    // WebSocket per-message compression, for `socketio-bench deflate`.
+    if std::env::var("PER_MESSAGE_DEFLATE").is_ok_and(|v| v == "1") {
+        config = config.engine(|e| e.per_message_deflate(true));
     }
     // Before the server is built: it registers its metrics then.
     #[cfg(feature = "metrics")]

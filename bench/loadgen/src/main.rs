@@ -25,6 +25,7 @@
 
 mod cli;
 mod clock;
+mod deflate;
 mod measure;
 mod polling;
 mod procfs;
@@ -48,6 +49,7 @@ commands (against a running server):
   suite       start each --server NAME=COMMAND in turn, run every scenario, print a markdown table
   soak        clients with churn for a long time; the server's RSS, descriptors and tasks from start to end
   slow-consumer  a client that never reads while the server emits --bytes to it; the server's peak RSS
+  deflate     a large JSON broadcast with WebSocket compression off and on: wire bytes, server CPU
 
 common options:
   --addr HOST:PORT    server address (default 127.0.0.1:3000)
@@ -79,6 +81,10 @@ slow-consumer options:
   --server CMD        the server to start for each case (examples/bench_server), --server-cpu N
   --bytes N           what the server emits to the client (1 GiB), --chunk N in strings of (64 KiB)
   --max-buffered-bytes N   a queue limit to run besides the default (repeatable)
+
+deflate options:
+  --server CMD        the server to start for each mode (examples/bench_server), --server-cpu N
+  --clients N         receivers (20), --broadcasts N (20), --size BYTES of the JSON document (1000000)
 
 soak options (durations in seconds, or with a unit: 500ms, 60s, 30m, 1h):
   --server CMD        start CMD (sh -c, with PORT, PING_INTERVAL_MS, PING_TIMEOUT_MS set), stop it after;
@@ -136,6 +142,7 @@ fn main() -> ExitCode {
             "suite" => suite::run(args).await,
             "soak" => soak::run(args).await,
             "slow-consumer" => slow_consumer::run(args).await,
+            "deflate" => deflate::run(args).await,
             other => scenario::run_one(other, &mut args).await,
         }
     });

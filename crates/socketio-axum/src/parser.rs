@@ -27,12 +27,20 @@ pub(crate) fn outbound(parser: Parser, packet: EncodedPacket) -> Result<Outbound
 
 /// `out`, or the same frames never to be compressed when `compress` is
 /// false (Node's `compress(false)`).
+#[inline]
 pub(crate) fn compressed(out: Outbound, compress: bool) -> Outbound {
-    match (compress, out) {
-        (true, out) => out,
-        (false, Outbound::Frame(f)) => Outbound::Uncompressed(vec![f]),
-        (false, Outbound::Frames(v)) => Outbound::Uncompressed(v),
-        (false, out) => out,
+    if compress {
+        return out;
+    }
+    uncompressed(out)
+}
+
+#[cold]
+fn uncompressed(out: Outbound) -> Outbound {
+    match out {
+        Outbound::Frame(f) => Outbound::Uncompressed(vec![f]),
+        Outbound::Frames(v) => Outbound::Uncompressed(v),
+        out => out,
     }
 }
 

@@ -68,6 +68,7 @@ impl Deflate {
     /// extension agreed, `compress` asked, and the payload at least the
     /// threshold); it stays valid until the next call.
     #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    #[inline]
     pub(crate) fn compress(&mut self, frame: &Frame, compress: bool) -> Option<&[u8]> {
         #[cfg(feature = "deflate")]
         if let Some(on) = self.on.as_mut().filter(|_| compress) {

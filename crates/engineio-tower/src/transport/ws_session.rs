@@ -330,6 +330,7 @@ async fn put_one(
 
 /// A binary message as protocol v3 sends it on a WebSocket: the type byte
 /// `4` first, or `b4` and base64 text to a client that takes no binary.
+#[cold]
 fn v3_binary(data: &[u8], base64: bool) -> Frame {
     let mut out = BytesMut::with_capacity(data.len() + 2);
     if base64 {

@@ -220,7 +220,10 @@ impl FrameDecoder {
 }
 
 impl FrameDecoder {
+    // Out of line: inflating dwarfs a call, and `finish` stays small for
+    // the uncompressed messages.
     #[cfg(feature = "deflate")]
+    #[inline(never)]
     fn inflate(&mut self, text: bool, payload: &[u8]) -> Result<Incoming, FrameError> {
         use super::deflate::{InflateError, Inflater};
         let max = self.max_message;
@@ -249,6 +252,7 @@ impl FrameDecoder {
     }
 
     #[cfg(not(feature = "deflate"))]
+    #[cold]
     fn inflate(&mut self, _text: bool, _payload: &[u8]) -> Result<Incoming, FrameError> {
         // RSV1 is refused by the header without the extension.
         Err(FrameError::Protocol(
