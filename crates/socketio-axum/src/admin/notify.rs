@@ -211,37 +211,8 @@ impl Observer for AdminObserver {
     }
 
     fn describe(&self, socket: &SocketRef, data: &mut Value) {
-        decorate(socket, data);
+        serialize::decorate(socket, data);
     }
-}
-
-/// Adds the connection id and transport under `_admin` to a socket's data,
-/// as Node's instrumentation keeps them there for other servers' UIs.
-pub(super) fn decorate(socket: &SocketRef, data: &mut Value) {
-    let admin = json!({
-        "clientId": client_id(socket),
-        "transport": socket.conn().transport().as_str(),
-    });
-    match data {
-        Value::Object(m) => {
-            m.insert(serialize::ADMIN_KEY.into(), admin);
-        }
-        Value::Null => *data = json!({ serialize::ADMIN_KEY: admin }),
-        // Data that is not an object cannot carry the key (in Node
-        // neither: the instrumentation replaces it with an object).
-        _ => {}
-    }
-}
-
-/// The first 12 characters of the connection's id, as Node shows it ("this
-/// information is quite sensitive").
-fn client_id(socket: &SocketRef) -> String {
-    socket
-        .connection_id()
-        .to_string()
-        .chars()
-        .take(12)
-        .collect()
 }
 
 /// Starts the task that emits the notices to the admin namespace. It ends

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::{adapter::SocketData, RemoteSocket, SocketIo};
+use crate::{adapter::SocketData, RemoteSocket, SocketIo, SocketRef};
 
 /// The key under which a socket's connection id and transport travel in
 /// its `data` to other servers, as Node's instrumentation puts them.
@@ -20,7 +20,7 @@ fn from_remote(nsp: &str, s: &RemoteSocket) -> Value {
     match s.as_local() {
         Some(local) => {
             let mut data = s.data().clone();
-            super::notify::decorate(local, &mut data);
+            decorate(local, &mut data);
             socket(nsp, s.id(), s.handshake(), s.rooms(), &data)
         }
         None => socket(nsp, s.id(), s.handshake(), s.rooms(), s.data()),
@@ -94,4 +94,33 @@ pub(super) async fn all_sockets(io: &SocketIo) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Adds the connection id and transport under `_admin` to a socket's data,
+/// as Node's instrumentation keeps them there for other servers' UIs.
+pub(super) fn decorate(socket: &SocketRef, data: &mut Value) {
+    let admin = json!({
+        "clientId": client_id(socket),
+        "transport": socket.conn().transport().as_str(),
+    });
+    match data {
+        Value::Object(m) => {
+            m.insert(ADMIN_KEY.into(), admin);
+        }
+        Value::Null => *data = json!({ ADMIN_KEY: admin }),
+        // Data that is not an object cannot carry the key (in Node
+        // neither: the instrumentation replaces it with an object).
+        _ => {}
+    }
+}
+
+/// The first 12 characters of the connection's id, as Node shows it ("this
+/// information is quite sensitive").
+fn client_id(socket: &SocketRef) -> String {
+    socket
+        .connection_id()
+        .to_string()
+        .chars()
+        .take(12)
+        .collect()
 }
