@@ -30,6 +30,10 @@ io.on("connection", (socket) => {
     io.to("b").except("a").emit("m", 5);
     io.volatile.emit("m", 6);
     io.to(["a", "b"]).emit("m", 7);
+    for (let i = 0; i < 1000; i++) {
+      if (i % 2 === 0) socket.emit("bulk", i);
+      else io.to("a").emit("bulk", i);
+    }
   });
   socket.on("after", (ack) => {
     socket.emit("m", 100);

@@ -7,11 +7,13 @@
 // The client asks the server to `setup` (join rooms "a" and "b", set its
 // data, emit "m" 0), then to `cut` it off: the server closes the transport
 // (`recover`, `expire`) or disconnects the socket (`kick`), and emits "m"
-// 1..7 meanwhile, directly, to its rooms, to others, volatile. The client
+// 1..7 meanwhile, directly, to its rooms, to others, volatile, then "bulk"
+// 0..999, directly and to room "a" in turn. The client
 // reconnects (at once; after the 1 s window for `expire`; by hand after
 // `kick`), then asks for `after` ("m" 100) and the server's `state`.
 // Prints every "m" with its first argument and whether it had an offset,
-// the reconnection, and both sides' view of the recovery.
+// the reconnection with how many "bulk" came (and whether each came once,
+// in order), and both sides' view of the recovery.
 
 import { io } from "socket.io-client";
 import { args, deadline, fail, finish, log, next, transportOptions } from "./sio_common.mjs";
@@ -31,6 +33,13 @@ socket.on("m", (...args) => {
   log({ event: "m", n: args[0], args: args.length, offset: typeof last === "string" });
 });
 
+let bulk = 0;
+let bulkInOrder = true;
+socket.on("bulk", (n, offset) => {
+  if (n !== bulk || typeof offset !== "string") bulkInOrder = false;
+  bulk += 1;
+});
+
 try {
   await next(socket, "connect");
   const first = socket.id;
@@ -44,7 +53,7 @@ try {
   if (scenario === "kick") socket.connect();
 
   await next(socket, "connect");
-  log({ event: "reconnected", recovered: socket.recovered, sameId: socket.id === first });
+  log({ event: "reconnected", recovered: socket.recovered, sameId: socket.id === first, bulk, bulkInOrder });
   await socket.emitWithAck("after");
   const state = await socket.emitWithAck("state");
   log({ event: "state", ...state, sameId: state.id === first });

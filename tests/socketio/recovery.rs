@@ -18,12 +18,18 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// Our server with the handlers of `tests/node/csr_server.mjs` and the same
 /// one-second window.
 async fn our_server() -> SioServer {
+    our_server_with(window()).await
+}
+
+fn window() -> ConnectionStateRecovery {
+    ConnectionStateRecovery::default().max_disconnection_duration(Duration::from_secs(1))
+}
+
+async fn our_server_with(recovery: ConnectionStateRecovery) -> SioServer {
     let config = SocketIoConfig::builder()
         .ping_interval(Duration::from_secs(60))
         .ping_timeout(Duration::from_secs(60))
-        .connection_state_recovery(
-            ConnectionStateRecovery::default().max_disconnection_duration(Duration::from_secs(1)),
-        )
+        .connection_state_recovery(recovery)
         .build();
     let server =
         SioServer::start_with(SocketIo::builder().config(config), axum::Router::new()).await;
@@ -51,6 +57,13 @@ async fn our_server() -> SioServer {
                 io.to("b").except("a").emit("m", &5).expect("emit");
                 io.volatile().emit("m", &6).expect("emit");
                 io.to(["a", "b"]).emit("m", &7).expect("emit");
+                for i in 0..1000 {
+                    if i % 2 == 0 {
+                        let _ = socket.emit("bulk", &i);
+                    } else {
+                        io.to("a").emit("bulk", &i).expect("emit");
+                    }
+                }
             },
         );
         socket.on("after", |socket: SocketRef, ack: AckSender| async move {
@@ -142,20 +155,11 @@ async fn the_official_client_recovers_its_state_and_missed_events_on_ours_as_on_
         m(2, 2),
         m(4, 3),
         m(7, 2),
-        json!({"event": "reconnected", "recovered": true, "sameId": true}),
+        // And the 1,000 "bulk", once each, in order, before `connect`.
+        json!({"event": "reconnected", "recovered": true, "sameId": true, "bulk": 1000, "bulkInOrder": true}),
         m(100, 2),
         json!({"event": "state", "recovered": true, "rooms": ["a", "b"], "data": {"n": 42}, "sameId": true}),
     ];
-    let fresh = |reason: &str| {
-        vec![
-            json!({"event": "connect", "recovered": false}),
-            m(0, 2),
-            json!({"event": "disconnect", "reason": reason}),
-            json!({"event": "reconnected", "recovered": false, "sameId": false}),
-            m(100, 2),
-            json!({"event": "state", "recovered": false, "rooms": [], "data": null, "sameId": false}),
-        ]
-    };
     let cases = [
         ("recover", recovered),
         // Past the one-second window.
@@ -171,6 +175,29 @@ async fn the_official_client_recovers_its_state_and_missed_events_on_ours_as_on_
             }
         }
     }
+}
+
+/// What a client that is not recovered sees: the events emitted while it
+/// was away are lost, as without recovery.
+fn fresh(reason: &str) -> Vec<Value> {
+    vec![
+        json!({"event": "connect", "recovered": false}),
+        m(0, 2),
+        json!({"event": "disconnect", "reason": reason}),
+        json!({"event": "reconnected", "recovered": false, "sameId": false, "bulk": 0, "bulkInOrder": true}),
+        m(100, 2),
+        json!({"event": "state", "recovered": false, "rooms": [], "data": null, "sameId": false}),
+    ]
+}
+
+/// Past `max_packets` (1,000 "bulk" and more for a cap of 500) the oldest
+/// packets are dropped, and the client that missed them gets a new session,
+/// not a recovered one with holes.
+#[tokio::test]
+async fn a_client_that_missed_packets_dropped_past_the_cap_is_not_recovered() {
+    let server = our_server_with(window().max_packets(500)).await;
+    let lines = run(&server.url(), "websocket", "recover").await;
+    assert_eq!(lines, fresh("transport close"));
 }
 
 #[tokio::test]
