@@ -300,6 +300,11 @@ impl SocketRef {
     /// [`EmitError::QueueFull`] and the connection is closed as a slow
     /// consumer; a queue that stays at `max_buffered_packets` for
     /// `slow_consumer_timeout` closes it too (see docs/configuration.md).
+    ///
+    /// With connection state recovery on, the packet carries its offset
+    /// and is kept: emitted to a socket whose connection was just lost, it
+    /// fails with [`EmitError::Disconnected`] and is still replayed if the
+    /// client recovers its session.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), self.ns(), event, None, data)?;
         self.send_event(event, packet, false, true)
