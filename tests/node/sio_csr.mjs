@@ -2,7 +2,7 @@
 // (tests/socketio/recovery.rs) or Node's (csr_server.mjs), with the same
 // handlers, so that the two are shown to agree.
 //
-//   node sio_csr.mjs <url> <polling|websocket> <recover|expire|kick>
+//   node sio_csr.mjs <url> <polling|websocket> <recover|expire|kick|ping>
 //
 // The client asks the server to `setup` (join rooms "a" and "b", set its
 // data, emit "m" 0), then to `cut` it off: the server closes the transport
@@ -10,7 +10,8 @@
 // 1..7 meanwhile, directly, to its rooms, to others, volatile, then "bulk"
 // 0..999, directly and to room "a" in turn. The client
 // reconnects (at once; after the 1 s window for `expire`; by hand after
-// `kick`), then asks for `after` ("m" 100) and the server's `state`.
+// `kick`). With `ping` the client stops answering pings instead, and the
+// server emits the same when the socket leaves with "ping timeout". then asks for `after` ("m" 100) and the server's `state`.
 // Prints every "m" with its first argument and whether it had an offset,
 // the reconnection with how many "bulk" came (and whether each came once,
 // in order), and both sides' view of the recovery.
@@ -47,7 +48,14 @@ try {
   await socket.emitWithAck("setup");
 
   const disconnected = next(socket, "disconnect");
-  socket.emit("cut", scenario === "kick" ? "kick" : "close");
+  if (scenario === "ping") {
+    // This connection's engine answers no more pings; the next one will.
+    const engine = socket.io.engine;
+    const send = engine._sendPacket.bind(engine);
+    engine._sendPacket = (type, ...rest) => (type === "pong" ? undefined : send(type, ...rest));
+  } else {
+    socket.emit("cut", scenario === "kick" ? "kick" : "close");
+  }
   const [reason] = await disconnected;
   log({ event: "disconnect", reason });
   if (scenario === "kick") socket.connect();

@@ -10,7 +10,7 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data},
-    ConnectionStateRecovery, SocketIo, SocketIoConfig, SocketRef,
+    ConnectionStateRecovery, DisconnectReason, SocketIo, SocketIoConfig, SocketRef,
 };
 use socketio_axum_tests::{node_script, within, SioServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -18,17 +18,18 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// Our server with the handlers of `tests/node/csr_server.mjs` and the same
 /// one-second window.
 async fn our_server() -> SioServer {
-    our_server_with(window()).await
+    our_server_with(window(), Duration::from_secs(60)).await
 }
 
 fn window() -> ConnectionStateRecovery {
     ConnectionStateRecovery::default().max_disconnection_duration(Duration::from_secs(1))
 }
 
-async fn our_server_with(recovery: ConnectionStateRecovery) -> SioServer {
+/// `ping` is both the ping interval and the ping timeout.
+async fn our_server_with(recovery: ConnectionStateRecovery, ping: Duration) -> SioServer {
     let config = SocketIoConfig::builder()
-        .ping_interval(Duration::from_secs(60))
-        .ping_timeout(Duration::from_secs(60))
+        .ping_interval(ping)
+        .ping_timeout(ping)
         .connection_state_recovery(recovery)
         .build();
     let server =
@@ -48,24 +49,14 @@ async fn our_server_with(recovery: ConnectionStateRecovery) -> SioServer {
                 } else {
                     socket.conn().close();
                 }
-                // The socket is gone or going: these fail or are dropped
-                // live, and are kept for recovery.
-                let _ = socket.emit("m", &1);
-                io.to("a").emit("m", &2).expect("emit");
-                io.to("c").emit("m", &3).expect("emit");
-                io.emit("m", &(4, json!({ "x": [1] }))).expect("emit");
-                io.to("b").except("a").emit("m", &5).expect("emit");
-                io.volatile().emit("m", &6).expect("emit");
-                io.to(["a", "b"]).emit("m", &7).expect("emit");
-                for i in 0..1000 {
-                    if i % 2 == 0 {
-                        let _ = socket.emit("bulk", &i);
-                    } else {
-                        io.to("a").emit("bulk", &i).expect("emit");
-                    }
-                }
+                emit_while_away(&socket, &io);
             },
         );
+        socket.on_disconnect(|socket: SocketRef, reason: DisconnectReason| async move {
+            if reason == DisconnectReason::PingTimeout {
+                emit_while_away(&socket, &socket.io());
+            }
+        });
         socket.on("after", |socket: SocketRef, ack: AckSender| async move {
             socket.emit("m", &100).expect("emit");
             ack.send(&()).expect("ack");
@@ -91,16 +82,37 @@ async fn our_server_with(recovery: ConnectionStateRecovery) -> SioServer {
     server
 }
 
+/// What the server emits once the socket is gone or going: these fail or
+/// are dropped live, and are kept for recovery.
+fn emit_while_away(socket: &SocketRef, io: &SocketIo) {
+    let _ = socket.emit("m", &1);
+    io.to("a").emit("m", &2).expect("emit");
+    io.to("c").emit("m", &3).expect("emit");
+    io.emit("m", &(4, json!({ "x": [1] }))).expect("emit");
+    io.to("b").except("a").emit("m", &5).expect("emit");
+    io.volatile().emit("m", &6).expect("emit");
+    io.to(["a", "b"]).emit("m", &7).expect("emit");
+    for i in 0..1000 {
+        if i % 2 == 0 {
+            let _ = socket.emit("bulk", &i);
+        } else {
+            io.to("a").emit("bulk", &i).expect("emit");
+        }
+    }
+}
+
 /// Node's server (`tests/node/csr_server.mjs`), until dropped.
 struct NodeServer {
     _child: tokio::process::Child,
     url: String,
 }
 
-async fn nodes_server() -> NodeServer {
+/// `args`: the ping interval and timeout in ms, if not 60 s.
+async fn nodes_server(args: &[&str]) -> NodeServer {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut child = tokio::process::Command::new("node")
         .arg(dir.join("node/csr_server.mjs"))
+        .args(args)
         .current_dir(&dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -144,22 +156,8 @@ fn m(n: u32, args: u32) -> Value {
 #[tokio::test]
 async fn the_official_client_recovers_its_state_and_missed_events_on_ours_as_on_nodes() {
     let ours = our_server().await;
-    let node = nodes_server().await;
-    let recovered = vec![
-        json!({"event": "connect", "recovered": false}),
-        m(0, 2),
-        json!({"event": "disconnect", "reason": "transport close"}),
-        // Missed, in order, before `connect`: direct, room "a", everyone,
-        // rooms "a"/"b"; not room "c", not "b" except "a", not volatile.
-        m(1, 2),
-        m(2, 2),
-        m(4, 3),
-        m(7, 2),
-        // And the 1,000 "bulk", once each, in order, before `connect`.
-        json!({"event": "reconnected", "recovered": true, "sameId": true, "bulk": 1000, "bulkInOrder": true}),
-        m(100, 2),
-        json!({"event": "state", "recovered": true, "rooms": ["a", "b"], "data": {"n": 42}, "sameId": true}),
-    ];
+    let node = nodes_server(&[]).await;
+    let recovered = recovered("transport close");
     let cases = [
         ("recover", recovered),
         // Past the one-second window.
@@ -175,6 +173,38 @@ async fn the_official_client_recovers_its_state_and_missed_events_on_ours_as_on_
             }
         }
     }
+}
+
+/// A client that stops answering pings: the server closes the connection
+/// ("ping timeout", the client sees "transport close"), emits while it is
+/// away, and the client recovers.
+#[tokio::test]
+async fn a_client_recovers_after_a_ping_timeout_on_ours_as_on_nodes() {
+    let ours = our_server_with(window(), Duration::from_millis(300)).await;
+    let node = nodes_server(&["300", "300"]).await;
+    for (who, url) in [("Node's", node.url.clone()), ("ours", ours.url())] {
+        let lines = run(&url, "websocket", "ping").await;
+        assert_eq!(lines, recovered("transport close"), "{who}");
+    }
+}
+
+/// What a recovered client sees, after leaving with `reason`.
+fn recovered(reason: &str) -> Vec<Value> {
+    vec![
+        json!({"event": "connect", "recovered": false}),
+        m(0, 2),
+        json!({"event": "disconnect", "reason": reason}),
+        // Missed, in order, before `connect`: direct, room "a", everyone,
+        // rooms "a"/"b"; not room "c", not "b" except "a", not volatile.
+        m(1, 2),
+        m(2, 2),
+        m(4, 3),
+        m(7, 2),
+        // And the 1,000 "bulk", once each, in order, before `connect`.
+        json!({"event": "reconnected", "recovered": true, "sameId": true, "bulk": 1000, "bulkInOrder": true}),
+        m(100, 2),
+        json!({"event": "state", "recovered": true, "rooms": ["a", "b"], "data": {"n": 42}, "sameId": true}),
+    ]
 }
 
 /// What a client that is not recovered sees: the events emitted while it
@@ -195,7 +225,7 @@ fn fresh(reason: &str) -> Vec<Value> {
 /// not a recovered one with holes.
 #[tokio::test]
 async fn a_client_that_missed_packets_dropped_past_the_cap_is_not_recovered() {
-    let server = our_server_with(window().max_packets(500)).await;
+    let server = our_server_with(window().max_packets(500), Duration::from_secs(60)).await;
     let lines = run(&server.url(), "websocket", "recover").await;
     assert_eq!(lines, fresh("transport close"));
 }
