@@ -2,7 +2,7 @@
 // (tests/socketio/recovery.rs) or Node's (csr_server.mjs), with the same
 // handlers, so that the two are shown to agree.
 //
-//   node sio_csr.mjs <url> <polling|websocket> <recover|expire|kick|ping>
+//   node sio_csr.mjs <url> <polling|websocket> <recover|expire|kick|ping> [msgpack]
 //
 // The client asks the server to `setup` (join rooms "a" and "b", set its
 // data, emit "m" 0), then to `cut` it off: the server closes the transport
@@ -17,9 +17,10 @@
 // in order), and both sides' view of the recovery.
 
 import { io } from "socket.io-client";
+import msgpack from "socket.io-msgpack-parser";
 import { args, deadline, fail, finish, log, next, transportOptions } from "./sio_common.mjs";
 
-const [url, mode, scenario] = args("sio_csr.mjs <url> <polling|websocket> <recover|expire|kick>");
+const [url, mode, scenario, parser] = args("sio_csr.mjs <url> <polling|websocket> <recover|expire|kick|ping> [msgpack]");
 const timer = deadline();
 const delay = scenario === "expire" ? 1_500 : 20;
 const socket = io(url, {
@@ -27,6 +28,7 @@ const socket = io(url, {
   reconnectionDelay: delay,
   reconnectionDelayMax: delay,
   randomizationFactor: 0,
+  ...(parser === "msgpack" ? { parser: msgpack } : {}),
 });
 socket.on("connect_error", (err) => log({ event: "connect_error", message: err.message }));
 socket.on("m", (...args) => {

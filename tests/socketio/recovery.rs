@@ -10,7 +10,7 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data},
-    ConnectionStateRecovery, DisconnectReason, SocketIo, SocketIoConfig, SocketRef,
+    ConnectionStateRecovery, DisconnectReason, Parser, SocketIo, SocketIoConfig, SocketRef,
 };
 use socketio_axum_tests::{node_script, within, SioServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -27,9 +27,18 @@ fn window() -> ConnectionStateRecovery {
 
 /// `ping` is both the ping interval and the ping timeout.
 async fn our_server_with(recovery: ConnectionStateRecovery, ping: Duration) -> SioServer {
+    our_server_on(recovery, ping, Parser::Json).await
+}
+
+async fn our_server_on(
+    recovery: ConnectionStateRecovery,
+    ping: Duration,
+    parser: Parser,
+) -> SioServer {
     let config = SocketIoConfig::builder()
         .ping_interval(ping)
         .ping_timeout(ping)
+        .parser(parser)
         .connection_state_recovery(recovery)
         .build();
     let server =
@@ -135,7 +144,11 @@ async fn nodes_server(args: &[&str]) -> NodeServer {
 
 /// The lines of `sio_csr.mjs`, the `state` line without its socket id.
 async fn run(url: &str, transport: &str, scenario: &str) -> Vec<Value> {
-    let out = node_script("sio_csr.mjs", &[url, transport, scenario]).await;
+    run_with(&[url, transport, scenario]).await
+}
+
+async fn run_with(args: &[&str]) -> Vec<Value> {
+    let out = node_script("sio_csr.mjs", args).await;
     out.assert_success();
     out.json_lines()
         .into_iter()
@@ -185,6 +198,17 @@ async fn a_client_recovers_after_a_ping_timeout_on_ours_as_on_nodes() {
     for (who, url) in [("Node's", node.url.clone()), ("ours", ours.url())] {
         let lines = run(&url, "websocket", "ping").await;
         assert_eq!(lines, recovered("transport close"), "{who}");
+    }
+}
+
+/// With the msgpack parser the offset is written into each msgpack packet
+/// as into the JSON ones.
+#[tokio::test]
+async fn the_official_client_with_the_msgpack_parser_recovers_on_ours() {
+    let ours = our_server_on(window(), Duration::from_secs(60), Parser::Msgpack).await;
+    for transport in ["websocket", "polling"] {
+        let lines = run_with(&[&ours.url(), transport, "recover", "msgpack"]).await;
+        assert_eq!(lines, recovered("transport close"), "{transport}");
     }
 }
 
