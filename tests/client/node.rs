@@ -1,12 +1,10 @@
 //! Against the official Node server (`socket.io` 4.8.4, `tests/node/client_server.mjs`).
 
-use std::time::Duration;
-
 use serde_json::json;
-use socketio_client::{DisconnectReason, Transports};
+use socketio_client::Transports;
 
 use crate::{
-    harness::{builder, within, Probe},
+    harness::{builder, within},
     scenarios,
     servers::{NodeServer, Server},
 };
@@ -97,39 +95,7 @@ async fn a_handshake_refused_by_node_names_the_status_and_message() {
 #[tokio::test]
 async fn recovers_the_session_after_a_dropped_connection() {
     let server = NodeServer::start(0, json!({"recovery": true})).await;
-    let client = builder(&server.url(), Transports::WebSocketOnly)
-        .reconnection_delay(Duration::from_millis(300))
-        .auth(json!({"token": "good"}))
-        .build()
-        .expect("client");
-    let socket = client.socket("/");
-    let mut probe = Probe::new();
-    probe.watch_client(&client);
-    probe.watch_socket(&socket);
-    within("connect", socket.connect()).await.expect("connect");
-    let welcome = probe.event("/", "welcome").await;
-    // The server appends the offset of the event to its arguments.
-    assert_eq!(welcome.len(), 2, "{welcome:?}");
-    assert!(welcome[1].is_string(), "{welcome:?}");
-    assert!(!socket.recovered());
-    let first_id = socket.id();
-
-    let answer: String = socket
-        .emit_with_ack("drop", &())
-        .timeout(Duration::from_secs(5))
-        .await
-        .expect("drop");
-    assert_eq!(answer, "dropping");
-    let (_, reason) = probe.disconnected("/").await;
-    assert_eq!(reason, DisconnectReason::TransportClose);
-    // The server replays what was missed before it confirms the
-    // connection; as with the JS client, those events are handled first.
-    let missed = probe.event("/", "missed").await;
-    assert_eq!(missed[0], "while you were away");
-    probe.connected("/").await;
-    assert!(socket.recovered(), "the server restored the session");
-    assert_eq!(socket.id(), first_id, "a restored session keeps its id");
-    client.disconnect();
+    scenarios::recovers_after_a_dropped_connection(&server.url()).await;
 }
 
 #[tokio::test]

@@ -38,6 +38,13 @@ async fn events_and_acks_both_ways() {
     scenarios::events_and_acks(&server.url()).await;
 }
 
+/// Connection state recovery on our server, with our client.
+#[tokio::test]
+async fn recovers_the_session_after_a_dropped_connection() {
+    let server = RustServer::start_with_recovery();
+    scenarios::recovers_after_a_dropped_connection(&server.url()).await;
+}
+
 #[tokio::test]
 async fn binary_both_ways_over_polling() {
     let server = RustServer::start(0);

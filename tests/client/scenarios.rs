@@ -353,3 +353,42 @@ pub(crate) async fn values_with_binary(url: &str) {
     assert_eq!(back, several.0);
     client.disconnect();
 }
+
+/// With connection state recovery on, the client keeps the server's `pid`
+/// and the offset of the last event, sends them when it reconnects, and the
+/// server restores the session and replays what was missed.
+pub(crate) async fn recovers_after_a_dropped_connection(url: &str) {
+    let client = builder(url, Transports::WebSocketOnly)
+        .reconnection_delay(Duration::from_millis(300))
+        .auth(json!({"token": "good"}))
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    let welcome = probe.event("/", "welcome").await;
+    // The server appends the offset of the event to its arguments.
+    assert_eq!(welcome.len(), 2, "{welcome:?}");
+    assert!(welcome[1].is_string(), "{welcome:?}");
+    assert!(!socket.recovered());
+    let first_id = socket.id();
+
+    let answer: String = socket
+        .emit_with_ack("drop", &())
+        .timeout(Duration::from_secs(5))
+        .await
+        .expect("drop");
+    assert_eq!(answer, "dropping");
+    let (_, reason) = probe.disconnected("/").await;
+    assert_eq!(reason, DisconnectReason::TransportClose);
+    // The server replays what was missed before it confirms the
+    // connection; as with the JS client, those events are handled first.
+    let missed = probe.event("/", "missed").await;
+    assert_eq!(missed[0], "while you were away");
+    probe.connected("/").await;
+    assert!(socket.recovered(), "the server restored the session");
+    assert_eq!(socket.id(), first_id, "a restored session keeps its id");
+    client.disconnect();
+}

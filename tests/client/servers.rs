@@ -15,7 +15,7 @@ use std::{
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data, Handshake, RawArgs},
-    Binary, ConnectError, SocketIo, SocketIoConfig, SocketRef, Spread,
+    Binary, ConnectError, ConnectionStateRecovery, SocketIo, SocketIoConfig, SocketRef, Spread,
 };
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -110,6 +110,16 @@ impl Server for RustServer {
 impl RustServer {
     /// Starts a server on `port` (0 for any).
     pub(crate) fn start(port: u16) -> RustServer {
+        Self::start_with(port, false)
+    }
+
+    /// Starts a server with connection state recovery on (a 10 s window,
+    /// as `client_server.mjs` with `"recovery": true`).
+    pub(crate) fn start_with_recovery() -> RustServer {
+        Self::start_with(0, true)
+    }
+
+    fn start_with(port: u16, recovery: bool) -> RustServer {
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -124,7 +134,7 @@ impl RustServer {
                 let port = listener.local_addr().expect("address").port();
                 let _ = bound_tx.send(port);
                 tokio::select! {
-                    _ = axum::serve(listener, app()) => {}
+                    _ = axum::serve(listener, app(recovery)) => {}
                     _ = stopped => {}
                 }
             });
@@ -185,17 +195,22 @@ fn welcome(socket: &SocketRef, auth: &Value, handshake: &Handshake) {
             "header": header,
             "engine": socket.connection_id().to_string(),
             "ns": socket.ns().to_string(),
-            "recovered": false,
+            "recovered": socket.recovered(),
         }),
     );
 }
 
 /// The app: the same namespaces and events as `client_server.mjs`.
-fn app() -> axum::Router {
-    let config = SocketIoConfig::builder()
+fn app(recovery: bool) -> axum::Router {
+    let mut config = SocketIoConfig::builder()
         .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200))
-        .build();
+        .ping_timeout(Duration::from_millis(200));
+    if recovery {
+        config = config.connection_state_recovery(
+            ConnectionStateRecovery::default().max_disconnection_duration(Duration::from_secs(10)),
+        );
+    }
+    let config = config.build();
     let (layer, io) = SocketIo::builder().config(config).build_layer();
     let log: Arc<Mutex<Vec<Value>>> = Arc::default();
 
@@ -301,5 +316,18 @@ fn register_main(socket: &SocketRef, log: Arc<Mutex<Vec<Value>>>) {
     socket.on(
         "kick",
         |socket: SocketRef| async move { socket.disconnect() },
+    );
+    // As Node's: closes the connection, then broadcasts while the client is away.
+    socket.on(
+        "drop",
+        |socket: SocketRef, io: SocketIo, ack: AckSender| async move {
+            let _ = ack.send(&("dropping",));
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                socket.conn().close();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let _ = io.emit("missed", "while you were away");
+            });
+        },
     );
 }

@@ -23,6 +23,7 @@ mod namespaces;
 mod options;
 mod panics;
 mod reconnect;
+mod recovery;
 mod relay;
 mod rooms_extract;
 mod serve_client;

@@ -13,8 +13,8 @@ use bytes::BytesMut;
 use engineio_tower::{CloseReason, EngineIoHandler, Message, Sid};
 use socketio_protocol::{
     socket::{
-        encode_connect, encode_connect_error, encode_connect_error_v4, encode_connect_v4, Ack,
-        Decoder, Event, Packet, PacketData,
+        encode_connect, encode_connect_error, encode_connect_error_v4, encode_connect_v4,
+        encode_connect_with_pid, Ack, Decoder, Event, Packet, PacketData,
     },
     Str,
 };
@@ -211,14 +211,54 @@ impl Client {
             return;
         }
         conn.data().joined.store(true, Ordering::Release);
-        let socket = SocketRef::new(ns.clone(), conn.clone(), parts.auth.clone());
+        let (socket, missed) = match restore(&ns, parts.auth.as_deref()) {
+            Some((id, restored)) => {
+                let session = restored.session;
+                let socket = SocketRef::recovered_as(
+                    ns.clone(),
+                    conn.clone(),
+                    parts.auth.clone(),
+                    id,
+                    session.pid,
+                );
+                let own = socket.id().to_string();
+                let rooms: Vec<_> = session.rooms.into_iter().filter(|r| **r != own).collect();
+                ns.join(socket.id(), &rooms);
+                *crate::write(&socket.0.data) = session.data;
+                trace::debug!(sid = %socket.id(), ns = %ns.path, missed = restored.missed.len(), "socket.io: connection state recovered");
+                (socket, restored.missed)
+            }
+            None => (
+                SocketRef::new(ns.clone(), conn.clone(), parts.auth.clone()),
+                Vec::new(),
+            ),
+        };
+        // Node sends the missed packets at once, before the `CONNECT`: the
+        // client delivers them before its `connect` event.
+        for packet in missed {
+            if let Ok(out) = ns.outbound(packet) {
+                let _ = conn.send(out);
+            }
+        }
+        let skip_middlewares = socket.recovered()
+            && ns
+                .shared
+                .config
+                .recovery
+                .is_some_and(|r| r.skip_middlewares);
         crate::lock(&conn.data().sockets).push((ns.path.clone(), socket.clone()));
         let conn = conn.clone();
         let job_socket = socket.clone();
         socket.run(Box::new(move || {
             let socket = job_socket;
             Box::pin(async move {
-                let refused = match CatchPanic::new(ns.run_middlewares(&socket, &parts)).await {
+                let middlewares = async {
+                    match skip_middlewares {
+                        true => Ok(()),
+                        false => ns.run_middlewares(&socket, &parts).await,
+                    }
+                };
+                let refused = match CatchPanic::new(middlewares).await {
                     Ok(Ok(())) => None,
                     Ok(Err(e)) => {
                         trace::debug!(sid = %socket.id(), ns = %ns.path, error = %e, "socket.io: connection refused by a middleware");
@@ -253,10 +293,12 @@ impl Client {
                             o.socket_connected(&socket);
                         }
                         let sid = socket.id().to_string();
-                        let accepted = if conn.protocol() == 3 {
-                            encode_connect_v4(&mut BytesMut::new(), &ns.path)
-                        } else {
-                            encode_connect(&mut BytesMut::new(), &ns.path, &sid)
+                        let accepted = match (conn.protocol(), &socket.0.pid) {
+                            (3, _) => encode_connect_v4(&mut BytesMut::new(), &ns.path),
+                            (_, Some(pid)) => {
+                                encode_connect_with_pid(&mut BytesMut::new(), &ns.path, &sid, pid)
+                            }
+                            (_, None) => encode_connect(&mut BytesMut::new(), &ns.path, &sid),
                         };
                         if let Ok(out) = ns.outbound(accepted) {
                             let _ = conn.send(out);
@@ -269,6 +311,39 @@ impl Client {
                 }
             })
         }));
+    }
+}
+
+/// With connection state recovery on, the session that a CONNECT's auth
+/// (`{"pid": ..., "offset": ...}`, both strings, as the official client
+/// sends them) names, if the store still has it whole, with its socket id.
+fn restore(
+    ns: &crate::ns::Namespace,
+    auth: Option<&str>,
+) -> Option<(Sid, crate::adapter::RestoredSession)> {
+    let store = ns.sessions()?;
+    #[derive(serde::Deserialize)]
+    struct Resume {
+        pid: serde_json::Value,
+        offset: serde_json::Value,
+    }
+    let resume: Resume = serde_json::from_str(auth?).ok()?;
+    let (serde_json::Value::String(pid), serde_json::Value::String(offset)) =
+        (resume.pid, resume.offset)
+    else {
+        return None;
+    };
+    let restored = store.restore(&pid, &offset)?;
+    match restored.session.sid.parse::<Sid>() {
+        Ok(sid) if ns.sockets.contains_key(&sid) => {
+            trace::debug!(%sid, "socket.io: recovery refused, the socket is still connected");
+            None
+        }
+        Ok(sid) => Some((sid, restored)),
+        Err(_) => {
+            trace::warn!(sid = %restored.session.sid, "socket.io: recovery refused, the session's socket id is not valid");
+            None
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use crate::ClientBundle;
 /// | `cleanup_empty_child_namespaces` | false | remove a dynamic namespace's child once its last socket leaves |
 /// | `serve_client` | none | a [`ClientBundle`] served at `<path>socket.io.min.js` and its siblings (Node's `serveClient`) |
 /// | `parser` | [`Parser::Json`] | how packets are written on the wire (Node's `parser`); `Parser::Msgpack` with the `msgpack` feature |
+/// | `connection_state_recovery` | off | see [`ConnectionStateRecovery`] (Node's `connectionStateRecovery`) |
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
     pub(crate) engine: EngineIoConfig,
@@ -29,6 +30,84 @@ pub struct SocketIoConfig {
     pub(crate) cleanup_empty_children: bool,
     pub(crate) client_bundle: Option<ClientBundle>,
     pub(crate) parser: Parser,
+    pub(crate) recovery: Option<ConnectionStateRecovery>,
+}
+
+/// Connection state recovery (Node's `connectionStateRecovery`): a client
+/// whose connection was lost (transport closed or failed, ping timeout,
+/// server-side `conn().close()`, shutdown) and that reconnects within
+/// `max_disconnection_duration` gets back its socket id, rooms and `data`,
+/// and the events emitted to it meanwhile, before its `connect` event;
+/// [`SocketRef::recovered`](crate::SocketRef::recovered) is then true.
+/// Every non-volatile event without acknowledgement sent to a socket then
+/// carries an offset as its last argument, as Node's server sends it.
+///
+/// The packets are kept in memory per namespace
+/// ([`MemorySessionStore`](crate::adapter::MemorySessionStore)), for the
+/// window and within `max_packets` and `max_bytes`; past a bound the oldest
+/// are dropped (a `tracing` warning says so), and a client that missed a
+/// dropped packet gets a new session instead of a recovered one.
+///
+/// ```
+/// use std::time::Duration;
+/// use socketio_axum::{ConnectionStateRecovery, SocketIoConfig};
+///
+/// let config = SocketIoConfig::builder()
+///     .connection_state_recovery(
+///         ConnectionStateRecovery::default().max_disconnection_duration(Duration::from_secs(30)),
+///     )
+///     .build();
+/// assert!(config.connection_state_recovery().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionStateRecovery {
+    /// How long a session and the packets are kept (default 2 minutes).
+    pub max_disconnection_duration: Duration,
+    /// Whether a recovered socket skips the connect middlewares (default true).
+    pub skip_middlewares: bool,
+    /// Packets kept per namespace at most (default 100,000).
+    pub max_packets: usize,
+    /// Bytes of packets kept per namespace at most, payloads plus 64 bytes
+    /// a packet (default 64 MiB).
+    pub max_bytes: usize,
+}
+
+impl Default for ConnectionStateRecovery {
+    fn default() -> Self {
+        ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_secs(120),
+            skip_middlewares: true,
+            max_packets: 100_000,
+            max_bytes: 64 << 20,
+        }
+    }
+}
+
+impl ConnectionStateRecovery {
+    /// Sets [`max_disconnection_duration`](Self::max_disconnection_duration).
+    pub fn max_disconnection_duration(mut self, d: Duration) -> Self {
+        self.max_disconnection_duration = d;
+        self
+    }
+
+    /// Sets [`skip_middlewares`](Self::skip_middlewares).
+    pub fn skip_middlewares(mut self, skip: bool) -> Self {
+        self.skip_middlewares = skip;
+        self
+    }
+
+    /// Sets [`max_packets`](Self::max_packets).
+    pub fn max_packets(mut self, packets: usize) -> Self {
+        self.max_packets = packets;
+        self
+    }
+
+    /// Sets [`max_bytes`](Self::max_bytes).
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
 }
 
 impl Default for SocketIoConfig {
@@ -42,6 +121,7 @@ impl Default for SocketIoConfig {
             cleanup_empty_children: false,
             client_bundle: None,
             parser: Parser::Json,
+            recovery: None,
         }
     }
 }
@@ -74,6 +154,11 @@ impl SocketIoConfig {
     /// Default acknowledgement timeout.
     pub fn ack_timeout(&self) -> Duration {
         self.ack_timeout
+    }
+
+    /// Connection state recovery's settings, if it is on.
+    pub fn connection_state_recovery(&self) -> Option<&ConnectionStateRecovery> {
+        self.recovery.as_ref()
     }
 
     /// How packets are written on the wire.
@@ -231,6 +316,13 @@ impl SocketIoConfigBuilder {
         f: impl FnOnce(EngineIoConfigBuilder) -> EngineIoConfigBuilder,
     ) -> Self {
         self.engine = f(self.engine);
+        self
+    }
+
+    /// Turns connection state recovery on (default off); see
+    /// [`ConnectionStateRecovery`].
+    pub fn connection_state_recovery(mut self, recovery: ConnectionStateRecovery) -> Self {
+        self.config.recovery = Some(recovery);
         self
     }
 

@@ -57,6 +57,22 @@ impl DisconnectReason {
     }
 }
 
+impl DisconnectReason {
+    /// Whether connection state recovery keeps the socket's session (Node's
+    /// list: the connection was lost or closed by the server, not the
+    /// socket disconnected on purpose).
+    pub(crate) fn recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::TransportClose
+                | DisconnectReason::TransportError
+                | DisconnectReason::PingTimeout
+                | DisconnectReason::ServerShuttingDown
+                | DisconnectReason::ForcedClose
+        )
+    }
+}
+
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -59,7 +59,7 @@ mod trace;
 pub use ack::{AckFuture, AckReplies, BroadcastAckFuture, BroadcastAckStream};
 pub use adapter::Room;
 pub use client_bundle::{ClientBundle, ClientBundleError};
-pub use config::{SocketIoConfig, SocketIoConfigBuilder};
+pub use config::{ConnectionStateRecovery, SocketIoConfig, SocketIoConfigBuilder};
 pub use connection::Connection;
 pub use disconnect::DisconnectReason;
 pub use engineio_tower::{

@@ -20,7 +20,8 @@ use crate::metrics::NsMetrics;
 
 use crate::{
     adapter::{
-        Adapter, BroadcastOptions, LocalNamespace, NamespaceAdapter, Room, Rooms, ServerSideEvent,
+        Adapter, BroadcastOptions, LocalNamespace, MemorySessionStore, NamespaceAdapter, Room,
+        Rooms, ServerSideEvent, SessionStore,
     },
     extract::ConnectParts,
     handler::{self, BoxedConnectHandler, BoxedMiddleware, ConnectHandler, ConnectMiddleware},
@@ -61,6 +62,8 @@ pub(crate) struct Namespace {
     pub(crate) metrics: NsMetrics,
     next_ack: AtomicU64,
     remote: OnceLock<Box<dyn NamespaceAdapter>>,
+    /// Connection state recovery's store, set when it is on.
+    sessions: OnceLock<Arc<dyn SessionStore>>,
 }
 
 impl fmt::Debug for Namespace {
@@ -98,11 +101,38 @@ impl Namespace {
             dynamic,
             next_ack: AtomicU64::new(0),
             remote: OnceLock::new(),
+            sessions: OnceLock::new(),
         });
         if let Some(adapter) = adapter {
             let _ = ns.remote.set(adapter.namespace(LocalNamespace(ns.clone())));
         }
+        if let Some(recovery) = ns.shared.config.recovery {
+            let store = ns
+                .remote()
+                .and_then(|r| r.session_store())
+                .unwrap_or_else(|| Arc::new(MemorySessionStore::new(recovery)));
+            let _ = ns.sessions.set(store);
+        }
         ns
+    }
+
+    /// Connection state recovery's store, when it is on.
+    pub(crate) fn sessions(&self) -> Option<&dyn SessionStore> {
+        self.sessions.get().map(|s| &**s)
+    }
+
+    /// With connection state recovery on, a non-volatile event (without
+    /// acknowledgement) for the sockets `opts` targets is kept and gets its
+    /// offset; otherwise it is returned as it is.
+    pub(crate) fn recoverable(
+        &self,
+        packet: EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> EncodedPacket {
+        match self.sessions.get() {
+            Some(store) if !opts.volatile => store.store(packet, opts),
+            _ => packet,
+        }
     }
 
     /// The link to other servers, if an adapter is configured.

@@ -243,6 +243,7 @@ impl BroadcastOperators {
 
     fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
+        let packet = self.ns.recoverable(packet, &self.opts);
         let text = self.ns.observed(&packet);
         let local = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
         self.ns.broadcast_local(&local, &self.opts, text.as_ref());
@@ -283,6 +284,7 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_published(&packet, &self.opts));
+        let packet = self.ns.recoverable(packet, &self.opts);
         let text = self.ns.observed(&packet);
         let local = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
         self.ns.broadcast_local(&local, &self.opts, text.as_ref());

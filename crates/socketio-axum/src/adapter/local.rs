@@ -35,6 +35,7 @@ impl LocalNamespace {
     /// Delivers a broadcast from another server to the matching sockets here.
     pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
         // A packet this server's parser cannot write was logged.
+        let packet = self.0.recoverable(packet, opts);
         let text = self.0.observed(&packet);
         if let Ok(out) = self.0.outbound(packet) {
             self.0.broadcast_local(&out, opts, text.as_ref());

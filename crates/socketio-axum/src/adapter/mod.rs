@@ -16,6 +16,7 @@
 mod local;
 mod rooms;
 mod server_side;
+mod session;
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -24,6 +25,7 @@ pub use rooms::Room;
 pub(crate) use rooms::Rooms;
 use serde::{Deserialize, Serialize};
 pub use server_side::ServerSideEmitError;
+pub use session::{MemorySessionStore, RestoredSession, Session, SessionStore};
 use socketio_protocol::socket::EncodedPacket;
 
 use crate::{extract::RawArgs, handler::BoxFuture};
@@ -334,4 +336,12 @@ pub trait NamespaceAdapter: Send + Sync + 'static {
 
     /// The rooms of the namespace on every other server.
     fn all_rooms(&self) -> BoxFuture<Result<Vec<Room>, AdapterError>>;
+
+    /// Where connection state recovery keeps sessions and packets when it
+    /// is on; `None` (the default) for this server's memory
+    /// ([`MemorySessionStore`]). An adapter that shares them between servers
+    /// returns its own.
+    fn session_store(&self) -> Option<Arc<dyn SessionStore>> {
+        None
+    }
 }

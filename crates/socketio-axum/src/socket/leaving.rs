@@ -65,6 +65,16 @@ impl SocketRef {
                 };
                 let disconnecting = crate::lock(&socket.0.disconnecting_handler).take();
                 run(disconnecting, "disconnecting handler").await;
+                if let (Some(store), Some(pid)) = (socket.0.ns.sessions(), &socket.0.pid) {
+                    if reason.recoverable() {
+                        store.persist(crate::adapter::Session::new(
+                            Str::from(socket.id().to_string()),
+                            pid.clone(),
+                            socket.rooms(),
+                            socket.data(),
+                        ));
+                    }
+                }
                 socket.0.ns.remove(&socket);
                 if let Some(o) = socket.0.ns.shared.observer.get() {
                     o.socket_disconnected(&socket, reason);

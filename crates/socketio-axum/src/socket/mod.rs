@@ -28,7 +28,7 @@ mod leaving;
 
 use crate::{
     ack::{AckFuture, AckReply},
-    adapter::{Room, SocketData},
+    adapter::{BroadcastOptions, Room, SocketData},
     client::Conn,
     extract::{Handshake, MessageParts, RawArgs},
     handler::BoxFuture,
@@ -72,9 +72,12 @@ pub(crate) struct SocketInner {
     outgoing_hook: RwLock<Option<OutgoingHook>>,
     acks: Mutex<HashMap<AckId, oneshot::Sender<AckReply>>>,
     extensions: RwLock<http::Extensions>,
-    data: RwLock<serde_json::Value>,
+    pub(crate) data: RwLock<serde_json::Value>,
     auth: Option<Str>,
     issued: std::time::SystemTime,
+    /// The private session id, with connection state recovery on.
+    pub(crate) pid: Option<Str>,
+    recovered: bool,
 }
 
 /// A socket's event handlers, each with whether it runs concurrently.
@@ -140,8 +143,36 @@ impl PartialEq for SocketRef {
 
 impl SocketRef {
     pub(crate) fn new(ns: Arc<Namespace>, conn: Conn, auth: Option<Str>) -> SocketRef {
+        let pid = ns
+            .sessions()
+            .map(|_| Str::from(Sid::from_random_bytes(rand::random()).to_string()));
+        let id = Sid::from_random_bytes(rand::random());
+        Self::with_ids(ns, conn, auth, id, pid, false)
+    }
+
+    /// A socket whose session was recovered: its id and pid as before.
+    pub(crate) fn recovered_as(
+        ns: Arc<Namespace>,
+        conn: Conn,
+        auth: Option<Str>,
+        id: Sid,
+        pid: Str,
+    ) -> SocketRef {
+        Self::with_ids(ns, conn, auth, id, Some(pid), true)
+    }
+
+    fn with_ids(
+        ns: Arc<Namespace>,
+        conn: Conn,
+        auth: Option<Str>,
+        id: Sid,
+        pid: Option<Str>,
+        recovered: bool,
+    ) -> SocketRef {
         SocketRef(Arc::new(SocketInner {
-            id: Sid::from_random_bytes(rand::random()),
+            id,
+            pid,
+            recovered,
             ns,
             conn,
             handlers: RwLock::default(),
@@ -165,6 +196,14 @@ impl SocketRef {
     /// The socket id (also the name of its own room).
     pub fn id(&self) -> Sid {
         self.0.id
+    }
+
+    /// Whether connection state recovery restored this socket (Node's
+    /// `socket.recovered`): same id, rooms and `data` as before its
+    /// connection was lost, and the events it missed were sent before its
+    /// `CONNECT`. Always false when the option is off.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
     }
 
     /// The namespace path, such as `/` or `/chat`.
@@ -261,6 +300,11 @@ impl SocketRef {
     /// [`EmitError::QueueFull`] and the connection is closed as a slow
     /// consumer; a queue that stays at `max_buffered_packets` for
     /// `slow_consumer_timeout` closes it too (see docs/configuration.md).
+    ///
+    /// With connection state recovery on, the packet carries its offset
+    /// and is kept: emitted to a socket whose connection was just lost, it
+    /// fails with [`EmitError::Disconnected`] and is still replayed if the
+    /// client recovers its session.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = encode_event(&mut BytesMut::new(), self.ns(), event, None, data)?;
         self.send_event(event, packet, false, true)
@@ -295,6 +339,14 @@ impl SocketRef {
         compress: bool,
     ) -> Result<(), EmitError> {
         self.hook_outgoing(event, &packet);
+        let packet = match self.0.ns.sessions() {
+            // Node stores a socket's own emit as a broadcast to its room.
+            Some(store) if !volatile => {
+                let own = BroadcastOptions::new(vec![Room::from(self.id().to_string())], vec![]);
+                store.store(packet, &own)
+            }
+            _ => packet,
+        };
         let text = self.0.ns.observed(&packet);
         if !volatile {
             self.send_packet_with(packet, compress)?;

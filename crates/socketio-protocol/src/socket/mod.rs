@@ -65,7 +65,8 @@ pub use parser::{PacketFrames, Parser, ParserError};
 pub use raw_args::RawArgs;
 pub use ser::{
     encode_ack, encode_ack_raw, encode_connect, encode_connect_error, encode_connect_error_v4,
-    encode_connect_v4, encode_disconnect, encode_event, encode_event_raw, EncodedPacket,
+    encode_connect_v4, encode_connect_with_pid, encode_disconnect, encode_event, encode_event_raw,
+    with_offset, EncodedPacket,
 };
 pub use spread::Spread;
 pub use value::Value;

@@ -198,6 +198,57 @@ pub fn encode_connect(out: &mut BytesMut, ns: &str, sid: &str) -> EncodedPacket 
     finish(out, Vec::new())
 }
 
+/// Encodes the server's `CONNECT` with the private session id `pid` that
+/// connection state recovery gives the client (Node's
+/// `{"sid":...,"pid":...}`).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketio_protocol::socket::encode_connect_with_pid;
+///
+/// let p = encode_connect_with_pid(&mut BytesMut::new(), "/", "oSO0OpakMV_3jnilAAAA", "Ma3Rq5wLNDpM0q8xAAAB");
+/// assert_eq!(p.text, r#"40{"sid":"oSO0OpakMV_3jnilAAAA","pid":"Ma3Rq5wLNDpM0q8xAAAB"}"#);
+/// ```
+pub fn encode_connect_with_pid(
+    out: &mut BytesMut,
+    ns: &str,
+    sid: &str,
+    pid: &str,
+) -> EncodedPacket {
+    out.clear();
+    put_header(out, PacketType::Connect, ns, None);
+    out.put_slice(b"{\"sid\":");
+    put_json_str(out, sid);
+    out.put_slice(b",\"pid\":");
+    put_json_str(out, pid);
+    out.put_u8(b'}');
+    finish(out, Vec::new())
+}
+
+/// Appends `offset` as the last argument of an encoded `EVENT` (or
+/// `BINARY_EVENT`), as Node's session-aware adapter does for connection
+/// state recovery; `None` if the packet's text does not end its argument
+/// array (not an event).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketio_protocol::socket::{encode_event, with_offset};
+///
+/// let p = encode_event(&mut BytesMut::new(), "/", "news", None, &1).unwrap();
+/// let p = with_offset(&p, "0-7").unwrap();
+/// assert_eq!(p.text, r#"42["news",1,"0-7"]"#);
+/// ```
+pub fn with_offset(packet: &EncodedPacket, offset: &str) -> Option<EncodedPacket> {
+    let text = packet.text.as_str();
+    let head = text.strip_suffix(']')?;
+    let mut out = BytesMut::with_capacity(text.len() + offset.len() + 4);
+    out.put_slice(head.as_bytes());
+    out.put_u8(b',');
+    put_json_str(&mut out, offset);
+    out.put_u8(b']');
+    Some(finish(&mut out, packet.attachments.clone()))
+}
+
 /// Encodes a `CONNECT_ERROR`: `{"message":...}`, with `"data"` if given.
 ///
 /// ```
