@@ -288,3 +288,81 @@ async fn the_connect_answer_carries_a_pid_and_events_their_offset() {
     let answer = other.recv_text().await;
     assert!(!answer.contains(sid), "{answer}");
 }
+
+/// A recovery refused by a middleware (with `skip_middlewares(false)`)
+/// does not use the session up: the client's next attempt within the
+/// window is recovered, as Node keeps a session until it expires.
+#[tokio::test]
+async fn a_refused_recovery_leaves_the_session_for_the_next_attempt() {
+    let config = SocketIoConfig::builder()
+        .ping_interval(Duration::from_secs(60))
+        .ping_timeout(Duration::from_secs(60))
+        .connection_state_recovery(
+            ConnectionStateRecovery::default()
+                .max_disconnection_duration(Duration::from_secs(30))
+                .skip_middlewares(false),
+        )
+        .build();
+    let server =
+        SioServer::start_with(SocketIo::builder().config(config), axum::Router::new()).await;
+    server
+        .io
+        .ns("/", |socket: SocketRef| async move {
+            socket.on("cut", |socket: SocketRef, ack: AckSender| async move {
+                socket.emit("m", &1).expect("emit");
+                ack.send(&()).expect("ack");
+                socket.conn().close();
+            });
+        })
+        .with(|socket: SocketRef, Data(auth): Data<Value>| async move {
+            match auth["refuse"].as_bool() {
+                // Says whether it saw a recovered socket.
+                Some(true) => Err(socketio_axum::ConnectError::new(if socket.recovered() {
+                    "refused recovered"
+                } else {
+                    "refused fresh"
+                })),
+                _ => Ok(()),
+            }
+        });
+
+    let mut first = server.ws().await;
+    first.send("40").await;
+    let answer = first.recv_text().await;
+    let body: Value = serde_json::from_str(&answer[2..]).expect("CONNECT JSON");
+    let (sid, pid) = (
+        body["sid"].as_str().expect("sid"),
+        body["pid"].as_str().expect("pid"),
+    );
+    first.send(r#"421["cut"]"#).await;
+    let event = first.recv_text().await;
+    let args: Value = serde_json::from_str(&event[2..]).expect("EVENT JSON");
+    let offset = args[2].as_str().expect("an offset").to_owned();
+    first.closed_by_server().await;
+
+    // Refused until the session is kept (the socket's clean-up runs on its
+    // own task), then refused as a recovered socket.
+    let resume =
+        |refuse: bool| json!({ "pid": pid, "offset": offset, "refuse": refuse }).to_string();
+    within("a refusal of the recovered socket", async {
+        loop {
+            let mut ws = server.ws().await;
+            ws.send(&format!("40{}", resume(true))).await;
+            let answer = ws.recv_text().await;
+            if answer.contains("refused recovered") {
+                break;
+            }
+            assert!(answer.contains("refused fresh"), "{answer}");
+        }
+    })
+    .await;
+
+    // The next attempt gets the socket back.
+    let mut again = server.ws().await;
+    again.send(&format!("40{}", resume(false))).await;
+    let answer = again.recv_text().await;
+    assert!(
+        answer.starts_with(&format!(r#"40{{"sid":"{sid}""#)),
+        "{answer}"
+    );
+}

@@ -268,12 +268,14 @@ impl Client {
                 };
                 if let Some(e) = refused {
                     ns.shared.metrics.connect_refused(Refusal::Middleware);
+                    give_back(&ns, &socket);
                     socket.abandon();
                     send_refusal(&conn, ns.shared.config.parser, &ns.path, &e);
                     return;
                 }
                 if conn.is_closed() || socket.is_closing() {
                     // The connection closed, or the client left, while the middlewares ran.
+                    give_back(&ns, &socket);
                     socket.abandon();
                     return;
                 }
@@ -283,6 +285,7 @@ impl Client {
                 match started {
                     Err(e) => {
                         ns.shared.metrics.connect_refused(Refusal::ConnectHandler);
+                        give_back(&ns, &socket);
                         socket.abandon();
                         send_refusal(&conn, ns.shared.config.parser, &ns.path, &e);
                     }
@@ -337,6 +340,8 @@ fn restore(
     match restored.session.sid.parse::<Sid>() {
         Ok(sid) if ns.sockets.contains_key(&sid) => {
             trace::debug!(%sid, "socket.io: recovery refused, the socket is still connected");
+            // Kept for a later attempt, as Node keeps it.
+            store.persist(restored.session);
             None
         }
         Ok(sid) => Some((sid, restored)),
@@ -344,6 +349,21 @@ fn restore(
             trace::warn!(sid = %restored.session.sid, "socket.io: recovery refused, the session's socket id is not valid");
             None
         }
+    }
+}
+
+/// A recovered socket that did not get in after all (refused, or gone
+/// while its middlewares ran): its session is kept again, so that the
+/// client can try once more within the window, as Node never deletes one
+/// on restoring it.
+fn give_back(ns: &crate::ns::Namespace, socket: &SocketRef) {
+    if let (true, Some(store), Some(pid)) = (socket.recovered(), ns.sessions(), &socket.0.pid) {
+        store.persist(crate::adapter::Session::new(
+            Str::from(socket.id().to_string()),
+            pid.clone(),
+            socket.rooms(),
+            socket.data(),
+        ));
     }
 }
 

@@ -65,16 +65,21 @@ impl SocketRef {
                 };
                 let disconnecting = crate::lock(&socket.0.disconnecting_handler).take();
                 run(disconnecting, "disconnecting handler").await;
-                if let (Some(store), Some(pid)) = (socket.0.ns.sessions(), &socket.0.pid) {
-                    if reason.recoverable() {
-                        store.persist(crate::adapter::Session::new(
+                // The session as it stands, kept only once the disconnect
+                // handler is done: a client that recovers must not find
+                // its id's old handler still running (Node keeps it and
+                // runs `disconnect` in one synchronous step).
+                let session = match (socket.0.ns.sessions(), &socket.0.pid) {
+                    (Some(_), Some(pid)) if reason.recoverable() => {
+                        Some(crate::adapter::Session::new(
                             Str::from(socket.id().to_string()),
                             pid.clone(),
                             socket.rooms(),
                             socket.data(),
-                        ));
+                        ))
                     }
-                }
+                    _ => None,
+                };
                 socket.0.ns.remove(&socket);
                 if let Some(o) = socket.0.ns.shared.observer.get() {
                     o.socket_disconnected(&socket, reason);
@@ -86,6 +91,9 @@ impl SocketRef {
                 socket.forget_all_acks();
                 let disconnect = crate::lock(&socket.0.disconnect_handler).take();
                 run(disconnect, "disconnect handler").await;
+                if let (Some(store), Some(session)) = (socket.0.ns.sessions(), session) {
+                    store.persist(session);
+                }
                 write(&socket.0.handlers).clear();
                 if socket.0.reading_held.swap(false, Ordering::AcqRel) {
                     socket.0.conn.resume_reading();

@@ -479,6 +479,11 @@ impl SocketRef {
 
     /// Joins rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
+        // A handle of a socket that left joins nothing: its id may belong
+        // to a recovered socket by now.
+        if self.is_closing() {
+            return;
+        }
         let rooms = rooms.into_rooms();
         self.0.ns.join(self.id(), &rooms);
         // Checked after joining: either the leaving socket's clean-up sees
