@@ -24,7 +24,8 @@
 //!
 //! For the compression run (`socketio-bench deflate`), `PER_MESSAGE_DEFLATE=1`
 //! turns WebSocket per-message compression on (default threshold, 1024
-//! bytes), and `MAX_PAYLOAD` sets the largest message a client may send.
+//! bytes) at zlib's level `DEFLATE_LEVEL` (default 6), and `MAX_PAYLOAD`
+//! sets the largest message a client may send.
 //!
 //! Built with the package's `metrics` feature, it installs the Prometheus
 //! recorder before the server is built, so that every metric is recorded
@@ -182,7 +183,16 @@ async fn main() -> std::io::Result<()> {
     }
     // WebSocket per-message compression, for `socketio-bench deflate`.
     if std::env::var("PER_MESSAGE_DEFLATE").is_ok_and(|v| v == "1") {
-        config = config.engine(|e| e.per_message_deflate(true));
+        let level = std::env::var("DEFLATE_LEVEL")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        config = config.engine(|e| {
+            let e = e.per_message_deflate(true);
+            match level {
+                Some(level) => e.deflate_level(level),
+                None => e,
+            }
+        });
     }
     // Before the server is built: it registers its metrics then.
     #[cfg(feature = "metrics")]

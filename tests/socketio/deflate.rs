@@ -13,7 +13,8 @@ use socketio_axum_tests::{node_script, SioServer};
 
 async fn server(deflate: bool) -> SioServer {
     let config = SocketIoConfig::builder()
-        .engine(|e| e.per_message_deflate(deflate))
+        // Level 1, zlib's fastest, whose output the client reads like any.
+        .engine(|e| e.per_message_deflate(deflate).deflate_level(1))
         .build();
     let server = SioServer::start(config).await;
     server.io.ns("/", |socket: SocketRef| async move {

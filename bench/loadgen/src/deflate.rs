@@ -3,7 +3,8 @@
 //! the server's CPU per broadcast.
 //!
 //! For each mode the server (examples/bench_server) starts afresh, with
-//! `PER_MESSAGE_DEFLATE` set to `0` or `1`. `--clients` raw WebSocket
+//! `PER_MESSAGE_DEFLATE` set to `0` or `1` and `DEFLATE_LEVEL` to each
+//! `--level` asked for (default 6, zlib's). `--clients` raw WebSocket
 //! clients offer permessage-deflate (as browsers and Node's client do) and
 //! join the main namespace; one of them sends `broadcast` with a JSON
 //! document of about `--size` bytes (records of users, as a state snapshot
@@ -38,6 +39,14 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
     let clients: usize = args.get("--clients", 20)?;
     let broadcasts: usize = args.get("--broadcasts", 20)?;
     let size: usize = args.get("--size", 1_000_000)?;
+    let mut levels: Vec<u32> = args
+        .values("--level")?
+        .iter()
+        .map(|l| l.parse().map_err(|_| err!("--level {l}: not a number")))
+        .collect::<Result<_>>()?;
+    if levels.is_empty() {
+        levels.push(6);
+    }
     args.finish()?;
     let server = Server {
         name: "socketio-axum".to_owned(),
@@ -51,13 +60,25 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
     println!("| compression | wire bytes per delivery | ÷ uncompressed | server CPU per broadcast | per delivery | wall time per broadcast |");
     println!("|---|---:|---:|---:|---:|---:|");
     let mut plain = None;
-    for on in [false, true] {
-        let o = run_mode(&server, cpu.as_deref(), on, clients, broadcasts, &document).await?;
+    let modes = std::iter::once(None).chain(levels.iter().copied().map(Some));
+    for level in modes {
+        let o = run_mode(
+            &server,
+            cpu.as_deref(),
+            level,
+            clients,
+            broadcasts,
+            &document,
+        )
+        .await?;
         let per_delivery = o.wire_bytes as f64 / (clients * broadcasts) as f64;
         let base = *plain.get_or_insert(per_delivery);
         println!(
             "| {} | {:.0} | {:.3} | {:.1} ms | {:.0} µs | {:.1} ms |",
-            if on { "permessage-deflate" } else { "off" },
+            level.map_or_else(
+                || "off".to_owned(),
+                |l| format!("permessage-deflate, level {l}")
+            ),
             per_delivery,
             per_delivery / base,
             o.cpu_s * 1000.0 / broadcasts as f64,
@@ -105,15 +126,17 @@ fn snapshot(size: usize) -> String {
 async fn run_mode(
     server: &Server,
     cpu: Option<&str>,
-    on: bool,
+    level: Option<u32>,
     clients: usize,
     broadcasts: usize,
     document: &str,
 ) -> Result<Outcome> {
     let port = suite::free_port(3800);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let on = level.is_some();
     let env = [
         ("PER_MESSAGE_DEFLATE", if on { "1" } else { "0" }.to_owned()),
+        ("DEFLATE_LEVEL", level.unwrap_or(6).to_string()),
         // The sender's event is the whole document.
         ("MAX_PAYLOAD", (document.len() * 2).to_string()),
     ];

@@ -85,6 +85,7 @@ slow-consumer options:
 deflate options:
   --server CMD        the server to start for each mode (examples/bench_server), --server-cpu N
   --clients N         receivers (20), --broadcasts N (20), --size BYTES of the JSON document (1000000)
+  --level N           zlib level to run compressed (repeatable; 6)
 
 soak options (durations in seconds, or with a unit: 500ms, 60s, 30m, 1h):
   --server CMD        start CMD (sh -c, with PORT, PING_INTERVAL_MS, PING_TIMEOUT_MS set), stop it after;

@@ -78,6 +78,9 @@ pub struct EngineIoConfig {
     /// permessage-deflate's threshold when it is on.
     #[cfg(feature = "deflate")]
     pub(crate) per_message_deflate: Option<usize>,
+    /// zlib's compression level of permessage-deflate.
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate_level: u32,
     #[cfg(feature = "eio3")]
     pub(crate) allow_eio3: bool,
 }
@@ -114,6 +117,8 @@ impl Default for EngineIoConfig {
             cookie: None,
             #[cfg(feature = "deflate")]
             per_message_deflate: None,
+            #[cfg(feature = "deflate")]
+            deflate_level: 6,
             #[cfg(feature = "eio3")]
             allow_eio3: false,
         }
@@ -178,6 +183,12 @@ impl EngineIoConfig {
     #[cfg(feature = "deflate")]
     pub fn per_message_deflate(&self) -> Option<usize> {
         self.per_message_deflate
+    }
+
+    /// zlib's compression level of per-message compression (feature `deflate`).
+    #[cfg(feature = "deflate")]
+    pub fn deflate_level(&self) -> u32 {
+        self.deflate_level
     }
 
     /// The hook that checks handshake requests, if one is set.
@@ -318,6 +329,16 @@ impl EngineIoConfigBuilder {
     #[cfg(feature = "deflate")]
     pub fn deflate_threshold(mut self, bytes: usize) -> Self {
         self.config.per_message_deflate = Some(bytes);
+        self
+    }
+
+    /// zlib's compression level for per-message compression: 1 (fastest)
+    /// to 9 (smallest), 0 to send stored blocks; default 6, zlib's and
+    /// Node's (`perMessageDeflate.zlibDeflateOptions.level`). The CPU a
+    /// compressed broadcast costs depends on it: docs/benchmarks.md.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_level(mut self, level: u32) -> Self {
+        self.config.deflate_level = level.min(9);
         self
     }
 

@@ -19,6 +19,7 @@ pub(crate) struct Deflate {
 struct On {
     agreed: socketio_protocol::websocket::deflate::Agreed,
     threshold: usize,
+    level: u32,
     deflater: Option<Box<socketio_protocol::websocket::deflate::Deflater>>,
     scratch: Vec<u8>,
 }
@@ -49,6 +50,7 @@ impl Deflate {
                 let on = On {
                     agreed,
                     threshold,
+                    level: config.deflate_level,
                     deflater: None,
                     scratch: Vec::new(),
                 };
@@ -79,9 +81,11 @@ impl Deflate {
             if payload.len() < on.threshold {
                 return None;
             }
-            let agreed = &on.agreed;
+            let (agreed, level) = (&on.agreed, on.level);
             let deflater = on.deflater.get_or_insert_with(|| {
-                Box::new(socketio_protocol::websocket::deflate::Deflater::new(agreed))
+                Box::new(socketio_protocol::websocket::deflate::Deflater::with_level(
+                    agreed, level,
+                ))
             });
             on.scratch.clear();
             deflater.deflate(payload, &mut on.scratch);

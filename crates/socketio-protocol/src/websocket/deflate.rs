@@ -157,11 +157,18 @@ impl fmt::Debug for Deflater {
 
 impl Deflater {
     /// A compressor for what was agreed (its window, and whether it forgets
-    /// each message).
+    /// each message), at zlib's default level (6).
     pub fn new(agreed: &Agreed) -> Deflater {
+        Deflater::with_level(agreed, Compression::default().level())
+    }
+
+    /// [`new`](Self::new) at `level`, 0 (stored, no compression) to 9
+    /// (smallest, slowest); above 9 counts as 9. zlib's levels, as Node's
+    /// `perMessageDeflate.zlibDeflateOptions.level`.
+    pub fn with_level(agreed: &Agreed, level: u32) -> Deflater {
         Deflater {
             compress: Compress::new_with_window_bits(
-                Compression::default(),
+                Compression::new(level.min(9)),
                 false,
                 agreed.server_max_window_bits,
             ),
@@ -429,6 +436,29 @@ mod tests {
         assert_eq!(out.len(), 4096);
         let mut out = Vec::new();
         assert!(Inflater::new().inflate(&exact, 4095, &mut out).is_err());
+    }
+
+    #[test]
+    fn every_level_inflates_back_and_higher_levels_are_smaller() {
+        let agreed = negotiate(["permessage-deflate"]).unwrap();
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("{{\"id\":{i},\"v\":{}}}", i * 7919 % 1000).into_bytes())
+            .collect();
+        let mut sizes = Vec::new();
+        for level in [0, 1, 6, 9, 99] {
+            let mut out = Vec::new();
+            Deflater::with_level(&agreed, level).deflate(&text, &mut out);
+            let mut back = Vec::new();
+            Inflater::new()
+                .inflate(&out, text.len(), &mut back)
+                .unwrap();
+            assert_eq!(back, text, "level {level}");
+            sizes.push(out.len());
+        }
+        // Stored is larger than the input; 1 is smaller; 9 smallest; 99 is 9.
+        assert!(sizes[0] > text.len() && sizes[1] < text.len(), "{sizes:?}");
+        assert!(sizes[3] <= sizes[2] && sizes[2] < sizes[1], "{sizes:?}");
+        assert_eq!(sizes[4], sizes[3]);
     }
 
     #[test]
