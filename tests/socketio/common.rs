@@ -48,3 +48,38 @@ pub(crate) fn observe<T>() -> (Seen<T>, Observed<T>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (Seen(tx), Observed(rx))
 }
+
+/// A Node.js server of `tests/node/` that prints `{"port":N}` once it
+/// listens; killed when dropped.
+pub(crate) struct NodeServer {
+    _child: tokio::process::Child,
+    /// `http://127.0.0.1:N`.
+    pub(crate) url: String,
+}
+
+/// Starts `node tests/node/{script} {args...}` and waits until it listens.
+pub(crate) async fn node_server(script: &str, args: &[&str]) -> NodeServer {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut child = tokio::process::Command::new("node")
+        .arg(dir.join("node").join(script))
+        .args(args)
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = within("Node's server to listen", async {
+        BufReader::new(stdout).lines().next_line().await
+    })
+    .await
+    .expect("read")
+    .expect("a line");
+    let port: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+    NodeServer {
+        _child: child,
+        url: format!("http://127.0.0.1:{}", port["port"]),
+    }
+}

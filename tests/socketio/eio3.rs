@@ -5,15 +5,15 @@
 //! and without `forceBase64`), WebSocket only and the upgrade. With the
 //! option off, both refuse the client alike.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::time::Duration;
 
+use crate::common::{node_server, NodeServer};
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data, TryData},
     ConnectError, SocketIo, SocketIoConfig, SocketRef, Spread,
 };
-use socketio_axum_tests::{node_script, within, SioServer};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use socketio_axum_tests::{node_script, SioServer};
 
 /// How a test's servers are set up: `v2_server.mjs`'s argument.
 #[derive(Clone, Copy, PartialEq)]
@@ -103,38 +103,13 @@ fn question() -> socketio_axum::Value {
 }
 
 /// Node's server (`tests/node/v2_server.mjs`), until dropped.
-struct NodeServer {
-    _child: tokio::process::Child,
-    url: String,
-}
-
 async fn nodes_server(setup: Setup) -> NodeServer {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut child = tokio::process::Command::new("node")
-        .arg(dir.join("node/v2_server.mjs"))
-        .args(match setup {
-            Setup::On => None,
-            Setup::Off => Some("off"),
-            Setup::Fast => Some("fast"),
-        })
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run node");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = within("Node's server to listen", async {
-        BufReader::new(stdout).lines().next_line().await
-    })
-    .await
-    .expect("read")
-    .expect("a line");
-    let port: Value = serde_json::from_str(&line).expect("JSON");
-    NodeServer {
-        _child: child,
-        url: format!("http://127.0.0.1:{}", port["port"]),
-    }
+    let args: &[&str] = match setup {
+        Setup::On => &[],
+        Setup::Off => &["off"],
+        Setup::Fast => &["fast"],
+    };
+    node_server("v2_server.mjs", args).await
 }
 
 #[tokio::test]

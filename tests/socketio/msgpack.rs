@@ -5,8 +5,9 @@
 //! our server (`Parser::Msgpack`) and against Node's with the same handlers,
 //! in the same test: both must give the client the same answers.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
+use crate::common::{node_server, NodeServer};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use socketio_axum::{
@@ -19,7 +20,6 @@ use socketio_protocol::{
     msgpack::{decode_packet, encode_packet},
     socket::{Ack, DecodeLimits, Event, Packet, PacketData},
 };
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn packet(ns: &'static str, data: PacketData) -> Packet {
     Packet {
@@ -194,34 +194,9 @@ async fn our_server_with(config: SocketIoConfig, routes: axum::Router) -> SioSer
     server
 }
 
-/// Node's server (`tests/node/msgpack_server.mjs`), until dropped.
-struct NodeServer {
-    _child: tokio::process::Child,
-    url: String,
-}
-
+/// Node's server with the msgpack parser (`tests/node/msgpack_server.mjs`).
 async fn nodes_server() -> NodeServer {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut child = tokio::process::Command::new("node")
-        .arg(dir.join("node/msgpack_server.mjs"))
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run node");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = within("Node's server to listen", async {
-        BufReader::new(stdout).lines().next_line().await
-    })
-    .await
-    .expect("read")
-    .expect("a line");
-    let port: Value = serde_json::from_str(&line).expect("JSON");
-    NodeServer {
-        _child: child,
-        url: format!("http://127.0.0.1:{}", port["port"]),
-    }
+    node_server("msgpack_server.mjs", &[]).await
 }
 
 #[tokio::test]

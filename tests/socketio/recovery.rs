@@ -5,15 +5,15 @@
 //! the wire itself: `pid` in the `CONNECT` answer, the offset as the last
 //! argument of an event.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::time::Duration;
 
+use crate::common::{node_server, NodeServer};
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data},
     ConnectionStateRecovery, DisconnectReason, Parser, SocketIo, SocketIoConfig, SocketRef,
 };
 use socketio_axum_tests::{node_script, within, SioServer};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Our server with the handlers of `tests/node/csr_server.mjs` and the same
 /// one-second window.
@@ -110,36 +110,10 @@ fn emit_while_away(socket: &SocketRef, io: &SocketIo) {
     }
 }
 
-/// Node's server (`tests/node/csr_server.mjs`), until dropped.
-struct NodeServer {
-    _child: tokio::process::Child,
-    url: String,
-}
-
-/// `args`: the ping interval and timeout in ms, if not 60 s.
+/// Node's server (`tests/node/csr_server.mjs`), until dropped; `args`: the
+/// ping interval and timeout in ms, if not 60 s.
 async fn nodes_server(args: &[&str]) -> NodeServer {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut child = tokio::process::Command::new("node")
-        .arg(dir.join("node/csr_server.mjs"))
-        .args(args)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run node");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = within("Node's server to listen", async {
-        BufReader::new(stdout).lines().next_line().await
-    })
-    .await
-    .expect("read")
-    .expect("a line");
-    let port: Value = serde_json::from_str(&line).expect("JSON");
-    NodeServer {
-        _child: child,
-        url: format!("http://127.0.0.1:{}", port["port"]),
-    }
+    node_server("csr_server.mjs", args).await
 }
 
 /// The lines of `sio_csr.mjs`, the `state` line without its socket id.
