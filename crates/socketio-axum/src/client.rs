@@ -11,6 +11,7 @@ use std::{
 
 use bytes::BytesMut;
 use engineio_tower::{CloseReason, EngineIoHandler, Message, Sid};
+use futures_util::FutureExt;
 use socketio_protocol::{
     socket::{
         encode_connect, encode_connect_error, encode_connect_error_v4, encode_connect_v4,
@@ -23,6 +24,7 @@ use tokio::time::Instant;
 use crate::{
     ack::AckReply,
     extract::{ConnectParts, MessageParts},
+    handler::BoxFuture,
     io::ServerInner,
     metrics::Refusal,
     panic::{CatchPanic, Panic},
@@ -211,45 +213,73 @@ impl Client {
             return;
         }
         conn.data().joined.store(true, Ordering::Release);
-        let (socket, missed) = match restore(&ns, parts.auth.as_deref()) {
-            Some((id, restored)) => {
-                let session = restored.session;
-                let socket = SocketRef::recovered_as(
-                    ns.clone(),
-                    conn.clone(),
-                    parts.auth.clone(),
-                    id,
-                    session.pid,
-                );
-                let own = socket.id().to_string();
-                let rooms: Vec<_> = session.rooms.into_iter().filter(|r| **r != own).collect();
-                ns.join(socket.id(), &rooms);
-                *crate::write(&socket.0.data) = session.data;
-                trace::debug!(sid = %socket.id(), ns = %ns.path, missed = restored.missed.len(), "socket.io: connection state recovered");
-                (socket, restored.missed)
-            }
-            None => (
-                SocketRef::new(ns.clone(), conn.clone(), parts.auth.clone()),
-                Vec::new(),
-            ),
+        let Some(restoring) = restore(&ns, parts.auth.as_deref()) else {
+            return admit(conn, ns, parts, None);
         };
-        // Node sends the missed packets at once, before the `CONNECT`: the
-        // client delivers them before its `connect` event.
-        for packet in missed {
-            if let Ok(out) = ns.outbound(packet) {
-                let _ = conn.send(out);
+        // The in-memory store answers at once; a store shared by servers
+        // (Redis) takes a round trip, and the socket is admitted after it
+        // (as Node's `_add` awaits `restoreSession`).
+        let mut restoring = restoring;
+        match (&mut restoring).now_or_never() {
+            Some(restored) => admit(conn, ns.clone(), parts, restorable(&ns, restored)),
+            None => {
+                let conn = conn.clone();
+                tokio::spawn(async move {
+                    let restored = restorable(&ns, restoring.await);
+                    admit(&conn, ns, parts, restored);
+                });
             }
         }
-        let skip_middlewares = socket.recovered()
-            && ns
-                .shared
-                .config
-                .recovery
-                .is_some_and(|r| r.skip_middlewares);
-        crate::lock(&conn.data().sockets).push((ns.path.clone(), socket.clone()));
-        let conn = conn.clone();
-        let job_socket = socket.clone();
-        socket.run(Box::new(move || {
+    }
+}
+
+/// Creates the socket of a CONNECT (with the session restored, if any) and
+/// runs its middlewares and connect handler.
+fn admit(
+    conn: &Conn,
+    ns: Arc<crate::ns::Namespace>,
+    parts: ConnectParts,
+    restored: Option<(Sid, crate::adapter::RestoredSession)>,
+) {
+    let (socket, missed) = match restored {
+        Some((id, restored)) => {
+            let session = restored.session;
+            let socket = SocketRef::recovered_as(
+                ns.clone(),
+                conn.clone(),
+                parts.auth.clone(),
+                id,
+                session.pid,
+            );
+            let own = socket.id().to_string();
+            let rooms: Vec<_> = session.rooms.into_iter().filter(|r| **r != own).collect();
+            ns.join(socket.id(), &rooms);
+            *crate::write(&socket.0.data) = session.data;
+            trace::debug!(sid = %socket.id(), ns = %ns.path, missed = restored.missed.len(), "socket.io: connection state recovered");
+            (socket, restored.missed)
+        }
+        None => (
+            SocketRef::new(ns.clone(), conn.clone(), parts.auth.clone()),
+            Vec::new(),
+        ),
+    };
+    // Node sends the missed packets at once, before the `CONNECT`: the
+    // client delivers them before its `connect` event.
+    for packet in missed {
+        if let Ok(out) = ns.outbound(packet) {
+            let _ = conn.send(out);
+        }
+    }
+    let skip_middlewares = socket.recovered()
+        && ns
+            .shared
+            .config
+            .recovery
+            .is_some_and(|r| r.skip_middlewares);
+    crate::lock(&conn.data().sockets).push((ns.path.clone(), socket.clone()));
+    let conn = conn.clone();
+    let job_socket = socket.clone();
+    socket.run(Box::new(move || {
             let socket = job_socket;
             Box::pin(async move {
                 let middlewares = async {
@@ -314,16 +344,15 @@ impl Client {
                 }
             })
         }));
-    }
 }
 
-/// With connection state recovery on, the session that a CONNECT's auth
-/// (`{"pid": ..., "offset": ...}`, both strings, as the official client
-/// sends them) names, if the store still has it whole, with its socket id.
+/// With connection state recovery on, the restoring of the session that a
+/// CONNECT's auth (`{"pid": ..., "offset": ...}`, both strings, as the
+/// official client sends them) names.
 fn restore(
     ns: &crate::ns::Namespace,
     auth: Option<&str>,
-) -> Option<(Sid, crate::adapter::RestoredSession)> {
+) -> Option<BoxFuture<Option<crate::adapter::RestoredSession>>> {
     let store = ns.sessions()?;
     #[derive(serde::Deserialize)]
     struct Resume {
@@ -336,12 +365,23 @@ fn restore(
     else {
         return None;
     };
-    let restored = store.restore(&pid, &offset)?;
+    Some(store.restore(&pid, &offset))
+}
+
+/// A restored session, with its socket id, unless that socket is still
+/// connected (the session is then kept for a later attempt, as Node keeps
+/// it) or its id is not one.
+fn restorable(
+    ns: &crate::ns::Namespace,
+    restored: Option<crate::adapter::RestoredSession>,
+) -> Option<(Sid, crate::adapter::RestoredSession)> {
+    let restored = restored?;
     match restored.session.sid.parse::<Sid>() {
         Ok(sid) if ns.sockets.contains_key(&sid) => {
             trace::debug!(%sid, "socket.io: recovery refused, the socket is still connected");
-            // Kept for a later attempt, as Node keeps it.
-            store.persist(restored.session);
+            if let Some(store) = ns.sessions() {
+                store.persist(restored.session);
+            }
             None
         }
         Ok(sid) => Some((sid, restored)),

@@ -20,11 +20,13 @@ use crate::metrics::NsMetrics;
 
 use crate::{
     adapter::{
-        Adapter, BroadcastOptions, LocalNamespace, MemorySessionStore, NamespaceAdapter, Room,
-        Rooms, ServerSideEvent, SessionStore,
+        Adapter, AdapterError, BroadcastOptions, LocalNamespace, MemorySessionStore,
+        NamespaceAdapter, Room, Rooms, ServerSideEvent, SessionStore, Stored,
     },
     extract::ConnectParts,
-    handler::{self, BoxedConnectHandler, BoxedMiddleware, ConnectHandler, ConnectMiddleware},
+    handler::{
+        self, BoxFuture, BoxedConnectHandler, BoxedMiddleware, ConnectHandler, ConnectMiddleware,
+    },
     io::ServerInner,
     read, trace, write, SocketIo, SocketIoConfig, SocketRef,
 };
@@ -121,18 +123,40 @@ impl Namespace {
         self.sessions.get().map(|s| &**s)
     }
 
-    /// With connection state recovery on, a non-volatile event (without
-    /// acknowledgement) for the sockets `opts` targets is kept and gets its
-    /// offset; otherwise it is returned as it is.
-    pub(crate) fn recoverable(
+    /// Emits an event packet (without acknowledgement) to the sockets on
+    /// this server that `opts` targets. With connection state recovery on,
+    /// a non-volatile one goes through the store first, which gives it its
+    /// offset, or takes it over ([`Stored::Later`]: the future of its
+    /// storing comes back, and the store delivers it itself).
+    pub(crate) fn emit_here(
         &self,
         packet: EncodedPacket,
         opts: &BroadcastOptions,
-    ) -> EncodedPacket {
-        match self.sessions.get() {
-            Some(store) if !opts.volatile => store.store(packet, opts),
+        compress: bool,
+    ) -> Result<Option<BoxFuture<Result<(), AdapterError>>>, crate::EmitError> {
+        let packet = match self.sessions.get() {
+            Some(store) if !opts.volatile => match store.store(packet, opts) {
+                Stored::Now(packet) => packet,
+                Stored::Later(stored) => return Ok(Some(stored)),
+            },
             _ => packet,
-        }
+        };
+        self.emit_stored(packet, opts, compress)?;
+        Ok(None)
+    }
+
+    /// Emits an event packet to the sockets on this server that `opts`
+    /// targets, as it is (with its offset if it has one).
+    pub(crate) fn emit_stored(
+        &self,
+        packet: EncodedPacket,
+        opts: &BroadcastOptions,
+        compress: bool,
+    ) -> Result<(), crate::EmitError> {
+        let text = self.observed(&packet);
+        let out = crate::parser::compressed(self.outbound(packet)?, compress);
+        self.broadcast_local(&out, opts, text.as_ref());
+        Ok(())
     }
 
     /// The link to other servers, if an adapter is configured.

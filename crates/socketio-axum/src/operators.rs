@@ -243,10 +243,8 @@ impl BroadcastOperators {
 
     fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
-        let packet = self.ns.recoverable(packet, &self.opts);
-        let text = self.ns.observed(&packet);
-        let local = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
-        self.ns.broadcast_local(&local, &self.opts, text.as_ref());
+        // A store that takes the packet over reports its own failures.
+        let _stored = self.ns.emit_here(packet, &self.opts, self.compress)?;
         match remote {
             Some(Err(e)) => Err(EmitError::Adapter(e)),
             _ => Ok(()),
@@ -284,16 +282,15 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_published(&packet, &self.opts));
-        let packet = self.ns.recoverable(packet, &self.opts);
-        let text = self.ns.observed(&packet);
-        let local = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
-        self.ns.broadcast_local(&local, &self.opts, text.as_ref());
+        let stored = self.ns.emit_here(packet, &self.opts, self.compress)?;
         match remote {
+            Some(Err(e)) => Err(EmitError::Adapter(e)),
+            // A store shared by servers publishes the packet itself.
+            _ if stored.is_some() => Ok(PublishFuture { inner: stored }),
             None => Ok(PublishFuture { inner: None }),
             Some(Ok(published)) => Ok(PublishFuture {
                 inner: Some(published),
             }),
-            Some(Err(e)) => Err(EmitError::Adapter(e)),
         }
     }
 

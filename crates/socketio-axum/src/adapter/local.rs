@@ -32,14 +32,20 @@ impl LocalNamespace {
         &self.0.path
     }
 
-    /// Delivers a broadcast from another server to the matching sockets here.
+    /// Delivers a broadcast from another server to the matching sockets
+    /// here (through connection state recovery's store when it is on).
     pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
         // A packet this server's parser cannot write was logged.
-        let packet = self.0.recoverable(packet, opts);
-        let text = self.0.observed(&packet);
-        if let Ok(out) = self.0.outbound(packet) {
-            self.0.broadcast_local(&out, opts, text.as_ref());
-        }
+        let _ = self.0.emit_here(packet, opts, true);
+    }
+
+    /// Delivers an event packet that already carries its offset (or needs
+    /// none) to the matching sockets here, without the session store: for
+    /// a [`SessionStore`](super::SessionStore) that gives offsets itself
+    /// ([`Stored::Later`](super::Stored::Later)), and for the packets it
+    /// reads from a log shared by servers.
+    pub fn broadcast_stored(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
+        let _ = self.0.emit_stored(packet, opts, true);
     }
 
     /// Emits `event` with `args` to the matching sockets here, expecting

@@ -25,7 +25,7 @@ pub use rooms::Room;
 pub(crate) use rooms::Rooms;
 use serde::{Deserialize, Serialize};
 pub use server_side::ServerSideEmitError;
-pub use session::{MemorySessionStore, RestoredSession, Session, SessionStore};
+pub use session::{MemorySessionStore, RestoredSession, Session, SessionStore, Stored};
 use socketio_protocol::socket::EncodedPacket;
 
 use crate::{extract::RawArgs, handler::BoxFuture};

@@ -15,8 +15,8 @@ use socketio_protocol::{
 };
 use tokio::time::Instant;
 
-use super::{BroadcastOptions, Room};
-use crate::{trace, ConnectionStateRecovery};
+use super::{AdapterError, BroadcastOptions, Room};
+use crate::{handler::BoxFuture, trace, ConnectionStateRecovery};
 
 /// A socket's state, kept when it leaves for a reason the client recovers
 /// from (Node's `Session`).
@@ -63,6 +63,32 @@ impl RestoredSession {
     }
 }
 
+/// What a [`SessionStore`] did with a packet it was given.
+#[non_exhaustive]
+pub enum Stored {
+    /// Kept: the packet with its offset as last argument, for the server
+    /// to deliver now (the in-memory store).
+    Now(EncodedPacket),
+    /// Taken over: the store delivers the packet to this server's sockets
+    /// itself once it knows the packet's offset (through
+    /// [`LocalNamespace::broadcast_stored`](super::LocalNamespace::broadcast_stored)),
+    /// as a store shared by servers does, whose offsets the shared log
+    /// gives. The future resolves once the packet is stored, or with what
+    /// kept it from being stored (the packet then reaches this server's
+    /// sockets without an offset, if at all: the store says which). The
+    /// packet is stored whether or not the future is awaited.
+    Later(BoxFuture<Result<(), AdapterError>>),
+}
+
+impl fmt::Debug for Stored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stored::Now(p) => f.debug_tuple("Now").field(p).finish(),
+            Stored::Later(_) => f.write_str("Later"),
+        }
+    }
+}
+
 /// Where one namespace keeps what connection state recovery needs. The
 /// server uses [`MemorySessionStore`] unless the adapter gives one
 /// ([`NamespaceAdapter::session_store`](super::NamespaceAdapter::session_store)),
@@ -71,9 +97,11 @@ impl RestoredSession {
 pub trait SessionStore: Send + Sync + 'static {
     /// Called for each non-volatile `EVENT` without acknowledgement emitted
     /// to sockets of this server (`opts` says which, a socket's own emit
-    /// being a broadcast to its own room): keeps it, and returns it with its
-    /// offset as last argument, which is what the sockets get.
-    fn store(&self, packet: EncodedPacket, opts: &BroadcastOptions) -> EncodedPacket;
+    /// being a broadcast to its own room): keeps it and gives it its
+    /// offset, as last argument, which is what the sockets get. A store
+    /// shared by servers may leave a `local` broadcast as it is, as Node's
+    /// cluster adapters do ([`Stored::Now`] without offset).
+    fn store(&self, packet: EncodedPacket, opts: &BroadcastOptions) -> Stored;
 
     /// Keeps the session of a socket that left for a recoverable reason.
     fn persist(&self, session: Session);
@@ -81,8 +109,9 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The session `pid` with the packets emitted to it after `offset`;
     /// `None` when there is no such session, it expired, or the packets
     /// after `offset` are no longer all kept. A session restored is
-    /// forgotten.
-    fn restore(&self, pid: &str, offset: &str) -> Option<RestoredSession>;
+    /// forgotten (the server persists it again if the restore does not go
+    /// through).
+    fn restore(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>>;
 }
 
 /// The in-memory [`SessionStore`] of one namespace, bounded in time
@@ -188,7 +217,26 @@ fn included(rooms: &[Room], kept: &Kept) -> bool {
 }
 
 impl SessionStore for MemorySessionStore {
-    fn store(&self, packet: EncodedPacket, opts: &BroadcastOptions) -> EncodedPacket {
+    fn store(&self, packet: EncodedPacket, opts: &BroadcastOptions) -> Stored {
+        Stored::Now(self.keep(packet, opts))
+    }
+
+    fn persist(&self, session: Session) {
+        let now = Instant::now();
+        let mut state = crate::lock(&self.state);
+        self.prune(&mut state, now);
+        state.expiry.push_back((now, session.pid.clone()));
+        state.sessions.insert(session.pid.clone(), (now, session));
+    }
+
+    fn restore(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
+        Box::pin(std::future::ready(self.take(pid, offset)))
+    }
+}
+
+impl MemorySessionStore {
+    /// Keeps `packet` and returns it with its offset.
+    fn keep(&self, packet: EncodedPacket, opts: &BroadcastOptions) -> EncodedPacket {
         if opts.volatile {
             return packet;
         }
@@ -240,15 +288,8 @@ impl SessionStore for MemorySessionStore {
         packet
     }
 
-    fn persist(&self, session: Session) {
-        let now = Instant::now();
-        let mut state = crate::lock(&self.state);
-        self.prune(&mut state, now);
-        state.expiry.push_back((now, session.pid.clone()));
-        state.sessions.insert(session.pid.clone(), (now, session));
-    }
-
-    fn restore(&self, pid: &str, offset: &str) -> Option<RestoredSession> {
+    /// The session `pid` with what it missed after `offset`, forgotten here.
+    fn take(&self, pid: &str, offset: &str) -> Option<RestoredSession> {
         let now = Instant::now();
         let mut state = crate::lock(&self.state);
         self.prune(&mut state, now);
@@ -313,16 +354,16 @@ mod tests {
     fn packets_past_the_cap_are_dropped_and_a_client_that_missed_one_is_not_recovered() {
         let store = store(2, usize::MAX);
         let all = BroadcastOptions::default();
-        let first = offset_of(&store.store(event(1), &all));
-        let second = offset_of(&store.store(event(2), &all));
-        let third = store.store(event(3), &all);
-        let fourth = store.store(event(4), &all);
+        let first = offset_of(&store.keep(event(1), &all));
+        let second = offset_of(&store.keep(event(2), &all));
+        let third = store.keep(event(3), &all);
+        let fourth = store.keep(event(4), &all);
         store.persist(session("p", &["sid"]));
-        assert!(store.restore("p", &first).is_none(), "packet 2 was dropped");
+        assert!(store.take("p", &first).is_none(), "packet 2 was dropped");
         // Packet 2 itself is gone, but every one after it is kept.
-        let restored = store.restore("p", &second).expect("packets 3 and 4 kept");
+        let restored = store.take("p", &second).expect("packets 3 and 4 kept");
         assert_eq!(restored.missed, vec![third, fourth]);
-        assert!(store.restore("p", &second).is_none(), "restored once");
+        assert!(store.take("p", &second).is_none(), "restored once");
     }
 
     #[test]
@@ -332,7 +373,7 @@ mod tests {
         let store = store(usize::MAX, 2 * one);
         let all = BroadcastOptions::default();
         for n in 0..10 {
-            store.store(event(n), &all);
+            store.keep(event(n), &all);
         }
         let state = crate::lock(&store.state);
         assert!(state.bytes <= 2 * one, "{} > {}", state.bytes, 2 * one);
@@ -343,16 +384,16 @@ mod tests {
     fn missed_packets_follow_their_rooms_and_exceptions() {
         let store = store(100, usize::MAX);
         let room = |r: &str| vec![Room::from(r.to_owned())];
-        let first = offset_of(&store.store(event(0), &BroadcastOptions::default()));
-        let to_a = store.store(event(1), &BroadcastOptions::new(room("a"), vec![]));
-        store.store(event(2), &BroadcastOptions::new(room("c"), vec![]));
-        store.store(event(3), &BroadcastOptions::new(vec![], room("b")));
-        let own = store.store(event(4), &BroadcastOptions::new(room("sid"), vec![]));
-        store.store(event(5), &BroadcastOptions::default().with_volatile(true));
+        let first = offset_of(&store.keep(event(0), &BroadcastOptions::default()));
+        let to_a = store.keep(event(1), &BroadcastOptions::new(room("a"), vec![]));
+        store.keep(event(2), &BroadcastOptions::new(room("c"), vec![]));
+        store.keep(event(3), &BroadcastOptions::new(vec![], room("b")));
+        let own = store.keep(event(4), &BroadcastOptions::new(room("sid"), vec![]));
+        store.keep(event(5), &BroadcastOptions::default().with_volatile(true));
         store.persist(session("p", &["sid", "a", "b"]));
-        let restored = store.restore("p", &first).expect("restored");
+        let restored = store.take("p", &first).expect("restored");
         assert_eq!(restored.missed, vec![to_a, own]);
-        assert!(store.restore("q", &first).is_none(), "unknown pid");
-        assert!(store.restore("p", "0-0").is_none(), "another epoch");
+        assert!(store.take("q", &first).is_none(), "unknown pid");
+        assert!(store.take("p", "0-0").is_none(), "another epoch");
     }
 }

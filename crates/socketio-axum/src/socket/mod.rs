@@ -28,7 +28,7 @@ mod leaving;
 
 use crate::{
     ack::{AckFuture, AckReply},
-    adapter::{BroadcastOptions, Room, SocketData},
+    adapter::{BroadcastOptions, Room, SocketData, Stored},
     client::Conn,
     extract::{Handshake, MessageParts, RawArgs},
     handler::BoxFuture,
@@ -343,7 +343,12 @@ impl SocketRef {
             // Node stores a socket's own emit as a broadcast to its room.
             Some(store) if !volatile => {
                 let own = BroadcastOptions::new(vec![Room::from(self.id().to_string())], vec![]);
-                store.store(packet, &own)
+                match store.store(packet, &own) {
+                    Stored::Now(packet) => packet,
+                    // The store delivers it, once stored (as Node's
+                    // cluster adapters broadcast it to the socket's room).
+                    Stored::Later(_) => return Ok(()),
+                }
             }
             _ => packet,
         };
