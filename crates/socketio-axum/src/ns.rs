@@ -111,7 +111,7 @@ impl Namespace {
         if let Some(recovery) = ns.shared.config.recovery {
             let store = ns
                 .remote()
-                .and_then(|r| r.session_store())
+                .and_then(|r| r.session_store(&recovery))
                 .unwrap_or_else(|| Arc::new(MemorySessionStore::new(recovery)));
             let _ = ns.sessions.set(store);
         }

@@ -1,6 +1,10 @@
 use std::{fmt, time::Duration};
 
-use crate::{error::Error, link::Redis};
+use crate::{
+    error::Error,
+    link::{Redis, StreamTarget},
+    wire::Channels,
+};
 
 /// Configuration of a [`RedisAdapter`](crate::RedisAdapter). Defaults equal
 /// those of Node's `@socket.io/redis-adapter`.
@@ -12,6 +16,9 @@ use crate::{error::Error, link::Redis};
 /// | `request_timeout` | 5 s | how long a request to the other servers (fetch sockets, all rooms) waits for their answers (Node's `requestsTimeout`); also how long the adapter waits for Redis to answer a command |
 /// | `tls_root_certificates` | the system's | with the `tls` feature: the CA certificates (PEM) that a `rediss://` server's certificate must chain to, instead of the system's |
 /// | `tls_client_certificate` | none | with the `tls` feature: a client certificate and key (PEM), for a Redis that asks for one (`tls-auth-clients yes`) |
+/// | `streams` | off | speak the protocol of Node's `@socket.io/redis-streams-adapter` 0.3 on this stream (its `streamName`, `"socket.io"` there) instead: see [`RedisAdapterConfigBuilder::streams`] |
+/// | `stream_max_len` | 10000 | with `streams`: the stream is trimmed to about this many entries (`XADD MAXLEN ~`, Node's `maxLen`); a client that missed more cannot recover |
+/// | `session_key_prefix` | `sio:session:` | with `streams`: prefix of the keys of the sessions kept for connection state recovery (Node's `sessionKeyPrefix`) |
 /// | `publish_queue` | 16384 | messages (broadcasts, requests) that wait to be published at most; past that, while Redis is slow, a broadcast is refused: `emit` returns [`EmitError::Adapter`](socketio_axum::EmitError::Adapter) with an [`AdapterError`](socketio_axum::adapter::AdapterError) for which `is_queue_full()` holds |
 ///
 /// ```
@@ -37,8 +44,33 @@ pub struct RedisAdapterConfig {
     request_timeout: Duration,
     publish_queue: usize,
     sharded: Option<SubscriptionMode>,
+    streams: Option<Streams>,
     #[cfg(feature = "tls")]
     tls: Tls,
+}
+
+/// The streams protocol's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Streams {
+    pub(crate) name: String,
+    pub(crate) max_len: usize,
+    pub(crate) session_key_prefix: String,
+    /// Entries read at most per `XREAD` (Node's `readCount`).
+    pub(crate) read_count: usize,
+    /// How long one `XREAD` blocks (Node's `blockTimeInMs`).
+    pub(crate) block: Duration,
+}
+
+impl Streams {
+    fn new(name: String) -> Self {
+        Streams {
+            name,
+            max_len: 10_000,
+            session_key_prefix: "sio:session:".to_owned(),
+            read_count: 100,
+            block: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Which channels the servers of the sharded adapter subscribe to (Node's
@@ -72,7 +104,8 @@ impl fmt::Debug for RedisAdapterConfig {
             .field("key_prefix", &self.key_prefix)
             .field("request_timeout", &self.request_timeout)
             .field("publish_queue", &self.publish_queue)
-            .field("sharded", &self.sharded);
+            .field("sharded", &self.sharded)
+            .field("streams", &self.streams);
         #[cfg(feature = "tls")]
         d.field(
             "tls_root_certificates",
@@ -106,6 +139,7 @@ impl Default for RedisAdapterConfig {
             request_timeout: Duration::from_secs(5),
             publish_queue: 16 * 1024,
             sharded: None,
+            streams: None,
             #[cfg(feature = "tls")]
             tls: Tls::default(),
         }
@@ -140,7 +174,37 @@ impl RedisAdapterConfig {
         self.publish_queue
     }
 
-    /// The sharded adapter's subscription mode, if it is the sharded one.
+    /// The stream of the streams protocol, if it is on.
+    pub fn stream_name(&self) -> Option<&str> {
+        self.streams.as_ref().map(|s| s.name.as_str())
+    }
+
+    pub(crate) fn streams(&self) -> Option<&Streams> {
+        self.streams.as_ref()
+    }
+
+    /// Where the streams protocol appends, if it is on.
+    pub(crate) fn stream_target(&self) -> Option<StreamTarget> {
+        self.streams.as_ref().map(|s| StreamTarget {
+            name: s.name.clone(),
+            max_len: s.max_len,
+        })
+    }
+
+    /// The channels of namespace `nsp` for server `uid`, in this
+    /// configuration's protocol.
+    pub(crate) fn channels(&self, nsp: &str, uid: &str) -> Channels {
+        let prefix = self.key_prefix();
+        match (self.sharded, &self.streams) {
+            (Some(mode), _) => {
+                Channels::sharded(prefix, nsp, uid, mode == SubscriptionMode::Dynamic)
+            }
+            (None, Some(_)) => Channels::streams(prefix, nsp, uid),
+            (None, None) => Channels::new(prefix, nsp, uid),
+        }
+    }
+
+    /// The sharded adapter's subscription mode, if it is on.
     pub fn sharded(&self) -> Option<SubscriptionMode> {
         self.sharded
     }
@@ -285,6 +349,53 @@ impl RedisAdapterConfigBuilder {
     /// ```
     pub fn sharded(mut self, mode: SubscriptionMode) -> Self {
         self.config.sharded = Some(mode);
+        self.config.streams = None;
+        self
+    }
+
+    /// Speaks the protocol of Node's `@socket.io/redis-streams-adapter`
+    /// 0.3 instead of the pub/sub adapter's: broadcasts, joins, leaves and
+    /// disconnections are appended to the Redis stream `stream_name` (Node's
+    /// `streamName`, `"socket.io"` by default there) which every server
+    /// reads; requests and their answers travel by pub/sub on
+    /// `<key_prefix>#<nsp>#` channels. With connection state recovery on
+    /// ([`SocketIoBuilder::connection_state_recovery`](socketio_axum::SocketIoBuilder::connection_state_recovery)),
+    /// sessions are kept in Redis and offsets are the stream's entry ids, so
+    /// that a client recovers on any server of the cluster, Node's included.
+    /// Needs a single Redis (not a Redis Cluster) of version 6.2 or later.
+    ///
+    /// ```
+    /// use socketio_redis::RedisAdapterConfig;
+    ///
+    /// let config = RedisAdapterConfig::builder()
+    ///     .streams("socket.io")
+    ///     .stream_max_len(50_000)
+    ///     .session_key_prefix("chat:session:")
+    ///     .build();
+    /// assert_eq!(config.stream_name(), Some("socket.io"));
+    /// ```
+    pub fn streams(mut self, stream_name: impl Into<String>) -> Self {
+        self.config.streams = Some(Streams::new(stream_name.into()));
+        self.config.sharded = None;
+        self
+    }
+
+    /// With [`streams`](Self::streams): trims the stream to about this many
+    /// entries (`XADD MAXLEN ~`, Node's `maxLen`, default 10000). A client
+    /// that missed more packets than the stream keeps is not recovered.
+    pub fn stream_max_len(mut self, entries: usize) -> Self {
+        if let Some(s) = &mut self.config.streams {
+            s.max_len = entries.max(1);
+        }
+        self
+    }
+
+    /// With [`streams`](Self::streams): the prefix of the session keys
+    /// (Node's `sessionKeyPrefix`, default `sio:session:`).
+    pub fn session_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        if let Some(s) = &mut self.config.streams {
+            s.session_key_prefix = prefix.into();
+        }
         self
     }
 

@@ -13,11 +13,11 @@ use socketio_protocol::socket::RESERVED_EVENTS;
 
 use crate::{
     error::Error,
-    link::Link,
+    link::{Link, Outgoing},
     protocol::Protocol,
     value::{self, ValueError},
     wire::Channels,
-    RedisAdapterConfig, SubscriptionMode,
+    RedisAdapterConfig,
 };
 
 /// The `uid` of an emitter's messages, as Node's emitter sends it: servers
@@ -60,15 +60,14 @@ pub struct RedisEmitter {
 
 struct Inner {
     link: Link,
-    prefix: String,
-    sharded: Option<SubscriptionMode>,
+    config: RedisAdapterConfig,
 }
 
 impl fmt::Debug for RedisEmitter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisEmitter")
-            .field("prefix", &self.inner.prefix)
-            .field("sharded", &self.inner.sharded)
+            .field("prefix", &self.inner.config.key_prefix())
+            .field("sharded", &self.inner.config.sharded())
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +84,8 @@ impl RedisEmitter {
             config.publish_queue(),
             // Nothing to receive: an emitter subscribes to no channel.
             Box::new(|_, _, _| {}),
+            config.stream_target(),
+            None,
         )
         .await?;
         let mut status = link.status();
@@ -94,11 +95,7 @@ impl RedisEmitter {
             .map_err(|_| Error::connect(None))?;
         drop(status);
         Ok(RedisEmitter {
-            inner: Arc::new(Inner {
-                link,
-                prefix: config.key_prefix().to_owned(),
-                sharded: config.sharded(),
-            }),
+            inner: Arc::new(Inner { link, config }),
         })
     }
 
@@ -110,13 +107,7 @@ impl RedisEmitter {
         } else {
             format!("/{nsp}")
         };
-        let inner = &self.inner;
-        let channels = match inner.sharded {
-            Some(mode) => {
-                Channels::sharded(&inner.prefix, &nsp, UID, mode == SubscriptionMode::Dynamic)
-            }
-            None => Channels::new(&inner.prefix, &nsp, UID),
-        };
+        let channels = self.inner.config.channels(&nsp, UID);
         EmitterOperators {
             emitter: self.clone(),
             nsp,
@@ -240,8 +231,8 @@ impl EmitterOperators {
             )));
         }
         let args = arguments(data)?;
-        let (channel, payload) = self.protocol().broadcast(event, args, &self.opts);
-        self.publish(channel, payload).await
+        let out = self.protocol().broadcast(event, args, &self.opts);
+        self.publish(out).await
     }
 
     /// Makes the targeted sockets join `rooms` (Node's `socketsJoin`).
@@ -257,8 +248,8 @@ impl EmitterOperators {
     /// Disconnects the targeted sockets from the namespace; with `close`,
     /// closes their whole connection (Node's `disconnectSockets(close)`).
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
-        let payload = self.protocol().disconnect_request(&self.opts, close);
-        self.publish(self.channels.request.clone(), payload).await
+        let out = self.protocol().disconnect_request(&self.opts, close);
+        self.publish(out).await
     }
 
     /// Emits an event to every server of the cluster, for the namespace's
@@ -269,16 +260,16 @@ impl EmitterOperators {
         event: &str,
         data: &T,
     ) -> Result<(), AdapterError> {
-        let payload = self
+        let out = self
             .protocol()
             .server_side_request(None, event, arguments(data)?);
-        self.publish(self.channels.request.clone(), payload).await
+        self.publish(out).await
     }
 
     async fn rooms(&self, join: bool, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
-        let payload = self.protocol().rooms_request(join, &self.opts, &rooms);
-        self.publish(self.channels.request.clone(), payload).await
+        let out = self.protocol().rooms_request(join, &self.opts, &rooms);
+        self.publish(out).await
     }
 
     fn protocol(&self) -> Protocol<'_> {
@@ -289,12 +280,8 @@ impl EmitterOperators {
         }
     }
 
-    async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
-        let published = self
-            .emitter
-            .inner
-            .link
-            .publish_confirmed(channel, payload)?;
+    async fn publish(&self, out: Outgoing) -> Result<(), AdapterError> {
+        let published = self.emitter.inner.link.send_confirmed(out)?;
         published
             .await
             .unwrap_or_else(|_| Err(AdapterError::unavailable("redis emitter: stopped")))

@@ -20,8 +20,13 @@ use crate::{
 
 /// Handles one message of the subscribed connection.
 pub(crate) fn on_message(core: &Arc<Core>, channel: &str, pattern: Option<&str>, payload: &[u8]) {
-    if core.config.sharded().is_some() {
-        return on_sharded_message(core, channel, payload);
+    if core.config.sharded().is_some() || core.config.streams().is_some() {
+        return match wire::decode(payload) {
+            Ok(msg) => on_cluster_message(core, Some(channel), &msg, None),
+            Err(e) => {
+                trace::debug!(%channel, error = %e, "redis adapter: malformed message ignored")
+            }
+        };
     }
     let routes = core.routes.read().unwrap_or_else(|e| e.into_inner());
     let route = match pattern {
@@ -168,16 +173,31 @@ fn on_request(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, req: &
     }
 }
 
-/// A message of the sharded protocol: `{type, data, uid, nsp}`, on the
-/// namespace's channel, a room's, or this server's response channel.
-fn on_sharded_message(core: &Arc<Core>, channel: &str, payload: &[u8]) {
-    let msg = match wire::decode(payload) {
-        Ok(msg) => msg,
-        Err(e) => {
-            return trace::debug!(%channel, error = %e, "redis adapter: malformed message ignored")
-        }
+/// An entry of the streams protocol's stream: a message of the cluster
+/// protocol whose offset is the entry's id.
+pub(crate) fn on_stream_entry(
+    core: &Arc<Core>,
+    id: &str,
+    fields: &std::collections::HashMap<String, redis::Value>,
+) {
+    let get = |name: &str| match fields.get(name)? {
+        redis::Value::BulkString(b) => Some(b.clone()),
+        redis::Value::SimpleString(s) => Some(s.as_bytes().to_vec()),
+        _ => None,
     };
-    let Some(nsp) = str_field(&msg, "nsp") else {
+    match sharded::from_stream_fields(get) {
+        Some(msg) => on_cluster_message(core, None, &msg, Some(id)),
+        None => trace::debug!(id, "redis adapter: malformed stream entry ignored"),
+    }
+}
+
+/// A message of socket.io-adapter's cluster protocol (Node's sharded and
+/// streams adapters): `{type, data, uid, nsp}`, on the namespace's channel,
+/// a room's, or this server's response channel; or read from the stream,
+/// with its entry's id as `offset`.
+fn on_cluster_message(core: &Arc<Core>, channel: Option<&str>, msg: &Value, offset: Option<&str>) {
+    let channel = channel.unwrap_or("stream");
+    let Some(nsp) = str_field(msg, "nsp") else {
         return trace::debug!(%channel, "redis adapter: message without a namespace ignored");
     };
     let routes = core.routes.read().unwrap_or_else(|e| e.into_inner());
@@ -188,12 +208,13 @@ fn on_sharded_message(core: &Arc<Core>, channel: &str, payload: &[u8]) {
         return;
     };
     let channels = route.channels.clone();
+    let recovery = route.recovery.load(std::sync::atomic::Ordering::Acquire);
     drop(routes);
 
-    let Some(ty) = MessageType::of(&msg) else {
+    let Some(ty) = MessageType::of(msg) else {
         return trace::debug!(%channel, "redis adapter: message of an unknown type ignored");
     };
-    let requester = str_field(&msg, "uid").unwrap_or_default();
+    let requester = str_field(msg, "uid").unwrap_or_default();
     let answer = matches!(
         ty,
         MessageType::FetchSocketsResponse
@@ -202,7 +223,7 @@ fn on_sharded_message(core: &Arc<Core>, channel: &str, payload: &[u8]) {
             | MessageType::BroadcastAck
     );
     if answer || channel == channels.own_response {
-        if let Some((id, answer)) = sharded::as_classic_answer(&msg) {
+        if let Some((id, answer)) = sharded::as_classic_answer(msg) {
             core.requests.answer(&id, answer);
         }
         return;
@@ -210,7 +231,7 @@ fn on_sharded_message(core: &Arc<Core>, channel: &str, payload: &[u8]) {
     if requester == core.uid {
         return;
     }
-    let Some(data) = field(&msg, "data") else {
+    let Some(data) = field(msg, "data") else {
         return;
     };
     let request_id = str_field(data, "requestId");
@@ -224,10 +245,25 @@ fn on_sharded_message(core: &Arc<Core>, channel: &str, payload: &[u8]) {
             match request_id {
                 Some(id) => on_broadcast_with_ack(&ns, replier, id, packet, &opts, timeout),
                 None => {
-                    if let Some((nsp, event, args)) = wire::event_of_packet(packet) {
-                        if nsp == ns.path() {
-                            ns.broadcast(wire::local_packet(nsp, event, args), &opts);
+                    let Some((nsp, event, args)) = wire::event_of_packet(packet) else {
+                        return;
+                    };
+                    if nsp != ns.path() {
+                        return;
+                    }
+                    // With recovery on, the stream's entry id is the
+                    // offset (Node's `addOffsetIfNecessary`).
+                    match offset {
+                        Some(offset)
+                            if recovery && !opts.volatile && field(packet, "id").is_none() =>
+                        {
+                            let mut args = args.to_vec();
+                            args.push(Value::from(offset));
+                            ns.broadcast_stored(wire::local_packet(nsp, event, &args), &opts);
                         }
+                        // Read from the stream: never stored again.
+                        Some(_) => ns.broadcast_stored(wire::local_packet(nsp, event, args), &opts),
+                        None => ns.broadcast(wire::local_packet(nsp, event, args), &opts),
                     }
                 }
             }
@@ -268,7 +304,7 @@ struct Replier {
     core: Arc<Core>,
     channel: String,
     nsp: String,
-    sharded: bool,
+    channels: Channels,
 }
 
 /// The replier of a request from `requester` (the classic protocol answers
@@ -278,22 +314,23 @@ fn replier(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, requester
         core: core.clone(),
         channel: channels.response_to(requester),
         nsp: ns.path().to_owned(),
-        sharded: channels.is_sharded(),
+        channels: channels.clone(),
     }
 }
 
 impl Replier {
     fn send(&self, id: &str, reply: Reply) {
         let (uid, nsp) = (self.core.uid.as_str(), self.nsp.as_str());
-        let payload = match (self.sharded, reply) {
+        let encode = |m: sharded::Message<'_>| m.encode(&self.channels);
+        let payload = match (self.channels.is_sharded(), reply) {
             (false, Reply::ClientCount(n)) => wire::client_count(id, n),
             (false, Reply::Ack(v)) => wire::broadcast_ack(id, v),
             (false, Reply::Sockets(s)) => wire::fetch_answer(id, &s),
             (false, Reply::ServerSide(v)) => wire::server_side_answer(id, v),
-            (true, Reply::ClientCount(n)) => sharded::client_count(uid, nsp, id, n),
-            (true, Reply::Ack(v)) => sharded::broadcast_ack(uid, nsp, id, v),
-            (true, Reply::Sockets(s)) => sharded::fetch_answer(uid, nsp, id, &s),
-            (true, Reply::ServerSide(v)) => sharded::server_side_answer(uid, nsp, id, v),
+            (true, Reply::ClientCount(n)) => encode(sharded::client_count(uid, nsp, id, n)),
+            (true, Reply::Ack(v)) => encode(sharded::broadcast_ack(uid, nsp, id, v)),
+            (true, Reply::Sockets(s)) => encode(sharded::fetch_answer(uid, nsp, id, &s)),
+            (true, Reply::ServerSide(v)) => encode(sharded::server_side_answer(uid, nsp, id, v)),
         };
         // An answer that cannot be sent is logged by the link; the
         // requester stops waiting at its timeout.

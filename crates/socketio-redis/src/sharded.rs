@@ -62,33 +62,120 @@ fn has_binary(v: &Value) -> bool {
     }
 }
 
-/// `{type, data, uid, nsp}`: msgpack if `data` holds bytes, JSON otherwise,
-/// as Node encodes it.
-pub(crate) fn message(uid: &str, nsp: &str, ty: MessageType, data: Vec<(&str, Value)>) -> Vec<u8> {
-    let data = map(data);
-    let binary = has_binary(&data);
-    let msg = map(vec![
-        ("type", Value::from(ty as u8)),
-        ("data", data),
-        ("uid", Value::from(uid)),
-        ("nsp", Value::from(nsp)),
-    ]);
-    if binary {
-        value::write_msgpack(&msg)
-    } else {
-        wire::json(msg)
+/// A message of socket.io-adapter's `ClusterAdapter`, `{type, data, uid,
+/// nsp}`, before it is encoded for one of the protocols that carry it.
+#[derive(Debug)]
+pub(crate) struct Message<'a> {
+    uid: &'a str,
+    nsp: &'a str,
+    pub(crate) ty: MessageType,
+    data: Value,
+}
+
+/// `{type, data, uid, nsp}`.
+pub(crate) fn message<'a>(
+    uid: &'a str,
+    nsp: &'a str,
+    ty: MessageType,
+    data: Vec<(&str, Value)>,
+) -> Message<'a> {
+    Message {
+        uid,
+        nsp,
+        ty,
+        data: map(data),
     }
+}
+
+impl Message<'_> {
+    fn whole(self) -> Value {
+        map(vec![
+            ("type", Value::from(self.ty as u8)),
+            ("data", self.data),
+            ("uid", Value::from(self.uid)),
+            ("nsp", Value::from(self.nsp)),
+        ])
+    }
+
+    /// As Node's sharded adapter sends it: msgpack if `data` holds bytes,
+    /// JSON otherwise.
+    pub(crate) fn sharded(self) -> Vec<u8> {
+        if has_binary(&self.data) {
+            value::write_msgpack(&self.whole())
+        } else {
+            wire::json(self.whole())
+        }
+    }
+
+    /// msgpack, as Node's streams adapter publishes every message.
+    pub(crate) fn msgpack(self) -> Vec<u8> {
+        value::write_msgpack(&self.whole())
+    }
+
+    /// For the channels' protocol: sharded or streams.
+    pub(crate) fn encode(self, channels: &wire::Channels) -> Vec<u8> {
+        if channels.is_streams() {
+            self.msgpack()
+        } else {
+            self.sharded()
+        }
+    }
+
+    /// The fields of a stream entry, as Node's streams adapter appends
+    /// them: `uid`, `nsp`, `type` (in decimal), and `data` as JSON text, or
+    /// as base64 (standard, padded) of msgpack when it holds bytes.
+    pub(crate) fn stream_fields(self) -> Vec<(&'static str, Vec<u8>)> {
+        use base64::Engine as _;
+        let data = if has_binary(&self.data) {
+            base64::engine::general_purpose::STANDARD
+                .encode(value::write_msgpack(&self.data))
+                .into_bytes()
+        } else {
+            wire::json(self.data)
+        };
+        vec![
+            ("uid", self.uid.as_bytes().to_vec()),
+            ("nsp", self.nsp.as_bytes().to_vec()),
+            ("type", (self.ty as u8).to_string().into_bytes()),
+            ("data", data),
+        ]
+    }
+}
+
+/// A stream entry read back into `{type, data, uid, nsp}`; `None` when a
+/// field is missing or `data` cannot be decoded.
+pub(crate) fn from_stream_fields(get: impl Fn(&str) -> Option<Vec<u8>>) -> Option<Value> {
+    use base64::Engine as _;
+    let text = |name| get(name).and_then(|v| String::from_utf8(v).ok());
+    let uid = text("uid")?;
+    let nsp = text("nsp")?;
+    let ty: u8 = text("type")?.parse().ok()?;
+    let mut entries = vec![("type", Value::from(ty))];
+    if let Some(data) = get("data") {
+        let data = if data.first() == Some(&b'{') {
+            value::parse_json(std::str::from_utf8(&data).ok()?).ok()?
+        } else {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&data)
+                .ok()?;
+            value::read_msgpack(&bytes).ok()?
+        };
+        entries.push(("data", data));
+    }
+    entries.push(("uid", Value::from(uid)));
+    entries.push(("nsp", Value::from(nsp)));
+    Some(map(entries))
 }
 
 /// A broadcast; with a request id and timeout, one that expects
 /// acknowledgements.
-pub(crate) fn broadcast(
-    uid: &str,
-    nsp: &str,
+pub(crate) fn broadcast<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     (event, args): (&str, Vec<Value>),
     opts: &BroadcastOptions,
     ack: Option<(&str, Duration)>,
-) -> Vec<u8> {
+) -> Message<'a> {
     let mut data = vec![("packet", wire::packet_value(nsp, event, args))];
     match ack {
         Some((request_id, timeout)) => {
@@ -101,13 +188,13 @@ pub(crate) fn broadcast(
 }
 
 /// `SOCKETS_JOIN` or `SOCKETS_LEAVE`.
-pub(crate) fn sockets_rooms(
-    uid: &str,
-    nsp: &str,
+pub(crate) fn sockets_rooms<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     join: bool,
     opts: &BroadcastOptions,
     rooms: &[Str],
-) -> Vec<u8> {
+) -> Message<'a> {
     let ty = if join {
         MessageType::SocketsJoin
     } else {
@@ -121,12 +208,12 @@ pub(crate) fn sockets_rooms(
 }
 
 /// `DISCONNECT_SOCKETS`.
-pub(crate) fn disconnect_sockets(
-    uid: &str,
-    nsp: &str,
+pub(crate) fn disconnect_sockets<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     opts: &BroadcastOptions,
     close: bool,
-) -> Vec<u8> {
+) -> Message<'a> {
     let data = vec![
         ("opts", wire::opts_value(opts, None)),
         ("close", Value::Boolean(close)),
@@ -135,12 +222,12 @@ pub(crate) fn disconnect_sockets(
 }
 
 /// `FETCH_SOCKETS`.
-pub(crate) fn fetch_sockets(
-    uid: &str,
-    nsp: &str,
+pub(crate) fn fetch_sockets<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     request_id: &str,
     opts: &BroadcastOptions,
-) -> Vec<u8> {
+) -> Message<'a> {
     let data = vec![
         ("opts", wire::opts_value(opts, None)),
         ("requestId", Value::from(request_id)),
@@ -149,13 +236,13 @@ pub(crate) fn fetch_sockets(
 }
 
 /// `SERVER_SIDE_EMIT`: `packet` is `[event, ...args]`.
-pub(crate) fn server_side_emit(
-    uid: &str,
-    nsp: &str,
+pub(crate) fn server_side_emit<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     request_id: Option<&str>,
     event: &str,
     args: Vec<Value>,
-) -> Vec<u8> {
+) -> Message<'a> {
     let mut packet = vec![Value::from(event)];
     packet.extend(args);
     let mut data = Vec::with_capacity(2);
@@ -167,20 +254,25 @@ pub(crate) fn server_side_emit(
 }
 
 /// A response: `data` is `{requestId, ...}`.
-fn response(
-    uid: &str,
-    nsp: &str,
+fn response<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     ty: MessageType,
     request_id: &str,
     rest: Vec<(&str, Value)>,
-) -> Vec<u8> {
+) -> Message<'a> {
     let mut data = vec![("requestId", Value::from(request_id))];
     data.extend(rest);
     message(uid, nsp, ty, data)
 }
 
 /// How many of our clients a broadcast with acknowledgements reached.
-pub(crate) fn client_count(uid: &str, nsp: &str, request_id: &str, count: usize) -> Vec<u8> {
+pub(crate) fn client_count<'a>(
+    uid: &'a str,
+    nsp: &'a str,
+    request_id: &str,
+    count: usize,
+) -> Message<'a> {
     let rest = vec![("clientCount", Value::from(count as u64))];
     response(
         uid,
@@ -192,18 +284,23 @@ pub(crate) fn client_count(uid: &str, nsp: &str, request_id: &str, count: usize)
 }
 
 /// One client's acknowledgement (its first argument, if any).
-pub(crate) fn broadcast_ack(uid: &str, nsp: &str, request_id: &str, ack: Option<Value>) -> Vec<u8> {
+pub(crate) fn broadcast_ack<'a>(
+    uid: &'a str,
+    nsp: &'a str,
+    request_id: &str,
+    ack: Option<Value>,
+) -> Message<'a> {
     let rest = ack.map(|a| vec![("packet", a)]).unwrap_or_default();
     response(uid, nsp, MessageType::BroadcastAck, request_id, rest)
 }
 
 /// The answer to `FETCH_SOCKETS`.
-pub(crate) fn fetch_answer(
-    uid: &str,
-    nsp: &str,
+pub(crate) fn fetch_answer<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     request_id: &str,
     sockets: &[SocketData],
-) -> Vec<u8> {
+) -> Message<'a> {
     let sockets = serde_json::to_string(sockets)
         .ok()
         .and_then(|json| value::parse_json(&json).ok())
@@ -219,12 +316,12 @@ pub(crate) fn fetch_answer(
 }
 
 /// The answer to a `SERVER_SIDE_EMIT` (its first argument, if any).
-pub(crate) fn server_side_answer(
-    uid: &str,
-    nsp: &str,
+pub(crate) fn server_side_answer<'a>(
+    uid: &'a str,
+    nsp: &'a str,
     request_id: &str,
     data: Option<Value>,
-) -> Vec<u8> {
+) -> Message<'a> {
     let rest = data.map(|d| vec![("packet", d)]).unwrap_or_default();
     response(
         uid,
@@ -285,17 +382,18 @@ mod tests {
             ("hello", vec![Value::from(1)]),
             &opts(&["r"]),
             None,
-        );
+        )
+        .sharded();
         assert_eq!(
             String::from_utf8(b).unwrap(),
             r#"{"type":3,"data":{"packet":{"type":2,"data":["hello",1],"nsp":"/"},"opts":{"rooms":["r"],"except":[],"flags":{}}},"uid":"u1","nsp":"/"}"#
         );
-        let f = fetch_sockets("u1", "/", "q", &opts(&[]));
+        let f = fetch_sockets("u1", "/", "q", &opts(&[])).sharded();
         assert_eq!(
             String::from_utf8(f).unwrap(),
             r#"{"type":7,"data":{"opts":{"rooms":[],"except":[],"flags":{}},"requestId":"q"},"uid":"u1","nsp":"/"}"#
         );
-        let c = client_count("u2", "/", "q", 3);
+        let c = client_count("u2", "/", "q", 3).sharded();
         assert_eq!(
             String::from_utf8(c).unwrap(),
             r#"{"type":11,"data":{"requestId":"q","clientCount":3},"uid":"u2","nsp":"/"}"#
@@ -310,7 +408,8 @@ mod tests {
             ("file", vec![Value::Binary(vec![1])]),
             &opts(&[]),
             None,
-        );
+        )
+        .sharded();
         assert_ne!(b[0], b'{');
         let v = wire::decode(&b).unwrap();
         assert_eq!(MessageType::of(&v), Some(MessageType::Broadcast));
@@ -318,7 +417,7 @@ mod tests {
 
     #[test]
     fn responses_become_the_classic_answers() {
-        let answer = server_side_answer("u", "/", "q", Some(Value::from("hi")));
+        let answer = server_side_answer("u", "/", "q", Some(Value::from("hi"))).sharded();
         let (id, classic) = as_classic_answer(&wire::decode(&answer).unwrap()).unwrap();
         assert_eq!(id, "q");
         assert_eq!(RequestType::of(&classic), Some(RequestType::ServerSideEmit));

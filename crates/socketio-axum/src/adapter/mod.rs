@@ -340,8 +340,13 @@ pub trait NamespaceAdapter: Send + Sync + 'static {
     /// Where connection state recovery keeps sessions and packets when it
     /// is on; `None` (the default) for this server's memory
     /// ([`MemorySessionStore`]). An adapter that shares them between servers
-    /// returns its own.
-    fn session_store(&self) -> Option<Arc<dyn SessionStore>> {
+    /// returns its own, with the server's `recovery` settings (called once
+    /// per namespace, when recovery is on).
+    fn session_store(
+        &self,
+        recovery: &crate::ConnectionStateRecovery,
+    ) -> Option<Arc<dyn SessionStore>> {
+        let _ = recovery;
         None
     }
 }

@@ -2,7 +2,7 @@ use std::{
     collections::HashMap,
     fmt,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, OnceLock, RwLock, Weak,
     },
 };
@@ -10,17 +10,18 @@ use std::{
 use socketio_axum::adapter::{Adapter, LocalNamespace, NamespaceAdapter, WeakLocalNamespace};
 
 mod namespace;
+mod sessions;
 
 pub(crate) use namespace::raw_args;
 use namespace::RedisNamespace;
 
 use crate::{
     error::Error,
-    link::{Link, OnMessage, Status, Subscriptions},
+    link::{Link, OnEntry, OnMessage, Reader, Status, Subscriptions},
     remote,
     requests::{random_hex, random_id, Requests},
     wire::Channels,
-    RedisAdapterConfig, SubscriptionMode,
+    RedisAdapterConfig,
 };
 
 /// Spans the namespaces of a [`SocketIo`](socketio_axum::SocketIo) server
@@ -103,6 +104,9 @@ pub(crate) struct Route {
     id: u64,
     pub(crate) ns: WeakLocalNamespace,
     pub(crate) channels: Channels,
+    /// Connection state recovery is on: the broadcasts read from the
+    /// stream carry their entry's id as offset.
+    pub(crate) recovery: Arc<AtomicBool>,
 }
 
 impl Routes {
@@ -143,17 +147,37 @@ impl RedisAdapter {
                 }
             })
         };
+        let reader = match config.streams() {
+            Some(streams) => {
+                let slot = slot.clone();
+                let on_entry: OnEntry = Box::new(move |id, fields| {
+                    if let Some(core) = slot.get().and_then(Weak::upgrade) {
+                        remote::on_stream_entry(&core, id, fields);
+                    }
+                });
+                Some(Reader {
+                    client: config.client()?,
+                    target: config.stream_target().ok_or_else(|| Error::connect(None))?,
+                    count: streams.read_count,
+                    block: streams.block,
+                    on_entry,
+                })
+            }
+            None => None,
+        };
         let link = Link::start(
             redis,
             config.request_timeout(),
             config.publish_queue(),
             on_message,
+            config.stream_target(),
+            reader,
         )
         .await?;
         // Node's sharded adapter names servers with 16 hex digits; its
         // servers' response channels (`prefix#nsp#uid#`) share the form of
         // room channels, and the length keeps them apart from short rooms.
-        let uid = if config.sharded().is_some() {
+        let uid = if config.sharded().is_some() || config.streams().is_some() {
             random_hex(16)
         } else {
             random_id()
@@ -223,13 +247,8 @@ impl Adapter for RedisAdapter {
     fn namespace(&self, ns: LocalNamespace) -> Box<dyn NamespaceAdapter> {
         let core = &self.core;
         let path = ns.path().to_owned();
-        let prefix = core.config.key_prefix();
-        let channels = match core.config.sharded() {
-            Some(mode) => {
-                Channels::sharded(prefix, &path, &core.uid, mode == SubscriptionMode::Dynamic)
-            }
-            None => Channels::new(prefix, &path, &core.uid),
-        };
+        let channels = core.config.channels(&path, &core.uid);
+        let recovery = Arc::new(AtomicBool::new(false));
         let id = core.next_route.fetch_add(1, Ordering::Relaxed);
         {
             let mut routes = write(&core.routes);
@@ -252,6 +271,7 @@ impl Adapter for RedisAdapter {
                     id,
                     ns: ns.downgrade(),
                     channels: channels.clone(),
+                    recovery: recovery.clone(),
                 },
             );
         }
@@ -261,9 +281,11 @@ impl Adapter for RedisAdapter {
         }
         Box::new(RedisNamespace {
             core: core.clone(),
+            ns: ns.downgrade(),
             path,
             channels,
             route: id,
+            recovery,
         })
     }
 }

@@ -1,24 +1,33 @@
 //! One namespace's side of the adapter: what a [`NamespaceAdapter`] call
 //! publishes, and how the answers of the other servers are gathered.
 
-use std::{fmt, pin::pin, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    pin::pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use rmpv::Value;
 use socketio_axum::{
     adapter::{
         AdapterError, BroadcastOptions, NamespaceAdapter, RemoteAcks, Room, ServerSideEmitError,
-        SocketData,
+        SessionStore, SocketData, WeakLocalNamespace,
     },
     extract::RawArgs,
     handler::BoxFuture,
-    Str,
+    ConnectionStateRecovery, Str,
 };
 use socketio_protocol::socket::EncodedPacket;
 use tokio::time::Instant;
 
-use super::{write, Core};
+use super::{sessions::StreamSessions, write, Core};
 use crate::{
-    link, metrics,
+    link::{self, Outgoing},
+    metrics,
     protocol::Protocol,
     requests::Pending,
     sharded, trace,
@@ -29,9 +38,12 @@ use crate::{
 /// One namespace's link to the other servers.
 pub(super) struct RedisNamespace {
     pub(super) core: Arc<Core>,
+    pub(super) ns: WeakLocalNamespace,
     pub(super) path: String,
     pub(super) channels: Channels,
     pub(super) route: u64,
+    /// Connection state recovery is on (set once, by `session_store`).
+    pub(super) recovery: Arc<AtomicBool>,
 }
 
 impl Drop for RedisNamespace {
@@ -118,12 +130,27 @@ impl RedisNamespace {
             .publish(self.channels.request.clone(), payload)
     }
 
-    /// A broadcast's channel and payload, if the packet can be read.
+    /// With the streams protocol and connection state recovery on, a
+    /// non-volatile broadcast is the session store's to send (it appends
+    /// it and delivers it here with its entry's id): nothing to do here
+    /// but say whether it can be sent.
+    fn stored_by_sessions(&self, opts: &BroadcastOptions) -> Option<Result<(), AdapterError>> {
+        if !(self.channels.is_streams() && self.recovery.load(Ordering::Acquire) && !opts.volatile)
+        {
+            return None;
+        }
+        Some(match self.core.link.is_up() {
+            true => Ok(()),
+            false => Err(crate::link::not_connected()),
+        })
+    }
+
+    /// A broadcast's message, if the packet can be read.
     fn broadcast_message(
         &self,
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
-    ) -> Result<(String, Vec<u8>), AdapterError> {
+    ) -> Result<Outgoing, AdapterError> {
         let Some((event, args)) = wire::event_of_encoded(packet) else {
             trace::warn!(ns = %self.path, "redis adapter: cannot read a broadcast packet, not sent to other servers");
             return Err(error("cannot read a broadcast packet"));
@@ -157,7 +184,7 @@ impl RedisNamespace {
             }
             let mut pending = core.requests.open();
             let request = if channels.is_sharded() {
-                sharded::fetch_sockets(&core.uid, &nsp, &pending.id, &opts)
+                sharded::fetch_sockets(&core.uid, &nsp, &pending.id, &opts).encode(&channels)
             } else {
                 wire::query(&core.uid, &pending.id, ty, &opts)
             };
@@ -180,8 +207,11 @@ impl NamespaceAdapter for RedisNamespace {
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
     ) -> Result<(), AdapterError> {
-        let (channel, payload) = self.broadcast_message(packet, opts)?;
-        self.core.link.publish(channel, payload)
+        if let Some(sent) = self.stored_by_sessions(opts) {
+            return sent;
+        }
+        let out = self.broadcast_message(packet, opts)?;
+        self.core.link.send(out)
     }
 
     fn broadcast_published(
@@ -189,8 +219,14 @@ impl NamespaceAdapter for RedisNamespace {
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
     ) -> Result<BoxFuture<Result<(), AdapterError>>, AdapterError> {
-        let (channel, payload) = self.broadcast_message(packet, opts)?;
-        let published = self.core.link.publish_confirmed(channel, payload)?;
+        if let Some(sent) = self.stored_by_sessions(opts) {
+            // The session store's own future says when it is stored.
+            return sent.map(|()| -> BoxFuture<Result<(), AdapterError>> {
+                Box::pin(std::future::ready(Ok(())))
+            });
+        }
+        let out = self.broadcast_message(packet, opts)?;
+        let published = self.core.link.send_confirmed(out)?;
         Ok(Box::pin(async move {
             published
                 .await
@@ -215,6 +251,7 @@ impl NamespaceAdapter for RedisNamespace {
         let (uid, nsp, id) = (&self.core.uid, &self.path, &pending.id);
         let request = if self.channels.is_sharded() {
             sharded::broadcast(uid, nsp, (&event, args), opts, Some((id, timeout)))
+                .encode(&self.channels)
         } else {
             wire::broadcast_request(uid, id, nsp, (&event, args), opts, timeout)
         };
@@ -283,15 +320,21 @@ impl NamespaceAdapter for RedisNamespace {
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
-        self.publish_request(self.protocol().rooms_request(true, opts, rooms))
+        self.core
+            .link
+            .send(self.protocol().rooms_request(true, opts, rooms))
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) -> Result<(), AdapterError> {
-        self.publish_request(self.protocol().rooms_request(false, opts, rooms))
+        self.core
+            .link
+            .send(self.protocol().rooms_request(false, opts, rooms))
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
-        self.publish_request(self.protocol().disconnect_request(opts, close))
+        self.core
+            .link
+            .send(self.protocol().disconnect_request(opts, close))
     }
 
     fn server_side_emit(
@@ -306,7 +349,7 @@ impl NamespaceAdapter for RedisNamespace {
         };
         let Some(timeout) = ack else {
             let request = self.protocol().server_side_request(None, event, args);
-            let sent = self.publish_request(request);
+            let sent = self.core.link.send(request);
             return Box::pin(std::future::ready(
                 sent.map(|()| Vec::new()).map_err(Into::into),
             ));
@@ -328,7 +371,7 @@ impl NamespaceAdapter for RedisNamespace {
                 channels: &channels,
             };
             let request = protocol.server_side_request(Some(&pending.id), &event, args);
-            core.link.publish(channels.request.clone(), request)?;
+            core.link.send(request)?;
             let to_args = |answers: &[Value]| -> Vec<RawArgs> {
                 answers
                     .iter()
@@ -356,6 +399,19 @@ impl NamespaceAdapter for RedisNamespace {
         let core = self.core.clone();
         let channels = self.channels.clone();
         Box::pin(async move { core.server_count(&channels).await })
+    }
+
+    fn session_store(&self, recovery: &ConnectionStateRecovery) -> Option<Arc<dyn SessionStore>> {
+        if !self.channels.is_streams() {
+            return None;
+        }
+        self.recovery.store(true, Ordering::Release);
+        Some(Arc::new(StreamSessions::new(
+            self.core.clone(),
+            self.ns.clone(),
+            self.path.clone(),
+            recovery.max_disconnection_duration,
+        )))
     }
 
     fn all_rooms(&self) -> BoxFuture<Result<Vec<Room>, AdapterError>> {

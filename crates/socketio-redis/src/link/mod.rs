@@ -39,9 +39,11 @@ use crate::{error::Error, metrics, trace};
 
 mod pubsub;
 mod sharded;
+mod stream;
 
 use pubsub::Subscriber;
 use sharded::ShardedSubscriber;
+pub(crate) use stream::{OnEntry, Reader};
 
 /// Publishes sent as one pipeline at most.
 const PIPELINE: usize = 256;
@@ -145,25 +147,55 @@ impl redis::aio::ConnectionLike for Conn {
 }
 
 impl Conn {
-    /// Publishes a batch, in order: one pipeline on a single Redis; on a
-    /// cluster, one `SPUBLISH` per message (their channels live on
-    /// different nodes), sent in order and awaited together.
-    async fn publish(&mut self, batch: &[(String, Vec<u8>)]) -> Result<(), RedisError> {
+    /// Sends a batch, in order, and returns the ids of its stream entries,
+    /// in order: one pipeline on a single Redis; on a cluster, one
+    /// `SPUBLISH` per message (their channels live on different nodes),
+    /// sent in order and awaited together.
+    async fn send(
+        &mut self,
+        batch: &[Outgoing],
+        stream: Option<&StreamTarget>,
+    ) -> Result<Vec<String>, RedisError> {
         match self {
             Conn::Single(conn) => {
                 let mut pipe = redis::pipe();
-                for (channel, payload) in batch {
-                    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                for out in batch {
+                    match (out, stream) {
+                        (Outgoing::Publish { channel, payload }, _) => {
+                            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                        }
+                        (Outgoing::Append { fields }, Some(target)) => {
+                            let cmd = pipe
+                                .cmd("XADD")
+                                .arg(&target.name)
+                                .arg("MAXLEN")
+                                .arg("~")
+                                .arg(target.max_len)
+                                .arg("*");
+                            for (name, value) in fields {
+                                cmd.arg(*name).arg(value);
+                            }
+                        }
+                        // Only the streams protocol appends.
+                        (Outgoing::Append { .. }, None) => {}
+                    }
                 }
-                pipe.exec_async(conn).await
+                pipe.query_async(conn).await
             }
             Conn::Cluster(conn) => {
-                let sent = batch.iter().map(|(channel, payload)| {
+                let sent = batch.iter().filter_map(|out| {
+                    let Outgoing::Publish { channel, payload } = out else {
+                        return None;
+                    };
                     let mut conn = conn.clone();
                     let cmd = redis::cmd("SPUBLISH").arg(channel).arg(payload).to_owned();
-                    async move { cmd.exec_async(&mut conn).await }
+                    Some(async move { cmd.exec_async(&mut conn).await })
                 });
-                join_all(sent).await.into_iter().collect()
+                join_all(sent)
+                    .await
+                    .into_iter()
+                    .collect::<Result<(), _>>()
+                    .map(|()| Vec::new())
             }
         }
     }
@@ -182,18 +214,57 @@ impl Conn {
 /// Tells whoever waits for a publish how it went.
 pub(crate) type Published = oneshot::Sender<Result<(), AdapterError>>;
 
+/// Called, in the publisher task and in order, with the id of a stream
+/// entry once Redis appended it (or with what kept it from being).
+pub(crate) type Appended = Box<dyn FnOnce(Result<String, AdapterError>) + Send>;
+
+/// What goes to Redis through the publisher: a pub/sub message, or an
+/// entry for the stream of the streams protocol.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Publish {
+        channel: String,
+        payload: Vec<u8>,
+    },
+    Append {
+        fields: Vec<(&'static str, Vec<u8>)>,
+    },
+}
+
+impl Outgoing {
+    fn describe(&self) -> &str {
+        match self {
+            Outgoing::Publish { channel, .. } => channel,
+            Outgoing::Append { .. } => "stream",
+        }
+    }
+}
+
+/// Who hears how a queued message went.
+enum Done {
+    Nobody,
+    Published(Published),
+    Appended(Appended),
+}
+
 /// A message waiting for the publisher task.
-struct Outgoing {
-    channel: String,
-    payload: Vec<u8>,
-    /// Only for callers that wait: `None` costs no allocation.
-    published: Option<Published>,
+struct Queued {
+    out: Outgoing,
+    /// Only for callers that wait: `Nobody` costs no allocation.
+    done: Done,
+}
+
+/// The stream of the streams protocol, and how long it is kept.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamTarget {
+    pub(crate) name: String,
+    pub(crate) max_len: usize,
 }
 
 /// Both connections; dropping it ends their tasks.
 pub(crate) struct Link {
     conn: Conn,
-    publish: mpsc::Sender<Outgoing>,
+    publish: mpsc::Sender<Queued>,
     publish_queue: usize,
     /// The subscribed connection is up (and the publishing one answered
     /// after it came up): `Status::connected`, readable with one load.
@@ -203,6 +274,8 @@ pub(crate) struct Link {
     requested: std::sync::atomic::AtomicU64,
     status: watch::Receiver<Status>,
     command_timeout: Duration,
+    /// Stops the stream's reader when the link goes.
+    _reader: Option<oneshot::Sender<()>>,
 }
 
 impl Link {
@@ -213,6 +286,8 @@ impl Link {
         command_timeout: Duration,
         publish_queue: usize,
         on_message: OnMessage,
+        stream: Option<StreamTarget>,
+        reader: Option<Reader>,
     ) -> Result<Link, Error> {
         let wait = command_timeout.max(CONNECT_TIMEOUT);
         let publish_queue = publish_queue.max(1);
@@ -262,7 +337,12 @@ impl Link {
                 conn
             }
         };
-        tokio::spawn(publisher(conn.clone(), queue, up.clone()));
+        tokio::spawn(publisher(conn.clone(), queue, up.clone(), stream));
+        let reader = reader.map(|reader| {
+            let (stop, stopped) = oneshot::channel();
+            tokio::spawn(reader.run(stopped));
+            stop
+        });
         Ok(Link {
             conn,
             publish,
@@ -272,45 +352,85 @@ impl Link {
             requested: Default::default(),
             status: status_rx,
             command_timeout,
+            _reader: reader,
         })
     }
 
     /// Queues a message for publishing; never waits. `Err` when it cannot
     /// be queued: Redis is unreachable, or the queue is full.
     pub(crate) fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
-        self.enqueue(Outgoing {
-            channel,
-            payload,
-            published: None,
+        self.send(Outgoing::Publish { channel, payload })
+    }
+
+    /// Queues a message (pub/sub, or a stream entry); never waits.
+    pub(crate) fn send(&self, out: Outgoing) -> Result<(), AdapterError> {
+        self.enqueue(Queued {
+            out,
+            done: Done::Nobody,
         })
     }
 
-    /// Queues a message like [`publish`](Self::publish), and returns a
-    /// channel that says whether Redis accepted it.
-    pub(crate) fn publish_confirmed(
+    /// Queues a message like [`send`](Self::send), and returns a channel
+    /// that says whether Redis accepted it.
+    pub(crate) fn send_confirmed(
         &self,
-        channel: String,
-        payload: Vec<u8>,
+        out: Outgoing,
     ) -> Result<oneshot::Receiver<Result<(), AdapterError>>, AdapterError> {
         let (tx, rx) = oneshot::channel();
-        self.enqueue(Outgoing {
-            channel,
-            payload,
-            published: Some(tx),
+        self.enqueue(Queued {
+            out,
+            done: Done::Published(tx),
         })?;
         Ok(rx)
     }
 
-    fn enqueue(&self, message: Outgoing) -> Result<(), AdapterError> {
+    /// Queues a stream entry; `appended` is called with its id, in the
+    /// order of the entries, once Redis appended it.
+    pub(crate) fn append(
+        &self,
+        fields: Vec<(&'static str, Vec<u8>)>,
+        appended: Appended,
+    ) -> Result<(), AdapterError> {
+        self.enqueue(Queued {
+            out: Outgoing::Append { fields },
+            done: Done::Appended(appended),
+        })
+    }
+
+    /// Whether the link is up (one atomic load).
+    pub(crate) fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    /// Runs one command (or an atomic pipeline) on the publishing
+    /// connection, within the command timeout.
+    pub(crate) async fn query<T: redis::FromRedisValue>(
+        &self,
+        doing: &str,
+        cmd: impl FnOnce() -> redis::Pipeline,
+    ) -> Result<T, AdapterError> {
+        let mut conn = self.conn.clone();
+        let pipe = cmd();
+        match tokio::time::timeout(self.command_timeout, pipe.query_async::<T>(&mut conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(redis_error(doing, e)),
+            Err(_) => Err(AdapterError::timeout(format!(
+                "redis adapter: {doing}: Redis did not answer within {:?}",
+                self.command_timeout
+            ))),
+        }
+    }
+
+    fn enqueue(&self, message: Queued) -> Result<(), AdapterError> {
         if !self.up.load(Ordering::Acquire) {
-            trace::debug!(channel = %message.channel, "redis adapter: not connected to Redis, message to other servers refused");
+            trace::debug!(channel = %message.out.describe(), "redis adapter: not connected to Redis, message to other servers refused");
             metrics::publish_failed("not_connected", 1);
             return Err(not_connected());
         }
         match self.publish.try_send(message) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(message)) => {
-                trace::warn!(channel = %message.channel, "redis adapter: publish queue full, message to other servers refused");
+                trace::warn!(channel = %message.out.describe(), "redis adapter: publish queue full, message to other servers refused");
                 metrics::publish_failed("queue_full", 1);
                 Err(AdapterError::queue_full(format!(
                     "redis adapter: the publish queue is full ({} messages wait for Redis)",
@@ -327,21 +447,21 @@ impl Link {
     /// Subscribes a key (a namespace, a room) to its channels (now, or
     /// once connected).
     pub(crate) fn subscribe(&self, key: String, subs: Subscriptions) {
-        self.send(Control::Subscribe(key, subs));
+        self.control(Control::Subscribe(key, subs));
     }
 
     /// Drops a key's subscriptions.
     pub(crate) fn unsubscribe(&self, key: String, subs: Subscriptions) {
-        self.send(Control::Unsubscribe(key, subs));
+        self.control(Control::Unsubscribe(key, subs));
     }
 
     /// Subscribes or unsubscribes a key, whichever `wanted` says when the
     /// subscriber gets to it.
     pub(crate) fn reconcile(&self, key: String, subs: Subscriptions, wanted: Wanted) {
-        self.send(Control::Reconcile(key, subs, wanted));
+        self.control(Control::Reconcile(key, subs, wanted));
     }
 
-    fn send(&self, control: Control) {
+    fn control(&self, control: Control) {
         self.requested.fetch_add(1, Ordering::AcqRel);
         let _ = self.control.send(control);
     }
@@ -427,13 +547,19 @@ pub(crate) fn redis_error(doing: &str, e: RedisError) -> AdapterError {
     err.with_source(e)
 }
 
-/// Sends queued publishes in order, a pipeline at a time. While the link is
-/// down, publishes are dropped at once rather than delivered late. Each
-/// waiting caller learns how its message went.
-async fn publisher(mut conn: Conn, mut queue: mpsc::Receiver<Outgoing>, up: Arc<AtomicBool>) {
+/// Sends queued messages in order, a pipeline at a time. While the link is
+/// down, they are dropped at once rather than delivered late. Each waiting
+/// caller learns how its message went, in order.
+async fn publisher(
+    mut conn: Conn,
+    mut queue: mpsc::Receiver<Queued>,
+    up: Arc<AtomicBool>,
+    stream: Option<StreamTarget>,
+) {
     let mut failing = false;
     let mut batch = Vec::with_capacity(PIPELINE);
-    let mut waiting: Vec<Published> = Vec::new();
+    let mut waiting: Vec<Done> = Vec::new();
+    let mut outs: Vec<Outgoing> = Vec::with_capacity(PIPELINE);
     while queue.recv_many(&mut batch, PIPELINE).await > 0 {
         if !up.load(Ordering::Acquire) {
             if !failing {
@@ -442,36 +568,60 @@ async fn publisher(mut conn: Conn, mut queue: mpsc::Receiver<Outgoing>, up: Arc<
             }
             metrics::publish_failed("not_connected", batch.len());
             for message in batch.drain(..) {
-                if let Some(published) = message.published {
-                    let _ = published.send(Err(not_connected()));
-                }
+                message.done.fail(not_connected());
             }
             continue;
         }
-        let messages: Vec<(String, Vec<u8>)> = batch
-            .drain(..)
-            .map(|message| {
-                waiting.extend(message.published);
-                (message.channel, message.payload)
-            })
-            .collect();
-        let result = match conn.publish(&messages).await {
-            Ok(()) => {
+        for message in batch.drain(..) {
+            outs.push(message.out);
+            waiting.push(message.done);
+        }
+        let result = conn.send(&outs, stream.as_ref()).await;
+        let count = outs.len();
+        outs.clear();
+        match result {
+            Ok(ids) => {
                 if std::mem::take(&mut failing) {
                     trace::info!("redis adapter: publishing again");
                 }
-                Ok(())
+                let mut ids = ids.into_iter();
+                for done in waiting.drain(..) {
+                    match done {
+                        Done::Nobody => {}
+                        Done::Published(tx) => {
+                            let _ = tx.send(Ok(()));
+                        }
+                        Done::Appended(f) => match ids.next() {
+                            Some(id) => f(Ok(id)),
+                            None => f(Err(AdapterError::new(
+                                "redis adapter: XADD gave no entry id",
+                            ))),
+                        },
+                    }
+                }
             }
             Err(e) => {
                 if !std::mem::replace(&mut failing, true) {
                     trace::warn!(error = %e, "redis adapter: cannot publish, messages to other servers dropped");
                 }
-                metrics::publish_failed("redis_error", messages.len());
-                Err(redis_error("cannot publish", e))
+                metrics::publish_failed("redis_error", count);
+                let err = redis_error("cannot publish", e);
+                for done in waiting.drain(..) {
+                    done.fail(err.clone());
+                }
             }
-        };
-        for published in waiting.drain(..) {
-            let _ = published.send(result.clone());
+        }
+    }
+}
+
+impl Done {
+    fn fail(self, e: AdapterError) {
+        match self {
+            Done::Nobody => {}
+            Done::Published(tx) => {
+                let _ = tx.send(Err(e));
+            }
+            Done::Appended(f) => f(Err(e)),
         }
     }
 }

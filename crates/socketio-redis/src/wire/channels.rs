@@ -25,6 +25,9 @@ pub(crate) struct Channels {
     pub(crate) own_response: String,
     /// Which single-room broadcasts go to the room's channel.
     room_channels: RoomChannels,
+    /// The streams protocol: the sharded one's channels and messages,
+    /// msgpack on pub/sub, and a stream for what is not a request.
+    streams: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +57,7 @@ impl Channels {
             response,
             broadcast,
             room_channels: RoomChannels::All,
+            streams: false,
         }
     }
 
@@ -72,7 +76,23 @@ impl Channels {
             } else {
                 RoomChannels::None
             },
+            streams: false,
         }
+    }
+
+    /// The channels of the streams protocol (Node's
+    /// `@socket.io/redis-streams-adapter`): those of the sharded one
+    /// without room channels.
+    pub(crate) fn streams(prefix: &str, nsp: &str, uid: &str) -> Self {
+        Channels {
+            streams: true,
+            ..Channels::sharded(prefix, nsp, uid, false)
+        }
+    }
+
+    /// Whether these are the streams protocol's channels.
+    pub(crate) fn is_streams(&self) -> bool {
+        self.streams
     }
 
     /// Whether these are the sharded protocol's channels.
