@@ -12,16 +12,25 @@
 //   {"event":"disconnected","name":"a1","reason":"io server disconnect"}
 // A client acknowledges each event that asks for it with
 // {"name":"a1","ev":"<event>"}, except events named noack*. Binary values
-// print as {"$bin":[bytes]}.
+// print as {"$bin":[bytes]}; an object that merely looks like a Buffer in
+// JSON ({"type":"Buffer","data":[...]}) prints as it is.
 
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
-const log = (obj) => process.stdout.write(JSON.stringify(obj, replacer) + "\n");
-function replacer(_key, value) {
+const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+
+// Binary values as {"$bin":[bytes]}, before JSON.stringify: it would turn a
+// Buffer into {"type":"Buffer","data":[...]}, the very shape of the JSON a
+// server might send instead of binary.
+function printable(value) {
   if (value instanceof ArrayBuffer) return { $bin: [...new Uint8Array(value)] };
-  if (value && value.type === "Buffer" && Array.isArray(value.data)) {
-    return { $bin: value.data };
+  if (ArrayBuffer.isView(value)) {
+    return { $bin: [...new Uint8Array(value.buffer, value.byteOffset, value.byteLength)] };
+  }
+  if (Array.isArray(value)) return value.map(printable);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, printable(v)]));
   }
   return value;
 }
@@ -47,7 +56,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     socket.on("disconnect", (reason) => log({ event: "disconnected", name: cmd.name, reason }));
     socket.onAny((ev, ...args) => {
       const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
-      log({ event: "message", name: cmd.name, ev, args });
+      log({ event: "message", name: cmd.name, ev, args: printable(args) });
       if (ack && !ev.startsWith("noack")) ack({ name: cmd.name, ev });
     });
   } else if (cmd.cmd === "emit") {
