@@ -10,7 +10,9 @@ use std::{
 };
 
 use serde_json::{json, Value};
-use socketio_axum::{adapter::ServerSideEvent, extract::Data, SocketIo, SocketIoConfig, SocketRef};
+use socketio_axum::{
+    adapter::ServerSideEvent, extract::Data, DisconnectReason, SocketIo, SocketIoConfig, SocketRef,
+};
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -84,6 +86,17 @@ pub(crate) struct NodeProc {
 
 impl NodeProc {
     pub(crate) async fn spawn(name: &str, script: &str, args: &[&str]) -> NodeProc {
+        NodeProc::spawn_with_env(name, script, args, &[]).await
+    }
+
+    /// With more environment variables (`streams_server.mjs` is configured
+    /// by them).
+    pub(crate) async fn spawn_with_env(
+        name: &str,
+        script: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> NodeProc {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         assert!(
             dir.join("node_modules").is_dir(),
@@ -93,6 +106,7 @@ impl NodeProc {
         let mut child = Command::new("node")
             .arg(dir.join("node").join(script))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -170,6 +184,33 @@ impl NodeProc {
         answer
     }
 
+    /// Sends every command before awaiting the first answer (the script
+    /// runs them in order), and returns the answers in that order.
+    pub(crate) async fn request_all(
+        &mut self,
+        cmds: impl IntoIterator<Item = Value>,
+    ) -> Vec<Value> {
+        let mut ids = Vec::new();
+        for mut cmd in cmds {
+            self.next_id += 1;
+            cmd["id"] = json!(self.next_id);
+            ids.push(self.next_id);
+            self.send(cmd).await;
+        }
+        let mut answers = Vec::new();
+        for id in ids {
+            let answer = self
+                .expect(&format!("answer to command {id}"), |l| l["id"] == json!(id))
+                .await;
+            assert!(
+                answer.get("error").is_none_or(|e| !e.is_string()),
+                "{answer}"
+            );
+            answers.push(answer);
+        }
+        answers
+    }
+
     /// Takes every buffered line for which `pred` holds.
     pub(crate) fn take(&mut self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         let (taken, kept) = std::mem::take(&mut self.backlog)
@@ -204,7 +245,19 @@ impl NodeServer {
     }
 
     async fn start_with(args: &[&str]) -> NodeServer {
-        let mut proc = NodeProc::spawn("node server", "redis_server.mjs", args).await;
+        let proc = NodeProc::spawn("node server", "redis_server.mjs", args).await;
+        NodeServer::ready(proc).await
+    }
+
+    /// With `@socket.io/redis-streams-adapter` (`streams_server.mjs`),
+    /// configured by `env` (`STREAM_NAME`, `CHANNEL_PREFIX`...).
+    pub(crate) async fn start_streams(env: &[(&str, &str)]) -> NodeServer {
+        let proc =
+            NodeProc::spawn_with_env("node streams server", "streams_server.mjs", &[], env).await;
+        NodeServer::ready(proc).await
+    }
+
+    async fn ready(mut proc: NodeProc) -> NodeServer {
         let ready = proc.expect("ready", |l| l["event"] == "ready").await;
         let url = format!("http://127.0.0.1:{}", ready["port"]);
         NodeServer { proc, url }
@@ -324,6 +377,10 @@ pub(crate) struct RustServer {
     pub(crate) url: String,
     /// Server-side events received: (event, arguments as a JSON array).
     pub(crate) server_side: mpsc::UnboundedReceiver<(String, Value)>,
+    /// Each connection and disconnection of a socket, in the shape Node's
+    /// test servers print them: `{"event":"connection","nsp","id",
+    /// "recovered","rooms","data"}`, `{"event":"disconnect","nsp","id","reason"}`.
+    pub(crate) connections: mpsc::UnboundedReceiver<Value>,
 }
 
 /// The adapter configuration of the tests' servers: a 3 s request timeout.
@@ -368,9 +425,14 @@ impl RustServer {
                 let _ = event.ack(&json!({ "from": me }));
             }
         });
+        let (seen, connections) = mpsc::unbounded_channel();
         // Registered after `on_server_side`: the order must not matter.
-        io.ns("/", on_connect);
-        io.ns("/admin", on_connect);
+        for ns in ["/", "/admin"] {
+            let seen = seen.clone();
+            io.ns(ns, move |socket: SocketRef| {
+                on_connect(socket, seen.clone())
+            });
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -388,7 +450,16 @@ impl RustServer {
             adapter,
             url,
             server_side,
+            connections,
         }
+    }
+
+    /// The next connection or disconnection report (see [`RustServer::connections`]).
+    pub(crate) async fn next_connection(&mut self) -> Value {
+        let what = format!("a connection or disconnection on {}", self.name);
+        within(&what, self.connections.recv())
+            .await
+            .expect("connections channel open")
     }
 
     pub(crate) async fn next_server_side(&mut self) -> (String, Value) {
@@ -399,21 +470,46 @@ impl RustServer {
     }
 }
 
-/// A socket of the tests' Rust servers (on `/` and `/admin`): joins the
-/// rooms of its `auth.rooms`, and relays what a client asks it to.
-async fn on_connect(socket: SocketRef) {
+/// A socket of the tests' Rust servers (on `/` and `/admin`), as those of
+/// Node's test servers: unless recovered, joins the rooms of its
+/// `auth.rooms` and keeps its `auth.name` as `data.name`; reports its
+/// connection and disconnection to `seen`; relays what a client asks it to.
+async fn on_connect(socket: SocketRef, seen: mpsc::UnboundedSender<Value>) {
     let auth: Value = socket
         .handshake()
         .auth()
         .and_then(|a| serde_json::from_str(a).ok())
         .unwrap_or_default();
-    if let Some(rooms) = auth["rooms"].as_array() {
-        let rooms: Vec<String> = rooms
-            .iter()
-            .filter_map(|r| r.as_str().map(str::to_owned))
-            .collect();
-        socket.join(rooms);
+    if !socket.recovered() {
+        if let Some(rooms) = auth["rooms"].as_array() {
+            let rooms: Vec<String> = rooms
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect();
+            socket.join(rooms);
+        }
+        if let Some(name) = auth["name"].as_str() {
+            socket.set_data(json!({ "name": name }));
+        }
     }
+    let _ = seen.send(json!({
+        "event": "connection",
+        "nsp": socket.ns().to_string(),
+        "id": socket.id().to_string(),
+        "recovered": socket.recovered(),
+        "rooms": socket.rooms().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "data": socket.data(),
+    }));
+    socket.on_disconnect(
+        move |socket: SocketRef, reason: DisconnectReason| async move {
+            let _ = seen.send(json!({
+                "event": "disconnect",
+                "nsp": socket.ns().to_string(),
+                "id": socket.id().to_string(),
+                "reason": reason.as_str(),
+            }));
+        },
+    );
     // A client's broadcast: to every other client of the cluster, or to a room.
     socket.on(
         "relay",
@@ -486,8 +582,8 @@ impl Cluster {
         .await
     }
 
-    /// Connects the clients.
-    async fn connect(
+    /// Connects the clients to servers started by the caller.
+    pub(crate) async fn connect(
         prefix: &str,
         (a, b, node, mut clients): (RustServer, RustServer, NodeServer, Clients),
     ) -> Cluster {

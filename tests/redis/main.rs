@@ -20,3 +20,4 @@ mod parser;
 mod private;
 mod production;
 mod sharded;
+mod streams;

@@ -1,0 +1,79 @@
+//! The adapter's Redis Streams mode (`RedisAdapterConfigBuilder::streams`)
+//! next to Node's `@socket.io/redis-streams-adapter` 0.3
+//! (`tests/node/streams_server.mjs`): a mixed cluster on one stream;
+//! connection state recovery across servers, the session kept in Redis and
+//! the missed events read back from the stream, with the official client
+//! (behind a proxy of `tests/node/streams_clients.mjs` that takes it from
+//! one server to another) and with ours; and a Redis restart.
+//!
+//! Each test has a stream, a channel prefix and a session key prefix of its
+//! own ([`Names`]), so tests share the Redis of the suite safely.
+
+mod cluster;
+mod recovery;
+mod restart;
+
+use std::{collections::BTreeSet, time::Duration};
+
+use socketio_axum::{ConnectionStateRecovery, SocketIoConfig};
+use socketio_redis::RedisAdapterConfig;
+
+use crate::harness::{config, unique_prefix, NodeServer, RustServer};
+
+/// The names the servers of one test share, and no other test uses.
+struct Names {
+    /// The stream (Node's `streamName`).
+    stream: String,
+    /// The prefix of the pub/sub channels (Node's `channelPrefix`).
+    channels: String,
+    /// The prefix of the session keys (Node's `sessionKeyPrefix`).
+    sessions: String,
+}
+
+impl Names {
+    fn new(test: &str) -> Names {
+        let prefix = unique_prefix(test);
+        Names {
+            stream: format!("{prefix}-stream"),
+            channels: format!("{prefix}-ch"),
+            sessions: format!("{prefix}-sess:"),
+        }
+    }
+
+    fn adapter(&self, redis: &str) -> RedisAdapterConfig {
+        config(&self.channels, redis)
+            .streams(self.stream.as_str())
+            .session_key_prefix(self.sessions.as_str())
+            .build()
+    }
+
+    /// One of ours; with `window`, connection state recovery is on.
+    async fn ours(&self, name: &str, redis: &str, window: Option<Duration>) -> RustServer {
+        let mut sio = SocketIoConfig::builder();
+        if let Some(window) = window {
+            sio = sio.connection_state_recovery(
+                ConnectionStateRecovery::default().max_disconnection_duration(window),
+            );
+        }
+        RustServer::start_configured(name, self.adapter(redis), sio.build()).await
+    }
+
+    /// Node's; with `window`, connection state recovery is on.
+    async fn node(&self, redis: &str, window: Option<Duration>) -> NodeServer {
+        let ms = window.map(|w| w.as_millis().to_string());
+        let mut env = vec![
+            ("REDIS_URL", redis),
+            ("STREAM_NAME", self.stream.as_str()),
+            ("CHANNEL_PREFIX", self.channels.as_str()),
+            ("SESSION_KEY_PREFIX", self.sessions.as_str()),
+        ];
+        if let Some(ms) = &ms {
+            env.push(("MAX_DISCONNECTION_DURATION", ms));
+        }
+        NodeServer::start_streams(&env).await
+    }
+}
+
+fn set<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> BTreeSet<String> {
+    items.into_iter().map(|s| s.as_ref().to_owned()).collect()
+}
