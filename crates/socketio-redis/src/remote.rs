@@ -245,12 +245,13 @@ fn on_cluster_message(core: &Arc<Core>, channel: Option<&str>, msg: &Value, offs
             match request_id {
                 Some(id) => on_broadcast_with_ack(&ns, replier, id, packet, &opts, timeout),
                 None => {
-                    let Some((nsp, event, args)) = wire::event_of_packet(packet) else {
+                    // The message's `nsp` names the namespace: Node's
+                    // ClusterAdapter leaves it out of the packet (whose
+                    // `nsp` would then read as `/`).
+                    let Some((_, event, args)) = wire::event_of_packet(packet) else {
                         return;
                     };
-                    if nsp != ns.path() {
-                        return;
-                    }
+                    let nsp = ns.path();
                     // With recovery on, the stream's entry id is the
                     // offset (Node's `addOffsetIfNecessary`).
                     match offset {
