@@ -36,6 +36,30 @@ fn assert_got(got: &[(String, Value)], want: &[(&str, Value)], step: &str) {
     }
 }
 
+/// Every entry of the test's stream, its fields in order (`XRANGE - +`).
+async fn stream_entries(names: &Names) -> Vec<Vec<(String, String)>> {
+    let mut conn = redis::Client::open(redis_url().as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+        .arg(&names.stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    entries
+        .into_iter()
+        .map(|(_, flat)| {
+            flat.chunks(2)
+                .map(|kv| (kv[0].clone(), kv.get(1).cloned().unwrap_or_default()))
+                .collect()
+        })
+        .collect()
+}
+
 /// Recovery off: every operation that spans servers, between two of ours
 /// and Node's, on one stream; started from each side.
 #[tokio::test]
@@ -116,6 +140,92 @@ async fn a_mixed_cluster_on_one_stream_spans_node_and_rust_servers() {
             ],
             &format!("broadcasts from {from}"),
         );
+    }
+
+    // The same broadcast from ours and from Node's: the same stream entry
+    // but for the sender's uid, and the packet's `nsp`, which ours adds
+    // (as its sharded protocol does) and Node's leaves out; Node reads the
+    // namespace from the entry, so either does.
+    let same = json!([1, {"k": [1, "é"]}]);
+    c.a.io
+        .to(["r1", "r2"])
+        .except("r2")
+        .emit_published("same", &(1, json!({"k": [1, "é"]})))
+        .unwrap()
+        .await
+        .unwrap();
+    c.node
+        .cmd(json!({"cmd": "emit", "event": "same", "args": [1, {"k": [1, "é"]}], "rooms": ["r1", "r2"], "except": ["r2"]}))
+        .await;
+    let entries = stream_entries(&names).await;
+    let mut sames = entries.iter().filter(|fields| {
+        fields
+            .iter()
+            .any(|(k, v)| k == "data" && v.contains("\"same\""))
+    });
+    let (ours, theirs) = (sames.next().unwrap(), sames.next().unwrap());
+    let comparable = |fields: &[(String, String)]| -> Vec<(String, Value)> {
+        fields
+            .iter()
+            .filter(|(k, _)| k != "uid")
+            .map(|(k, v)| match k.as_str() {
+                "data" => {
+                    let mut data: Value = serde_json::from_str(v).expect("JSON data");
+                    if let Some(packet) = data["packet"].as_object_mut() {
+                        if let Some(nsp) = packet.remove("nsp") {
+                            assert_eq!(nsp, "/", "{v}");
+                        }
+                    }
+                    (k.clone(), data)
+                }
+                _ => (k.clone(), Value::from(v.as_str())),
+            })
+            .collect()
+    };
+    assert_eq!(comparable(ours), comparable(theirs), "ours, then Node's");
+    assert_eq!(
+        ours.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["uid", "nsp", "type", "data"]
+    );
+    for name in ["a1", "b1", "n1"] {
+        for _ in 0..2 {
+            assert_eq!(c.clients.received(name, "same").await, same, "{name}");
+        }
+    }
+
+    // Broadcasts with acks (published, answered on the sender's channel),
+    // from each side: every client of every server answers.
+    let acks = within(
+        "acks",
+        c.a.io
+            .timeout(Duration::from_secs(3))
+            .emit_with_ack::<_, Value>("ask", &1)
+            .unwrap(),
+    )
+    .await;
+    let names_acked = set(acks.iter().map(|a| {
+        a.as_ref().expect("ack")["name"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }));
+    assert_eq!(names_acked, set(ALL));
+    let answer = c
+        .node
+        .cmd(json!({"cmd": "emitWithAck", "event": "ask", "args": [2], "rooms": ["r2"], "timeout": 3000}))
+        .await;
+    assert_eq!(answer["err"], Value::Null, "{answer}");
+    let names_acked = set(answer["acks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned()));
+    assert_eq!(names_acked, set(["a2", "n2"]));
+    for name in ALL {
+        c.clients.received(name, "ask").await;
+    }
+    for name in ["a2", "n2"] {
+        c.clients.received(name, "ask").await;
     }
 
     // Binary arguments, both ways (in the stream: base64 of msgpack).
@@ -220,6 +330,37 @@ async fn a_mixed_cluster_on_one_stream_spans_node_and_rust_servers() {
         c.b.next_server_side().await,
         ("question".into(), json!([3]))
     );
+
+    // Another namespace, both ways (Node's packets do not name it: the
+    // entry's `nsp` does).
+    c.clients
+        .connect("a-admin", &format!("{}/admin", c.a.url), &[])
+        .await;
+    c.clients
+        .connect("n-admin", &format!("{}/admin", c.node.url), &[])
+        .await;
+    c.node
+        .cmd(json!({"cmd": "emit", "nsp": "/admin", "event": "adm", "args": ["node"]}))
+        .await;
+    c.a.io
+        .of("/admin")
+        .unwrap()
+        .emit_published("adm", "a")
+        .unwrap()
+        .await
+        .unwrap();
+    for name in ["a-admin", "n-admin"] {
+        assert_eq!(
+            c.clients.received(name, "adm").await,
+            json!(["node"]),
+            "{name}"
+        );
+        assert_eq!(
+            c.clients.received(name, "adm").await,
+            json!(["a"]),
+            "{name}"
+        );
+    }
 
     // Ours joins every socket of the cluster to x.
     c.a.io.sockets_join("x").unwrap();

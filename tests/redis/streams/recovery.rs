@@ -251,6 +251,12 @@ impl Recovery {
         self.emit(from, &sid, "hi", 0..1).await;
         let hi = self.clients.received(name, "hi").await;
         assert!(hi.len() == 2 && hi[1].is_string(), "no offset: {hi:?}");
+        // The last event before the cut comes from another server, read
+        // from the stream: its offset is the one the client sends back.
+        let other = if from == At::Node { At::B } else { At::Node };
+        self.emit(other, &sid, "hi-from-elsewhere", 0..1).await;
+        let hi = self.clients.received(name, "hi-from-elsewhere").await;
+        assert!(hi.len() == 2 && hi[1].is_string(), "no offset: {hi:?}");
 
         self.clients.cut(name).await;
         assert_eq!(
@@ -505,6 +511,15 @@ async fn our_client_recovers_across_rust_servers() {
         .await
         .unwrap();
     let hi = next(&mut seen).await;
+    assert!(hi["args"][1].is_string(), "no offset: {hi}");
+    // The last one before the cut, from b, read from the stream by a.
+    b.io.to(sid.clone())
+        .emit_published("hi-from-b", &0)
+        .unwrap()
+        .await
+        .unwrap();
+    let hi = next(&mut seen).await;
+    assert_eq!(hi["ev"], "hi-from-b");
     assert!(hi["args"][1].is_string(), "no offset: {hi}");
 
     proxies.cut("rc").await;
