@@ -15,6 +15,7 @@ mod restart;
 
 use std::{collections::BTreeSet, time::Duration};
 
+use serde_json::Value;
 use socketio_axum::{ConnectionStateRecovery, SocketIoConfig};
 use socketio_redis::RedisAdapterConfig;
 
@@ -71,6 +72,39 @@ impl Names {
             env.push(("MAX_DISCONNECTION_DURATION", ms));
         }
         NodeServer::start_streams(&env).await
+    }
+}
+
+impl Names {
+    /// Checks that the last of `args` is the id of an entry of the
+    /// stream, the broadcast of event `ev`: the offset of that event.
+    async fn assert_offset_of(&self, redis: &str, args: &[Value], ev: &str) {
+        let Some(Value::String(offset)) = args.last() else {
+            panic!("no offset in {ev} {args:?}");
+        };
+        let mut conn = redis::Client::open(redis)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg(&self.stream)
+            .arg(offset)
+            .arg(offset)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let data = entries
+            .first()
+            .and_then(|(_, fields)| {
+                let at = fields.iter().position(|f| f == "data")?;
+                fields.get(at + 1)
+            })
+            .unwrap_or_else(|| panic!("no entry {offset} for {ev}: {entries:?}"));
+        assert!(
+            data.contains(&format!("[\"{ev}\"")),
+            "the offset of {ev} is the entry of another event: {data}"
+        );
     }
 }
 

@@ -241,22 +241,25 @@ impl Recovery {
             (&json!("connection"), &json!(sid), &json!(false)),
             "{report}"
         );
+        // An event from another server, read from the stream, then, as the
+        // last before the cut, one from this server: each must carry its
+        // own entry's id as its offset.
+        let other = if from == At::Node { At::B } else { At::Node };
+        self.emit(other, &sid, "hi-from-elsewhere", 0..1).await;
+        let hi = self.clients.received(name, "hi-from-elsewhere").await;
+        self.names
+            .assert_offset_of(&self.redis, &hi, "hi-from-elsewhere")
+            .await;
         if from != At::Node {
             // An entry that selects no socket, appended in the same
             // pipeline as "hi" (nothing yields between them): "hi" must
-            // still carry its own entry's id, or the client, sending back
-            // an earlier offset, gets "hi" again on recovery.
+            // still get its own entry's id, or the client, sending back an
+            // earlier offset, gets "hi" again on recovery.
             self.server(from).io.to("nobody").join("x").unwrap();
         }
         self.emit(from, &sid, "hi", 0..1).await;
         let hi = self.clients.received(name, "hi").await;
-        assert!(hi.len() == 2 && hi[1].is_string(), "no offset: {hi:?}");
-        // The last event before the cut comes from another server, read
-        // from the stream: its offset is the one the client sends back.
-        let other = if from == At::Node { At::B } else { At::Node };
-        self.emit(other, &sid, "hi-from-elsewhere", 0..1).await;
-        let hi = self.clients.received(name, "hi-from-elsewhere").await;
-        assert!(hi.len() == 2 && hi[1].is_string(), "no offset: {hi:?}");
+        self.names.assert_offset_of(&self.redis, &hi, "hi").await;
 
         self.clients.cut(name).await;
         assert_eq!(
@@ -503,16 +506,8 @@ async fn our_client_recovers_across_rust_servers() {
     assert_eq!(connected["recovered"], false, "{connected}");
     let sid = connected["sid"].as_str().unwrap().to_owned();
     assert_eq!(a.next_connection().await["id"], sid.as_str());
-    // In the same pipeline as "hi", as in `Recovery::recovers`.
-    a.io.to("nobody").join("x").unwrap();
-    a.io.to(sid.clone())
-        .emit_published("hi", &0)
-        .unwrap()
-        .await
-        .unwrap();
-    let hi = next(&mut seen).await;
-    assert!(hi["args"][1].is_string(), "no offset: {hi}");
-    // The last one before the cut, from b, read from the stream by a.
+    // From b, read from the stream by a; then, last before the cut, from a
+    // with another entry in the same pipeline (as in `Recovery::recovers`).
     b.io.to(sid.clone())
         .emit_published("hi-from-b", &0)
         .unwrap()
@@ -520,7 +515,20 @@ async fn our_client_recovers_across_rust_servers() {
         .unwrap();
     let hi = next(&mut seen).await;
     assert_eq!(hi["ev"], "hi-from-b");
-    assert!(hi["args"][1].is_string(), "no offset: {hi}");
+    names
+        .assert_offset_of(&redis, hi["args"].as_array().unwrap(), "hi-from-b")
+        .await;
+    a.io.to("nobody").join("x").unwrap();
+    a.io.to(sid.clone())
+        .emit_published("hi", &0)
+        .unwrap()
+        .await
+        .unwrap();
+    let hi = next(&mut seen).await;
+    assert_eq!(hi["ev"], "hi");
+    names
+        .assert_offset_of(&redis, hi["args"].as_array().unwrap(), "hi")
+        .await;
 
     proxies.cut("rc").await;
     assert_eq!(
