@@ -558,7 +558,9 @@ async fn publisher(
 ) {
     let mut failing = false;
     let mut batch = Vec::with_capacity(PIPELINE);
-    let mut waiting: Vec<Done> = Vec::new();
+    // Each caller, and whether its message is an `XADD`: the pipeline's
+    // replies are the ids of those only, whoever waits for them or not.
+    let mut waiting: Vec<(Done, bool)> = Vec::new();
     let mut outs: Vec<Outgoing> = Vec::with_capacity(PIPELINE);
     while queue.recv_many(&mut batch, PIPELINE).await > 0 {
         if !up.load(Ordering::Acquire) {
@@ -573,8 +575,9 @@ async fn publisher(
             continue;
         }
         for message in batch.drain(..) {
+            let appends = stream.is_some() && matches!(message.out, Outgoing::Append { .. });
             outs.push(message.out);
-            waiting.push(message.done);
+            waiting.push((message.done, appends));
         }
         let result = conn.send(&outs, stream.as_ref()).await;
         let count = outs.len();
@@ -585,13 +588,14 @@ async fn publisher(
                     trace::info!("redis adapter: publishing again");
                 }
                 let mut ids = ids.into_iter();
-                for done in waiting.drain(..) {
+                for (done, appends) in waiting.drain(..) {
+                    let id = if appends { ids.next() } else { None };
                     match done {
                         Done::Nobody => {}
                         Done::Published(tx) => {
                             let _ = tx.send(Ok(()));
                         }
-                        Done::Appended(f) => match ids.next() {
+                        Done::Appended(f) => match id {
                             Some(id) => f(Ok(id)),
                             None => f(Err(AdapterError::new(
                                 "redis adapter: XADD gave no entry id",
@@ -606,7 +610,7 @@ async fn publisher(
                 }
                 metrics::publish_failed("redis_error", count);
                 let err = redis_error("cannot publish", e);
-                for done in waiting.drain(..) {
+                for (done, _) in waiting.drain(..) {
                     done.fail(err.clone());
                 }
             }
