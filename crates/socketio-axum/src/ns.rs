@@ -138,6 +138,10 @@ impl Namespace {
             Some(store) if !opts.volatile => match store.store(packet, opts) {
                 Stored::Now(packet) => packet,
                 Stored::Later(stored) => return Ok(Some(stored)),
+                Stored::Failed { packet, error } => {
+                    self.emit_stored(packet, opts, compress)?;
+                    return Err(crate::EmitError::Adapter(error));
+                }
             },
             _ => packet,
         };

@@ -44,7 +44,9 @@ pub struct RedisAdapterConfig {
     request_timeout: Duration,
     publish_queue: usize,
     sharded: Option<SubscriptionMode>,
-    streams: Option<Streams>,
+    /// The streams protocol's settings, used when `streams_on`.
+    stream: Streams,
+    streams_on: bool,
     #[cfg(feature = "tls")]
     tls: Tls,
 }
@@ -61,10 +63,10 @@ pub(crate) struct Streams {
     pub(crate) block: Duration,
 }
 
-impl Streams {
-    fn new(name: String) -> Self {
+impl Default for Streams {
+    fn default() -> Self {
         Streams {
-            name,
+            name: "socket.io".to_owned(),
             max_len: 10_000,
             session_key_prefix: "sio:session:".to_owned(),
             read_count: 100,
@@ -105,7 +107,7 @@ impl fmt::Debug for RedisAdapterConfig {
             .field("request_timeout", &self.request_timeout)
             .field("publish_queue", &self.publish_queue)
             .field("sharded", &self.sharded)
-            .field("streams", &self.streams);
+            .field("streams", &self.streams());
         #[cfg(feature = "tls")]
         d.field(
             "tls_root_certificates",
@@ -139,7 +141,8 @@ impl Default for RedisAdapterConfig {
             request_timeout: Duration::from_secs(5),
             publish_queue: 16 * 1024,
             sharded: None,
-            streams: None,
+            stream: Streams::default(),
+            streams_on: false,
             #[cfg(feature = "tls")]
             tls: Tls::default(),
         }
@@ -176,16 +179,16 @@ impl RedisAdapterConfig {
 
     /// The stream of the streams protocol, if it is on.
     pub fn stream_name(&self) -> Option<&str> {
-        self.streams.as_ref().map(|s| s.name.as_str())
+        self.streams().map(|s| s.name.as_str())
     }
 
     pub(crate) fn streams(&self) -> Option<&Streams> {
-        self.streams.as_ref()
+        self.streams_on.then_some(&self.stream)
     }
 
     /// Where the streams protocol appends, if it is on.
     pub(crate) fn stream_target(&self) -> Option<StreamTarget> {
-        self.streams.as_ref().map(|s| StreamTarget {
+        self.streams().map(|s| StreamTarget {
             name: s.name.clone(),
             max_len: s.max_len,
         })
@@ -195,12 +198,12 @@ impl RedisAdapterConfig {
     /// configuration's protocol.
     pub(crate) fn channels(&self, nsp: &str, uid: &str) -> Channels {
         let prefix = self.key_prefix();
-        match (self.sharded, &self.streams) {
+        match (self.sharded, self.streams_on) {
             (Some(mode), _) => {
                 Channels::sharded(prefix, nsp, uid, mode == SubscriptionMode::Dynamic)
             }
-            (None, Some(_)) => Channels::streams(prefix, nsp, uid),
-            (None, None) => Channels::new(prefix, nsp, uid),
+            (None, true) => Channels::streams(prefix, nsp, uid),
+            (None, false) => Channels::new(prefix, nsp, uid),
         }
     }
 
@@ -349,7 +352,7 @@ impl RedisAdapterConfigBuilder {
     /// ```
     pub fn sharded(mut self, mode: SubscriptionMode) -> Self {
         self.config.sharded = Some(mode);
-        self.config.streams = None;
+        self.config.streams_on = false;
         self
     }
 
@@ -363,6 +366,7 @@ impl RedisAdapterConfigBuilder {
     /// sessions are kept in Redis and offsets are the stream's entry ids, so
     /// that a client recovers on any server of the cluster, Node's included.
     /// Needs a single Redis (not a Redis Cluster) of version 6.2 or later.
+    /// The last of `streams` and [`sharded`](Self::sharded) called wins.
     ///
     /// ```
     /// use socketio_redis::RedisAdapterConfig;
@@ -375,27 +379,24 @@ impl RedisAdapterConfigBuilder {
     /// assert_eq!(config.stream_name(), Some("socket.io"));
     /// ```
     pub fn streams(mut self, stream_name: impl Into<String>) -> Self {
-        self.config.streams = Some(Streams::new(stream_name.into()));
+        self.config.stream.name = stream_name.into();
+        self.config.streams_on = true;
         self.config.sharded = None;
         self
     }
 
-    /// With [`streams`](Self::streams): trims the stream to about this many
+    /// For [`streams`](Self::streams) (before or after it): trims the stream to about this many
     /// entries (`XADD MAXLEN ~`, Node's `maxLen`, default 10000). A client
     /// that missed more packets than the stream keeps is not recovered.
     pub fn stream_max_len(mut self, entries: usize) -> Self {
-        if let Some(s) = &mut self.config.streams {
-            s.max_len = entries.max(1);
-        }
+        self.config.stream.max_len = entries.max(1);
         self
     }
 
-    /// With [`streams`](Self::streams): the prefix of the session keys
+    /// For [`streams`](Self::streams) (before or after it): the prefix of the session keys
     /// (Node's `sessionKeyPrefix`, default `sio:session:`).
     pub fn session_key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        if let Some(s) = &mut self.config.streams {
-            s.session_key_prefix = prefix.into();
-        }
+        self.config.stream.session_key_prefix = prefix.into();
         self
     }
 

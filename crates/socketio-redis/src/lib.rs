@@ -2,7 +2,8 @@
 //! Redis form one cluster, whose broadcasts, rooms, acknowledgements and
 //! server-side events span every server. It speaks the protocol of Node's
 //! [`@socket.io/redis-adapter`](https://github.com/socketio/socket.io-redis-adapter)
-//! 8.x, so Rust and Node servers can share one cluster.
+//! 8.x (or of its sharded and streams siblings), so Rust and Node servers
+//! can share one cluster.
 //!
 //! ```no_run
 //! use socketio_axum::{SocketIo, SocketRef, extract::Data};
@@ -47,8 +48,10 @@
 //! `SSUBSCRIBE`, Redis 7+). `redis://user:pass@host` URLs authenticate both
 //! connections; `rediss://` (TLS) needs the `tls` feature.
 //!
-//! Not supported yet: connection state recovery (which Node's pub/sub
-//! adapters do not support either).
+//! [`RedisAdapterConfigBuilder::streams`] speaks the protocol of Node's
+//! `@socket.io/redis-streams-adapter` 0.3 instead: a Redis stream that every
+//! server reads, and with connection state recovery on, sessions kept in
+//! Redis, so that a client recovers on any server of the cluster.
 
 mod adapter;
 mod config;
@@ -72,3 +75,9 @@ pub use adapter::RedisAdapter;
 pub use config::{RedisAdapterConfig, RedisAdapterConfigBuilder, SubscriptionMode};
 pub use emitter::{EmitterOperators, RedisEmitter};
 pub use error::Error;
+
+/// docs/scaling.md's examples, compiled as doctests (one needs the `tls`
+/// feature).
+#[cfg(all(doctest, feature = "tls"))]
+#[doc = include_str!("../../../docs/scaling.md")]
+pub struct ScalingDocTests;

@@ -175,19 +175,10 @@ fn on_request(core: &Arc<Core>, ns: &LocalNamespace, channels: &Channels, req: &
 
 /// An entry of the streams protocol's stream: a message of the cluster
 /// protocol whose offset is the entry's id.
-pub(crate) fn on_stream_entry(
-    core: &Arc<Core>,
-    id: &str,
-    fields: &std::collections::HashMap<String, redis::Value>,
-) {
-    let get = |name: &str| match fields.get(name)? {
-        redis::Value::BulkString(b) => Some(b.clone()),
-        redis::Value::SimpleString(s) => Some(s.as_bytes().to_vec()),
-        _ => None,
-    };
-    match sharded::from_stream_fields(get) {
-        Some(msg) => on_cluster_message(core, None, &msg, Some(id)),
-        None => trace::debug!(id, "redis adapter: malformed stream entry ignored"),
+pub(crate) fn on_stream_entry(core: &Arc<Core>, entry: &crate::link::Entry) {
+    match sharded::from_stream_fields(|name| entry.get(name).map(<[u8]>::to_vec)) {
+        Some(msg) => on_cluster_message(core, None, &msg, Some(&entry.id)),
+        None => trace::debug!(id = %entry.id, "redis adapter: malformed stream entry ignored"),
     }
 }
 
@@ -245,9 +236,8 @@ fn on_cluster_message(core: &Arc<Core>, channel: Option<&str>, msg: &Value, offs
             match request_id {
                 Some(id) => on_broadcast_with_ack(&ns, replier, id, packet, &opts, timeout),
                 None => {
-                    // The message's `nsp` names the namespace: Node's
-                    // ClusterAdapter leaves it out of the packet (whose
-                    // `nsp` would then read as `/`).
+                    // The message names the namespace: Node's cluster
+                    // adapter writes the packet without one.
                     let Some((_, event, args)) = wire::event_of_packet(packet) else {
                         return;
                     };
@@ -262,9 +252,12 @@ fn on_cluster_message(core: &Arc<Core>, channel: Option<&str>, msg: &Value, offs
                             args.push(Value::from(offset));
                             ns.broadcast_stored(wire::local_packet(nsp, event, &args), &opts);
                         }
-                        // Read from the stream: never stored again.
-                        Some(_) => ns.broadcast_stored(wire::local_packet(nsp, event, args), &opts),
-                        None => ns.broadcast(wire::local_packet(nsp, event, args), &opts),
+                        // From the stream, or by pub/sub to servers whose
+                        // store is the stream: never stored again.
+                        _ if offset.is_some() || channels.is_streams() => {
+                            ns.broadcast_stored(wire::local_packet(nsp, event, args), &opts)
+                        }
+                        _ => ns.broadcast(wire::local_packet(nsp, event, args), &opts),
                     }
                 }
             }

@@ -78,6 +78,15 @@ pub enum Stored {
     /// sockets without an offset, if at all: the store says which). The
     /// packet is stored whether or not the future is awaited.
     Later(BoxFuture<Result<(), AdapterError>>),
+    /// Could not be kept, as it is known at once (a shared store that
+    /// cannot reach its peers): the server delivers the packet without an
+    /// offset to its sockets, and the emit returns the error.
+    Failed {
+        /// The packet, as given.
+        packet: EncodedPacket,
+        /// Why it was not kept.
+        error: AdapterError,
+    },
 }
 
 impl fmt::Debug for Stored {
@@ -85,6 +94,11 @@ impl fmt::Debug for Stored {
         match self {
             Stored::Now(p) => f.debug_tuple("Now").field(p).finish(),
             Stored::Later(_) => f.write_str("Later"),
+            Stored::Failed { packet, error } => f
+                .debug_struct("Failed")
+                .field("packet", packet)
+                .field("error", error)
+                .finish(),
         }
     }
 }

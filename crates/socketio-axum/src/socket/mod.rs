@@ -339,6 +339,7 @@ impl SocketRef {
         compress: bool,
     ) -> Result<(), EmitError> {
         self.hook_outgoing(event, &packet);
+        let mut failed = None;
         let packet = match self.0.ns.sessions() {
             // Node stores a socket's own emit as a broadcast to its room.
             Some(store) if !volatile => {
@@ -348,6 +349,10 @@ impl SocketRef {
                     // The store delivers it, once stored (as Node's
                     // cluster adapters broadcast it to the socket's room).
                     Stored::Later(_) => return Ok(()),
+                    Stored::Failed { packet, error } => {
+                        failed = Some(error);
+                        packet
+                    }
                 }
             }
             _ => packet,
@@ -357,7 +362,10 @@ impl SocketRef {
             self.send_packet_with(packet, compress)?;
             self.0.ns.metrics.event_sent();
             self.observe_sent(text);
-            return Ok(());
+            return match failed {
+                Some(error) => Err(EmitError::Adapter(error)),
+                None => Ok(()),
+            };
         }
         if !self.connected() {
             return Err(EmitError::Disconnected);

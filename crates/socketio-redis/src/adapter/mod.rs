@@ -150,9 +150,9 @@ impl RedisAdapter {
         let reader = match config.streams() {
             Some(streams) => {
                 let slot = slot.clone();
-                let on_entry: OnEntry = Box::new(move |id, fields| {
+                let on_entry: OnEntry = Box::new(move |entry| {
                     if let Some(core) = slot.get().and_then(Weak::upgrade) {
-                        remote::on_stream_entry(&core, id, fields);
+                        remote::on_stream_entry(&core, entry);
                     }
                 });
                 Some(Reader {
@@ -211,11 +211,14 @@ impl RedisAdapter {
     /// ```
     ///
     /// With the sharded adapter in [`SubscriptionMode::Dynamic`](crate::SubscriptionMode::Dynamic),
-    /// also waits for the channels of the rooms created so far.
+    /// also waits for the channels of the rooms created so far; with the
+    /// streams protocol, for the stream's reader to know where it reads
+    /// from (what is appended from then on reaches this server).
     pub async fn ready(&self) {
         let requested = self.core.link.requested();
         self.wait_for(move |s| s.connected && s.applied >= requested)
             .await;
+        self.core.link.reading().await;
     }
 
     /// Resolves once the connection to Redis is lost (for health checks,

@@ -132,17 +132,10 @@ impl RedisNamespace {
 
     /// With the streams protocol and connection state recovery on, a
     /// non-volatile broadcast is the session store's to send (it appends
-    /// it and delivers it here with its entry's id): nothing to do here
-    /// but say whether it can be sent.
-    fn stored_by_sessions(&self, opts: &BroadcastOptions) -> Option<Result<(), AdapterError>> {
-        if !(self.channels.is_streams() && self.recovery.load(Ordering::Acquire) && !opts.volatile)
-        {
-            return None;
-        }
-        Some(match self.core.link.is_up() {
-            true => Ok(()),
-            false => Err(crate::link::not_connected()),
-        })
+    /// it, delivers it here with its entry's id, and reports a failure
+    /// itself): nothing to send here.
+    fn stored_by_sessions(&self, opts: &BroadcastOptions) -> bool {
+        self.channels.is_streams() && self.recovery.load(Ordering::Acquire) && !opts.volatile
     }
 
     /// A broadcast's message, if the packet can be read.
@@ -207,8 +200,8 @@ impl NamespaceAdapter for RedisNamespace {
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
     ) -> Result<(), AdapterError> {
-        if let Some(sent) = self.stored_by_sessions(opts) {
-            return sent;
+        if self.stored_by_sessions(opts) {
+            return Ok(());
         }
         let out = self.broadcast_message(packet, opts)?;
         self.core.link.send(out)
@@ -219,11 +212,9 @@ impl NamespaceAdapter for RedisNamespace {
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
     ) -> Result<BoxFuture<Result<(), AdapterError>>, AdapterError> {
-        if let Some(sent) = self.stored_by_sessions(opts) {
+        if self.stored_by_sessions(opts) {
             // The session store's own future says when it is stored.
-            return sent.map(|()| -> BoxFuture<Result<(), AdapterError>> {
-                Box::pin(std::future::ready(Ok(())))
-            });
+            return Ok(Box::pin(std::future::ready(Ok(()))));
         }
         let out = self.broadcast_message(packet, opts)?;
         let published = self.core.link.send_confirmed(out)?;

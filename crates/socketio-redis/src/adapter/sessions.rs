@@ -7,7 +7,6 @@
 use std::{sync::Arc, time::Duration};
 
 use base64::Engine as _;
-use redis::streams::StreamRangeReply;
 use rmpv::Value;
 use socketio_axum::{
     adapter::{
@@ -22,7 +21,7 @@ use tokio::sync::oneshot;
 
 use super::Core;
 use crate::{
-    link::Appended,
+    link::{range_entries, Appended, Entry},
     sharded::{self, MessageType},
     trace, value,
     wire::{self, field, map, str_field},
@@ -77,11 +76,12 @@ impl StreamSessions {
 impl SessionStore for StreamSessions {
     fn store(&self, packet: EncodedPacket, opts: &BroadcastOptions) -> Stored {
         // Node publishes neither local nor (for the offset) volatile ones.
-        if opts.local || opts.volatile || !self.core.link.is_up() {
+        if opts.local || opts.volatile {
             return Stored::Now(packet);
         }
         let Some((event, args)) = wire::event_of_encoded(&packet) else {
-            return Stored::Now(packet);
+            let error = AdapterError::new("redis adapter: cannot read a broadcast packet");
+            return Stored::Failed { packet, error };
         };
         let fields = sharded::broadcast(&self.core.uid, &self.path, (&event, args), opts, None)
             .stream_fields();
@@ -112,7 +112,9 @@ impl SessionStore for StreamSessions {
                 rx.await
                     .unwrap_or_else(|_| Err(AdapterError::unavailable("redis adapter: stopped")))
             })),
-            Err(_) => Stored::Now(packet),
+            // Not queued (Redis away, the queue full): this server's
+            // sockets get it now, without an offset, and the emit fails.
+            Err(error) => Stored::Failed { packet, error },
         }
     }
 
@@ -164,7 +166,7 @@ impl SessionStore for StreamSessions {
                     });
             let found = core
                 .link
-                .query::<(StreamRangeReply,)>("cannot restore a session", || {
+                .query::<(redis::Value,)>("cannot restore a session", || {
                     let mut pipe = redis::pipe();
                     pipe.cmd("XRANGE").arg(&stream).arg(&offset).arg(&offset);
                     pipe
@@ -177,7 +179,7 @@ impl SessionStore for StreamSessions {
                 );
                 return None;
             };
-            if found.ids.is_empty() {
+            if range_entries(&found).is_empty() {
                 trace::debug!(
                     offset,
                     "redis adapter: recovery refused, offset no longer in the stream"
@@ -193,7 +195,7 @@ impl SessionStore for StreamSessions {
             for _ in 0..MAX_RANGE_CALLS {
                 let range = core
                     .link
-                    .query::<(StreamRangeReply,)>("cannot read missed packets", || {
+                    .query::<(redis::Value,)>("cannot read missed packets", || {
                         let mut pipe = redis::pipe();
                         pipe.cmd("XRANGE").arg(&stream).arg(&from).arg("+");
                         pipe
@@ -206,13 +208,14 @@ impl SessionStore for StreamSessions {
                     );
                     return None;
                 };
-                let Some(last) = range.ids.last() else {
+                let range = range_entries(&range);
+                let Some(last) = range.last() else {
                     break;
                 };
                 let Some(following) = next_offset(&last.id) else {
                     break;
                 };
-                for entry in &range.ids {
+                for entry in &range {
                     if let Some(packet) = missed_packet(&path, &session.rooms, entry) {
                         missed.push(packet);
                     }
@@ -236,10 +239,15 @@ fn next_offset(offset: &str) -> Option<String> {
 
 /// `{sid, pid, rooms, data}`, as Node's adapter keeps a session.
 fn session_value(session: &Session) -> Value {
-    let data = serde_json::to_string(&session.data)
-        .ok()
-        .and_then(|json| value::parse_json(&json).ok())
-        .unwrap_or(Value::Nil);
+    // Node's `socket.data` is `{}` until set: a session recovered there
+    // must not come back with `null`.
+    let data = match &session.data {
+        serde_json::Value::Null => Value::Map(Vec::new()),
+        data => serde_json::to_string(data)
+            .ok()
+            .and_then(|json| value::parse_json(&json).ok())
+            .unwrap_or(Value::Map(Vec::new())),
+    };
     map(vec![
         ("sid", Value::from(session.sid.as_str())),
         ("pid", Value::from(session.pid.as_str())),
@@ -263,24 +271,11 @@ fn decode_session(raw: &[u8]) -> Option<Session> {
     ))
 }
 
-/// An entry's bytes field.
-fn entry_field(entry: &redis::streams::StreamId, name: &str) -> Option<Vec<u8>> {
-    match entry.map.get(name)? {
-        redis::Value::BulkString(b) => Some(b.clone()),
-        redis::Value::SimpleString(s) => Some(s.as_bytes().to_vec()),
-        _ => None,
-    }
-}
-
 /// The packet of a broadcast entry that a socket in `rooms` missed, with
 /// the entry's id as offset. Unlike Node's, volatile broadcasts and
 /// packets that expect an acknowledgement are not replayed.
-fn missed_packet(
-    path: &str,
-    rooms: &[Room],
-    entry: &redis::streams::StreamId,
-) -> Option<EncodedPacket> {
-    let msg = sharded::from_stream_fields(|name| entry_field(entry, name))?;
+fn missed_packet(path: &str, rooms: &[Room], entry: &Entry) -> Option<EncodedPacket> {
+    let msg = sharded::from_stream_fields(|name| entry.get(name).map(<[u8]>::to_vec))?;
     if str_field(&msg, "nsp") != Some(path) || MessageType::of(&msg) != Some(MessageType::Broadcast)
     {
         return None;

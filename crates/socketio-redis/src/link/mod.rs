@@ -43,7 +43,7 @@ mod stream;
 
 use pubsub::Subscriber;
 use sharded::ShardedSubscriber;
-pub(crate) use stream::{OnEntry, Reader};
+pub(crate) use stream::{range_entries, Entry, OnEntry, Reader};
 
 /// Publishes sent as one pipeline at most.
 const PIPELINE: usize = 256;
@@ -276,6 +276,9 @@ pub(crate) struct Link {
     command_timeout: Duration,
     /// Stops the stream's reader when the link goes.
     _reader: Option<oneshot::Sender<()>>,
+    /// Whether the stream's reader knows where it reads from: entries
+    /// appended from then on reach it.
+    reading: Option<watch::Receiver<bool>>,
 }
 
 impl Link {
@@ -338,11 +341,15 @@ impl Link {
             }
         };
         tokio::spawn(publisher(conn.clone(), queue, up.clone(), stream));
-        let reader = reader.map(|reader| {
-            let (stop, stopped) = oneshot::channel();
-            tokio::spawn(reader.run(stopped));
-            stop
-        });
+        let (reader, reading) = match reader {
+            Some(reader) => {
+                let (stop, stopped) = oneshot::channel();
+                let (reading, reading_rx) = watch::channel(false);
+                tokio::spawn(reader.run(stopped, reading));
+                (Some(stop), Some(reading_rx))
+            }
+            None => (None, None),
+        };
         Ok(Link {
             conn,
             publish,
@@ -353,6 +360,7 @@ impl Link {
             status: status_rx,
             command_timeout,
             _reader: reader,
+            reading,
         })
     }
 
@@ -395,11 +403,6 @@ impl Link {
             out: Outgoing::Append { fields },
             done: Done::Appended(appended),
         })
-    }
-
-    /// Whether the link is up (one atomic load).
-    pub(crate) fn is_up(&self) -> bool {
-        self.up.load(Ordering::Acquire)
     }
 
     /// Runs one command (or an atomic pipeline) on the publishing
@@ -499,6 +502,14 @@ impl Link {
                 "redis adapter: Redis did not answer within {:?}",
                 self.command_timeout
             ))),
+        }
+    }
+
+    /// Resolves once the stream's reader (if any) knows where it reads
+    /// from.
+    pub(crate) async fn reading(&self) {
+        if let Some(reading) = &self.reading {
+            let _ = reading.clone().wait_for(|r| *r).await;
         }
     }
 
