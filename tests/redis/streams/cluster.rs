@@ -228,6 +228,9 @@ async fn a_mixed_cluster_on_one_stream_spans_node_and_rust_servers() {
         c.clients.received(name, "ask").await;
     }
 
+    // Entries no server can read: dropped, and the readers go on.
+    names.append_malformed(&redis).await;
+
     // Binary arguments, both ways (in the stream: base64 of msgpack).
     let payload = json!({"z": 1, "a": [true, null, 1.5, "é"], "m": {"k": "v"}});
     c.a.io

@@ -108,6 +108,43 @@ impl Names {
     }
 }
 
+impl Names {
+    /// Appends entries no server can read to the stream: one whose `data`
+    /// is not UTF-8, one with a field whose name is not UTF-8 and whose
+    /// `data` is neither JSON nor base64 msgpack. Node drops such entries;
+    /// the readers and restores must go on past them.
+    async fn append_malformed(&self, redis: &str) {
+        let mut conn = redis::Client::open(redis)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let entries: [&[(&[u8], &[u8])]; 2] = [
+            &[
+                (b"uid", b"someone-else"),
+                (b"nsp", b"/"),
+                (b"type", b"3"),
+                (b"data", &[0xff, 0xfe, b'{']),
+            ],
+            &[
+                (b"uid", b"someone-else"),
+                (b"nsp", b"/"),
+                (b"type", b"3"),
+                (&[0xff, 0xfe], b"x"),
+                (b"data", b"not an entry"),
+            ],
+        ];
+        for fields in entries {
+            let mut cmd = redis::cmd("XADD");
+            cmd.arg(&self.stream).arg("*");
+            for (name, value) in fields {
+                cmd.arg(*name).arg(*value);
+            }
+            let _: String = cmd.query_async(&mut conn).await.unwrap();
+        }
+    }
+}
+
 fn set<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> BTreeSet<String> {
     items.into_iter().map(|s| s.as_ref().to_owned()).collect()
 }

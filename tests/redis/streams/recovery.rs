@@ -285,6 +285,11 @@ impl Recovery {
                 .await;
             if block == 3 {
                 self.noise(&sid, room).await;
+                if to != At::Node {
+                    // Ours restores past them (Node's restore is not
+                    // this test's subject).
+                    self.names.append_malformed(&self.redis).await;
+                }
             }
         }
 
