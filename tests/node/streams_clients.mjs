@@ -18,7 +18,7 @@
 //       answers {"event":"resumed","name":"p1"}
 //   {"cmd":"connect","name":"c1","url":"http://127.0.0.1:N","rooms":["r"]}
 //       a client (WebSocket only, reconnecting after 50 ms) with auth
-//       {name, rooms}
+//       {name, rooms}, or only {rooms} with "anonymous":true
 // Events, one JSON line each on stdout:
 //   {"event":"connected","name":"c1","sid":"...","pid":"...","recovered":false}
 //   {"event":"message","name":"c1","ev":"news","args":[...]}   (every event)
@@ -99,13 +99,13 @@ function resume(name, url) {
 
 const clients = new Map();
 
-function connectClient(name, url, rooms) {
+function connectClient(name, url, rooms, anonymous) {
   const socket = io(url, {
     transports: ["websocket"],
     reconnectionDelay: 50,
     reconnectionDelayMax: 50,
     randomizationFactor: 0,
-    auth: { name, rooms: rooms || [] },
+    auth: anonymous ? { rooms: rooms || [] } : { name, rooms: rooms || [] },
   });
   clients.set(name, socket);
   socket.on("connect", () =>
@@ -129,7 +129,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     case "resume":
       return resume(cmd.name, cmd.url);
     case "connect":
-      return connectClient(cmd.name, cmd.url, cmd.rooms);
+      return connectClient(cmd.name, cmd.url, cmd.rooms, cmd.anonymous);
     default:
       log({ event: "error", message: `unknown command ${cmd.cmd}` });
   }

@@ -65,9 +65,20 @@ impl Proxied {
     /// Connects client `name` (with `rooms`) to `url` through a proxy of
     /// its name; returns its "connected" line.
     async fn connect(&mut self, name: &str, url: &str, rooms: &[&str]) -> Value {
+        self.connect_with(name, url, rooms, false).await
+    }
+
+    /// The same; `anonymous`: without `auth.name` (so without data).
+    async fn connect_with(
+        &mut self,
+        name: &str,
+        url: &str,
+        rooms: &[&str],
+        anonymous: bool,
+    ) -> Value {
         let proxy = self.proxy(name, url).await;
         self.proc
-            .send(json!({"cmd": "connect", "name": name, "url": proxy, "rooms": rooms}))
+            .send(json!({"cmd": "connect", "name": name, "url": proxy, "rooms": rooms, "anonymous": anonymous}))
             .await;
         self.next(name, "connected").await
     }
@@ -419,6 +430,25 @@ async fn the_official_client_recovers_across_node_and_rust_servers() {
         ],
     )
     .await;
+
+    // A socket without data on ours: Node restores it with `{}`, as
+    // Node's own `socket.data` starts.
+    let connected = r.clients.connect_with("c4", &r.url(At::A), &[], true).await;
+    let sid = connected["sid"].as_str().unwrap().to_owned();
+    assert_eq!(r.report(At::A).await["data"], Value::Null);
+    r.emit(At::A, &sid, "hi", 0..1).await;
+    r.clients.received("c4", "hi").await;
+    r.clients.cut("c4").await;
+    r.clients.next("c4", "disconnected").await;
+    assert_eq!(r.report(At::A).await["event"], "disconnect");
+    r.clients.resume("c4", &r.url(At::Node)).await;
+    let report = r.report(At::Node).await;
+    assert_eq!(
+        (&report["id"], &report["recovered"], &report["data"]),
+        (&json!(sid), &json!(true), &json!({})),
+        "{report}"
+    );
+    assert_eq!(r.clients.next("c4", "connected").await["recovered"], true);
 
     // Past the window: b keeps the session for one second only.
     let connected = r.clients.connect("c3", &r.url(At::B), &["r3"]).await;
