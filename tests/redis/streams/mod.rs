@@ -10,14 +10,14 @@
 //! own ([`Names`]), so tests share the Redis of the suite safely.
 
 mod cluster;
+mod outage;
 mod recovery;
-mod restart;
 
 use std::{collections::BTreeSet, time::Duration};
 
 use serde_json::Value;
 use socketio_axum::{ConnectionStateRecovery, SocketIoConfig};
-use socketio_redis::RedisAdapterConfig;
+use socketio_redis::{RedisAdapterConfig, RedisAdapterConfigBuilder};
 
 use crate::harness::{config, unique_prefix, NodeServer, RustServer};
 
@@ -41,22 +41,16 @@ impl Names {
         }
     }
 
-    fn adapter(&self, redis: &str) -> RedisAdapterConfig {
+    /// The adapter configuration of ours, in streams mode on these names.
+    fn adapter(&self, redis: &str) -> RedisAdapterConfigBuilder {
         config(&self.channels, redis)
             .streams(self.stream.as_str())
             .session_key_prefix(self.sessions.as_str())
-            .build()
     }
 
     /// One of ours; with `window`, connection state recovery is on.
     async fn ours(&self, name: &str, redis: &str, window: Option<Duration>) -> RustServer {
-        let mut sio = SocketIoConfig::builder();
-        if let Some(window) = window {
-            sio = sio.connection_state_recovery(
-                ConnectionStateRecovery::default().max_disconnection_duration(window),
-            );
-        }
-        RustServer::start_configured(name, self.adapter(redis), sio.build()).await
+        ours_with(name, self.adapter(redis).build(), window).await
     }
 
     /// Node's; with `window`, connection state recovery is on.
@@ -73,6 +67,22 @@ impl Names {
         }
         NodeServer::start_streams(&env).await
     }
+}
+
+/// One of ours with this adapter configuration; with `window`, connection
+/// state recovery is on.
+async fn ours_with(
+    name: &str,
+    adapter: RedisAdapterConfig,
+    window: Option<Duration>,
+) -> RustServer {
+    let mut sio = SocketIoConfig::builder();
+    if let Some(window) = window {
+        sio = sio.connection_state_recovery(
+            ConnectionStateRecovery::default().max_disconnection_duration(window),
+        );
+    }
+    RustServer::start_configured(name, adapter, sio.build()).await
 }
 
 impl Names {
