@@ -4,7 +4,7 @@
 //! connection state recovery across servers, the session kept in Redis and
 //! the missed events read back from the stream, with the official client
 //! (behind a proxy of `tests/node/streams_clients.mjs` that takes it from
-//! one server to another) and with ours; and a Redis restart.
+//! one server to another) and with ours; Redis restarting or falling behind.
 //!
 //! Each test has a stream, a channel prefix and a session key prefix of its
 //! own ([`Names`]), so tests share the Redis of the suite safely.
