@@ -27,6 +27,12 @@
 //! bytes) at zlib's level `DEFLATE_LEVEL` (default 6), and `MAX_PAYLOAD`
 //! sets the largest message a client may send.
 //!
+//! `CONNECTION_STATE_RECOVERY=1` turns connection state recovery on, with
+//! its defaults ([`ConnectionStateRecovery::default`]: a 2-minute window,
+//! at most 100,000 packets or 64 MiB kept per namespace), to measure what
+//! it costs on the echo and broadcast paths (docs/benchmarks.md,
+//! "Connection state recovery").
+//!
 //! Built with the package's `metrics` feature, it installs the Prometheus
 //! recorder before the server is built, so that every metric is recorded
 //! (docs/operations.md), and serves them at `GET /metrics`: the cost of
@@ -45,7 +51,7 @@ use std::{
 use axum::{routing::get, serve::ListenerExt, Extension, Json};
 use socketio_axum::{
     extract::{AckSender, Data, RawArgs},
-    SocketIo, SocketIoConfig, SocketRef,
+    ConnectionStateRecovery, SocketIo, SocketIoConfig, SocketRef,
 };
 
 async fn on_connect(socket: SocketRef) {
@@ -193,6 +199,10 @@ async fn main() -> std::io::Result<()> {
                 None => e,
             }
         });
+    }
+    // Connection state recovery, with its defaults.
+    if std::env::var("CONNECTION_STATE_RECOVERY").is_ok_and(|v| v == "1") {
+        config = config.connection_state_recovery(ConnectionStateRecovery::default());
     }
     // Before the server is built: it registers its metrics then.
     #[cfg(feature = "metrics")]
