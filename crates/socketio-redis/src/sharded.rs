@@ -176,7 +176,9 @@ pub(crate) fn broadcast<'a>(
     opts: &BroadcastOptions,
     ack: Option<(&str, Duration)>,
 ) -> Message<'a> {
-    let mut data = vec![("packet", wire::packet_value(nsp, event, args))];
+    // Node's cluster adapter publishes the packet before its namespace is
+    // set on it: the message's `nsp` names it.
+    let mut data = vec![("packet", wire::cluster_packet_value(event, args))];
     match ack {
         Some((request_id, timeout)) => {
             data.push(("requestId", Value::from(request_id)));
@@ -386,7 +388,7 @@ mod tests {
         .sharded();
         assert_eq!(
             String::from_utf8(b).unwrap(),
-            r#"{"type":3,"data":{"packet":{"type":2,"data":["hello",1],"nsp":"/"},"opts":{"rooms":["r"],"except":[],"flags":{}}},"uid":"u1","nsp":"/"}"#
+            r#"{"type":3,"data":{"packet":{"type":2,"data":["hello",1]},"opts":{"rooms":["r"],"except":[],"flags":{}}},"uid":"u1","nsp":"/"}"#
         );
         let f = fetch_sockets("u1", "/", "q", &opts(&[])).sharded();
         assert_eq!(

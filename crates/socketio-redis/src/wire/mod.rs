@@ -163,14 +163,20 @@ pub(crate) fn event_of_encoded(packet: &EncodedPacket) -> Option<(Str, Vec<Value
 
 /// The `{type: 2, data: [event, ...args], nsp}` packet Node puts in broadcasts.
 pub(crate) fn packet_value(nsp: &str, event: &str, args: Vec<Value>) -> Value {
+    let mut packet = cluster_packet_value(event, args);
+    if let Value::Map(entries) = &mut packet {
+        entries.push((Value::from("nsp"), Value::from(nsp)));
+    }
+    packet
+}
+
+/// `{type: 2, data: [event, ...args]}`: the packet of the cluster
+/// protocol (Node's sharded and streams adapters), without its namespace.
+pub(crate) fn cluster_packet_value(event: &str, args: Vec<Value>) -> Value {
     let mut data = Vec::with_capacity(args.len() + 1);
     data.push(Value::from(event));
     data.extend(args);
-    map(vec![
-        ("type", Value::from(2)),
-        ("data", Value::Array(data)),
-        ("nsp", Value::from(nsp)),
-    ])
+    map(vec![("type", Value::from(2)), ("data", Value::Array(data))])
 }
 
 /// The namespace, event name and arguments of a received packet; the
