@@ -11,7 +11,7 @@ use crate::common::{node_server, NodeServer};
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data},
-    ConnectionStateRecovery, DisconnectReason, Parser, SocketIo, SocketIoConfig, SocketRef,
+    Binary, ConnectionStateRecovery, DisconnectReason, Parser, SocketIo, SocketIoConfig, SocketRef,
 };
 use socketio_axum_tests::{node_script, within, SioServer};
 
@@ -44,6 +44,9 @@ async fn our_server_on(
     let server =
         SioServer::start_with(SocketIo::builder().config(config), axum::Router::new()).await;
     server.io.ns("/", |socket: SocketRef| async move {
+        socket.on("bin", |socket: SocketRef| async move {
+            socket.emit("b", &Binary::from(vec![1u8, 2])).expect("emit");
+        });
         socket.on("setup", |socket: SocketRef, ack: AckSender| async move {
             socket.join(["a", "b"]);
             socket.set_data(json!({ "n": 42 }));
@@ -252,6 +255,20 @@ async fn the_connect_answer_carries_a_pid_and_events_their_offset() {
         .unwrap_or_else(|| panic!("no offset in {event}"));
     assert_eq!(event, format!(r#"42["m",0,"{offset}"]"#));
     assert_eq!(client.recv_text().await, "431[]");
+
+    // A binary event: the offset after its placeholder, the header as it was.
+    client.send(r#"42["bin"]"#).await;
+    let event = client.recv_text().await;
+    let args: Value = serde_json::from_str(event.strip_prefix("451-").expect("a BINARY_EVENT"))
+        .unwrap_or_else(|e| panic!("{event}: {e}"));
+    let offset = args[2]
+        .as_str()
+        .unwrap_or_else(|| panic!("no offset in {event}"));
+    assert_eq!(
+        event,
+        format!(r#"451-["b",{{"_placeholder":true,"num":0}},"{offset}"]"#)
+    );
+    assert_eq!(&client.recv_binary().await[..], &[1, 2]);
 
     // A second connection presenting that pid and offset is not recovered:
     // the socket is still connected.

@@ -138,6 +138,8 @@ pub struct MemorySessionStore {
     /// Offsets are `<epoch>-<sequence>`: the epoch, random per store, keeps
     /// an offset of another server or an earlier run from matching.
     epoch: u32,
+    /// `<epoch>-`, the start of every offset of this store.
+    prefix: String,
     state: Mutex<State>,
 }
 
@@ -181,9 +183,11 @@ const PACKET_OVERHEAD: usize = 64;
 impl MemorySessionStore {
     /// An empty store with these bounds.
     pub fn new(config: ConnectionStateRecovery) -> Self {
+        let epoch: u32 = rand::random();
         MemorySessionStore {
             config,
-            epoch: rand::random(),
+            epoch,
+            prefix: format!("{epoch:08x}-"),
             state: Mutex::default(),
         }
     }
@@ -216,6 +220,27 @@ impl MemorySessionStore {
                 state.sessions.remove(&pid);
             }
         }
+    }
+
+    /// `<epoch>-<seq>`, without the formatting machinery (once per emit).
+    fn offset(&self, seq: u64) -> String {
+        let mut digits = [0u8; 20];
+        let mut n = seq;
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut offset = String::with_capacity(self.prefix.len() + digits.len() - start);
+        offset.push_str(&self.prefix);
+        for &d in &digits[start..] {
+            offset.push(char::from(d));
+        }
+        offset
     }
 
     fn parse_offset(&self, offset: &str) -> Option<u64> {
@@ -257,7 +282,7 @@ impl MemorySessionStore {
         let now = Instant::now();
         let mut state = crate::lock(&self.state);
         let seq = state.next;
-        let offset = format!("{:08x}-{seq}", self.epoch);
+        let offset = self.offset(seq);
         let Some(packet) = with_offset(&packet, &offset) else {
             return packet;
         };
@@ -378,6 +403,14 @@ mod tests {
         let restored = store.take("p", &second).expect("packets 3 and 4 kept");
         assert_eq!(restored.missed, vec![third, fourth]);
         assert!(store.take("p", &second).is_none(), "restored once");
+    }
+
+    #[test]
+    fn offsets_are_the_epoch_and_the_sequence() {
+        let store = store(10, usize::MAX);
+        for seq in [0, 7, 10, 12345, u64::MAX] {
+            assert_eq!(store.offset(seq), format!("{:08x}-{seq}", store.epoch));
+        }
     }
 
     #[test]

@@ -239,14 +239,27 @@ pub fn encode_connect_with_pid(
 /// assert_eq!(p.text, r#"42["news",1,"0-7"]"#);
 /// ```
 pub fn with_offset(packet: &EncodedPacket, offset: &str) -> Option<EncodedPacket> {
-    let text = packet.text.as_str();
-    let head = text.strip_suffix(']')?;
-    let mut out = BytesMut::with_capacity(text.len() + offset.len() + 4);
-    out.put_slice(head.as_bytes());
-    out.put_u8(b',');
-    put_json_str(&mut out, offset);
-    out.put_u8(b']');
-    Some(finish(&mut out, packet.attachments.clone()))
+    let head = packet.text.as_str().strip_suffix(']')?;
+    // The header (type, attachment count, namespace, id) stays as it is.
+    let mut text = String::with_capacity(head.len() + offset.len() + 4);
+    text.push_str(head);
+    text.push(',');
+    // Offsets are ids (`<ms>-<seq>`, hex...): no escaping to do, as a rule.
+    if offset
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        text.push('"');
+        text.push_str(offset);
+        text.push('"');
+    } else {
+        text.push_str(&serde_json::to_string(offset).ok()?);
+    }
+    text.push(']');
+    Some(EncodedPacket {
+        text: Str::from(text),
+        attachments: packet.attachments.clone(),
+    })
 }
 
 /// Encodes a `CONNECT_ERROR`: `{"message":...}`, with `"data"` if given.
@@ -565,5 +578,39 @@ mod tests {
             put_decimal(&mut out, n);
             assert_eq!(&out[..], n.to_string().as_bytes());
         }
+    }
+}
+
+#[cfg(test)]
+mod offset_tests {
+    use super::*;
+
+    #[test]
+    fn an_offset_goes_after_the_last_argument_of_a_binary_event_too() {
+        let bin = Bytes::from_static(&[1, 2]);
+        let p = encode_event(
+            &mut BytesMut::new(),
+            "/",
+            "f",
+            None,
+            &serde_bytes_like(&bin),
+        )
+        .unwrap();
+        assert_eq!(p.text, r#"451-["f",{"_placeholder":true,"num":0}]"#);
+        let p = with_offset(&p, "1700000000000-3").unwrap();
+        assert_eq!(
+            p.text,
+            r#"451-["f",{"_placeholder":true,"num":0},"1700000000000-3"]"#
+        );
+        assert_eq!(p.attachments, vec![bin]);
+        let p = encode_event(&mut BytesMut::new(), "/chat", "n", None, &1).unwrap();
+        assert_eq!(
+            with_offset(&p, "a\"b").unwrap().text,
+            r#"42/chat,["n",1,"a\"b"]"#
+        );
+    }
+
+    fn serde_bytes_like(b: &Bytes) -> crate::socket::Binary {
+        crate::socket::Binary::from(b.clone())
     }
 }
