@@ -1,4 +1,4 @@
-// Shared by redis_server.mjs and redis_emitter.mjs: the values and targets
+// Shared by redis_server.mjs, streams_server.mjs and redis_emitter.mjs: the values and targets
 // of their JSON control commands, and the loop that runs them.
 
 import { createInterface } from "node:readline";
@@ -21,6 +21,15 @@ export const target = (root, cmd) => {
   if (cmd.except?.length) op = op.except(cmd.except);
   return op;
 };
+
+// A socket found by `fetchSockets`, as the commands report it.
+export const describeSocket = (s) => ({
+  id: s.id,
+  rooms: [...s.rooms],
+  data: s.data,
+  auth: s.handshake.auth,
+  handshake: s.handshake,
+});
 
 // Runs one JSON command per stdin line: `handlers[cmd.cmd](cmd)`, whose
 // result is printed with the command's `id` (or the error it threw).

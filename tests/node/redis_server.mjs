@@ -19,7 +19,7 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createClient, createCluster } from "redis";
-import { revive, serveCommands, target } from "./redis_common.mjs";
+import { describeSocket, revive, serveCommands, target } from "./redis_common.mjs";
 
 const [port, prefix, url = "redis://127.0.0.1:6379", mode] = process.argv.slice(2);
 const sharded = mode === "sharded";
@@ -91,15 +91,7 @@ const handlers = {
   },
   async fetchSockets(cmd) {
     const sockets = await target(io, cmd).fetchSockets();
-    return {
-      sockets: sockets.map((s) => ({
-        id: s.id,
-        rooms: [...s.rooms],
-        data: s.data,
-        auth: s.handshake.auth,
-        handshake: s.handshake,
-      })),
-    };
+    return { sockets: sockets.map(describeSocket) };
   },
   async socketsJoin(cmd) {
     target(io, cmd).socketsJoin(cmd.join);

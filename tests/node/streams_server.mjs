@@ -54,7 +54,7 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
-import { revive, serveCommands, target } from "./redis_common.mjs";
+import { describeSocket, revive, serveCommands, target } from "./redis_common.mjs";
 
 const env = process.env;
 const url = env.REDIS_URL || "redis://127.0.0.1:6379";
@@ -156,15 +156,7 @@ const handlers = {
     let op = target(io, cmd);
     if (cmd.timeout) op = op.timeout(cmd.timeout);
     const sockets = await op.fetchSockets();
-    return {
-      sockets: sockets.map((s) => ({
-        id: s.id,
-        rooms: [...s.rooms],
-        data: s.data,
-        auth: s.handshake.auth,
-        handshake: s.handshake,
-      })),
-    };
+    return { sockets: sockets.map(describeSocket) };
   },
   async socketsJoin(cmd) {
     target(io, cmd).socketsJoin(cmd.join);

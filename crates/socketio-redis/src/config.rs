@@ -362,7 +362,7 @@ impl RedisAdapterConfigBuilder {
     /// `streamName`, `"socket.io"` by default there) which every server
     /// reads; requests and their answers travel by pub/sub on
     /// `<key_prefix>#<nsp>#` channels. With connection state recovery on
-    /// ([`SocketIoBuilder::connection_state_recovery`](socketio_axum::SocketIoBuilder::connection_state_recovery)),
+    /// ([`SocketIoConfigBuilder::connection_state_recovery`](socketio_axum::SocketIoConfigBuilder::connection_state_recovery)),
     /// sessions are kept in Redis and offsets are the stream's entry ids, so
     /// that a client recovers on any server of the cluster, Node's included.
     /// Needs a single Redis (not a Redis Cluster) of version 6.2 or later.
