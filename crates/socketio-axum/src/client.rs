@@ -41,6 +41,10 @@ pub(crate) struct ClientData {
     /// Each socket with its namespace's name, kept here so that routing a
     /// packet compares names without reaching into each socket.
     sockets: Mutex<Vec<(Str, SocketRef)>>,
+    /// Namespaces whose session is being restored from a shared store (a
+    /// round trip): a second `CONNECT` to one meanwhile is refused as one
+    /// to a namespace already joined.
+    restoring: Mutex<Vec<Str>>,
     joined: AtomicBool,
 }
 
@@ -207,7 +211,8 @@ impl Client {
             );
             return;
         };
-        if socket_for(conn, &path).is_some() {
+        if socket_for(conn, &path).is_some() || crate::lock(&conn.data().restoring).contains(&path)
+        {
             // Node's server closes the connection too ("invalid state").
             invalid_state(conn, &path, "connect to a namespace already joined");
             return;
@@ -223,9 +228,11 @@ impl Client {
         match (&mut restoring).now_or_never() {
             Some(restored) => admit(conn, ns.clone(), parts, restorable(&ns, restored)),
             None => {
+                crate::lock(&conn.data().restoring).push(path.clone());
                 let conn = conn.clone();
                 tokio::spawn(async move {
                     let restored = restorable(&ns, restoring.await);
+                    crate::lock(&conn.data().restoring).retain(|p| *p != path);
                     admit(&conn, ns, parts, restored);
                 });
             }

@@ -615,3 +615,39 @@ async fn next(seen: &mut mpsc::UnboundedReceiver<Value>) -> Value {
         .await
         .expect("the client's handlers live")
 }
+
+/// A `CONNECT` with a `pid` and an offset starts a restore from Redis (a
+/// round trip); a second `CONNECT` to the same namespace meanwhile is
+/// refused as one to a namespace already joined (the connection closes),
+/// instead of getting a socket of its own: a client could otherwise pile
+/// up sockets and restores on one connection.
+#[tokio::test]
+async fn a_second_connect_while_a_session_is_restored_is_refused() {
+    use socketio_axum_tests::SioWs;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let names = Names::new("streams-twice");
+    let redis = redis_url();
+    let a = names.ours("a", &redis, Some(WINDOW)).await;
+    let addr = a
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the server's address");
+    let mut first = SioWs::open(addr).await;
+    first.send("40").await;
+    let answer = first.recv_text().await;
+    let body: Value = serde_json::from_str(answer.strip_prefix("40").expect("a CONNECT"))
+        .unwrap_or_else(|e| panic!("{answer}: {e}"));
+    let pid = body["pid"].as_str().expect("a pid");
+    let resume = format!(r#"40{{"pid":"{pid}","offset":"0-0"}}"#);
+
+    let mut second = SioWs::open(addr).await;
+    second.pipeline(vec![resume.clone(), resume], 0).await;
+    let frames = second.closed_by_server().await;
+    let connects = frames
+        .iter()
+        .filter(|m| matches!(m, Message::Text(t) if t.starts_with("40")))
+        .count();
+    assert!(connects <= 1, "two sockets on one namespace: {frames:?}");
+}
