@@ -216,6 +216,9 @@ pub(crate) struct IdleWindow {
     pub(crate) heartbeats: u64,
     /// Server CPU time over wall time in the window (1.0 = one core busy).
     pub(crate) server_cpu_util: Option<f64>,
+    /// The kernel's share of the server's CPU time in the window (system
+    /// time over user plus system).
+    pub(crate) server_system_share: Option<f64>,
     /// Server CPU time per heartbeat (a ping sent, its pong read), µs.
     pub(crate) server_cpu_us_per_heartbeat: Option<f64>,
     /// Server RSS per connection at the end of the window, KiB.

@@ -35,6 +35,9 @@ pub(crate) fn summary(m: &Measurement) -> String {
         if let Some(util) = idle.server_cpu_util {
             let _ = write!(s, ", server {:.2}% cpu", util * 100.0);
         }
+        if let Some(sys) = idle.server_system_share {
+            let _ = write!(s, " ({:.0}% of it system)", sys * 100.0);
+        }
         if let Some(us) = idle.server_cpu_us_per_heartbeat {
             let _ = write!(s, ", {us:.1} µs/heartbeat");
         }

@@ -344,6 +344,17 @@ fn rows(connect_conns: usize, idle_conns: usize) -> Vec<Row> {
             },
         },
         Row {
+            label: "idle: the kernel's share of that CPU, %".into(),
+            scenario: "idle",
+            higher_is_better: false,
+            value: |m| {
+                m.idle
+                    .as_ref()
+                    .and_then(|i| i.server_system_share)
+                    .map(|u| u * 100.0)
+            },
+        },
+        Row {
             label: "idle: heartbeats/s answered".into(),
             scenario: "idle",
             higher_is_better: true,

@@ -82,10 +82,10 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     // The idle window.
     let (pings0, closed0) = (pings.get(), closed.get());
     let idle_start = Instant::now();
-    let server_idle0 = p.pid.map(procfs::cpu_seconds).transpose()?;
+    let server_idle0 = p.pid.map(procfs::cpu_user_system).transpose()?;
     let own_idle0 = procfs::cpu_seconds(std::process::id())?;
     tokio::time::sleep(p.idle).await;
-    let server_idle1 = p.pid.map(procfs::cpu_seconds).transpose()?;
+    let server_idle1 = p.pid.map(procfs::cpu_user_system).transpose()?;
     let own_idle1 = procfs::cpu_seconds(std::process::id())?;
     let idle_seconds = idle_start.elapsed().as_secs_f64();
     let (pings1, closed1) = (pings.get(), closed.get());
@@ -110,7 +110,10 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     };
     m.rss_kib_per_conn = per_conn(rss_after);
     let heartbeats = pings1 - pings0;
-    let idle_cpu = server_idle0.zip(server_idle1).map(|(a, b)| b - a);
+    let idle_split = server_idle0
+        .zip(server_idle1)
+        .map(|(a, b)| (b.0 - a.0, b.1 - a.1));
+    let idle_cpu = idle_split.map(|(user, system)| user + system);
     m.idle = Some(IdleWindow {
         seconds: idle_seconds,
         ping_interval_ms: match ping_interval_ms.load(Ordering::Relaxed) {
@@ -119,6 +122,9 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
         },
         heartbeats,
         server_cpu_util: idle_cpu.map(|c| c / idle_seconds),
+        server_system_share: idle_split
+            .filter(|(user, system)| user + system > 0.0)
+            .map(|(user, system)| system / (user + system)),
         server_cpu_us_per_heartbeat: idle_cpu
             .filter(|_| heartbeats > 0)
             .map(|c| c * 1e6 / heartbeats as f64),
