@@ -10,6 +10,7 @@
 //! socketio-bench echo --rate 20000 ...
 //! socketio-bench broadcast --clients 1000 [--rate 50000]
 //! socketio-bench connect --conns 10000 --in-flight 64
+//! socketio-bench idle --conns 100000 --sources 8 --idle 30
 //! socketio-bench polling --sessions 20
 //! socketio-bench soak --server target/release/examples/bench_server --duration 60s --ws 1000 --polling 100 --check
 //! socketio-bench slow-consumer --server target/release/examples/bench_server
@@ -45,6 +46,8 @@ commands (against a running server):
   echo        echo with ack; closed loop, or open loop with --rate ACKS_PER_S
   broadcast   fan-out of `broadcast` to --clients sockets; closed loop, or --rate DELIVERIES_PER_S
   connect     connect storm of --conns connections, --in-flight at once; then idle RSS per connection
+  idle        connect storm of --conns connections (100000), then --idle SECS answering the server's pings:
+              connections/s, RSS per connection, server CPU while idle and per heartbeat
   polling     echo with ack over HTTP long-polling, --sessions sessions, closed loop
   suite       start each --server NAME=COMMAND in turn, run every scenario, print a markdown table
   soak        clients with churn for a long time; the server's RSS, descriptors and tasks from start to end
@@ -64,7 +67,8 @@ common options:
   --in-flight N       connect: handshakes at once (64)
   --sources N         connect: source addresses 127.0.0.1..N, against port exhaustion (auto)
   --sessions N        polling: sessions (20)
-  --settle SECS       connect: wait before reading the RSS (1)
+  --settle SECS       connect, idle: wait before reading the RSS (1)
+  --idle SECS         idle: the measured idle window after the storm (30)
 
 suite options:
   --server NAME=CMD   a server to start (repeatable; the first is ours, the others its peers);
@@ -72,9 +76,13 @@ suite options:
   --server-cpu N      cpu for the servers (0); run the generator itself pinned elsewhere
   --reps N            repetitions, servers interleaved (5)
   --quick             1 repetition, short windows, 2,000 connections: a smoke check
-  --only LIST         scenarios to run, comma-separated (all): echo,echo-rate,broadcast,broadcast-rate,connect,polling
+  --only LIST         scenarios to run, comma-separated (all): echo,echo-rate,broadcast,broadcast-rate,connect,polling;
+                      `idle` runs only when named here
   --skip SERVER:SCEN  a pair not to run (repeatable), e.g. floor:polling
   --connect-conns N   connections of the connect storm (10000; 2000 with --quick)
+  --idle-conns N      connections of the idle scenario (100000); --idle SECS its idle window (30),
+                      --settle SECS its wait before the RSS (1), --sources N its source addresses (auto)
+  --idle-ping-interval S   start the servers of the idle scenario with PING_INTERVAL_MS set (their default)
   --out FILE          raw results, one JSON object per line
 
 slow-consumer options:

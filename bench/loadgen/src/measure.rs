@@ -199,4 +199,33 @@ pub(crate) struct Measurement {
     pub(crate) rss_kib_per_conn: Option<f64>,
     /// Operations that failed or timed out.
     pub(crate) errors: u64,
+    /// Idle connections: what the idle window after the storm saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) idle: Option<IdleWindow>,
+}
+
+/// The idle window of the idle-connections scenario: every connection
+/// open, nothing sent but the heartbeat.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct IdleWindow {
+    /// Length of the window, seconds.
+    pub(crate) seconds: f64,
+    /// The server's heartbeat period, from its Engine.IO open packet, ms.
+    pub(crate) ping_interval_ms: Option<u64>,
+    /// Engine.IO pings the clients received (and answered) in the window.
+    pub(crate) heartbeats: u64,
+    /// Server CPU time over wall time in the window (1.0 = one core busy).
+    pub(crate) server_cpu_util: Option<f64>,
+    /// The kernel's share of the server's CPU time in the window (system
+    /// time over user plus system).
+    pub(crate) server_system_share: Option<f64>,
+    /// Server CPU time per heartbeat (a ping sent, its pong read), µs.
+    pub(crate) server_cpu_us_per_heartbeat: Option<f64>,
+    /// Server RSS per connection at the end of the window, KiB.
+    pub(crate) rss_kib_per_conn_end: Option<f64>,
+    /// This generator's CPU time over wall time in the window.
+    pub(crate) generator_cpu_util: f64,
+    /// Connections the server closed during the window (a heartbeat the
+    /// server thought missed, or a failure).
+    pub(crate) closed: u64,
 }

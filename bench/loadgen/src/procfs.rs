@@ -16,6 +16,15 @@ pub(crate) fn cpu_seconds(pid: u32) -> io::Result<f64> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/PID/stat"))
 }
 
+/// User and system CPU time of all the process's threads, in seconds,
+/// apart (fields 14 and 15 of `/proc/<pid>/stat`).
+pub(crate) fn cpu_user_system(pid: u32) -> io::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_stat_user_system(&stat)
+        .map(|(u, s)| (u as f64 / USER_HZ, s as f64 / USER_HZ))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/PID/stat"))
+}
+
 /// Resident set size in KiB (`VmRSS` of `/proc/<pid>/status`).
 pub(crate) fn rss_kib(pid: u32) -> io::Result<u64> {
     status_field(pid, "VmRSS:")
@@ -76,13 +85,17 @@ fn status_field(pid: u32, name: &str) -> io::Result<u64> {
 }
 
 fn parse_stat_cpu(stat: &str) -> Option<u64> {
+    parse_stat_user_system(stat).map(|(u, s)| u + s)
+}
+
+fn parse_stat_user_system(stat: &str) -> Option<(u64, u64)> {
     // The command name, field 2, is in parentheses and may hold spaces.
     let after = &stat[stat.rfind(')')? + 1..];
     let mut fields = after.split_ascii_whitespace();
     // `after` starts at field 3 (state); utime is field 14, stime 15.
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 /// The first number of the line `name` (`VmRSS:`, `Threads:`).
@@ -99,6 +112,7 @@ mod tests {
     fn stat_fields() {
         let stat = "1234 (a b) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 10 0 0";
         assert_eq!(parse_stat_cpu(stat), Some(300));
+        assert_eq!(parse_stat_user_system(stat), Some((250, 50)));
     }
 
     #[test]

@@ -26,6 +26,29 @@ pub(crate) fn summary(m: &Measurement) -> String {
         let _ = write!(s, "  {rss:.1} KiB/conn");
     }
     let _ = write!(s, "  generator {:.0}% cpu", m.generator_cpu_util * 100.0);
+    if let Some(idle) = &m.idle {
+        let _ = write!(s, "; idle {:.0}s", idle.seconds);
+        if let Some(ms) = idle.ping_interval_ms {
+            let _ = write!(s, " (ping every {ms} ms)");
+        }
+        let _ = write!(s, ": {} heartbeats", idle.heartbeats);
+        if let Some(util) = idle.server_cpu_util {
+            let _ = write!(s, ", server {:.2}% cpu", util * 100.0);
+        }
+        if let Some(sys) = idle.server_system_share {
+            let _ = write!(s, " ({:.0}% of it system)", sys * 100.0);
+        }
+        if let Some(us) = idle.server_cpu_us_per_heartbeat {
+            let _ = write!(s, ", {us:.1} µs/heartbeat");
+        }
+        if let Some(rss) = idle.rss_kib_per_conn_end {
+            let _ = write!(s, ", {rss:.1} KiB/conn at the end");
+        }
+        let _ = write!(s, ", generator {:.0}% cpu", idle.generator_cpu_util * 100.0);
+        if idle.closed > 0 {
+            let _ = write!(s, ", {} closed by the server", idle.closed);
+        }
+    }
     if m.errors > 0 {
         let _ = write!(s, "  {} errors", m.errors);
     }

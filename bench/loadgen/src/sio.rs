@@ -79,7 +79,12 @@ async fn connect_inner(addr: SocketAddr, source: Option<IpAddr>) -> Result<(Ws, 
         if text.starts_with("44") {
             return Err(err!("connect refused: {text}"));
         }
-        // Anything else before the connect ack (a ping) needs no answer yet.
+        // A server may ping as soon as the session opens (socketioxide
+        // does), before the connect ack: a real client answers it, and a
+        // ping left unanswered ends the session at the ping timeout.
+        if text == "2" {
+            ws.send(pong()).await?;
+        }
     }
 }
 

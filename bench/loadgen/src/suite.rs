@@ -39,6 +39,10 @@ struct Plan {
     server_cpu: Option<String>,
     base: Params,
     connect_conns: usize,
+    /// Idle connections: how many, and the heartbeat period the servers
+    /// are started with (`PING_INTERVAL_MS`; their default when `None`).
+    idle_conns: usize,
+    idle_ping_interval: Option<Duration>,
     out: Option<File>,
     quick: bool,
     /// `(server, scenario)` pairs not to run (the floor has no polling).
@@ -46,10 +50,10 @@ struct Plan {
 }
 
 pub(crate) async fn run(mut args: Args) -> Result<()> {
-    let plan = plan(&mut args)?;
+    let mut plan = plan(&mut args)?;
     args.finish()?;
     let started = Instant::now();
-    let mut out = plan.out;
+    let mut out = plan.out.take();
     let mut results = Vec::new();
     let mut port = 3100;
     let names: Vec<String> = plan.servers.iter().map(|s| s.name.clone()).collect();
@@ -74,14 +78,18 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
                     continue;
                 }
                 port = free_port(port + 1);
-                let params = params_for(scenario, &plan.base, plan.connect_conns, port);
+                let params = params_for(scenario, &plan, port);
                 let label = format!(
                     "[{}/{}] {scenario:<14} {:<14}",
                     rep + 1,
                     plan.reps,
                     server.name
                 );
-                match run_once(server, plan.server_cpu.as_deref(), scenario, params).await {
+                let env = match (*scenario, plan.idle_ping_interval) {
+                    ("idle", Some(d)) => vec![("PING_INTERVAL_MS", d.as_millis().to_string())],
+                    _ => Vec::new(),
+                };
+                match run_once(server, plan.server_cpu.as_deref(), scenario, params, &env).await {
                     Ok(mut m) => {
                         m.server = Some(server.name.clone());
                         m.rep = Some(rep + 1);
@@ -103,10 +111,11 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
          {}'s median by each peer's (↑: higher is better, ↓: lower is better).\n",
         plan.reps, names[0]
     );
-    println!(
-        "{}",
-        report::table(&rows(plan.connect_conns), &names, &results)
-    );
+    let rows: Vec<Row> = rows(plan.connect_conns, plan.idle_conns)
+        .into_iter()
+        .filter(|r| plan.scenarios.contains(&r.scenario))
+        .collect();
+    println!("{}", report::table(&rows, &names, &results));
     print_notes(&results);
     eprintln!(
         "suite: done in {minutes:.1} min{}",
@@ -148,6 +157,7 @@ fn plan(args: &mut Args) -> Result<Plan> {
             .map(|s| {
                 scenario::ALL
                     .iter()
+                    .chain(&scenario::ON_REQUEST)
                     .find(|a| **a == s.trim())
                     .copied()
                     .ok_or_else(|| err!("unknown scenario {s:?}"))
@@ -163,6 +173,11 @@ fn plan(args: &mut Args) -> Result<Plan> {
     base.warmup = args.secs("--warmup", base.warmup.as_secs_f64())?;
     base.duration = args.secs("--duration", base.duration.as_secs_f64())?;
     base.payload = args.get("--payload", base.payload)?;
+    base.sources = args.get("--sources", base.sources)?;
+    base.idle = args.secs("--idle", base.idle.as_secs_f64())?;
+    base.settle = args.secs("--settle", base.settle.as_secs_f64())?;
+    let idle_conns = args.get("--idle-conns", 100_000)?;
+    let idle_ping_interval = args.opt_secs("--idle-ping-interval")?;
     let skip = args
         .values("--skip")?
         .into_iter()
@@ -189,6 +204,8 @@ fn plan(args: &mut Args) -> Result<Plan> {
         server_cpu,
         base,
         connect_conns,
+        idle_conns,
+        idle_ping_interval,
         out,
         quick,
         skip,
@@ -196,8 +213,8 @@ fn plan(args: &mut Args) -> Result<Plan> {
 }
 
 /// The issue's settings for each scenario.
-fn params_for(scenario: &str, base: &Params, connect_conns: usize, port: u16) -> Params {
-    let mut p = base.clone();
+fn params_for(scenario: &str, plan: &Plan, port: u16) -> Params {
+    let mut p = plan.base.clone();
     p.addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     match scenario {
         "echo" => p.conns = 100,
@@ -214,7 +231,11 @@ fn params_for(scenario: &str, base: &Params, connect_conns: usize, port: u16) ->
             p.rate = Some(50_000.0);
         }
         "connect" => {
-            p.conns = connect_conns;
+            p.conns = plan.connect_conns;
+            p.in_flight = 64;
+        }
+        "idle" => {
+            p.conns = plan.idle_conns;
             p.in_flight = 64;
         }
         "polling" => p.sessions = 20,
@@ -223,8 +244,9 @@ fn params_for(scenario: &str, base: &Params, connect_conns: usize, port: u16) ->
     p
 }
 
-fn rows(connect_conns: usize) -> Vec<Row> {
+fn rows(connect_conns: usize, idle_conns: usize) -> Vec<Row> {
     let conns = report::number(connect_conns as f64);
+    let idle = report::number(idle_conns as f64);
     vec![
         Row {
             label: "echo with ack, 100 conns, closed loop: acks/s".into(),
@@ -293,6 +315,58 @@ fn rows(connect_conns: usize) -> Vec<Row> {
             value: |m| m.rss_kib_per_conn,
         },
         Row {
+            label: format!("idle: connect storm, {idle} conns, 64 in flight: connections/s"),
+            scenario: "idle",
+            higher_is_better: true,
+            value: |m| Some(m.throughput),
+        },
+        Row {
+            label: format!("idle: {idle} connections, after the storm: server RSS, KiB/conn"),
+            scenario: "idle",
+            higher_is_better: false,
+            value: |m| m.rss_kib_per_conn,
+        },
+        Row {
+            label: "idle: at the end of the idle window: server RSS, KiB/conn".into(),
+            scenario: "idle",
+            higher_is_better: false,
+            value: |m| m.idle.as_ref().and_then(|i| i.rss_kib_per_conn_end),
+        },
+        Row {
+            label: "idle: server CPU while idle, % of one core".into(),
+            scenario: "idle",
+            higher_is_better: false,
+            value: |m| {
+                m.idle
+                    .as_ref()
+                    .and_then(|i| i.server_cpu_util)
+                    .map(|u| u * 100.0)
+            },
+        },
+        Row {
+            label: "idle: the kernel's share of that CPU, %".into(),
+            scenario: "idle",
+            higher_is_better: false,
+            value: |m| {
+                m.idle
+                    .as_ref()
+                    .and_then(|i| i.server_system_share)
+                    .map(|u| u * 100.0)
+            },
+        },
+        Row {
+            label: "idle: heartbeats/s answered".into(),
+            scenario: "idle",
+            higher_is_better: true,
+            value: |m| m.idle.as_ref().map(|i| i.heartbeats as f64 / i.seconds),
+        },
+        Row {
+            label: "idle: server CPU per heartbeat, µs".into(),
+            scenario: "idle",
+            higher_is_better: false,
+            value: |m| m.idle.as_ref().and_then(|i| i.server_cpu_us_per_heartbeat),
+        },
+        Row {
             label: "long-polling echo, 20 sessions, closed loop: acks/s".into(),
             scenario: "polling",
             higher_is_better: true,
@@ -328,8 +402,9 @@ async fn run_once(
     cpu: Option<&str>,
     scenario: &str,
     mut params: Params,
+    env: &[(&str, String)],
 ) -> Result<Measurement> {
-    let mut child = start(server, cpu, params.addr.port(), &[])?;
+    let mut child = start(server, cpu, params.addr.port(), env)?;
     params.pid = Some(child.id());
     let result = async {
         wait_ready(&mut child, params.addr).await?;

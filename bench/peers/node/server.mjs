@@ -2,12 +2,17 @@
 // `echo` acks its arguments, `broadcast` emits `broadcast` with its
 // arguments to every socket then acks, `join` joins the room given then
 // acks. Default configuration, on 127.0.0.1:$PORT (default 3000).
+// PING_INTERVAL_MS and PING_TIMEOUT_MS set the heartbeat (default 25,000 and
+// 20,000), as in bench_server, for the idle-connections run.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
 const port = Number(process.env.PORT ?? 3000);
 const httpServer = createServer();
-const io = new Server(httpServer);
+const options = {};
+if (process.env.PING_INTERVAL_MS) options.pingInterval = Number(process.env.PING_INTERVAL_MS);
+if (process.env.PING_TIMEOUT_MS) options.pingTimeout = Number(process.env.PING_TIMEOUT_MS);
+const io = new Server(httpServer, options);
 
 // The last argument is the acknowledgement callback when the client asked for one.
 function split(args) {

@@ -3,6 +3,7 @@
 mod broadcast;
 mod connect;
 mod echo;
+mod idle;
 mod polling_echo;
 
 use std::{
@@ -16,6 +17,7 @@ use std::{
 };
 
 use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::{
     cli::{err, Args, Result},
@@ -48,6 +50,8 @@ pub(crate) struct Params {
     pub(crate) sessions: usize,
     /// Connect storm: wait between the last connection and reading the RSS.
     pub(crate) settle: Duration,
+    /// Idle connections: the measured idle window after the storm.
+    pub(crate) idle: Duration,
 }
 
 impl Default for Params {
@@ -66,6 +70,7 @@ impl Default for Params {
             sources: 0,
             sessions: 20,
             settle: Duration::from_secs(1),
+            idle: Duration::from_secs(30),
         }
     }
 }
@@ -80,12 +85,17 @@ pub(crate) const ALL: [&str; 6] = [
     "polling",
 ];
 
+/// Scenarios a suite runs only when named with `--only`: too long, or
+/// needing limits raised, for the default run.
+pub(crate) const ON_REQUEST: [&str; 1] = ["idle"];
+
 /// Runs the scenario `name`.
 pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
     let mut m = match name {
         "echo" | "echo-rate" => echo::run(p).await?,
         "broadcast" | "broadcast-rate" => broadcast::run(p).await?,
         "connect" => connect::run(p).await?,
+        "idle" => idle::run(p).await?,
         "polling" => polling_echo::run(p).await?,
         other => return Err(err!("unknown scenario {other:?}")),
     };
@@ -108,7 +118,12 @@ pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
     p.sources = args.get("--sources", p.sources)?;
     p.sessions = args.get("--sessions", p.sessions)?;
     p.settle = args.secs("--settle", p.settle.as_secs_f64())?;
-    let default_conns = if command == "connect" { 10_000 } else { 100 };
+    p.idle = args.secs("--idle", p.idle.as_secs_f64())?;
+    let default_conns = match command {
+        "connect" => 10_000,
+        "idle" => 100_000,
+        _ => 100,
+    };
     p.conns = args.get("--conns", default_conns)?;
     let default_window = if command == "broadcast" { 4 } else { 1 };
     p.window = args.get("--window", default_window)?;
@@ -150,16 +165,40 @@ async fn connect_many(
     sources: usize,
     latencies: &Latencies,
 ) -> (Vec<Ws>, u64) {
+    let done = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let sink = done.clone();
+    let on_open: OnOpen = Arc::new(move |ws, _open| {
+        sink.lock().unwrap_or_else(|e| e.into_inner()).push(ws);
+    });
+    let failed = connect_each(addr, n, in_flight, sources, latencies, on_open).await;
+    let conns = std::mem::take(&mut *done.lock().unwrap_or_else(|e| e.into_inner()));
+    (conns, failed)
+}
+
+/// What [`connect_each`] does with each socket once it has joined: the
+/// socket and the Engine.IO open packet the server sent it.
+type OnOpen = Arc<dyn Fn(Ws, Utf8Bytes) + Send + Sync>;
+
+/// Opens `n` sockets of the main namespace, `in_flight` handshakes at a
+/// time, recording each handshake's duration, and hands each one to
+/// `on_open` as soon as it has joined; returns the number of failures.
+async fn connect_each(
+    addr: SocketAddr,
+    n: usize,
+    in_flight: usize,
+    sources: usize,
+    latencies: &Latencies,
+    on_open: OnOpen,
+) -> u64 {
     let sources = if sources == 0 {
         n.div_ceil(PER_SOURCE)
     } else {
         sources
     };
     let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(Mutex::new(Vec::with_capacity(n)));
     let mut workers = JoinSet::new();
     for _ in 0..in_flight.clamp(1, n.max(1)) {
-        let (next, done, latencies) = (next.clone(), done.clone(), latencies.clone());
+        let (next, on_open, latencies) = (next.clone(), on_open.clone(), latencies.clone());
         workers.spawn(async move {
             let mut failed = 0;
             loop {
@@ -168,10 +207,10 @@ async fn connect_many(
                     return failed;
                 }
                 let t0 = crate::clock::now_ns();
-                match sio::connect(addr, source_of(i, sources)).await {
-                    Ok(ws) => {
+                match sio::connect_open(addr, source_of(i, sources)).await {
+                    Ok((ws, open)) => {
                         latencies.record_since(t0);
-                        done.lock().unwrap_or_else(|e| e.into_inner()).push(ws);
+                        on_open(ws, open);
                     }
                     Err(e) => {
                         if failed == 0 {
@@ -187,8 +226,7 @@ async fn connect_many(
     while let Some(r) = workers.join_next().await {
         failed += r.unwrap_or(0);
     }
-    let conns = std::mem::take(&mut *done.lock().unwrap_or_else(|e| e.into_inner()));
-    (conns, failed)
+    failed
 }
 
 /// Like [`connect_many`], but every connection must succeed.

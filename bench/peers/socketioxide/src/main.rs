@@ -2,7 +2,11 @@
 //! `echo` acks its arguments, `broadcast` emits `broadcast` with its
 //! arguments to every socket then acks, `join` joins the room given then
 //! acks. Default configuration, on `127.0.0.1:$PORT` (default 3000), served
-//! by `axum::serve` with `TCP_NODELAY`.
+//! by `axum::serve` with `TCP_NODELAY`. `PING_INTERVAL_MS` and
+//! `PING_TIMEOUT_MS` set the heartbeat (default 25,000 and 20,000), as in
+//! `bench_server`, for the idle-connections run.
+
+use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use serde_json::Value;
@@ -13,7 +17,14 @@ use socketioxide::{
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let (layer, io) = SocketIo::new_layer();
+    let mut builder = SocketIo::builder();
+    if let Some(d) = env_ms("PING_INTERVAL_MS")? {
+        builder = builder.ping_interval(d);
+    }
+    if let Some(d) = env_ms("PING_TIMEOUT_MS")? {
+        builder = builder.ping_timeout(d);
+    }
+    let (layer, io) = builder.build_layer();
     io.ns("/", async |socket: SocketRef| {
         socket.on("echo", async |ack: AckSender, Data(args): Data<Value>| {
             let _ = ack.send(&args);
@@ -46,4 +57,15 @@ async fn main() -> std::io::Result<()> {
         });
     println!("socketioxide listening on 127.0.0.1:{port}");
     axum::serve(listener, app).await
+}
+
+/// A duration in milliseconds from the environment variable `name`.
+fn env_ms(name: &str) -> std::io::Result<Option<Duration>> {
+    let Ok(v) = std::env::var(name) else {
+        return Ok(None);
+    };
+    let ms = v.parse().map_err(|e| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{name}={v}: {e}"))
+    })?;
+    Ok(Some(Duration::from_millis(ms)))
 }
