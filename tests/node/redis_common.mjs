@@ -22,6 +22,17 @@ export const target = (root, cmd) => {
   return op;
 };
 
+// `emitWithAck`: emits to the sockets a command names and resolves with
+// their acknowledgements (or the timeout's error).
+export const emitWithAck = (root, cmd) =>
+  new Promise((resolve) => {
+    target(root, cmd)
+      .timeout(cmd.timeout ?? 2000)
+      .emit(cmd.event, ...revive(cmd.args || []), (err, acks) =>
+        resolve({ err: err ? err.message : null, acks }),
+      );
+  });
+
 // A socket found by `fetchSockets`, as the commands report it.
 export const describeSocket = (s) => ({
   id: s.id,

@@ -19,7 +19,7 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createClient, createCluster } from "redis";
-import { describeSocket, revive, serveCommands, target } from "./redis_common.mjs";
+import { describeSocket, emitWithAck, revive, serveCommands, target } from "./redis_common.mjs";
 
 const [port, prefix, url = "redis://127.0.0.1:6379", mode] = process.argv.slice(2);
 const sharded = mode === "sharded";
@@ -81,13 +81,7 @@ const handlers = {
     return {};
   },
   async emitWithAck(cmd) {
-    return new Promise((resolve) => {
-      target(io, cmd)
-        .timeout(cmd.timeout ?? 2000)
-        .emit(cmd.event, ...revive(cmd.args || []), (err, acks) =>
-          resolve({ err: err ? err.message : null, acks }),
-        );
-    });
+    return emitWithAck(io, cmd);
   },
   async fetchSockets(cmd) {
     const sockets = await target(io, cmd).fetchSockets();

@@ -54,7 +54,7 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
-import { describeSocket, revive, serveCommands, target } from "./redis_common.mjs";
+import { describeSocket, emitWithAck, revive, serveCommands, target } from "./redis_common.mjs";
 
 const env = process.env;
 const url = env.REDIS_URL || "redis://127.0.0.1:6379";
@@ -144,13 +144,7 @@ const handlers = {
     return inRedis();
   },
   async emitWithAck(cmd) {
-    return new Promise((resolve) => {
-      target(io, cmd)
-        .timeout(cmd.timeout ?? 2000)
-        .emit(cmd.event, ...revive(cmd.args || []), (err, acks) =>
-          resolve({ err: err ? err.message : null, acks }),
-        );
-    });
+    return emitWithAck(io, cmd);
   },
   async fetchSockets(cmd) {
     let op = target(io, cmd);

@@ -20,14 +20,19 @@ use crate::{
 /// Connections opened and closed before the storm.
 const WARM_UP: usize = 100;
 
-pub(crate) async fn run(p: &Params) -> Result<Measurement> {
-    // A hundred connections first, opened and closed: what is allocated
-    // once (runtime, namespace, first buffers) goes into the baseline, not
-    // the increment, and a JIT (Node's) has seen the handshake path.
+/// A hundred connections opened and closed, then the server's RSS: what is
+/// allocated once (runtime, namespace, first buffers) goes into the
+/// baseline, not the increment, and a JIT (Node's) has seen the handshake
+/// path. The baseline of the storms of `connect` and `idle`.
+pub(crate) async fn warm_up(p: &Params) -> Result<Option<u64>> {
     let warm = connect_many(p.addr, WARM_UP, p.in_flight, 1, &Latencies::new()).await;
     drop(warm);
     tokio::time::sleep(p.settle / 4).await;
-    let rss_before = p.pid.map(procfs::rss_kib).transpose()?;
+    Ok(p.pid.map(procfs::rss_kib).transpose()?)
+}
+
+pub(crate) async fn run(p: &Params) -> Result<Measurement> {
+    let rss_before = warm_up(p).await?;
 
     let latencies = Latencies::new();
     let start = Instant::now();

@@ -25,7 +25,7 @@ use std::{
 use futures_util::SinkExt;
 use tokio::task::JoinSet;
 
-use super::{connect_each, connect_many, OnOpen, Params};
+use super::{connect_each, OnOpen, Params};
 use crate::{
     cli::{err, Result},
     measure::{Counter, IdleWindow, Latencies, Measurement, Window},
@@ -33,19 +33,13 @@ use crate::{
     sio::{self, Ws},
 };
 
-/// Connections opened and closed before the storm, as in `connect`.
-const WARM_UP: usize = 100;
-
 /// Descriptors a process needs besides its connections (standard streams,
 /// listener, epoll, eventfds; Node's libuv has a few more).
 const SPARE_FDS: u64 = 64;
 
 pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     check_fd_limits(p)?;
-    let warm = connect_many(p.addr, WARM_UP, p.in_flight, 1, &Latencies::new()).await;
-    drop(warm);
-    tokio::time::sleep(p.settle / 4).await;
-    let rss_before = p.pid.map(procfs::rss_kib).transpose()?;
+    let rss_before = super::connect::warm_up(p).await?;
 
     let tasks = Arc::new(Mutex::new(JoinSet::new()));
     let (pings, closed) = (Counter::default(), Counter::default());
