@@ -304,6 +304,45 @@ fn missed_packet(path: &str, rooms: &[Room], entry: &Entry) -> Option<EncodedPac
 mod tests {
     use super::*;
 
+    /// A broadcast entry as Node's streams adapter appends it.
+    fn entry(id: &str, nsp: &str, data: &str) -> Entry {
+        let fields = [("uid", "u"), ("nsp", nsp), ("type", "3"), ("data", data)];
+        Entry {
+            id: id.to_owned(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn missed_packets_are_the_session_s_non_volatile_events_without_acks() {
+        let rooms = [Room::from("sid".to_owned()), Room::from("a".to_owned())];
+        let packet = |opts: &str| {
+            format!(
+                r#"{{"packet":{{"type":2,"data":["m",1]}},"opts":{{"rooms":{opts},"except":[],"flags":{{}}}}}}"#
+            )
+        };
+        let to_a = entry("5-0", "/", &packet(r#"["a"]"#));
+        assert_eq!(
+            missed_packet("/", &rooms, &to_a).expect("kept").text,
+            r#"42["m",1,"5-0"]"#
+        );
+        // Another room, another namespace: not the session's.
+        assert!(missed_packet("/", &rooms, &entry("5-1", "/", &packet(r#"["b"]"#))).is_none());
+        assert!(missed_packet("/", &rooms, &entry("5-2", "/chat", &packet("[]"))).is_none());
+        // Volatile, or waiting for an acknowledgement: never replayed.
+        let volatile = r#"{"packet":{"type":2,"data":["m"]},"opts":{"rooms":[],"except":[],"flags":{"volatile":true}}}"#;
+        assert!(missed_packet("/", &rooms, &entry("5-3", "/", volatile)).is_none());
+        let with_ack = r#"{"packet":{"type":2,"data":["m"],"id":0},"opts":{"rooms":["sid"],"except":[],"flags":{}}}"#;
+        assert!(missed_packet("/", &rooms, &entry("5-4", "/", with_ack)).is_none());
+        // Excluded by `except`.
+        let except =
+            r#"{"packet":{"type":2,"data":["m"]},"opts":{"rooms":[],"except":["a"],"flags":{}}}"#;
+        assert!(missed_packet("/", &rooms, &entry("5-5", "/", except)).is_none());
+    }
+
     #[test]
     fn offsets_are_stream_ids() {
         assert_eq!(
