@@ -8,6 +8,8 @@
 //! - [`socket`]: Socket.IO packets, binary attachments, and serde for their payloads.
 //! - [`websocket`]: WebSocket framing (RFC 6455), the server's side: client
 //!   frames to messages, and the header of server frames.
+//! - [`webtransport`]: the length-prefixed framing of Engine.IO packets on a
+//!   WebTransport stream, both ways.
 //! - [`Str`]: a cheaply clonable, immutable UTF-8 string backed by [`bytes::Bytes`],
 //!   so that a text frame read from the network can be sliced and shared
 //!   without copying.
@@ -28,5 +30,6 @@ pub mod socket;
 mod str;
 mod tuples;
 pub mod websocket;
+pub mod webtransport;
 
 pub use crate::str::{Str, Utf8Error};
