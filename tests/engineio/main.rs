@@ -18,4 +18,5 @@ mod polling;
 mod shutdown;
 mod upgrade;
 mod websocket;
+mod webtransport;
 mod ws_echo;

@@ -29,6 +29,7 @@ mod node;
 mod server;
 mod sio;
 mod ws;
+mod wt;
 
 use std::{future::Future, time::Duration};
 
@@ -36,13 +37,14 @@ pub use crate::http_client::{raw_exchange, read_response, request, HttpResponse,
 pub use crate::node::{node_script, node_script_within, NodeOutput};
 pub use crate::server::{
     heartbeat_config, quiet_config, Event, Events, Recorder, ServerBuilder, TestServer,
-    MAX_PAYLOAD, PANIC_MESSAGE,
+    WebTransportListener, MAX_PAYLOAD, PANIC_MESSAGE,
 };
 pub use crate::sio::{sio_config, SioServer, SioWs};
 pub use crate::ws::{
     assert_raw_ws_closed_with, raw_ws_frame, raw_ws_session, raw_ws_session_over, raw_ws_upgrade,
     read_raw_ws_frame, ws_connect, RawWsFrame, WsClient,
 };
+pub use crate::wt::{wt_session, WtClient};
 
 /// Upper bound of every wait in the harness: far above what any step takes,
 /// so that it only fires when the server is broken.

@@ -4,6 +4,7 @@
 use std::{collections::VecDeque, net::SocketAddr, time::Duration};
 
 use engineio_tower::{
+    webtransport::{Identity, WebTransportConfig},
     CloseReason, EngineIo, EngineIoBuilder, EngineIoConfig, EngineIoHandler, Message, Sid, Socket,
 };
 use tokio::sync::{mpsc, Mutex};
@@ -191,7 +192,19 @@ pub struct TestServer {
     pub engine: EngineIo<Recorder>,
     /// What its handler saw.
     pub events: Events,
+    /// Its WebTransport listener, when asked for ([`ServerBuilder::webtransport`]).
+    pub webtransport: Option<WebTransportListener>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Where a test server's WebTransport listener is, and the hash of its
+/// self-signed certificate.
+#[derive(Debug, Clone, Copy)]
+pub struct WebTransportListener {
+    /// Its UDP address.
+    pub addr: SocketAddr,
+    /// The SHA-256 of its certificate, for the client to pin.
+    pub certificate_hash: [u8; 32],
 }
 
 impl Drop for TestServer {
@@ -209,6 +222,7 @@ pub struct ServerBuilder {
     config: EngineIoConfig,
     customise: Option<Customise>,
     wrap: Option<Wrap>,
+    webtransport: bool,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -235,6 +249,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Also serves WebTransport, on UDP 127.0.0.1:0 with a fresh
+    /// self-signed certificate.
+    pub fn webtransport(mut self) -> Self {
+        self.webtransport = true;
+        self
+    }
+
     /// Binds 127.0.0.1:0 and serves.
     pub async fn start(self) -> TestServer {
         init_tracing();
@@ -252,7 +273,24 @@ impl ServerBuilder {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
+        let mut webtransport = None;
+        let wt_server = self.webtransport.then(|| {
+            let identity = Identity::self_signed(["localhost", "127.0.0.1"]).expect("certificate");
+            let certificate_hash = identity.certificate_hash();
+            let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+            let server = engine
+                .serve_webtransport(WebTransportConfig::new(bind, identity))
+                .expect("bind udp 127.0.0.1:0");
+            webtransport = Some(WebTransportListener {
+                addr: server.local_addr().expect("local address"),
+                certificate_hash,
+            });
+            server
+        });
         let task = tokio::spawn(async move {
+            if let Some(wt) = wt_server {
+                tokio::spawn(wt.run());
+            }
             if let Err(e) = axum::serve(listener, app).await {
                 panic!("server failed: {e}");
             }
@@ -266,6 +304,7 @@ impl ServerBuilder {
                     backlog: VecDeque::new(),
                 }),
             },
+            webtransport,
             task,
         }
     }
@@ -283,6 +322,7 @@ impl TestServer {
             config,
             customise: None,
             wrap: None,
+            webtransport: false,
         }
     }
 

@@ -4,11 +4,15 @@ use crate::{AllowRequest, SessionCookie};
 
 /// The transports a server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TransportType {
     /// HTTP long-polling (`transport=polling`).
     Polling,
     /// WebSocket (`transport=websocket`).
     Websocket,
+    /// WebTransport over HTTP/3 (feature `webtransport`): a session on a
+    /// UDP listener of its own, not an HTTP request to this service.
+    WebTransport,
 }
 
 impl TransportType {
@@ -17,6 +21,7 @@ impl TransportType {
         match self {
             TransportType::Polling => "polling",
             TransportType::Websocket => "websocket",
+            TransportType::WebTransport => "webtransport",
         }
     }
 
@@ -205,11 +210,14 @@ impl EngineIoConfig {
         false
     }
 
-    /// Whether `transport` is accepted.
+    /// Whether `transport` is accepted. WebTransport is whenever a
+    /// WebTransport listener runs (feature `webtransport`).
     pub fn allows(&self, transport: TransportType) -> bool {
         match transport {
             TransportType::Polling => self.polling,
             TransportType::Websocket => self.websocket,
+            // Served while `EngineIo::serve_webtransport` runs.
+            TransportType::WebTransport => true,
         }
     }
 

@@ -43,6 +43,10 @@
 //! CORS, authentication, tracing and compression come from tower-http layers
 //! put in front of it; [`EngineIoBuilder::allow_request`] can refuse a
 //! handshake with 403.
+//!
+//! With the feature `webtransport`, the same engine also serves the third
+//! transport, WebTransport over HTTP/3, on a UDP listener of its own
+//! ([`EngineIo::serve_webtransport`], the [`webtransport`] module).
 
 mod config;
 mod cookie;
@@ -58,6 +62,8 @@ mod socket;
 pub mod testing;
 mod trace;
 mod transport;
+#[cfg(feature = "webtransport")]
+pub mod webtransport;
 
 pub use config::{EngineIoConfig, EngineIoConfigBuilder, TransportType};
 pub use cookie::{SameSite, SessionCookie};

@@ -40,7 +40,9 @@ const POLLING: u8 = 1;
 #[cfg(feature = "metrics")]
 const WEBSOCKET: u8 = 2;
 #[cfg(feature = "metrics")]
-const CLOSED: u8 = 3;
+const WEBTRANSPORT: u8 = 3;
+#[cfg(feature = "metrics")]
+const CLOSED: u8 = 4;
 
 /// A message's payload length, carried from where it was queued to where
 /// it is counted; empty without the feature, so that nothing is carried.
@@ -71,7 +73,7 @@ pub(crate) struct Metrics {
 #[cfg(feature = "metrics")]
 struct Handles {
     /// Open sessions, by transport (polling, websocket).
-    sessions: [metrics::Gauge; 2],
+    sessions: [metrics::Gauge; 3],
     /// Closed sessions, by [`close_index`].
     closed: [metrics::Counter; 7],
     received_bytes: metrics::Counter,
@@ -82,7 +84,7 @@ struct Handles {
 }
 
 #[cfg(feature = "metrics")]
-const TRANSPORTS: [&str; 2] = ["polling", "websocket"];
+const TRANSPORTS: [&str; 3] = ["polling", "websocket", "webtransport"];
 
 #[cfg(feature = "metrics")]
 const CLOSE_REASONS: [&str; 7] = [
@@ -103,6 +105,16 @@ const REFUSALS: [&str; 5] = [
     "forbidden",
     "bad_upgrade",
 ];
+
+/// The state of a session counted on `transport`'s gauge.
+#[cfg(feature = "metrics")]
+fn state_of(transport: TransportType) -> u8 {
+    match transport {
+        TransportType::Polling => POLLING,
+        TransportType::Websocket => WEBSOCKET,
+        TransportType::WebTransport => WEBTRANSPORT,
+    }
+}
 
 #[cfg(feature = "metrics")]
 fn close_index(reason: CloseReason) -> usize {
@@ -177,27 +189,24 @@ impl Metrics {
     pub(crate) fn session_opened(&self, counted: &Counted, transport: TransportType) {
         #[cfg(feature = "metrics")]
         {
-            let state = match transport {
-                TransportType::Polling => POLLING,
-                TransportType::Websocket => WEBSOCKET,
-            };
+            let state = state_of(transport);
             counted.state.store(state, Ordering::Release);
             self.handles.sessions[transport as usize].increment(1.0);
         }
     }
 
-    /// A polling session moved to WebSocket (unless it closed meanwhile).
+    /// A polling session moved to `to` (unless it closed meanwhile).
     #[inline]
-    pub(crate) fn session_upgraded(&self, counted: &Counted) {
+    pub(crate) fn session_upgraded(&self, counted: &Counted, to: TransportType) {
         #[cfg(feature = "metrics")]
         if counted
             .state
-            .compare_exchange(POLLING, WEBSOCKET, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(POLLING, state_of(to), Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
             let h = &self.handles;
             h.sessions[TransportType::Polling as usize].decrement(1.0);
-            h.sessions[TransportType::Websocket as usize].increment(1.0);
+            h.sessions[to as usize].increment(1.0);
         }
     }
 
@@ -210,6 +219,7 @@ impl Metrics {
             match counted.state.swap(CLOSED, Ordering::AcqRel) {
                 POLLING => h.sessions[TransportType::Polling as usize].decrement(1.0),
                 WEBSOCKET => h.sessions[TransportType::Websocket as usize].decrement(1.0),
+                WEBTRANSPORT => h.sessions[TransportType::WebTransport as usize].decrement(1.0),
                 // Never counted, or counted off already.
                 _ => return,
             }

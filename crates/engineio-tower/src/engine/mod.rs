@@ -98,6 +98,9 @@ pub(crate) struct Engine<H: EngineIoHandler> {
     /// Watches the sessions whose queue is over `max_buffered_packets`.
     slow: Arc<SlowConsumers>,
     pub(crate) metrics: Metrics,
+    /// How many WebTransport listeners run: while one does, polling
+    /// handshakes offer the upgrade to WebTransport.
+    pub(crate) webtransport_listeners: std::sync::atomic::AtomicUsize,
 }
 
 /// Builds an [`EngineIo`] server from a handler.
@@ -161,6 +164,7 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
                 handler: self.handler,
                 sessions: DashMap::new(),
                 metrics: Metrics::register(),
+                webtransport_listeners: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -298,6 +302,8 @@ impl<H: EngineIoHandler> Engine<H> {
                 TransportType::Websocket => {
                     Handled::Ready(websocket::accept(self, &mut parts, None, wire))
                 }
+                // Never named in a query (`TransportType::parse`): it has a listener of its own.
+                TransportType::WebTransport => err(HttpError::UnknownTransport),
             };
         };
 
@@ -349,17 +355,28 @@ impl<H: EngineIoHandler> Engine<H> {
                 let wire = socket.wire();
                 Handled::Ready(websocket::accept(self, &mut parts, Some(socket), wire))
             }
+            TransportType::WebTransport => err(HttpError::UnknownTransport),
         }
     }
 
     /// The `open` packet (`0` and the handshake JSON) for a new session: over
-    /// polling it offers the upgrade to WebSocket, over WebSocket nothing.
+    /// polling it offers the upgrades to WebSocket and to WebTransport (when
+    /// a listener runs), in Node's order; over the others nothing.
     pub(crate) fn open_packet(&self, socket: &Socket<H::Data>) -> String {
         let cfg = &self.config;
-        let upgrades = match socket.transport() {
-            TransportType::Polling if cfg.websocket => vec!["websocket".to_owned()],
-            _ => Vec::new(),
-        };
+        let mut upgrades = Vec::new();
+        if socket.transport() == TransportType::Polling {
+            if cfg.websocket {
+                upgrades.push("websocket".to_owned());
+            }
+            if self
+                .webtransport_listeners
+                .load(std::sync::atomic::Ordering::Acquire)
+                > 0
+            {
+                upgrades.push("webtransport".to_owned());
+            }
+        }
         let open = OpenPacket {
             sid: socket.sid(),
             upgrades,
@@ -398,8 +415,9 @@ impl<H: EngineIoHandler> Engine<H> {
         self.metrics
             .session_opened(&socket.session().counted, transport);
         trace::debug!(%sid, transport = transport.as_str(), protocol = socket.protocol(), "engine.io: session opened");
-        // A WebSocket-only session's task runs its heartbeat itself.
-        if transport == TransportType::Polling {
+        // A WebSocket-only session's task runs its heartbeat itself; a
+        // polling or WebTransport session has a task of its own for it.
+        if transport != TransportType::Websocket {
             tokio::spawn(heartbeat::heartbeat(self.clone(), socket.clone()));
         }
         socket

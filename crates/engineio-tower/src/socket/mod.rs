@@ -90,7 +90,7 @@ impl<D> Socket<D> {
                 noop_owed: AtomicBool::new(false),
                 close_sent: AtomicBool::new(false),
                 rx_returned: Notify::new(),
-                upgrade: Mutex::new(if transport == TransportType::Websocket {
+                upgrade: Mutex::new(if transport != TransportType::Polling {
                     UpgradeState::Upgraded
                 } else {
                     UpgradeState::None
@@ -116,12 +116,13 @@ impl<D> Socket<D> {
         self.inner.sid
     }
 
-    /// The transport in use now (it changes once, from polling to WebSocket, on upgrade).
+    /// The transport in use now (it changes once, from polling to WebSocket
+    /// or WebTransport, on upgrade).
     pub fn transport(&self) -> TransportType {
-        if self.inner.transport.load(Ordering::Acquire) == TransportType::Websocket as u8 {
-            TransportType::Websocket
-        } else {
-            TransportType::Polling
+        match self.inner.transport.load(Ordering::Acquire) {
+            t if t == TransportType::Websocket as u8 => TransportType::Websocket,
+            t if t == TransportType::WebTransport as u8 => TransportType::WebTransport,
+            _ => TransportType::Polling,
         }
     }
 

@@ -163,7 +163,7 @@ async fn poll_during_upgrade<D>(socket: &Socket<D>) -> Response<Full<Bytes>> {
     let deadline = tokio::time::Instant::now() + UPGRADE_CHECK;
     loop {
         let changed = socket.session().upgrading.notified();
-        if socket.transport() == TransportType::Websocket {
+        if socket.transport() != TransportType::Polling {
             return HttpError::BadRequest.response(None);
         }
         if socket.upgrade_state() != UpgradeState::Upgrading {

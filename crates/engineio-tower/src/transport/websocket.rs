@@ -17,6 +17,7 @@ use crate::{
     socket::{lock, UpgradeState, Wire},
     trace,
     transport::{
+        upgrade,
         ws_conn::{Deflate, WsConn, WsError},
         ws_session::run,
     },
@@ -208,42 +209,20 @@ async fn upgrade<H: EngineIoHandler>(
                 {
                     break Err("websocket closed");
                 }
-                socket.set_upgrade_state(UpgradeState::Upgrading);
-                socket.session().upgrading.notify_waiters();
+                upgrade::probed(&socket);
             }
             "5" if probed => break Ok(()),
             _ => break Err("unexpected packet"),
         }
     };
     if let Err(why) = outcome {
-        trace::debug!(sid = %socket.sid(), why, "engine.io: upgrade failed");
-        if !socket.is_closed() {
-            socket.set_upgrade_state(UpgradeState::None);
-            socket.session().upgrading.notify_waiters();
-        }
+        upgrade::failed(&socket, why);
         ws.close(close_code).await;
         return;
     }
-    // Wait for a pending GET (released with a noop) to hand the queue back.
-    let rx = loop {
-        let returned = socket.session().rx_returned.notified();
-        if let Some(rx) = lock(&socket.session().rx).take() {
-            break rx;
-        }
-        tokio::select! {
-            _ = returned => {}
-            _ = socket.close_token().cancelled() => {
-                ws.close(None).await;
-                return;
-            }
-        }
+    let Some(rx) = upgrade::complete(engine, &socket, TransportType::Websocket).await else {
+        ws.close(None).await;
+        return;
     };
-    socket.set_transport(TransportType::Websocket);
-    engine.metrics.session_upgraded(&socket.session().counted);
-    socket.set_upgrade_state(UpgradeState::Upgraded);
-    socket.session().upgrading.notify_waiters();
-    trace::debug!(sid = %socket.sid(), "engine.io: upgraded to websocket");
-    handler::upgraded(&engine.handler, &socket);
-    // The session's heartbeat task, started on polling, goes on.
     run(engine, &socket, ws, rx, None).await;
 }

@@ -22,7 +22,10 @@ use crate::{
     handler,
     socket::{Outbound, Receiver, Wire},
     trace,
-    transport::ws_conn::{put_frame, write_out, WsConn, WsError, WRITE_BUFFER},
+    transport::{
+        packet::on_packet,
+        ws_conn::{put_frame, write_out, WsConn, WsError, WRITE_BUFFER},
+    },
     CloseReason, EngineIoHandler, Message, Socket,
 };
 
@@ -380,42 +383,5 @@ fn on_read<H: EngineIoHandler>(
         Incoming::Close(code) => return Err((CloseReason::TransportClose, code)),
         Incoming::Ping(_) | Incoming::Pong => return Ok(()),
     };
-    match packet {
-        Ok(Packet::Message(m)) => handler::message(&engine.handler, socket, Message::Text(m)),
-        Ok(Packet::Binary(b)) => handler::message(&engine.handler, socket, Message::Binary(b)),
-        Ok(Packet::Pong(_)) if !v3 => heard(engine, socket, heartbeat),
-        Ok(Packet::Ping(_)) if v3 => {
-            // Protocol v3: the client pings, the server answers.
-            socket.send_control("3");
-            heard(engine, socket, heartbeat);
-        }
-        Ok(Packet::Close) => return Err((CloseReason::TransportClose, None)),
-        Ok(Packet::Ping(_) | Packet::Pong(_)) => {
-            // Only the server pings in protocol v4, only the client in v3;
-            // Node closes too.
-            trace::warn!(sid = %socket.sid(), "engine.io: heartbeat packet in the wrong direction, closing");
-            return Err((CloseReason::TransportError, None));
-        }
-        Ok(_) => {
-            trace::debug!(sid = %socket.sid(), "engine.io: unexpected packet on websocket, ignored");
-        }
-        Err(e) => {
-            trace::debug!(sid = %socket.sid(), error = %e, "engine.io: bad packet on websocket");
-            return Err((CloseReason::ParseError, None));
-        }
-    }
-    Ok(())
-}
-
-/// The client's heartbeat packet came: the heartbeat of this task, or the
-/// session's heartbeat task (a session upgraded from polling), hears of it.
-fn heard<H: EngineIoHandler>(
-    engine: &Arc<Engine<H>>,
-    socket: &Socket<H::Data>,
-    heartbeat: Option<&mut Heartbeat>,
-) {
-    match heartbeat {
-        Some(hb) => hb.on_pong(&engine.config, socket),
-        None => socket.session().pong.notify_one(),
-    }
+    on_packet(engine, socket, packet, heartbeat).map_err(|reason| (reason, None))
 }

@@ -1,0 +1,165 @@
+//! The UDP listener of WebTransport sessions, beside the HTTP one.
+
+use std::{
+    fmt,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
+
+use wtransport::endpoint::{endpoint_side, IncomingSession};
+
+use super::Identity;
+use crate::{engine::Engine, trace, EngineIo, EngineIoHandler};
+
+/// Where the WebTransport listener binds, and the certificate it presents.
+///
+/// The official client reaches WebTransport at the host and port of the
+/// URL given to `io()` (the page's, when none is given): bind the UDP port
+/// of the same number as the HTTP listener's TCP port.
+#[derive(Debug, Clone)]
+pub struct WebTransportConfig {
+    addr: SocketAddr,
+    identity: Identity,
+}
+
+impl WebTransportConfig {
+    /// A listener on UDP `addr` presenting `identity`.
+    pub fn new(addr: SocketAddr, identity: Identity) -> Self {
+        WebTransportConfig { addr, identity }
+    }
+
+    /// The address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The certificate presented.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+/// The client's address of a WebTransport session, kept in the extensions
+/// of the session's [`req_parts`](crate::Socket::req_parts) (axum's
+/// `ConnectInfo` holds it for the other transports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// What the listener needs of the engine, without its handler type.
+pub(crate) trait Sessions: Send + Sync + 'static {
+    /// Serves one incoming QUIC connection to its end.
+    fn serve(
+        self: Arc<Self>,
+        incoming: IncomingSession,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+    /// The count of running listeners.
+    fn listeners(&self) -> &AtomicUsize;
+}
+
+impl<H: EngineIoHandler> Sessions for Engine<H> {
+    fn serve(
+        self: Arc<Self>,
+        incoming: IncomingSession,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(crate::transport::webtransport::serve(self, incoming))
+    }
+
+    fn listeners(&self) -> &AtomicUsize {
+        &self.webtransport_listeners
+    }
+}
+
+/// A bound WebTransport listener of an [`EngineIo`]; [`run`](Self::run)
+/// serves it. Made by [`EngineIo::serve_webtransport`].
+pub struct WebTransportServer {
+    endpoint: wtransport::Endpoint<endpoint_side::Server>,
+    engine: Arc<dyn Sessions>,
+}
+
+impl fmt::Debug for WebTransportServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebTransportServer")
+            .field("local_addr", &self.local_addr().ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebTransportServer {
+    /// The address bound (its port when the configuration asked for port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Accepts sessions, each on a task of its own, until the future is
+    /// dropped. Meanwhile polling handshakes offer the upgrade to
+    /// WebTransport. Sessions already open go on after it is dropped.
+    pub async fn run(self) {
+        struct Listening(Arc<dyn Sessions>);
+        impl Drop for Listening {
+            fn drop(&mut self) {
+                self.0.listeners().fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.engine.listeners().fetch_add(1, Ordering::AcqRel);
+        let _listening = Listening(self.engine.clone());
+        loop {
+            let incoming = self.endpoint.accept().await;
+            tokio::spawn(self.engine.clone().serve(incoming));
+        }
+    }
+}
+
+impl<H: EngineIoHandler> EngineIo<H> {
+    /// Binds a WebTransport (HTTP/3) listener for this engine's sessions;
+    /// run it beside the HTTP server with [`WebTransportServer::run`].
+    /// Must be called within a tokio runtime.
+    ///
+    /// Sessions opened there go through the same handler, limits,
+    /// heartbeat and [`allow_request`](crate::EngineIoConfigBuilder::allow_request)
+    /// (given the CONNECT request: its `:authority`, `:path`, and headers such
+    /// as `origin`) as the others.
+    ///
+    /// ```no_run
+    /// # use engineio_tower::{EngineIo, EngineIoHandler, Message, Socket, CloseReason};
+    /// # struct H;
+    /// # impl EngineIoHandler for H { type Data = ();
+    /// #   fn on_open(&self, _: &Socket) {} fn on_message(&self, _: &Socket, _: Message) {}
+    /// #   fn on_close(&self, _: &Socket, _: CloseReason) {} }
+    /// use engineio_tower::webtransport::{Identity, WebTransportConfig};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let engine = EngineIo::builder(H).build();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// let identity = Identity::self_signed(["localhost", "127.0.0.1"])?;
+    /// let wt = engine.serve_webtransport(WebTransportConfig::new(listener.local_addr()?, identity))?;
+    /// tokio::spawn(wt.run());
+    /// let app = axum::Router::new().layer(engine.layer());
+    /// axum::serve(listener, app).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn serve_webtransport(
+        &self,
+        config: WebTransportConfig,
+    ) -> std::io::Result<WebTransportServer> {
+        let cfg = &self.inner.config;
+        // QUIC must not end a session the heartbeat still holds alive.
+        let idle = cfg.ping_interval + cfg.ping_timeout;
+        let server = wtransport::ServerConfig::builder()
+            .with_bind_address(config.addr)
+            .with_identity(config.identity.inner)
+            .max_idle_timeout(Some(idle))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
+            .build();
+        let endpoint = wtransport::Endpoint::server(server)?;
+        trace::debug!(addr = ?endpoint.local_addr().ok(), "engine.io: webtransport listener bound");
+        Ok(WebTransportServer {
+            endpoint,
+            engine: self.inner.clone(),
+        })
+    }
+}
