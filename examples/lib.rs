@@ -20,6 +20,8 @@ pub mod redis_cluster;
 #[cfg(feature = "tls")]
 #[path = "tls/app.rs"]
 pub mod tls;
+#[path = "webtransport_conformance/app.rs"]
+pub mod webtransport_conformance;
 
 mod listen;
 pub use listen::{listen, ListenError};

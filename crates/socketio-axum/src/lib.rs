@@ -28,6 +28,9 @@
 //!   [`AckSender`](extract::AckSender), [`State`](extract::State), ...).
 //! - [`BroadcastOperators`]: `to`, `except`, `volatile`, `timeout`, then `emit`
 //!   (or `emit_published`, which waits until other servers were reached).
+//! - `webtransport` (feature `webtransport`): the third transport,
+//!   WebTransport over HTTP/3, on a UDP listener beside the HTTP one
+//!   (`SocketIo::serve_webtransport`).
 
 mod ack;
 pub mod adapter;
@@ -68,6 +71,15 @@ pub use engineio_tower::{
 };
 pub use error::{AckError, ConnectError, EmitError};
 pub use io::{SocketIo, SocketIoBuilder};
+
+/// WebTransport (feature `webtransport`): the listener's configuration and
+/// TLS identity, for [`SocketIo::serve_webtransport`].
+#[cfg(feature = "webtransport")]
+pub mod webtransport {
+    pub use engineio_tower::webtransport::{
+        Identity, IdentityError, PeerAddr, WebTransportConfig, WebTransportServer,
+    };
+}
 pub use layer::{SocketIoLayer, SocketIoService};
 pub use ns::NamespaceRef;
 pub use operators::{BroadcastOperators, IntoRooms, PublishFuture};

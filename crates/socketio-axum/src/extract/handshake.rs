@@ -49,13 +49,16 @@ impl Handshake {
 
     /// The client's address (Node's `handshake.address`), when the server
     /// runs with axum's connection info:
-    /// `axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())`.
-    /// Behind a proxy it is the proxy's; the client's own is then in a
-    /// header such as `x-forwarded-for`.
+    /// `axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())`,
+    /// and always on WebTransport. Behind a proxy it is the proxy's; the
+    /// client's own is then in a header such as `x-forwarded-for`.
     pub fn address(&self) -> Option<SocketAddr> {
-        self.conn
-            .req_parts()
-            .extensions
+        let extensions = &self.conn.req_parts().extensions;
+        #[cfg(feature = "webtransport")]
+        if let Some(peer) = extensions.get::<engineio_tower::webtransport::PeerAddr>() {
+            return Some(peer.0);
+        }
+        extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0)
     }

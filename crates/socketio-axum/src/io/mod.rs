@@ -6,6 +6,8 @@ use socketio_protocol::Str;
 
 mod builder;
 mod server;
+#[cfg(feature = "webtransport")]
+mod webtransport;
 
 pub use builder::SocketIoBuilder;
 pub(crate) use server::ServerInner;
