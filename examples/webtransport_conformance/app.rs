@@ -8,7 +8,7 @@ use axum::{response::Html, routing::get, Router};
 use socketio_axum::{
     extract::{AckSender, Data, RawArgs},
     webtransport::Identity,
-    ClientBundle, SocketIo, SocketIoConfig, SocketRef,
+    ClientBundle, SocketIo, SocketIoConfigBuilder, SocketRef,
 };
 
 /// The certificate: read from `dir` (`cert.pem`, `key.pem`) when it holds
@@ -28,10 +28,9 @@ pub async fn identity(dir: Option<&Path>) -> Result<Identity, Box<dyn std::error
 }
 
 /// The router (an empty page at `/`, the client bundle when installed)
-/// and the Socket.IO server, whose WebTransport listener is still to start
-/// (`SocketIo::serve_webtransport`).
-pub fn app() -> (Router, SocketIo) {
-    let mut config = SocketIoConfig::builder();
+/// and the Socket.IO server on `config`, whose WebTransport listener is
+/// still to start (`SocketIo::serve_webtransport`).
+pub fn app(mut config: SocketIoConfigBuilder) -> (Router, SocketIo) {
     let bundle_dir = crate::chat::client_bundle_dir();
     match ClientBundle::from_dir(&bundle_dir) {
         Ok(bundle) => config = config.serve_client(bundle),

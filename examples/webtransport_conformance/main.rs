@@ -23,7 +23,7 @@
 //!   `broadcast` (data, ack) emits `bcast` with the data to everyone, then
 //!   acks.
 
-use socketio_axum::webtransport::WebTransportConfig;
+use socketio_axum::{webtransport::WebTransportConfig, SocketIoConfig};
 use socketio_axum_examples::webtransport_conformance::{app, identity};
 
 #[tokio::main]
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     socketio_axum_examples::init_tracing("warn");
     let cert_dir = std::env::var_os("CERT_DIR").map(std::path::PathBuf::from);
     let identity = identity(cert_dir.as_deref()).await?;
-    let (router, io) = app();
+    let (router, io) = app(SocketIoConfig::builder());
     let listener = socketio_axum_examples::listen(3000).await?;
     let addr = listener.local_addr()?;
     let hash = identity.certificate_hash_base64();

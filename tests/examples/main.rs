@@ -19,3 +19,4 @@ mod axum_app;
 mod chat;
 mod node;
 mod server;
+mod webtransport;

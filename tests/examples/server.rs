@@ -10,7 +10,7 @@ use tokio::runtime::Runtime;
 /// A running (or stopped) server on 127.0.0.1.
 pub(crate) struct Server {
     addr: SocketAddr,
-    make: Box<dyn Fn() -> Router>,
+    make: Box<dyn Fn(SocketAddr) -> Router>,
     runtime: Option<Runtime>,
 }
 
@@ -18,6 +18,13 @@ impl Server {
     /// Serves the router `make` builds on a free port. `make` runs again at
     /// each [`restart`](Self::restart): a restarted server starts afresh.
     pub(crate) fn start(make: impl Fn() -> Router + 'static) -> Server {
+        Server::start_at(move |_| make())
+    }
+
+    /// As [`start`](Self::start), `make` being given the address bound and
+    /// called within the server's runtime, for listeners of its own beside
+    /// the HTTP one (such as WebTransport's, on the same port number).
+    pub(crate) fn start_at(make: impl Fn(SocketAddr) -> Router + 'static) -> Server {
         let mut server = Server {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             make: Box::new(make),
@@ -41,7 +48,7 @@ impl Server {
         self.addr = listener.local_addr().expect("the listener's address");
         let app = {
             let _inside = runtime.enter();
-            (self.make)()
+            (self.make)(self.addr)
         };
         runtime.spawn(async move { axum::serve(listener, app).await });
         self.runtime = Some(runtime);

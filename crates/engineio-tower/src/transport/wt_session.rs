@@ -164,8 +164,9 @@ fn on_read<H: EngineIoHandler>(
                 Some(ConnectionError::ApplicationClosed(_) | ConnectionError::LocallyClosed) => {
                     CloseReason::TransportClose
                 }
-                _ => {
-                    trace::debug!(sid = %socket.sid(), error = %e, "engine.io: webtransport read failed");
+                closed => {
+                    let connection = closed.map(|c| c.to_string());
+                    trace::debug!(sid = %socket.sid(), error = %e, ?connection, "engine.io: webtransport read failed");
                     CloseReason::TransportError
                 }
             });

@@ -147,8 +147,11 @@ impl<H: EngineIoHandler> EngineIo<H> {
         config: WebTransportConfig,
     ) -> std::io::Result<WebTransportServer> {
         let cfg = &self.inner.config;
-        // QUIC must not end a session the heartbeat still holds alive.
-        let idle = cfg.ping_interval + cfg.ping_timeout;
+        // QUIC must not end a session the heartbeat still holds alive, and
+        // Chromium takes up to half off the idle timeout offered (seen:
+        // "No recent network activity after 1000744us. Timeout:1s" for 2 s
+        // offered with pings every second): twice the heartbeat's period.
+        let idle = 2 * (cfg.ping_interval + cfg.ping_timeout);
         let server = wtransport::ServerConfig::builder()
             .with_bind_address(config.addr)
             .with_identity(config.identity.inner)
