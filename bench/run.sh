@@ -13,6 +13,10 @@
 #   --quick            one short repetition and 2,000 connections: a smoke check
 #   --servers LIST     a comma-separated subset of: socketio-axum,socketioxide,node,floor
 #   --no-build         use what is built
+#   --only cluster     the cluster fan-out (closed loop and fixed rate): three of each
+#                      server on one Redis (--redis-url, default redis://127.0.0.1:6379),
+#                      all three pinned to cpu 0 unless --cluster-cpu says otherwise;
+#                      the floor has no cluster and is skipped
 # Any other option goes to `socketio-bench suite` (see `socketio-bench help`).
 set -euo pipefail
 
@@ -89,6 +93,8 @@ report="bench/results/$stamp${quick:+-quick}.md"
 "${pin[@]}" "$target/release/socketio-bench" suite \
     --server-cpu "$server_cpu" \
     --skip floor:polling \
+    --skip floor:cluster-closed \
+    --skip floor:cluster-rate \
     --out "bench/results/$stamp${quick:+-quick}.jsonl" \
     "${server_args[@]}" "${pass[@]}" | tee -a "$report"
 echo "== table: $report; raw runs: bench/results/$stamp${quick:+-quick}.jsonl" >&2

@@ -33,6 +33,13 @@
 //! it costs on the echo and broadcast paths (docs/benchmarks.md,
 //! "Connection state recovery").
 //!
+//! For the cluster fan-out run (`socketio-bench suite --only cluster`),
+//! `REDIS_URL` puts the server in a cluster behind the Redis adapter of
+//! `socketio-redis` (docs/scaling.md), with `REDIS_PREFIX` as its key prefix
+//! (default `socket.io`), so that runs on one Redis do not mix; `broadcast`
+//! then reaches the sockets of every server. The server listens once it is
+//! subscribed. Without `REDIS_URL`, nothing of this is built.
+//!
 //! Built with the package's `metrics` feature, it installs the Prometheus
 //! recorder before the server is built, so that every metric is recorded
 //! (docs/operations.md), and serves them at `GET /metrics`: the cost of
@@ -53,6 +60,7 @@ use socketio_axum::{
     extract::{AckSender, Data, RawArgs},
     ConnectionStateRecovery, SocketIo, SocketIoConfig, SocketRef,
 };
+use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 
 async fn on_connect(socket: SocketRef) {
     socket.on("echo", |ack: AckSender, args: RawArgs| async move {
@@ -157,6 +165,22 @@ fn env_ms(name: &str) -> std::io::Result<Option<Duration>> {
     }
 }
 
+/// The Redis adapter when `REDIS_URL` is set, with `REDIS_PREFIX` as its key
+/// prefix.
+async fn redis_adapter() -> std::io::Result<Option<RedisAdapter>> {
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        return Ok(None);
+    };
+    let mut config = RedisAdapterConfig::builder().url(url);
+    if let Ok(prefix) = std::env::var("REDIS_PREFIX") {
+        config = config.key_prefix(prefix);
+    }
+    RedisAdapter::connect(config.build())
+        .await
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut config = SocketIoConfig::builder();
@@ -208,8 +232,18 @@ async fn main() -> std::io::Result<()> {
     #[cfg(feature = "metrics")]
     let metrics =
         socketio_axum_examples::metrics::install_recorder().map_err(std::io::Error::other)?;
-    let (layer, io) = SocketIo::builder().config(config.build()).build_layer();
+    let mut builder = SocketIo::builder().config(config.build());
+    let adapter = redis_adapter().await?;
+    if let Some(adapter) = &adapter {
+        builder = builder.adapter(adapter.clone());
+    }
+    let (layer, io) = builder.build_layer();
     io.ns("/", on_connect);
+    // Subscribed before listening: the generator's first broadcast then
+    // reaches this server's clients.
+    if let Some(adapter) = &adapter {
+        adapter.ready().await;
+    }
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let app = axum::Router::new().route("/stats", get(stats));

@@ -11,6 +11,7 @@
 //! socketio-bench broadcast --clients 1000 [--rate 50000]
 //! socketio-bench connect --conns 10000 --in-flight 64
 //! socketio-bench idle --conns 100000 --sources 8 --idle 30
+//! socketio-bench cluster --addrs 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --clients 1000 [--rate 10000]
 //! socketio-bench polling --sessions 20
 //! socketio-bench soak --server target/release/examples/bench_server --duration 60s --ws 1000 --polling 100 --check
 //! socketio-bench slow-consumer --server target/release/examples/bench_server
@@ -30,6 +31,7 @@ mod deflate;
 mod measure;
 mod polling;
 mod procfs;
+mod redis;
 mod report;
 mod scenario;
 mod sio;
@@ -49,6 +51,8 @@ commands (against a running server):
   idle        connect storm of --conns connections (100000), then --idle SECS answering the server's pings:
               connections/s, RSS per connection, server CPU while idle and per heartbeat
   polling     echo with ack over HTTP long-polling, --sessions sessions, closed loop
+  cluster     fan-out of `broadcast` over servers of one cluster (--addrs, the sender's first),
+              --clients sockets on each; closed loop, or --rate DELIVERIES_PER_S over the cluster
   suite       start each --server NAME=COMMAND in turn, run every scenario, print a markdown table
   soak        clients with churn for a long time; the server's RSS, descriptors and tasks from start to end
   slow-consumer  a client that never reads while the server emits --bytes to it; the server's peak RSS
@@ -69,6 +73,10 @@ common options:
   --sessions N        polling: sessions (20)
   --settle SECS       connect, idle: wait before reading the RSS (1)
   --idle SECS         idle: the measured idle window after the storm (30)
+  --addrs A,B,C       cluster: the servers (HOST:PORT, comma-separated), the sender's first
+  --pids P,Q,R        cluster: their processes, in the same order, for CPU and RSS
+  --redis-url URL     cluster: the servers' Redis, whose CPU is read too if its process is
+                      visible here (redis://127.0.0.1:6379)
 
 suite options:
   --server NAME=CMD   a server to start (repeatable; the first is ours, the others its peers);
@@ -77,12 +85,19 @@ suite options:
   --reps N            repetitions, servers interleaved (5)
   --quick             1 repetition, short windows, 2,000 connections: a smoke check
   --only LIST         scenarios to run, comma-separated (all): echo,echo-rate,broadcast,broadcast-rate,connect,polling;
-                      `idle` runs only when named here
+                      `idle`, `cluster-closed` and `cluster-rate` (`cluster`: both) run only when named here
   --skip SERVER:SCEN  a pair not to run (repeatable), e.g. floor:polling
   --connect-conns N   connections of the connect storm (10000; 2000 with --quick)
   --idle-conns N      connections of the idle scenario (100000); --idle SECS its idle window (30),
                       --settle SECS its wait before the RSS (1), --sources N its source addresses (auto)
   --idle-ping-interval S   start the servers of the idle scenario with PING_INTERVAL_MS set (their default)
+  --cluster-servers N  servers of each cluster (3), each started with REDIS_URL and a REDIS_PREFIX of the run's
+  --cluster-clients N  sockets on each server (1000; 200 with --quick)
+  --cluster-window N  broadcasts in flight in cluster-closed (4)
+  --cluster-rate N    deliveries/s over the cluster in cluster-rate (10000)
+  --cluster-cpu CPUS  cpus of the cluster's next server (repeatable, in server order, cycled; all on
+                      --server-cpu if absent)
+  --redis-url URL     the cluster's Redis (redis://127.0.0.1:6379)
   --out FILE          raw results, one JSON object per line
 
 slow-consumer options:

@@ -50,7 +50,11 @@ impl Latencies {
 
     /// Records the time since `sent_ns` (a [`clock::now_ns`] value).
     pub(crate) fn record_since(&self, sent_ns: u64) {
-        let us = clock::now_ns().saturating_sub(sent_ns) / 1_000;
+        self.record_us(clock::now_ns().saturating_sub(sent_ns) / 1_000);
+    }
+
+    /// Records a latency of `us` microseconds.
+    pub(crate) fn record_us(&self, us: u64) {
         let mut h = self.0.lock().unwrap_or_else(|e| e.into_inner());
         h.saturating_record(us.max(1));
     }
@@ -79,20 +83,21 @@ impl Counter {
     }
 }
 
-/// CPU time of the server (when its pid is known) and of this process,
+/// CPU time of the servers (those whose pid is known) and of this process,
 /// read at the start and the end of the window.
 #[derive(Debug)]
 struct CpuMark {
     at: Instant,
-    server: Option<f64>,
+    /// One per pid; `None` for a process whose `/proc` could not be read.
+    servers: Vec<Option<f64>>,
     own: f64,
 }
 
 impl CpuMark {
-    fn now(pid: Option<u32>) -> Self {
+    fn now(pids: &[u32]) -> Self {
         CpuMark {
             at: Instant::now(),
-            server: pid.and_then(|p| procfs::cpu_seconds(p).ok()),
+            servers: pids.iter().map(|p| procfs::cpu_seconds(*p).ok()).collect(),
             own: procfs::cpu_seconds(std::process::id()).unwrap_or(0.0),
         }
     }
@@ -108,24 +113,48 @@ pub(crate) async fn window(
     warmup: Duration,
     duration: Duration,
 ) -> Window {
+    window_each(phase, ops, pid.as_slice(), warmup, duration)
+        .await
+        .0
+}
+
+/// Like [`window`], for several processes: the window's server CPU is
+/// their sum (`None` if one could not be read), and the CPU seconds of
+/// each come apart, in the order of `pids`.
+pub(crate) async fn window_each(
+    phase: &Phase,
+    ops: &Counter,
+    pids: &[u32],
+    warmup: Duration,
+    duration: Duration,
+) -> (Window, Vec<Option<f64>>) {
     phase.set(WARMUP);
     tokio::time::sleep(warmup).await;
-    let before = CpuMark::now(pid);
+    let before = CpuMark::now(pids);
     let ops0 = ops.get();
     phase.set(MEASURE);
     tokio::time::sleep(duration).await;
     phase.set(STOP);
-    let after = CpuMark::now(pid);
+    let after = CpuMark::now(pids);
     let seconds = after.at.duration_since(before.at).as_secs_f64();
-    Window {
+    let each: Vec<Option<f64>> = before
+        .servers
+        .iter()
+        .zip(&after.servers)
+        .map(|(a, b)| a.zip(*b).map(|(a, b)| b - a))
+        .collect();
+    let server_cpu = if each.is_empty() {
+        None
+    } else {
+        each.iter().copied().sum::<Option<f64>>()
+    };
+    let window = Window {
         ops: ops.get() - ops0,
         seconds,
-        server_cpu: match (before.server, after.server) {
-            (Some(a), Some(b)) => Some(b - a),
-            _ => None,
-        },
+        server_cpu,
         own_cpu: after.own - before.own,
-    }
+    };
+    (window, each)
 }
 
 /// What a window saw.
@@ -202,6 +231,39 @@ pub(crate) struct Measurement {
     /// Idle connections: what the idle window after the storm saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) idle: Option<IdleWindow>,
+    /// Cluster fan-out: what each server and Redis did, and the latency
+    /// split by where the receiving client is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster: Option<ClusterWindow>,
+}
+
+/// The measured window of the cluster fan-out scenario, beyond what every
+/// scenario reports: there the server CPU per operation is summed over the
+/// servers of the cluster, and the latency percentiles are over every
+/// delivery.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ClusterWindow {
+    /// Servers in the cluster; the sender's is the first.
+    pub(crate) servers: usize,
+    /// Clients connected to each server (the sender among the first's).
+    pub(crate) clients_per_server: usize,
+    /// Broadcasts sent in the window.
+    pub(crate) broadcasts: u64,
+    /// Fan-out latency to the clients of the sender's server, ms.
+    pub(crate) same_server_p50_ms: Option<f64>,
+    pub(crate) same_server_p99_ms: Option<f64>,
+    /// Fan-out latency to the clients of the other servers (through
+    /// Redis), ms.
+    pub(crate) other_servers_p50_ms: Option<f64>,
+    pub(crate) other_servers_p99_ms: Option<f64>,
+    /// CPU time of each server over wall time, in server order.
+    pub(crate) server_cpu_util_each: Vec<Option<f64>>,
+    /// RSS of each server at the end of the window, KiB, in server order.
+    pub(crate) server_rss_kib_each: Vec<Option<u64>>,
+    /// Redis's CPU time per delivery, µs, when its process could be read.
+    pub(crate) redis_cpu_us_per_op: Option<f64>,
+    /// Redis's CPU time over wall time.
+    pub(crate) redis_cpu_util: Option<f64>,
 }
 
 /// The idle window of the idle-connections scenario: every connection

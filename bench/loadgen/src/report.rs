@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::measure::Measurement;
+use crate::measure::{ClusterWindow, Measurement};
 
 /// One line for a run.
 pub(crate) fn summary(m: &Measurement) -> String {
@@ -49,10 +49,50 @@ pub(crate) fn summary(m: &Measurement) -> String {
             let _ = write!(s, ", {} closed by the server", idle.closed);
         }
     }
+    if let Some(c) = &m.cluster {
+        cluster_summary(&mut s, c);
+    }
     if m.errors > 0 {
         let _ = write!(s, "  {} errors", m.errors);
     }
     s
+}
+
+/// What a cluster run adds to its line: where the latency went, and each
+/// server's CPU and RSS.
+fn cluster_summary(s: &mut String, c: &ClusterWindow) {
+    let ms = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.2}"));
+    let _ = write!(
+        s,
+        "; {} servers × {} clients, {} broadcasts: sender's server p50 {} p99 {} ms, \
+         other servers p50 {} p99 {} ms",
+        c.servers,
+        c.clients_per_server,
+        c.broadcasts,
+        ms(c.same_server_p50_ms),
+        ms(c.same_server_p99_ms),
+        ms(c.other_servers_p50_ms),
+        ms(c.other_servers_p99_ms),
+    );
+    let cpu: Vec<String> = c
+        .server_cpu_util_each
+        .iter()
+        .map(|u| u.map_or("?".to_owned(), |u| format!("{:.0}%", u * 100.0)))
+        .collect();
+    let rss: Vec<String> = c
+        .server_rss_kib_each
+        .iter()
+        .map(|k| k.map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)))
+        .collect();
+    let _ = write!(
+        s,
+        "; servers cpu {}, RSS {} MiB",
+        cpu.join("/"),
+        rss.join("/")
+    );
+    if let (Some(us), Some(util)) = (c.redis_cpu_us_per_op, c.redis_cpu_util) {
+        let _ = write!(s, "; Redis {us:.2} µs/op ({:.0}% cpu)", util * 100.0);
+    }
 }
 
 /// A number to three significant digits or so, with k/M.

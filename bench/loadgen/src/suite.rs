@@ -6,6 +6,11 @@
 //! server cpu, on a port of its own, and kills it after. The order of the
 //! servers turns with each repetition and scenario, so that a slow spell
 //! of the machine does not always fall on the same one.
+//!
+//! The cluster scenarios start several instances of each server instead,
+//! on ports of their own, with `REDIS_URL` and a `REDIS_PREFIX` no other run
+//! uses (so that the servers of two runs never meet in Redis), each pinned
+//! to its `--cluster-cpu` (all to the server cpu by default).
 
 use std::{
     fs::File,
@@ -18,8 +23,9 @@ use std::{
 use crate::{
     cli::{err, Args, Result},
     measure::Measurement,
+    redis,
     report::{self, Row},
-    scenario::{self, Params},
+    scenario::{self, ClusterNode, Params},
 };
 
 /// A server to start: its name, and a shell command that listens on
@@ -47,6 +53,16 @@ struct Plan {
     quick: bool,
     /// `(server, scenario)` pairs not to run (the floor has no polling).
     skip: Vec<(String, String)>,
+    /// Cluster: servers per cluster, sockets per server, the broadcasts in
+    /// flight of `cluster-closed`, the rate of `cluster-rate`
+    /// (deliveries/s), the cpus of the servers in order (cycled; the server
+    /// cpu when empty), and the Redis.
+    cluster_servers: usize,
+    cluster_clients: usize,
+    cluster_window: usize,
+    cluster_rate: f64,
+    cluster_cpus: Vec<String>,
+    redis_url: String,
 }
 
 pub(crate) async fn run(mut args: Args) -> Result<()> {
@@ -89,7 +105,12 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
                     ("idle", Some(d)) => vec![("PING_INTERVAL_MS", d.as_millis().to_string())],
                     _ => Vec::new(),
                 };
-                match run_once(server, plan.server_cpu.as_deref(), scenario, params, &env).await {
+                let result = if scenario::is_cluster(scenario) {
+                    run_cluster_once(server, &plan, scenario, params, &mut port).await
+                } else {
+                    run_once(server, plan.server_cpu.as_deref(), scenario, params, &env).await
+                };
+                match result {
                     Ok(mut m) => {
                         m.server = Some(server.name.clone());
                         m.rep = Some(rep + 1);
@@ -111,7 +132,7 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
          {}'s median by each peer's (↑: higher is better, ↓: lower is better).\n",
         plan.reps, names[0]
     );
-    let rows: Vec<Row> = rows(plan.connect_conns, plan.idle_conns)
+    let rows: Vec<Row> = rows(&plan)
         .into_iter()
         .filter(|r| plan.scenarios.contains(&r.scenario))
         .collect();
@@ -152,17 +173,22 @@ fn plan(args: &mut Args) -> Result<Plan> {
     };
     let scenarios = match args.opt::<String>("--only")? {
         None => scenario::ALL.to_vec(),
-        Some(list) => list
-            .split(',')
-            .map(|s| {
-                scenario::ALL
+        Some(list) => {
+            let mut names = Vec::new();
+            for s in list.split(',').map(str::trim) {
+                if let Some((_, members)) = scenario::GROUPS.iter().find(|(g, _)| *g == s) {
+                    names.extend_from_slice(members);
+                    continue;
+                }
+                let name = scenario::ALL
                     .iter()
                     .chain(&scenario::ON_REQUEST)
-                    .find(|a| **a == s.trim())
-                    .copied()
-                    .ok_or_else(|| err!("unknown scenario {s:?}"))
-            })
-            .collect::<Result<Vec<_>>>()?,
+                    .find(|a| **a == s)
+                    .ok_or_else(|| err!("unknown scenario {s:?}"))?;
+                names.push(*name);
+            }
+            names
+        }
     };
     let mut base = Params::default();
     if quick {
@@ -188,6 +214,12 @@ fn plan(args: &mut Args) -> Result<Plan> {
         })
         .collect::<Result<Vec<_>>>()?;
     let connect_conns = args.get("--connect-conns", if quick { 2_000 } else { 10_000 })?;
+    let cluster_servers = args.get("--cluster-servers", 3usize)?.max(1);
+    let cluster_clients = args.get("--cluster-clients", if quick { 200 } else { 1_000 })?;
+    let cluster_window = args.get("--cluster-window", 4usize)?;
+    let cluster_rate = args.get("--cluster-rate", 10_000.0)?;
+    let cluster_cpus = args.values("--cluster-cpu")?;
+    let redis_url = args.get("--redis-url", redis::DEFAULT_URL.to_owned())?;
     let out = args
         .opt::<String>("--out")?
         .map(|path| {
@@ -209,6 +241,12 @@ fn plan(args: &mut Args) -> Result<Plan> {
         out,
         quick,
         skip,
+        cluster_servers,
+        cluster_clients,
+        cluster_window,
+        cluster_rate,
+        cluster_cpus,
+        redis_url,
     })
 }
 
@@ -239,15 +277,24 @@ fn params_for(scenario: &str, plan: &Plan, port: u16) -> Params {
             p.in_flight = 64;
         }
         "polling" => p.sessions = 20,
+        "cluster-closed" => {
+            p.clients = plan.cluster_clients;
+            p.window = plan.cluster_window;
+        }
+        "cluster-rate" => {
+            p.clients = plan.cluster_clients;
+            p.rate = Some(plan.cluster_rate);
+        }
         _ => {}
     }
+    p.redis_url = plan.redis_url.clone();
     p
 }
 
-fn rows(connect_conns: usize, idle_conns: usize) -> Vec<Row> {
-    let conns = report::number(connect_conns as f64);
-    let idle = report::number(idle_conns as f64);
-    vec![
+fn rows(plan: &Plan) -> Vec<Row> {
+    let conns = report::number(plan.connect_conns as f64);
+    let idle = report::number(plan.idle_conns as f64);
+    let mut rows = vec![
         Row {
             label: "echo with ack, 100 conns, closed loop: acks/s".into(),
             scenario: "echo",
@@ -372,7 +419,117 @@ fn rows(connect_conns: usize, idle_conns: usize) -> Vec<Row> {
             higher_is_better: true,
             value: |m| Some(m.throughput),
         },
+    ];
+    rows.extend(cluster_rows(plan));
+    rows
+}
+
+/// The rows of the cluster scenarios.
+fn cluster_rows(plan: &Plan) -> Vec<Row> {
+    let topology = format!(
+        "{} servers × {} clients",
+        plan.cluster_servers,
+        report::number(plan.cluster_clients as f64)
+    );
+    let at = format!(
+        "cluster at {} deliveries/s",
+        report::number(plan.cluster_rate)
+    );
+    vec![
+        row(
+            format!("cluster fan-out, {topology}, closed loop: deliveries/s"),
+            "cluster-closed",
+            true,
+            |m| Some(m.throughput),
+        ),
+        row(
+            "cluster, closed loop: server CPU summed over the servers, µs/delivery".into(),
+            "cluster-closed",
+            false,
+            |m| m.server_cpu_us_per_op,
+        ),
+        row(
+            "cluster, closed loop: p99 latency, clients of the other servers, ms".into(),
+            "cluster-closed",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.other_servers_p99_ms),
+        ),
+        row(
+            format!("{at}: server CPU summed over the servers, µs/delivery"),
+            "cluster-rate",
+            false,
+            |m| m.server_cpu_us_per_op,
+        ),
+        row(
+            format!("{at}: Redis CPU, µs/delivery"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.redis_cpu_us_per_op),
+        ),
+        row(
+            format!("{at}: p50 latency, clients of the sender's server, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.same_server_p50_ms),
+        ),
+        row(
+            format!("{at}: p99 latency, clients of the sender's server, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.same_server_p99_ms),
+        ),
+        row(
+            format!("{at}: p50 latency, clients of the other servers, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.other_servers_p50_ms),
+        ),
+        row(
+            format!("{at}: p99 latency, clients of the other servers, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.other_servers_p99_ms),
+        ),
+        row(
+            format!("{at}: RSS of the sender's server, MiB"),
+            "cluster-rate",
+            false,
+            |m| {
+                let c = m.cluster.as_ref()?;
+                c.server_rss_kib_each.first().copied().flatten().map(mib)
+            },
+        ),
+        row(
+            format!("{at}: RSS of each other server (mean), MiB"),
+            "cluster-rate",
+            false,
+            |m| {
+                let c = m.cluster.as_ref()?;
+                let others = c.server_rss_kib_each.get(1..)?;
+                let kib: Option<Vec<u64>> = others.iter().copied().collect();
+                let kib = kib.filter(|k| !k.is_empty())?;
+                Some(mib(kib.iter().sum::<u64>()) / kib.len() as f64)
+            },
+        ),
     ]
+}
+
+fn row(
+    label: String,
+    scenario: &'static str,
+    higher_is_better: bool,
+    value: fn(&Measurement) -> Option<f64>,
+) -> Row {
+    Row {
+        label,
+        scenario,
+        higher_is_better,
+        value,
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 /// Warnings under the table: errors, and runs where the generator, not the
@@ -395,6 +552,61 @@ fn print_notes(results: &[Measurement]) {
             );
         }
     }
+}
+
+/// Starts `plan.cluster_servers` instances of `server` in one cluster, on
+/// `*port` and the free ports after it (left in `*port`), runs `scenario`
+/// against them, and stops them.
+async fn run_cluster_once(
+    server: &Server,
+    plan: &Plan,
+    scenario: &str,
+    mut params: Params,
+    port: &mut u16,
+) -> Result<Measurement> {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let prefix = format!("socketio-bench-{}-{millis}-{}", std::process::id(), *port);
+    let env = [
+        ("REDIS_URL", plan.redis_url.clone()),
+        ("REDIS_PREFIX", prefix),
+    ];
+    let mut children = Vec::new();
+    let result = async {
+        for i in 0..plan.cluster_servers {
+            if i > 0 {
+                *port = free_port(*port + 1);
+            }
+            let cpu = match plan.cluster_cpus.as_slice() {
+                [] => plan.server_cpu.clone(),
+                cpus => plan
+                    .server_cpu
+                    .as_ref()
+                    .map(|_| cpus[i % cpus.len()].clone()),
+            };
+            let child = start(server, cpu.as_deref(), *port, &env)?;
+            let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), *port);
+            params.cluster.push(ClusterNode {
+                addr,
+                pid: Some(child.id()),
+            });
+            children.push(child);
+        }
+        for (child, node) in children.iter_mut().zip(&params.cluster) {
+            wait_ready(child, node.addr).await?;
+        }
+        params.addr = params.cluster[0].addr;
+        params.pid = params.cluster[0].pid;
+        scenario::run(scenario, &params).await
+    }
+    .await;
+    for child in &mut children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    result
 }
 
 async fn run_once(
@@ -498,4 +710,60 @@ fn own_cpus() -> String {
             })
         })
         .unwrap_or_else(|| "?".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::ClusterWindow;
+
+    fn plan_of(args: &[&str]) -> Result<Plan> {
+        plan(&mut Args::from_vec(args))
+    }
+
+    #[test]
+    fn cluster_names_both_of_its_scenarios() {
+        let p = plan_of(&["--server", "a=b", "--only", "echo, cluster"]);
+        assert_eq!(
+            p.ok().map(|p| p.scenarios),
+            Some(vec!["echo", "cluster-closed", "cluster-rate"])
+        );
+        let p = plan_of(&["--server", "a=b", "--only", "cluster-rate"]);
+        assert_eq!(p.ok().map(|p| p.scenarios), Some(vec!["cluster-rate"]));
+        assert!(plan_of(&["--server", "a=b", "--only", "clusters"]).is_err());
+    }
+
+    #[test]
+    fn cluster_settings() {
+        let p = plan_of(&["--server", "a=b", "--quick", "--cluster-cpu", "0"]).expect("a plan");
+        assert_eq!(p.cluster_clients, 200);
+        let closed = params_for("cluster-closed", &p, 4000);
+        assert_eq!((closed.clients, closed.window, closed.rate), (200, 4, None));
+        let rate = params_for("cluster-rate", &p, 4000);
+        assert_eq!(rate.rate, Some(10_000.0));
+        assert_eq!(rate.redis_url, "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn rss_of_the_other_servers_is_their_mean() {
+        let p = plan_of(&["--server", "a=b"]).expect("a plan");
+        let rows = cluster_rows(&p);
+        let value = |label: &str, m: &Measurement| {
+            let row = rows.iter().find(|r| r.label.contains(label));
+            row.and_then(|r| (r.value)(m))
+        };
+        let mut m = Measurement {
+            cluster: Some(ClusterWindow {
+                server_rss_kib_each: vec![Some(1024), Some(2048), Some(4096)],
+                ..ClusterWindow::default()
+            }),
+            ..Measurement::default()
+        };
+        assert_eq!(value("RSS of the sender's server", &m), Some(1.0));
+        assert_eq!(value("RSS of each other server", &m), Some(3.0));
+        if let Some(c) = m.cluster.as_mut() {
+            c.server_rss_kib_each[2] = None;
+        }
+        assert_eq!(value("RSS of each other server", &m), None);
+    }
 }

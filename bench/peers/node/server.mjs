@@ -4,6 +4,11 @@
 // acks. Default configuration, on 127.0.0.1:$PORT (default 3000).
 // PING_INTERVAL_MS and PING_TIMEOUT_MS set the heartbeat (default 25,000 and
 // 20,000), as in bench_server, for the idle-connections run.
+// REDIS_URL puts the server in a cluster, for the cluster fan-out run:
+// @socket.io/redis-adapter 8.3 (the classic pub/sub adapter) on node-redis
+// 4, with REDIS_PREFIX as its key (default "socket.io"); the server listens
+// once both Redis clients are connected. Without REDIS_URL, neither module
+// is loaded, so that the other runs measure the same process as before.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
@@ -12,6 +17,16 @@ const httpServer = createServer();
 const options = {};
 if (process.env.PING_INTERVAL_MS) options.pingInterval = Number(process.env.PING_INTERVAL_MS);
 if (process.env.PING_TIMEOUT_MS) options.pingTimeout = Number(process.env.PING_TIMEOUT_MS);
+if (process.env.REDIS_URL) {
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
+  const pubClient = createClient({ url: process.env.REDIS_URL });
+  const subClient = pubClient.duplicate();
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  options.adapter = createAdapter(pubClient, subClient, {
+    key: process.env.REDIS_PREFIX ?? "socket.io",
+  });
+}
 const io = new Server(httpServer, options);
 
 // The last argument is the acknowledgement callback when the client asked for one.

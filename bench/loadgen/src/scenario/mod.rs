@@ -1,6 +1,7 @@
 //! The scenarios, each a function from [`Params`] to a [`Measurement`].
 
 mod broadcast;
+mod cluster;
 mod connect;
 mod echo;
 mod idle;
@@ -22,8 +23,11 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::{
     cli::{err, Args, Result},
     measure::{self, Counter, Latencies, Measurement, Phase},
+    redis,
     sio::{self, Ws},
 };
+
+pub(crate) use cluster::ClusterNode;
 
 /// Every scenario's settings; each reads the ones it needs.
 #[derive(Debug, Clone)]
@@ -40,7 +44,8 @@ pub(crate) struct Params {
     pub(crate) window: usize,
     /// Echo: acks/s. Broadcast: deliveries/s. `None`: closed loop.
     pub(crate) rate: Option<f64>,
-    /// Broadcast: receiving sockets (the sender among them).
+    /// Broadcast: receiving sockets (the sender among them). Cluster:
+    /// sockets on each server.
     pub(crate) clients: usize,
     /// Handshakes at once while connecting.
     pub(crate) in_flight: usize,
@@ -52,6 +57,11 @@ pub(crate) struct Params {
     pub(crate) settle: Duration,
     /// Idle connections: the measured idle window after the storm.
     pub(crate) idle: Duration,
+    /// Cluster: its servers, the sender's first (`addr` and `pid` alone
+    /// when empty).
+    pub(crate) cluster: Vec<ClusterNode>,
+    /// Cluster: the Redis the servers share, whose CPU is measured too.
+    pub(crate) redis_url: String,
 }
 
 impl Default for Params {
@@ -71,6 +81,8 @@ impl Default for Params {
             sessions: 20,
             settle: Duration::from_secs(1),
             idle: Duration::from_secs(30),
+            cluster: Vec::new(),
+            redis_url: redis::DEFAULT_URL.to_owned(),
         }
     }
 }
@@ -86,8 +98,16 @@ pub(crate) const ALL: [&str; 6] = [
 ];
 
 /// Scenarios a suite runs only when named with `--only`: too long, or
-/// needing limits raised, for the default run.
-pub(crate) const ON_REQUEST: [&str; 1] = ["idle"];
+/// needing limits raised or a Redis, for the default run.
+pub(crate) const ON_REQUEST: [&str; 3] = ["idle", "cluster-closed", "cluster-rate"];
+
+/// Names `--only` takes for several scenarios.
+pub(crate) const GROUPS: [(&str, &[&str]); 1] = [("cluster", &["cluster-closed", "cluster-rate"])];
+
+/// Scenarios that start a cluster of each server, not one.
+pub(crate) fn is_cluster(name: &str) -> bool {
+    name.starts_with("cluster-")
+}
 
 /// Runs the scenario `name`.
 pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
@@ -96,6 +116,7 @@ pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
         "broadcast" | "broadcast-rate" => broadcast::run(p).await?,
         "connect" => connect::run(p).await?,
         "idle" => idle::run(p).await?,
+        "cluster-closed" | "cluster-rate" => cluster::run(p).await?,
         "polling" => polling_echo::run(p).await?,
         other => return Err(err!("unknown scenario {other:?}")),
     };
@@ -119,18 +140,47 @@ pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
     p.sessions = args.get("--sessions", p.sessions)?;
     p.settle = args.secs("--settle", p.settle.as_secs_f64())?;
     p.idle = args.secs("--idle", p.idle.as_secs_f64())?;
+    p.redis_url = args.get("--redis-url", p.redis_url)?;
+    if let Some(addrs) = args.opt::<String>("--addrs")? {
+        let pids = match args.opt::<String>("--pids")? {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|pid| pid.trim().parse().map_err(|e| err!("--pids {pid}: {e}")))
+                .collect::<Result<Vec<u32>>>()?,
+        };
+        p.cluster = addrs
+            .split(',')
+            .enumerate()
+            .map(|(i, addr)| {
+                Ok(ClusterNode {
+                    addr: addr
+                        .trim()
+                        .parse()
+                        .map_err(|e| err!("--addrs {addr}: {e}"))?,
+                    pid: pids.get(i).copied(),
+                })
+            })
+            .collect::<Result<_>>()?;
+    }
     let default_conns = match command {
         "connect" => 10_000,
         "idle" => 100_000,
         _ => 100,
     };
     p.conns = args.get("--conns", default_conns)?;
-    let default_window = if command == "broadcast" { 4 } else { 1 };
+    let default_window = if matches!(command, "broadcast" | "cluster") {
+        4
+    } else {
+        1
+    };
     p.window = args.get("--window", default_window)?;
     args.finish()?;
     let name = match (command, p.rate.is_some()) {
         ("echo", true) => "echo-rate",
         ("broadcast", true) => "broadcast-rate",
+        ("cluster", true) => "cluster-rate",
+        ("cluster", false) => "cluster-closed",
         (other, _) => other,
     };
     let m = run(name, &p).await?;
