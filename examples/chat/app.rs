@@ -106,6 +106,13 @@ pub fn tests_dir() -> PathBuf {
 /// The [`SocketIo`] handle is returned too, to close the connections on
 /// shutdown.
 pub fn app(client: ClientBundle) -> (Router, SocketIo) {
+    app_with(client, None)
+}
+
+/// [`app`], with the hash of the WebTransport listener's certificate when
+/// one runs: the page then offers WebTransport to the client, with that
+/// hash (`GET /webtransport` gives it, base64; 404 without a listener).
+pub fn app_with(client: ClientBundle, webtransport_hash: Option<String>) -> (Router, SocketIo) {
     let config = SocketIoConfig::builder().serve_client(client).build();
     let (layer, io) = SocketIo::builder()
         .config(config)
@@ -120,6 +127,18 @@ pub fn app(client: ClientBundle) -> (Router, SocketIo) {
             get(|| async { asset("text/javascript", CHAT_JS) }),
         )
         .route("/style.css", get(|| async { asset("text/css", STYLE_CSS) }))
+        .route(
+            "/webtransport",
+            get(move || {
+                let hash = webtransport_hash.clone();
+                async move {
+                    match hash {
+                        Some(hash) => asset("text/plain", hash).into_response(),
+                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            }),
+        )
         .layer(layer);
     (router, io)
 }
@@ -292,6 +311,8 @@ struct ChatMessage {
     text: String,
     /// Milliseconds since the Unix epoch, when the server got it.
     at: u64,
+    /// The transport the sender was on: `polling`, `websocket` or `webtransport`.
+    via: &'static str,
 }
 
 /// `message({ id, text }, ack)`: sends the text to the others in the room,
@@ -334,6 +355,7 @@ async fn message(
                     from: nick.0.to_string(),
                     text: text.to_owned(),
                     at: now_ms(),
+                    via: socket.conn().transport().as_str(),
                 };
                 match socket.to(room).emit("message", &out) {
                     Ok(()) => {

@@ -3,7 +3,7 @@
 // driven by playwright-core, no launch flags for QUIC), against the
 // application of examples/webtransport_conformance (tests/examples/webtransport.rs).
 //
-//   node webtransport.test.mjs <url> <certificate-sha256-base64>
+//   node webtransport.test.mjs <url> <certificate-sha256-base64> <blocked-url>
 //
 // In one page, on <url>/ (a secure context, as WebTransport needs):
 // 1. direct: transports ["webtransport"] with serverCertificateHashes: the
@@ -18,7 +18,9 @@
 //    broadcast; both WebTransport sockets receive both.
 // 4. a wrong certificate hash: directly, connect_error "webtransport error";
 //    with the default transports, an upgradeError and the session ends on
-//    WebSocket.
+//    WebSocket. The same on <blocked-url>, a server that offers WebTransport
+//    but listens for it on another UDP port than the client tries (as if
+//    the port were blocked): the page ends on WebSocket.
 // 5. the server is stopped and started again on the same port (asked on
 //    stdout as {"request":"stop-server"}, answered with `ok` on stdin): the
 //    direct socket disconnects, reconnects on its own, on WebTransport.
@@ -28,9 +30,9 @@
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
-const [url, hash] = process.argv.slice(2);
-if (!url || !hash) {
-  console.error("usage: node webtransport.test.mjs <url> <certificate-sha256-base64>");
+const [url, hash, blockedUrl] = process.argv.slice(2);
+if (!url || !hash || !blockedUrl) {
+  console.error("usage: node webtransport.test.mjs <url> <certificate-sha256-base64> <blocked-url>");
   process.exit(2);
 }
 const t0 = Date.now();
@@ -171,6 +173,32 @@ try {
   check(wrong.direct === "webtransport error", "direct with a wrong hash", wrong.direct);
   check(/webtransport/.test(wrong.upgradeError), "upgradeError", wrong.upgradeError);
   check(wrong.who === "websocket", "fallback transport", wrong);
+
+  // 4b. WebTransport offered, its UDP port unreachable
+  const other = await browser.newPage();
+  other.on("pageerror", (e) => log({ step: "pageerror", page: "blocked", message: String(e) }));
+  await other.goto(`${blockedUrl}/`);
+  await other.addScriptTag({ url: "/socket.io/socket.io.min.js" });
+  const fallback = await other.evaluate(async (hash) => {
+    const value = Uint8Array.from(atob(hash), (c) => c.charCodeAt(0));
+    const s = io({
+      transportOptions: { webtransport: { serverCertificateHashes: [{ algorithm: "sha-256", value }] } },
+    });
+    const errors = [];
+    s.io.engine.on("upgradeError", (e) => errors.push(e.message));
+    await new Promise((resolve) => s.once("connect", resolve));
+    // What this server offers, read from a handshake of its own.
+    const handshake = await (await fetch("/socket.io/?EIO=4&transport=polling")).text();
+    const offered = JSON.parse(handshake.slice(1)).upgrades;
+    if (s.io.engine.transport.name !== "websocket") await new Promise((resolve) => s.io.engine.once("upgrade", resolve));
+    const who = await new Promise((resolve) => s.emit("whoami", resolve));
+    s.close();
+    return { offered, errors, transport: s.io.engine.transport.name, who };
+  }, hash);
+  log({ step: "udp-unreachable", ...fallback });
+  check(fallback.offered.includes("webtransport"), "offered upgrades", fallback.offered);
+  check(fallback.who === "websocket", "fallback with the UDP port unreachable", fallback);
+  await other.close();
 
   // 5. a server restart
   await page.evaluate(() => {

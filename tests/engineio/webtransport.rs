@@ -135,6 +135,30 @@ async fn the_heartbeat_runs_and_times_out() {
 }
 
 #[tokio::test]
+async fn the_heartbeat_ends_a_session_whose_peer_vanished() {
+    let server = server(heartbeat_config()).await;
+    // The client lives on a runtime of its own, shut down without a word:
+    // its QUIC endpoint then answers nothing, as a process killed would.
+    let listener = server.webtransport.expect("a listener");
+    let (runtime, client, sid) = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let (client, sid, _) = runtime.block_on(WtClient::open_at(listener));
+        (runtime, client, sid)
+    })
+    .await
+    .expect("the client's thread");
+    server.events.opened(sid).await;
+    runtime.shutdown_background();
+    assert_eq!(server.events.close(sid).await, CloseReason::PingTimeout);
+    // Its handles outlive the runtime: their close is never sent.
+    drop(client);
+}
+
+#[tokio::test]
 async fn a_frame_over_max_payload_closes_the_session_as_a_parse_error() {
     let server = server(quiet_config()).await;
     let (mut client, sid, _) = WtClient::open(&server).await;

@@ -81,3 +81,32 @@ fn two_pages_chat_and_survive_a_server_restart() {
 fn two_pages_chat_and_survive_a_server_restart_over_long_polling() {
     run_chat(&["--polling"]);
 }
+
+/// `--webtransport`: two pages upgrade from polling to WebTransport, their
+/// statuses say so, and a message each way shows its sender's transport
+/// and is ticked (`tests/browser/chat_webtransport.test.mjs`).
+#[test]
+fn two_pages_chat_over_webtransport() {
+    let dir = chat::client_bundle_dir();
+    let bundle = socketio_axum::ClientBundle::from_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `npm ci --prefix tests` first", dir.display()));
+    let identity = socketio_axum::webtransport::Identity::self_signed(["localhost", "127.0.0.1"])
+        .expect("a certificate");
+    let hash = identity.certificate_hash_base64();
+    let server = Server::start_at(move |addr| {
+        let (router, io) = chat::app_with(bundle.clone(), Some(hash.clone()));
+        let config = socketio_axum::webtransport::WebTransportConfig::new(addr, identity.clone());
+        let wt = io
+            .serve_webtransport(config)
+            .unwrap_or_else(|e| panic!("cannot listen on udp {addr}: {e}"));
+        tokio::spawn(wt.run());
+        router
+    });
+    let script = tests_dir().join("browser/chat_webtransport.test.mjs");
+    let out = run_node(&script, &[&server.url()], LIMIT, |request| {
+        panic!("unexpected request {request:?}")
+    });
+    out.assert_success();
+    let done = out.json_lines().into_iter().any(|l| l["step"] == "done");
+    assert!(done, "the script did not finish: {:#?}", out.stdout);
+}

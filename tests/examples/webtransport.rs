@@ -22,7 +22,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Direct sessions, the upgrade from polling, events, acks and binary both
 /// ways, broadcasts from WebSocket and polling clients, a wrong certificate
-/// hash ending on WebSocket, and reconnection after a server restart.
+/// hash and an unreachable UDP port each ending on WebSocket, and
+/// reconnection after a server restart.
 #[test]
 fn the_official_client_in_chromium_uses_webtransport() {
     assert!(
@@ -31,6 +32,7 @@ fn the_official_client_in_chromium_uses_webtransport() {
     );
     let identity = Identity::self_signed(["localhost", "127.0.0.1"]).expect("a certificate");
     let hash = identity.certificate_hash_base64();
+    let identity_for_blocked = identity.clone();
     let mut server = Server::start_at(move |addr| {
         // Short heartbeats: a page notices the restart within 2 s.
         let config = SocketIoConfig::builder()
@@ -43,9 +45,22 @@ fn the_official_client_in_chromium_uses_webtransport() {
         tokio::spawn(wt.run());
         router
     });
-    let url = server.url();
+    // A server whose WebTransport listener is not where clients look (as
+    // if its UDP port were blocked): the same page must end on WebSocket.
+    let blocked_identity = identity_for_blocked;
+    let blocked = Server::start_at(move |_| {
+        let (router, io) = app(SocketIoConfig::builder());
+        let elsewhere = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let wt = io
+            .serve_webtransport(WebTransportConfig::new(elsewhere, blocked_identity.clone()))
+            .expect("udp 127.0.0.1:0");
+        tokio::spawn(wt.run());
+        router
+    });
+    let (url, blocked_url) = (server.url(), blocked.url());
     let script = tests_dir().join("browser/webtransport.test.mjs");
-    let out = run_node(&script, &[&url, &hash], LIMIT, |request| match request {
+    let args = [url.as_str(), hash.as_str(), blocked_url.as_str()];
+    let out = run_node(&script, &args, LIMIT, |request| match request {
         "stop-server" => server.stop(),
         "start-server" => server.restart(),
         other => panic!("unknown request {other:?}"),

@@ -16,7 +16,7 @@ use wtransport::{
     ClientConfig, Connection, Endpoint, RecvStream, SendStream,
 };
 
-use crate::{within, TestServer};
+use crate::{within, TestServer, WebTransportListener};
 
 /// A WebTransport session to a test server and its one stream.
 pub struct WtClient {
@@ -45,6 +45,15 @@ pub async fn wt_session(
     let listener = server
         .webtransport
         .expect("the test server has a WebTransport listener");
+    wt_session_at(listener, path, headers).await
+}
+
+/// [`wt_session`] given the listener only.
+async fn wt_session_at(
+    listener: WebTransportListener,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(Connection, Endpoint<endpoint_side::Client>), wtransport::error::ConnectingError> {
     let config = ClientConfig::builder()
         .with_bind_default()
         .with_server_certificate_hashes([Sha256Digest::new(listener.certificate_hash)])
@@ -65,7 +74,15 @@ pub async fn wt_session(
 impl WtClient {
     /// A session on `/engine.io/` with its stream opened; nothing sent yet.
     pub async fn connect(server: &TestServer) -> WtClient {
-        let (conn, endpoint) = wt_session(server, "/engine.io/", &[])
+        let listener = server
+            .webtransport
+            .expect("the test server has a WebTransport listener");
+        WtClient::connect_at(listener).await
+    }
+
+    /// [`connect`](Self::connect) given the listener only (from another runtime).
+    pub async fn connect_at(listener: WebTransportListener) -> WtClient {
+        let (conn, endpoint) = wt_session_at(listener, "/engine.io/", &[])
             .await
             .expect("the server accepts the WebTransport session");
         let (send, recv) = within("the stream", async {
@@ -136,7 +153,17 @@ impl WtClient {
     /// Opens a new session: sends `0`, returns the sid and the open
     /// packet's JSON.
     pub async fn open(server: &TestServer) -> (WtClient, engineio_tower::Sid, serde_json::Value) {
-        let mut client = WtClient::connect(server).await;
+        let listener = server
+            .webtransport
+            .expect("the test server has a WebTransport listener");
+        WtClient::open_at(listener).await
+    }
+
+    /// [`open`](Self::open) given the listener only (from another runtime).
+    pub async fn open_at(
+        listener: WebTransportListener,
+    ) -> (WtClient, engineio_tower::Sid, serde_json::Value) {
+        let mut client = WtClient::connect_at(listener).await;
         client.send_text("0").await;
         let text = client.recv_text().await;
         let json: serde_json::Value =

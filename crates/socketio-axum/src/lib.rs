@@ -90,11 +90,16 @@ pub use socketio_protocol::socket::{
     AckId, Binary, DecodeLimits, EncodedPacket, Parser, Spread, Value,
 };
 
-/// The README's and guide's examples, compiled as doctests.
+/// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
-#[doc = include_str!("../../../docs/guide.md")]
 pub struct DocTests;
+
+/// The guide's examples (its WebTransport section needs the feature),
+/// compiled as doctests.
+#[cfg(all(doctest, feature = "webtransport"))]
+#[doc = include_str!("../../../docs/guide.md")]
+pub struct GuideDocTests;
 
 /// docs/operations.md's examples (the metrics, the Admin UI), compiled as doctests.
 #[cfg(all(doctest, feature = "metrics", feature = "admin-ui"))]

@@ -20,8 +20,25 @@ const $ = (id) => document.getElementById(id);
 const LOBBY = "lobby";
 
 // ?transport=polling keeps the client on HTTP long-polling (no WebSocket).
+// When the server runs a WebTransport listener (`--webtransport`), GET
+// /webtransport gives its certificate's hash, and the client tries
+// WebTransport first (by upgrade from polling), then WebSocket.
 const polling = new URLSearchParams(location.search).get("transport") === "polling";
-const transports = polling ? ["polling"] : ["polling", "websocket"];
+let transports = polling ? ["polling"] : ["polling", "websocket"];
+let transportOptions = {};
+const webtransport = polling
+  ? Promise.resolve()
+  : fetch("/webtransport")
+      .then((res) => (res.ok ? res.text() : null))
+      .then((hash) => {
+        if (!hash || typeof WebTransport === "undefined") return;
+        const value = Uint8Array.from(atob(hash.trim()), (c) => c.charCodeAt(0));
+        transports = ["polling", "websocket", "webtransport"];
+        transportOptions = {
+          webtransport: { serverCertificateHashes: [{ algorithm: "sha-256", value }] },
+        };
+      })
+      .catch(() => {});
 
 let socket = null;
 let nickname = "";
@@ -44,8 +61,9 @@ function showError(text) {
 
 // ----- connecting -----
 
-$("login").addEventListener("submit", (e) => {
+$("login").addEventListener("submit", async (e) => {
   e.preventDefault();
+  await webtransport;
   if (socket) socket.disconnect(); // a refused attempt
   showError("");
   nickname = $("nickname").value;
@@ -53,6 +71,7 @@ $("login").addEventListener("submit", (e) => {
   socket = io({
     auth: (send) => send({ name: nickname, room, rejoin, since: lastAt }),
     transports,
+    transportOptions,
     forceNew: true,
     reconnectionDelay: 500,
     reconnectionDelayMax: 2000,
@@ -73,8 +92,12 @@ function listen(socket) {
     lost = false;
     setStatus("connected", "connected");
     const engine = socket.io.engine;
-    $("status").dataset.transport = engine.transport.name;
-    engine.once("upgrade", (t) => ($("status").dataset.transport = t.name));
+    const showTransport = (name) => {
+      $("status").dataset.transport = name;
+      $("status").textContent = `connected · ${name}`;
+    };
+    showTransport(engine.transport.name);
+    engine.once("upgrade", (t) => showTransport(t.name));
     $("me").textContent = nickname.trim();
     $("login").hidden = true;
     $("chat").hidden = false;
@@ -119,7 +142,7 @@ function listen(socket) {
     shown.add(m.id);
     seen(m.at);
     forgetTyper(m.from);
-    addMessage(m.from, m.text, m.at, "received");
+    addMessage(m.from, m.text, m.at, "received", m.via);
   });
   socket.on("notice", addNotice);
   socket.on("typing", showTyper);
@@ -185,7 +208,7 @@ function time(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-function addMessage(from, text, at, kind) {
+function addMessage(from, text, at, kind, via) {
   const li = document.createElement("li");
   li.className = `message ${kind}`;
   const who = document.createElement("span");
@@ -196,7 +219,8 @@ function addMessage(from, text, at, kind) {
   body.textContent = text;
   const meta = document.createElement("span");
   meta.className = "meta";
-  meta.textContent = time(at);
+  // The sender's transport, for the messages of the others.
+  meta.textContent = via ? `${time(at)} · ${via}` : time(at);
   const tick = document.createElement("span");
   tick.className = "tick";
   meta.append(" ", tick);
