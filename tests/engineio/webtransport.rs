@@ -146,7 +146,7 @@ async fn the_heartbeat_ends_a_session_whose_peer_vanished() {
             .enable_all()
             .build()
             .expect("a runtime");
-        let (client, sid, _) = runtime.block_on(WtClient::open_at(listener));
+        let (client, sid, _) = runtime.block_on(WtClient::open_at(listener, "/engine.io/"));
         (runtime, client, sid)
     })
     .await

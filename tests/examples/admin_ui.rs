@@ -13,14 +13,7 @@
 //! replace `docs/screenshot-admin-ui.png` (sockets) and
 //! `docs/screenshot-admin-ui-cluster.png` (the three servers).
 
-use std::{
-    io::{BufRead, BufReader, Write},
-    net::SocketAddr,
-    path::PathBuf,
-    process::{Child, ChildStdin, Command, Stdio},
-    sync::mpsc,
-    time::{Duration, Instant},
-};
+use std::{net::SocketAddr, path::PathBuf};
 
 use serde_json::{json, Value};
 use socketio_axum::SocketIo;
@@ -28,10 +21,7 @@ use socketio_axum_examples::admin_ui::{self, Login};
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
 use tokio::runtime::Runtime;
 
-use crate::{chat::screenshot_path, node::tests_dir};
-
-/// What one wait may take, on a machine busy compiling (a step takes 1–5 s).
-const STEP: Duration = Duration::from_secs(60);
+use crate::{chat::screenshot_path, node::tests_dir, process::Node};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -102,110 +92,27 @@ async fn serve(app: axum::Router) -> SocketAddr {
     addr
 }
 
-/// A Node process whose standard output is read line by line.
-struct Node {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Node {
-    fn spawn(script: &str, args: &[&str]) -> Node {
-        let dir = tests_dir();
-        assert!(
-            dir.join("node_modules/@socket.io/admin-ui/ui/dist/index.html")
-                .is_file(),
-            "the Admin UI is missing: run `npm ci --prefix tests` first"
-        );
-        let mut child = Command::new("node")
-            .arg(script)
-            .args(args)
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run `node`: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                println!("{line}");
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Node {
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, command: Value) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{command}").expect("the script reads its commands");
-    }
-
-    /// The next JSON line whose `step` is `step` (or has a `port`, for
-    /// `"port"`); fails on an `error` step, on exit, or after [`STEP`].
-    fn expect(&mut self, step: &str) -> Value {
-        let deadline = Instant::now() + STEP;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
-                panic!(
-                    "no {step:?} step ({e:?}); the script printed:\n{}",
-                    self.seen.join("\n")
-                )
-            });
-            self.seen.push(line.clone());
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            assert_ne!(
-                v["step"],
-                "error",
-                "the script failed:\n{}",
-                self.seen.join("\n")
-            );
-            if v["step"] == step || (step == "port" && v["port"].is_u64()) {
-                return v;
-            }
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        // Closing stdin ends both scripts; the kill is for one that hangs.
-        self.stdin.take();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The browser script, logged in to `server` with the UI it serves.
 fn open_ui(server: &str, password: &str, shot: &str, servers: usize) -> Node {
     assert!(
         std::path::Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)"
     );
+    admin_ui_installed();
     let ui = format!("{server}/admin-ui/");
     Node::spawn(
         "browser/admin_ui.test.mjs",
         &[&ui, server, "admin", password, shot, &servers.to_string()],
     )
+}
+
+fn admin_ui_installed() {
+    assert!(
+        tests_dir()
+            .join("node_modules/@socket.io/admin-ui/ui/dist/index.html")
+            .is_file(),
+        "the Admin UI is missing: run `npm ci --prefix tests` first"
+    );
 }
 
 fn ids(v: &Value) -> Vec<String> {
@@ -298,6 +205,7 @@ fn a_cluster_with_a_node_server_shows_every_server() {
     let prefix = format!("admin-ui-test-{}", std::process::id());
     let a = OurServer::start("ours-a", Some(&prefix));
     let b = OurServer::start("ours-b", Some(&prefix));
+    admin_ui_installed();
     let mut node = Node::spawn(
         "node/admin_node_server.mjs",
         &["node-c", "admin", admin_ui::ADMIN_HASH, &prefix],

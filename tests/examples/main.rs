@@ -18,5 +18,6 @@ mod admin_ui;
 mod axum_app;
 mod chat;
 mod node;
+mod process;
 mod server;
 mod webtransport;

@@ -77,12 +77,13 @@ impl WtClient {
         let listener = server
             .webtransport
             .expect("the test server has a WebTransport listener");
-        WtClient::connect_at(listener).await
+        WtClient::connect_at(listener, "/engine.io/").await
     }
 
-    /// [`connect`](Self::connect) given the listener only (from another runtime).
-    pub async fn connect_at(listener: WebTransportListener) -> WtClient {
-        let (conn, endpoint) = wt_session_at(listener, "/engine.io/", &[])
+    /// [`connect`](Self::connect) given the listener only (from another
+    /// runtime), on `path`.
+    pub async fn connect_at(listener: WebTransportListener, path: &str) -> WtClient {
+        let (conn, endpoint) = wt_session_at(listener, path, &[])
             .await
             .expect("the server accepts the WebTransport session");
         let (send, recv) = within("the stream", async {
@@ -156,14 +157,16 @@ impl WtClient {
         let listener = server
             .webtransport
             .expect("the test server has a WebTransport listener");
-        WtClient::open_at(listener).await
+        WtClient::open_at(listener, "/engine.io/").await
     }
 
-    /// [`open`](Self::open) given the listener only (from another runtime).
+    /// [`open`](Self::open) given the listener only (from another
+    /// runtime), on `path`.
     pub async fn open_at(
         listener: WebTransportListener,
+        path: &str,
     ) -> (WtClient, engineio_tower::Sid, serde_json::Value) {
-        let mut client = WtClient::connect_at(listener).await;
+        let mut client = WtClient::connect_at(listener, path).await;
         client.send_text("0").await;
         let text = client.recv_text().await;
         let json: serde_json::Value =
