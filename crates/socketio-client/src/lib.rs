@@ -56,6 +56,8 @@ pub mod extract;
 pub mod handler;
 mod reason;
 mod socket;
+#[cfg(feature = "tls")]
+mod tls;
 mod trace;
 
 pub use ack::{AckFuture, AckSender};

@@ -21,13 +21,20 @@ use socketio_protocol::{
 };
 use tokio::time::{sleep, Instant, Sleep};
 
+#[cfg(feature = "webtransport")]
+use super::webtransport::{self, Wt};
 use super::{
     handshake::Handshake,
+    net::Connector,
     polling::{self, Polling},
-    websocket::{self, Ws, WsStream},
+    websocket::{self, Ws},
 };
 use crate::{config::Config, trace, Transport, Transports};
 use crate::{handler::BoxFuture, DisconnectReason, Error};
+
+/// How long the WebSocket probe waits when WebTransport is probed too, so
+/// that WebTransport wins when both work (the JS client's 200 ms).
+const FAVOR_WEBTRANSPORT: Duration = Duration::from_millis(200);
 
 /// Why a session ended, and the error behind it if any.
 #[derive(Debug, Clone)]
@@ -56,25 +63,129 @@ impl Closed {
 pub(crate) enum SessionEvent {
     /// A message for the Socket.IO layer (`Message` or `Binary`).
     Packet(Packet),
-    /// The session now runs over WebSocket.
-    Upgraded,
+    /// The session now runs over this transport.
+    Upgraded(Transport),
     /// The session is over.
     Closed(Closed),
 }
 
+/// The transport a session runs over (or probes, during an upgrade).
 enum Active {
     Polling(Polling),
     WebSocket(Ws),
+    #[cfg(feature = "webtransport")]
+    WebTransport(Wt),
 }
 
-/// The upgrade from polling to WebSocket, step by step.
+impl Active {
+    fn transport(&self) -> Transport {
+        match self {
+            Active::Polling(_) => Transport::Polling,
+            Active::WebSocket(_) => Transport::WebSocket,
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(_) => Transport::WebTransport,
+        }
+    }
+
+    fn send(&mut self, frame: Frame) {
+        match self {
+            Active::Polling(p) => p.send(frame),
+            Active::WebSocket(ws) => ws.send(frame),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.send(frame),
+        }
+    }
+
+    /// Writes what is queued.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self {
+            Active::Polling(p) => p.poll_send(cx),
+            Active::WebSocket(ws) => ws.poll_write(cx),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.poll_write(cx),
+        }
+    }
+
+    /// The next packet of a transport that carries one at a time (all
+    /// but polling, whose bodies [`Session::poll_read`] reads).
+    fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Result<Packet, Closed>> {
+        match self {
+            Active::Polling(_) => Poll::Pending,
+            Active::WebSocket(ws) => ws.poll_recv(cx),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.poll_recv(cx),
+        }
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Active::Polling(p) => p.poll_send(cx).map(|_| ()),
+            Active::WebSocket(ws) => ws.poll_close(cx),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.poll_close(cx),
+        }
+    }
+}
+
+/// One transport the session may upgrade to, on its way.
+enum Probe {
+    Connecting(Transport, BoxFuture<Result<Active, Error>>),
+    /// `2probe` sent, waiting for `3probe`.
+    Probing(Box<Active>),
+}
+
+/// What one step of a [`Probe`] came to.
+enum ProbeStep {
+    Pending(Probe),
+    Moved(Probe),
+    Failed,
+    /// `3probe` came: this transport takes over.
+    Answered(Box<Active>),
+}
+
+impl Probe {
+    fn poll(self, cx: &mut Context<'_>) -> ProbeStep {
+        match self {
+            Probe::Connecting(transport, mut connecting) => match connecting.as_mut().poll(cx) {
+                Poll::Ready(Ok(mut active)) => {
+                    trace::debug!(transport = transport.as_str(), "engine.io: probing");
+                    active.send(Frame::from(&Packet::Ping(Str::from_static("probe"))));
+                    ProbeStep::Moved(Probe::Probing(Box::new(active)))
+                }
+                Poll::Ready(Err(e)) => {
+                    trace::debug!(transport = transport.as_str(), error = %e, "engine.io: upgrade failed");
+                    ProbeStep::Failed
+                }
+                Poll::Pending => ProbeStep::Pending(Probe::Connecting(transport, connecting)),
+            },
+            Probe::Probing(mut active) => {
+                let transport = active.transport().as_str();
+                if let Poll::Ready(Err(e)) = active.poll_write(cx) {
+                    trace::debug!(transport, error = %e, "engine.io: probe failed");
+                    return ProbeStep::Failed;
+                }
+                match active.poll_packet(cx) {
+                    Poll::Ready(Ok(Packet::Pong(data))) if &*data == "probe" => {
+                        ProbeStep::Answered(active)
+                    }
+                    Poll::Ready(_) => {
+                        trace::debug!(transport, "engine.io: unexpected probe answer");
+                        ProbeStep::Failed
+                    }
+                    Poll::Pending => ProbeStep::Pending(Probe::Probing(active)),
+                }
+            }
+        }
+    }
+}
+
+/// The upgrade from polling, step by step.
 enum Upgrade {
     None,
-    Connecting(BoxFuture<Result<WsStream, Error>>),
-    /// `2probe` sent, waiting for `3probe`.
-    Probing(Ws),
+    /// The transports tried, at once: the first to answer its probe wins.
+    Probing(Vec<Probe>),
     /// Probe answered: polling finishes its requests before `5` is sent.
-    Pausing(Ws),
+    Pausing(Box<Active>),
 }
 
 /// An open Engine.IO session.
@@ -89,16 +200,27 @@ pub(crate) struct Session {
 
 impl Session {
     /// Performs the handshake and, if polling may be upgraded, starts the
-    /// WebSocket probe alongside.
+    /// probes of the upgrades alongside.
     pub(crate) async fn open(config: &Config) -> Result<Session, Error> {
         match config.transports {
-            Transports::WebSocketOnly => Self::open_websocket(config).await,
+            Transports::WebSocketOnly => {
+                let connector = Connector::new(config)?;
+                let url = config.endpoint.websocket(None);
+                let stream = websocket::connect(connector, url, config.headers.clone()).await?;
+                Self::open_direct(config, Active::WebSocket(Ws::new(stream))).await
+            }
+            #[cfg(feature = "webtransport")]
+            Transports::WebTransportOnly => {
+                let wt = webtransport::connect(config, None).await?;
+                Self::open_direct(config, Active::WebTransport(wt)).await
+            }
             Transports::PollingOnly | Transports::Upgrade => Self::open_polling(config).await,
         }
     }
 
     async fn open_polling(config: &Config) -> Result<Session, Error> {
-        let http = polling::http_client();
+        let connector = Connector::new(config)?;
+        let http = polling::http_client(connector.clone());
         let body = polling::request(
             &http,
             http::Method::GET,
@@ -122,14 +244,13 @@ impl Session {
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(usize::MAX);
         let polling = Polling::new(http, uri, config.headers.clone(), max_payload);
-        let upgrade = match config.transports == Transports::Upgrade
-            && handshake.upgrades.iter().any(|u| u == "websocket")
-        {
-            true => Upgrade::Connecting(Box::pin(websocket::connect(
-                config.endpoint.websocket(Some(&handshake.sid)),
-                config.headers.clone(),
-            ))),
-            false => Upgrade::None,
+        let probes = match config.transports {
+            Transports::Upgrade => probes(config, connector, &handshake),
+            _ => Vec::new(),
+        };
+        let upgrade = match probes.is_empty() {
+            true => Upgrade::None,
+            false => Upgrade::Probing(probes),
         };
         trace::debug!(sid = %handshake.sid, "engine.io: session open over polling");
         Ok(Session::new(
@@ -141,22 +262,21 @@ impl Session {
         ))
     }
 
-    async fn open_websocket(config: &Config) -> Result<Session, Error> {
-        let stream =
-            websocket::connect(config.endpoint.websocket(None), config.headers.clone()).await?;
-        let mut ws = Ws::new(stream);
-        let handshake = match std::future::poll_fn(|cx| ws.poll_recv(cx)).await {
+    /// Reads the handshake on a transport opened without polling first.
+    async fn open_direct(config: &Config, mut active: Active) -> Result<Session, Error> {
+        let transport = active.transport().as_str();
+        let handshake = match std::future::poll_fn(|cx| active.poll_packet(cx)).await {
             Ok(Packet::Open(json)) => Handshake::parse(&json)?,
             Ok(_) => return Err(Error::protocol("the server did not open a session")),
             Err(closed) => {
                 return Err(closed
                     .error
-                    .unwrap_or_else(|| Error::protocol("the server closed the WebSocket")))
+                    .unwrap_or_else(|| Error::protocol("the server closed the transport")))
             }
         };
-        trace::debug!(sid = %handshake.sid, "engine.io: session open over websocket");
+        trace::debug!(sid = %handshake.sid, transport, "engine.io: session open");
         Ok(Session::new(
-            Active::WebSocket(ws),
+            active,
             Upgrade::None,
             VecDeque::new(),
             &handshake,
@@ -188,18 +308,12 @@ impl Session {
 
     /// The transport in use.
     pub(crate) fn transport(&self) -> Transport {
-        match self.transport {
-            Active::Polling(_) => Transport::Polling,
-            Active::WebSocket(_) => Transport::WebSocket,
-        }
+        self.transport.transport()
     }
 
     /// Queues a frame; [`poll_next`](Self::poll_next) writes it.
     pub(crate) fn send(&mut self, frame: Frame) {
-        match &mut self.transport {
-            Active::Polling(p) => p.send(frame),
-            Active::WebSocket(ws) => ws.send(frame),
-        }
+        self.transport.send(frame);
     }
 
     /// Reads, writes, answers pings and moves the upgrade on; returns the
@@ -234,11 +348,7 @@ impl Session {
 
             // Writes before the upgrade: the upgrade waits for the last
             // polling request, whose end the write step may be the one to see.
-            let written = match &mut self.transport {
-                Active::Polling(p) => p.poll_send(cx),
-                Active::WebSocket(ws) => ws.poll_write(cx),
-            };
-            if let Poll::Ready(Err(e)) = written {
+            if let Poll::Ready(Err(e)) = self.transport.poll_write(cx) {
                 return Poll::Ready(SessionEvent::Closed(Closed::with_error(
                     DisconnectReason::TransportError,
                     e,
@@ -246,7 +356,9 @@ impl Session {
             }
 
             match self.poll_upgrade(cx) {
-                Step::Upgraded => return Poll::Ready(SessionEvent::Upgraded),
+                Step::Upgraded => {
+                    return Poll::Ready(SessionEvent::Upgraded(self.transport.transport()))
+                }
                 Step::Progress => continue,
                 Step::Idle => {}
             }
@@ -270,7 +382,7 @@ impl Session {
                 }
                 Poll::Pending => Poll::Pending,
             },
-            Active::WebSocket(ws) => match ws.poll_recv(cx) {
+            other => match other.poll_packet(cx) {
                 Poll::Ready(Ok(packet)) => {
                     self.inbox.push_back(packet);
                     Poll::Ready(Ok(()))
@@ -287,75 +399,62 @@ impl Session {
         let Active::Polling(polling) = &mut self.transport else {
             return Step::Idle;
         };
-        let timed_out = || {
-            trace::debug!("engine.io: upgrade timed out, staying on polling");
-        };
         match std::mem::replace(&mut self.upgrade, Upgrade::None) {
             Upgrade::None => Step::Idle,
-            Upgrade::Connecting(mut connecting) => match connecting.as_mut().poll(cx) {
-                Poll::Ready(Ok(stream)) => {
-                    trace::debug!("engine.io: websocket open, probing");
-                    let mut ws = Ws::new(stream);
-                    ws.send(Frame::from(&Packet::Ping(Str::from_static("probe"))));
-                    self.upgrade = Upgrade::Probing(ws);
-                    Step::Progress
+            Upgrade::Probing(probes) => {
+                let mut moved = false;
+                let mut left = Vec::with_capacity(probes.len());
+                for probe in probes {
+                    match probe.poll(cx) {
+                        ProbeStep::Answered(active) => {
+                            // The others are dropped, which closes them.
+                            trace::debug!(
+                                transport = active.transport().as_str(),
+                                "engine.io: probe answered, pausing polling"
+                            );
+                            polling.paused = true;
+                            self.upgrade = Upgrade::Pausing(active);
+                            return Step::Progress;
+                        }
+                        ProbeStep::Failed => moved = true,
+                        ProbeStep::Moved(probe) => {
+                            moved = true;
+                            left.push(probe);
+                        }
+                        ProbeStep::Pending(probe) => left.push(probe),
+                    }
                 }
-                Poll::Ready(Err(e)) => {
-                    trace::debug!(error = %e, "engine.io: upgrade failed, staying on polling");
-                    Step::Progress
-                }
-                Poll::Pending if self.upgrade_deadline.as_mut().poll(cx).is_ready() => {
-                    timed_out();
-                    Step::Progress
-                }
-                Poll::Pending => {
-                    self.upgrade = Upgrade::Connecting(connecting);
-                    Step::Idle
-                }
-            },
-            Upgrade::Probing(mut ws) => {
-                if let Poll::Ready(Err(e)) = ws.poll_write(cx) {
-                    trace::debug!(error = %e, "engine.io: probe failed, staying on polling");
+                if left.is_empty() {
+                    trace::debug!("engine.io: no upgrade, staying on polling");
                     return Step::Progress;
                 }
-                match ws.poll_recv(cx) {
-                    Poll::Ready(Ok(Packet::Pong(data))) if &*data == "probe" => {
-                        trace::debug!("engine.io: probe answered, pausing polling");
-                        polling.paused = true;
-                        self.upgrade = Upgrade::Pausing(ws);
-                        Step::Progress
-                    }
-                    Poll::Ready(_) => {
-                        trace::debug!("engine.io: unexpected probe answer, staying on polling");
-                        Step::Progress
-                    }
-                    Poll::Pending if self.upgrade_deadline.as_mut().poll(cx).is_ready() => {
-                        timed_out();
-                        Step::Progress
-                    }
-                    Poll::Pending => {
-                        self.upgrade = Upgrade::Probing(ws);
-                        Step::Idle
-                    }
+                if !moved && self.upgrade_deadline.as_mut().poll(cx).is_ready() {
+                    trace::debug!("engine.io: upgrade timed out, staying on polling");
+                    return Step::Progress;
+                }
+                self.upgrade = Upgrade::Probing(left);
+                match moved {
+                    true => Step::Progress,
+                    false => Step::Idle,
                 }
             }
-            Upgrade::Pausing(mut ws) => {
+            Upgrade::Pausing(mut next) => {
                 if polling.is_idle() {
                     // `5` first, then whatever polling had not sent yet, in order.
-                    ws.send(Frame::from(&Packet::Upgrade));
+                    next.send(Frame::from(&Packet::Upgrade));
                     for frame in polling.take_outbox() {
-                        ws.send(frame);
+                        next.send(frame);
                     }
-                    self.transport = Active::WebSocket(ws);
-                    trace::debug!("engine.io: upgraded to websocket");
+                    trace::debug!(transport = next.transport().as_str(), "engine.io: upgraded");
+                    self.transport = *next;
                     return Step::Upgraded;
                 }
                 if self.upgrade_deadline.as_mut().poll(cx).is_ready() {
-                    timed_out();
+                    trace::debug!("engine.io: upgrade timed out, staying on polling");
                     polling.paused = false;
                     return Step::Progress;
                 }
-                self.upgrade = Upgrade::Pausing(ws);
+                self.upgrade = Upgrade::Pausing(next);
                 Step::Idle
             }
         }
@@ -373,11 +472,48 @@ impl Session {
 
     /// Sends what is queued and closes the transport.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match &mut self.transport {
-            Active::Polling(p) => p.poll_send(cx).map(|_| ()),
-            Active::WebSocket(ws) => ws.poll_close(cx),
-        }
+        self.transport.poll_close(cx)
     }
+}
+
+/// The upgrades to try after a polling handshake: those the server offers
+/// among the client's transports. WebTransport first; WebSocket at once,
+/// or 200 ms later when WebTransport is tried too.
+fn probes(config: &Config, connector: Connector, handshake: &Handshake) -> Vec<Probe> {
+    let offered = |name: &str| handshake.upgrades.iter().any(|u| u == name);
+    let mut probes = Vec::new();
+    #[cfg(feature = "webtransport")]
+    if offered("webtransport") {
+        let (config, sid) = (config.clone(), handshake.sid.clone());
+        probes.push(Probe::Connecting(
+            Transport::WebTransport,
+            Box::pin(async move {
+                webtransport::connect(&config, Some(&sid))
+                    .await
+                    .map(Active::WebTransport)
+            }),
+        ));
+    }
+    // WebTransport is the one probe that may come before.
+    let delay = match probes.is_empty() {
+        true => Duration::ZERO,
+        false => FAVOR_WEBTRANSPORT,
+    };
+    if offered("websocket") {
+        let url = config.endpoint.websocket(Some(&handshake.sid));
+        let headers = config.headers.clone();
+        probes.push(Probe::Connecting(
+            Transport::WebSocket,
+            Box::pin(async move {
+                if !delay.is_zero() {
+                    sleep(delay).await;
+                }
+                let stream = websocket::connect(connector, url, headers).await?;
+                Ok(Active::WebSocket(Ws::new(stream)))
+            }),
+        ));
+    }
+    probes
 }
 
 enum Step {

@@ -1,0 +1,215 @@
+//! The client over WebTransport, against our server: a session opened
+//! directly or by upgrade from polling, the certificate pinned by its hash
+//! (as a browser's `serverCertificateHashes`), what a wrong hash does, and
+//! reconnection after a restart.
+
+use std::time::Duration;
+
+use serde_json::json;
+use socketio_axum::webtransport::Identity;
+use socketio_client::{ClientBuilder, DisconnectReason, Transport, Transports};
+
+use crate::{
+    harness::{builder, wait_until, within, Probe, Seen},
+    scenarios,
+    servers::{RustServer, Server},
+};
+
+const ACK_WAIT: Duration = Duration::from_secs(5);
+
+fn identity() -> Identity {
+    Identity::self_signed(["localhost", "127.0.0.1"]).expect("a certificate")
+}
+
+/// A client of `server` over `transports` that pins the certificate.
+fn client(server: &RustServer, transports: Transports, identity: &Identity) -> ClientBuilder {
+    builder(&server.url(), transports).server_certificate_hashes([identity.certificate_hash()])
+}
+
+/// The transport the server sees the session on.
+async fn server_transport(socket: &socketio_client::Socket) -> String {
+    socket
+        .emit_with_ack("transport", &())
+        .timeout(ACK_WAIT)
+        .await
+        .expect("the server's transport")
+}
+
+#[tokio::test]
+async fn connects_over_webtransport_directly() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    let auth = json!({"token": "good", "n": 1});
+    let client = client(&server, Transports::WebTransportOnly, &identity)
+        .header("x-test", "hello")
+        .auth(auth.clone())
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    assert_eq!(client.transport(), Some(Transport::WebTransport));
+
+    let welcome = probe.event("/", "welcome").await;
+    assert_eq!(welcome[0]["auth"], auth, "{welcome:?}");
+    // The headers go on the CONNECT request of the session.
+    assert_eq!(welcome[0]["header"], "hello", "{welcome:?}");
+    assert_eq!(server_transport(&socket).await, "webtransport");
+
+    // The server pings every 300 ms and waits 200 ms for the answer:
+    // across several of its pings, the session stays up.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let unexpected: Vec<Seen> = probe
+        .drain()
+        .into_iter()
+        .filter(|s| {
+            matches!(
+                s,
+                Seen::Disconnect(..) | Seen::Connect(_) | Seen::Upgrade(_)
+            )
+        })
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+    socket.emit("echo", &("after", 1)).expect("emit");
+    assert_eq!(probe.event("/", "echo").await, [json!("after"), json!(1)]);
+
+    client.disconnect();
+    let (_, reason) = probe.disconnected("/").await;
+    assert_eq!(reason, DisconnectReason::IoClientDisconnect);
+    wait_until("the session to close", || client.transport().is_none()).await;
+}
+
+#[tokio::test]
+async fn events_and_acks_both_ways_over_webtransport() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    scenarios::events_and_acks(client(&server, Transports::WebTransportOnly, &identity)).await;
+}
+
+#[tokio::test]
+async fn binary_both_ways_over_webtransport() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    scenarios::binary(
+        client(&server, Transports::WebTransportOnly, &identity),
+        Transport::WebTransport,
+    )
+    .await;
+}
+
+/// Polling first; the server offers both upgrades, WebTransport is probed
+/// first and wins.
+#[tokio::test]
+async fn upgrades_from_polling_to_webtransport() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    let client = client(&server, Transports::Upgrade, &identity)
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    let upgraded = probe
+        .find("the upgrade", |s| match s {
+            Seen::Upgrade(t) => Some(*t),
+            _ => None,
+        })
+        .await;
+    assert_eq!(upgraded, Transport::WebTransport);
+    assert_eq!(client.transport(), Some(Transport::WebTransport));
+    assert_eq!(server_transport(&socket).await, "webtransport");
+    socket.emit("echo", "over webtransport").expect("emit");
+    assert_eq!(probe.event("/", "echo").await, [json!("over webtransport")]);
+    probe.drain();
+    let upgrades = probe
+        .history
+        .iter()
+        .filter(|(_, s)| matches!(s, Seen::Upgrade(_)))
+        .count();
+    assert_eq!(upgrades, 1, "{:?}", probe.history);
+    client.disconnect();
+}
+
+/// A certificate that does not match the pinned hash: a session over
+/// WebTransport alone cannot open; with the default transports the
+/// WebTransport probe fails and the session upgrades to WebSocket.
+#[tokio::test]
+async fn a_wrong_certificate_hash_fails_webtransport() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    let wrong = identity.certificate_hash().map(|b| !b);
+
+    let direct = builder(&server.url(), Transports::WebTransportOnly)
+        .server_certificate_hashes([wrong])
+        .reconnection(false)
+        .build()
+        .expect("client");
+    let e = within("the failed connect", direct.socket("/").connect())
+        .await
+        .expect_err("the certificate does not match");
+    assert!(e.is_transport(), "{e:?}");
+
+    let fallback = builder(&server.url(), Transports::Upgrade)
+        .server_certificate_hashes([wrong])
+        .build()
+        .expect("client");
+    let socket = fallback.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&fallback);
+    within("connect", socket.connect()).await.expect("connect");
+    let upgraded = probe
+        .find("the upgrade", |s| match s {
+            Seen::Upgrade(t) => Some(*t),
+            _ => None,
+        })
+        .await;
+    assert_eq!(upgraded, Transport::WebSocket);
+    assert_eq!(server_transport(&socket).await, "websocket");
+    fallback.disconnect();
+}
+
+/// The server goes away and comes back on the same ports with the same
+/// certificate: the client reconnects over WebTransport on its own.
+#[tokio::test]
+async fn reconnects_over_webtransport_after_a_server_restart() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    let port = server.port();
+    let client = client(&server, Transports::WebTransportOnly, &identity)
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    let first = probe.event("/", "welcome").await[0]["engine"].clone();
+
+    server.kill();
+    let (_, reason) = probe.disconnected("/").await;
+    assert!(
+        matches!(
+            reason,
+            DisconnectReason::TransportClose
+                | DisconnectReason::TransportError
+                | DisconnectReason::PingTimeout
+        ),
+        "{reason:?}"
+    );
+    let _server = RustServer::start_webtransport(port, &identity);
+    probe
+        .wait_for("the reconnection", |s| match s {
+            Seen::Reconnect(_) => Some(()),
+            _ => None,
+        })
+        .await;
+    let second = probe.event("/", "welcome").await[0]["engine"].clone();
+    assert_ne!(first, second, "a new session");
+    assert_eq!(client.transport(), Some(Transport::WebTransport));
+    assert_eq!(server_transport(&socket).await, "webtransport");
+    client.disconnect();
+}
