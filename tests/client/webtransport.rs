@@ -172,6 +172,37 @@ async fn a_wrong_certificate_hash_fails_webtransport() {
     fallback.disconnect();
 }
 
+/// The server closes the session (it finishes its stream, then closes
+/// the connection): a `transport close`, after which the client
+/// reconnects over WebTransport.
+#[tokio::test]
+async fn reconnects_after_the_server_closes_the_session() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    let client = client(&server, Transports::WebTransportOnly, &identity)
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    probe.event("/", "welcome").await;
+
+    let dropping: String = socket
+        .emit_with_ack("drop", &())
+        .timeout(ACK_WAIT)
+        .await
+        .expect("drop");
+    assert_eq!(dropping, "dropping");
+    let (_, reason) = probe.disconnected("/").await;
+    assert_eq!(reason, DisconnectReason::TransportClose);
+    probe.connected("/").await;
+    assert_eq!(client.transport(), Some(Transport::WebTransport));
+    assert_eq!(server_transport(&socket).await, "webtransport");
+    client.disconnect();
+}
+
 /// The server goes away and comes back on the same ports with the same
 /// certificate: the client reconnects over WebTransport on its own.
 #[tokio::test]
