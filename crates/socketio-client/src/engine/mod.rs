@@ -8,6 +8,7 @@ mod handshake;
 mod net;
 mod polling;
 mod session;
+mod upgrade;
 mod websocket;
 #[cfg(feature = "webtransport")]
 mod webtransport;

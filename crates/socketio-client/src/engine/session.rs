@@ -1,5 +1,5 @@
 //! One Engine.IO session: from the handshake to the close, over polling,
-//! WebSocket, or polling upgraded to WebSocket.
+//! WebSocket or WebTransport, or polling upgraded to one of the others.
 //!
 //! Everything is driven by [`Session::poll_next`], so that the connection
 //! task can wait on the session, its commands and its handlers at once
@@ -27,14 +27,11 @@ use super::{
     handshake::Handshake,
     net::Connector,
     polling::{self, Polling},
+    upgrade::{Step, Upgrade},
     websocket::{self, Ws},
 };
 use crate::{config::Config, trace, Transport, Transports};
-use crate::{handler::BoxFuture, DisconnectReason, Error};
-
-/// How long the WebSocket probe waits when WebTransport is probed too, so
-/// that WebTransport wins when both work (the JS client's 200 ms).
-const FAVOR_WEBTRANSPORT: Duration = Duration::from_millis(200);
+use crate::{DisconnectReason, Error};
 
 /// Why a session ended, and the error behind it if any.
 #[derive(Debug, Clone)]
@@ -70,7 +67,7 @@ pub(crate) enum SessionEvent {
 }
 
 /// The transport a session runs over (or probes, during an upgrade).
-enum Active {
+pub(super) enum Active {
     Polling(Polling),
     WebSocket(Ws),
     #[cfg(feature = "webtransport")]
@@ -78,7 +75,7 @@ enum Active {
 }
 
 impl Active {
-    fn transport(&self) -> Transport {
+    pub(super) fn transport(&self) -> Transport {
         match self {
             Active::Polling(_) => Transport::Polling,
             Active::WebSocket(_) => Transport::WebSocket,
@@ -87,7 +84,7 @@ impl Active {
         }
     }
 
-    fn send(&mut self, frame: Frame) {
+    pub(super) fn send(&mut self, frame: Frame) {
         match self {
             Active::Polling(p) => p.send(frame),
             Active::WebSocket(ws) => ws.send(frame),
@@ -97,7 +94,7 @@ impl Active {
     }
 
     /// Writes what is queued.
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    pub(super) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         match self {
             Active::Polling(p) => p.poll_send(cx),
             Active::WebSocket(ws) => ws.poll_write(cx),
@@ -108,7 +105,7 @@ impl Active {
 
     /// The next packet of a transport that carries one at a time (all
     /// but polling, whose bodies [`Session::poll_read`] reads).
-    fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Result<Packet, Closed>> {
+    pub(super) fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Result<Packet, Closed>> {
         match self {
             Active::Polling(_) => Poll::Pending,
             Active::WebSocket(ws) => ws.poll_recv(cx),
@@ -117,7 +114,7 @@ impl Active {
         }
     }
 
-    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    pub(super) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match self {
             Active::Polling(p) => p.poll_send(cx).map(|_| ()),
             Active::WebSocket(ws) => ws.poll_close(cx),
@@ -125,67 +122,6 @@ impl Active {
             Active::WebTransport(wt) => wt.poll_close(cx),
         }
     }
-}
-
-/// One transport the session may upgrade to, on its way.
-enum Probe {
-    Connecting(Transport, BoxFuture<Result<Active, Error>>),
-    /// `2probe` sent, waiting for `3probe`.
-    Probing(Box<Active>),
-}
-
-/// What one step of a [`Probe`] came to.
-enum ProbeStep {
-    Pending(Probe),
-    Moved(Probe),
-    Failed,
-    /// `3probe` came: this transport takes over.
-    Answered(Box<Active>),
-}
-
-impl Probe {
-    fn poll(self, cx: &mut Context<'_>) -> ProbeStep {
-        match self {
-            Probe::Connecting(transport, mut connecting) => match connecting.as_mut().poll(cx) {
-                Poll::Ready(Ok(mut active)) => {
-                    trace::debug!(transport = transport.as_str(), "engine.io: probing");
-                    active.send(Frame::from(&Packet::Ping(Str::from_static("probe"))));
-                    ProbeStep::Moved(Probe::Probing(Box::new(active)))
-                }
-                Poll::Ready(Err(e)) => {
-                    trace::debug!(transport = transport.as_str(), error = %e, "engine.io: upgrade failed");
-                    ProbeStep::Failed
-                }
-                Poll::Pending => ProbeStep::Pending(Probe::Connecting(transport, connecting)),
-            },
-            Probe::Probing(mut active) => {
-                let transport = active.transport().as_str();
-                if let Poll::Ready(Err(e)) = active.poll_write(cx) {
-                    trace::debug!(transport, error = %e, "engine.io: probe failed");
-                    return ProbeStep::Failed;
-                }
-                match active.poll_packet(cx) {
-                    Poll::Ready(Ok(Packet::Pong(data))) if &*data == "probe" => {
-                        ProbeStep::Answered(active)
-                    }
-                    Poll::Ready(_) => {
-                        trace::debug!(transport, "engine.io: unexpected probe answer");
-                        ProbeStep::Failed
-                    }
-                    Poll::Pending => ProbeStep::Pending(Probe::Probing(active)),
-                }
-            }
-        }
-    }
-}
-
-/// The upgrade from polling, step by step.
-enum Upgrade {
-    None,
-    /// The transports tried, at once: the first to answer its probe wins.
-    Probing(Vec<Probe>),
-    /// Probe answered: polling finishes its requests before `5` is sent.
-    Pausing(Box<Active>),
 }
 
 /// An open Engine.IO session.
@@ -244,13 +180,9 @@ impl Session {
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(usize::MAX);
         let polling = Polling::new(http, uri, config.headers.clone(), max_payload);
-        let probes = match config.transports {
-            Transports::Upgrade => probes(config, connector, &handshake),
-            _ => Vec::new(),
-        };
-        let upgrade = match probes.is_empty() {
-            true => Upgrade::None,
-            false => Upgrade::Probing(probes),
+        let upgrade = match config.transports {
+            Transports::Upgrade => Upgrade::start(config, connector, &handshake),
+            _ => Upgrade::None,
         };
         trace::debug!(sid = %handshake.sid, "engine.io: session open over polling");
         Ok(Session::new(
@@ -355,9 +287,17 @@ impl Session {
                 )));
             }
 
-            match self.poll_upgrade(cx) {
-                Step::Upgraded => {
-                    return Poll::Ready(SessionEvent::Upgraded(self.transport.transport()))
+            let step = match &mut self.transport {
+                Active::Polling(polling) => {
+                    self.upgrade
+                        .poll(polling, self.upgrade_deadline.as_mut(), cx)
+                }
+                _ => Step::Idle,
+            };
+            match step {
+                Step::Upgraded(next) => {
+                    self.transport = *next;
+                    return Poll::Ready(SessionEvent::Upgraded(self.transport.transport()));
                 }
                 Step::Progress => continue,
                 Step::Idle => {}
@@ -393,73 +333,6 @@ impl Session {
         }
     }
 
-    /// Moves the upgrade one step on. A failed upgrade leaves the session on
-    /// polling, as with the JS client.
-    fn poll_upgrade(&mut self, cx: &mut Context<'_>) -> Step {
-        let Active::Polling(polling) = &mut self.transport else {
-            return Step::Idle;
-        };
-        match std::mem::replace(&mut self.upgrade, Upgrade::None) {
-            Upgrade::None => Step::Idle,
-            Upgrade::Probing(probes) => {
-                let mut moved = false;
-                let mut left = Vec::with_capacity(probes.len());
-                for probe in probes {
-                    match probe.poll(cx) {
-                        ProbeStep::Answered(active) => {
-                            // The others are dropped, which closes them.
-                            trace::debug!(
-                                transport = active.transport().as_str(),
-                                "engine.io: probe answered, pausing polling"
-                            );
-                            polling.paused = true;
-                            self.upgrade = Upgrade::Pausing(active);
-                            return Step::Progress;
-                        }
-                        ProbeStep::Failed => moved = true,
-                        ProbeStep::Moved(probe) => {
-                            moved = true;
-                            left.push(probe);
-                        }
-                        ProbeStep::Pending(probe) => left.push(probe),
-                    }
-                }
-                if left.is_empty() {
-                    trace::debug!("engine.io: no upgrade, staying on polling");
-                    return Step::Progress;
-                }
-                if !moved && self.upgrade_deadline.as_mut().poll(cx).is_ready() {
-                    trace::debug!("engine.io: upgrade timed out, staying on polling");
-                    return Step::Progress;
-                }
-                self.upgrade = Upgrade::Probing(left);
-                match moved {
-                    true => Step::Progress,
-                    false => Step::Idle,
-                }
-            }
-            Upgrade::Pausing(mut next) => {
-                if polling.is_idle() {
-                    // `5` first, then whatever polling had not sent yet, in order.
-                    next.send(Frame::from(&Packet::Upgrade));
-                    for frame in polling.take_outbox() {
-                        next.send(frame);
-                    }
-                    trace::debug!(transport = next.transport().as_str(), "engine.io: upgraded");
-                    self.transport = *next;
-                    return Step::Upgraded;
-                }
-                if self.upgrade_deadline.as_mut().poll(cx).is_ready() {
-                    trace::debug!("engine.io: upgrade timed out, staying on polling");
-                    polling.paused = false;
-                    return Step::Progress;
-                }
-                self.upgrade = Upgrade::Pausing(next);
-                Step::Idle
-            }
-        }
-    }
-
     /// Stops reading and queues the Engine.IO `close` where the transport
     /// needs one; [`poll_close`](Self::poll_close) then sends what is queued.
     pub(crate) fn start_close(&mut self) {
@@ -474,52 +347,6 @@ impl Session {
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.transport.poll_close(cx)
     }
-}
-
-/// The upgrades to try after a polling handshake: those the server offers
-/// among the client's transports. WebTransport first; WebSocket at once,
-/// or 200 ms later when WebTransport is tried too.
-fn probes(config: &Config, connector: Connector, handshake: &Handshake) -> Vec<Probe> {
-    let offered = |name: &str| handshake.upgrades.iter().any(|u| u == name);
-    let mut probes = Vec::new();
-    #[cfg(feature = "webtransport")]
-    if offered("webtransport") {
-        let (config, sid) = (config.clone(), handshake.sid.clone());
-        probes.push(Probe::Connecting(
-            Transport::WebTransport,
-            Box::pin(async move {
-                webtransport::connect(&config, Some(&sid))
-                    .await
-                    .map(Active::WebTransport)
-            }),
-        ));
-    }
-    // WebTransport is the one probe that may come before.
-    let delay = match probes.is_empty() {
-        true => Duration::ZERO,
-        false => FAVOR_WEBTRANSPORT,
-    };
-    if offered("websocket") {
-        let url = config.endpoint.websocket(Some(&handshake.sid));
-        let headers = config.headers.clone();
-        probes.push(Probe::Connecting(
-            Transport::WebSocket,
-            Box::pin(async move {
-                if !delay.is_zero() {
-                    sleep(delay).await;
-                }
-                let stream = websocket::connect(connector, url, headers).await?;
-                Ok(Active::WebSocket(Ws::new(stream)))
-            }),
-        ));
-    }
-    probes
-}
-
-enum Step {
-    Idle,
-    Progress,
-    Upgraded,
 }
 
 fn parse_uri(url: &str) -> Result<Uri, Error> {
