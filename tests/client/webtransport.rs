@@ -244,3 +244,69 @@ async fn reconnects_over_webtransport_after_a_server_restart() {
     assert_eq!(server_transport(&socket).await, "webtransport");
     client.disconnect();
 }
+
+/// The bytes of a direct session, read by a bare WebTransport server: the
+/// URL has no query, and the frames are those of the official client
+/// (captured from Chromium in docs/design/webtransport.md): `01 30` (the
+/// open request), then `02 34 30` (CONNECT to `/`), then the event.
+#[tokio::test]
+async fn a_direct_session_sends_the_official_clients_bytes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn read(recv: &mut wtransport::RecvStream, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        within("bytes", recv.read_exact(&mut buf))
+            .await
+            .expect("read");
+        buf
+    }
+
+    let identity = wtransport::Identity::self_signed(["localhost", "127.0.0.1"]).expect("identity");
+    let hash = *identity.certificate_chain().as_slice()[0].hash().as_ref();
+    let config = wtransport::ServerConfig::builder()
+        .with_bind_address("127.0.0.1:0".parse().expect("an address"))
+        .with_identity(identity)
+        .build();
+    let endpoint = wtransport::Endpoint::server(config).expect("a server endpoint");
+    let port = endpoint.local_addr().expect("address").port();
+
+    let client = builder(
+        &format!("http://127.0.0.1:{port}"),
+        Transports::WebTransportOnly,
+    )
+    .query("x", "not sent")
+    .server_certificate_hashes([hash])
+    .build()
+    .expect("client");
+    let socket = client.socket("/");
+    let connecting = tokio::spawn({
+        let socket = socket.clone();
+        async move { socket.connect().await }
+    });
+
+    let request = within("the session request", async {
+        endpoint.accept().await.await.expect("a session request")
+    })
+    .await;
+    assert_eq!(request.path(), "/socket.io/");
+    let conn = request.accept().await.expect("accepted");
+    let (mut send, mut recv) = within("the stream", conn.accept_bi())
+        .await
+        .expect("a stream");
+    assert_eq!(read(&mut recv, 2).await, b"\x010");
+    let open = br#"0{"sid":"abcdefghijklmnopqrst","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+    let mut frame = vec![u8::try_from(open.len()).expect("short")];
+    frame.extend_from_slice(open);
+    send.write_all(&frame).await.expect("write");
+    assert_eq!(read(&mut recv, 3).await, b"\x0240");
+    send.write_all(b"\x0d40{\"sid\":\"x\"}")
+        .await
+        .expect("write");
+    within("connect", connecting)
+        .await
+        .expect("the task")
+        .expect("connected");
+    socket.emit("hi", &()).expect("emit");
+    assert_eq!(read(&mut recv, 9).await, b"\x0842[\"hi\"]");
+    client.disconnect();
+}
