@@ -142,6 +142,21 @@ impl RustServer {
         )
     }
 
+    /// Starts a server that offers WebTransport but listens for it on
+    /// another UDP port than the one of the TCP port's number, where the
+    /// client looks: as if a firewall dropped the client's UDP.
+    pub(crate) fn start_webtransport_unreachable(identity: &Identity) -> RustServer {
+        let identity = Some(identity.clone());
+        Self::start_with(
+            0,
+            Options {
+                identity,
+                udp_elsewhere: true,
+                ..Options::default()
+            },
+        )
+    }
+
     /// Starts a server on any port that serves HTTPS and WSS (only) with
     /// this PEM certificate chain and key.
     pub(crate) fn start_tls(cert_pem: &str, key_pem: &str) -> RustServer {
@@ -165,7 +180,7 @@ impl RustServer {
                 .expect("a runtime");
             runtime.block_on(async move {
                 let (app, io) = app(options.recovery);
-                let (listener, wt) = bind(port, &io, options.identity).await;
+                let (listener, wt) = bind(port, &io, options.identity, options.udp_elsewhere).await;
                 let port = listener.local_addr().expect("address").port();
                 if let Some(wt) = wt {
                     tokio::spawn(wt.run());
@@ -228,6 +243,8 @@ struct Options {
     recovery: bool,
     /// WebTransport, with this certificate.
     identity: Option<Identity>,
+    /// WebTransport on any UDP port, not the TCP port's number.
+    udp_elsewhere: bool,
     /// HTTPS and WSS instead of HTTP and WS, with this PEM certificate
     /// chain and key.
     tls: Option<(Vec<u8>, Vec<u8>)>,
@@ -240,6 +257,7 @@ async fn bind(
     port: u16,
     io: &SocketIo,
     identity: Option<Identity>,
+    udp_elsewhere: bool,
 ) -> (tokio::net::TcpListener, Option<WebTransportServer>) {
     for _ in 0..20 {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -248,7 +266,10 @@ async fn bind(
         let Some(identity) = &identity else {
             return (listener, None);
         };
-        let addr = listener.local_addr().expect("address");
+        let mut addr = listener.local_addr().expect("address");
+        if udp_elsewhere {
+            addr.set_port(0);
+        }
         match io.serve_webtransport(WebTransportConfig::new(addr, identity.clone())) {
             Ok(wt) => return (listener, Some(wt)),
             Err(e) if port != 0 => panic!("cannot bind udp {addr}: {e}"),

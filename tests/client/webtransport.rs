@@ -203,6 +203,41 @@ async fn reconnects_after_the_server_closes_the_session() {
     client.disconnect();
 }
 
+/// The server offers WebTransport, but the client's UDP does not get
+/// through: the WebSocket probe, started 200 ms after the WebTransport one
+/// and not after it fails, takes over well before the upgrade could time
+/// out.
+#[tokio::test]
+async fn an_unreachable_webtransport_ends_on_websocket_without_waiting() {
+    let identity = identity();
+    let server = RustServer::start_webtransport_unreachable(&identity);
+    let upgrade_timeout = Duration::from_secs(5);
+    let client = client(&server, Transports::Upgrade, &identity)
+        .connect_timeout(upgrade_timeout)
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    let connected = probe.connected("/").await;
+    let (upgraded_at, upgraded) = probe
+        .wait_for("the upgrade", |s| match s {
+            Seen::Upgrade(t) => Some(*t),
+            _ => None,
+        })
+        .await;
+    assert_eq!(upgraded, Transport::WebSocket);
+    assert!(
+        upgraded_at - connected < upgrade_timeout / 2,
+        "upgraded {:?} after connecting",
+        upgraded_at - connected
+    );
+    assert_eq!(server_transport(&socket).await, "websocket");
+    client.disconnect();
+}
+
 /// The server goes away and comes back on the same ports with the same
 /// certificate: the client reconnects over WebTransport on its own.
 #[tokio::test]
