@@ -203,6 +203,30 @@ async fn reconnects_after_the_server_closes_the_session() {
     client.disconnect();
 }
 
+/// `UpgradeToWebSocket` leaves WebTransport out, though the server offers
+/// it and the client would trust its certificate.
+#[tokio::test]
+async fn upgrade_to_websocket_never_tries_webtransport() {
+    let identity = identity();
+    let server = RustServer::start_webtransport(0, &identity);
+    let client = client(&server, Transports::UpgradeToWebSocket, &identity)
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    within("connect", socket.connect()).await.expect("connect");
+    let upgraded = probe
+        .find("the upgrade", |s| match s {
+            Seen::Upgrade(t) => Some(*t),
+            _ => None,
+        })
+        .await;
+    assert_eq!(upgraded, Transport::WebSocket);
+    assert_eq!(server_transport(&socket).await, "websocket");
+    client.disconnect();
+}
+
 /// The server offers WebTransport, but the client's UDP does not get
 /// through: the WebSocket probe, started 200 ms after the WebTransport one
 /// and not after it fails, takes over well before the upgrade could time

@@ -31,6 +31,10 @@ pub enum Transports {
     /// beaten by WebSocket. If both fail, the session stays on polling.
     #[default]
     Upgrade,
+    /// Start with HTTP long-polling, then upgrade to WebSocket only
+    /// (`["polling", "websocket"]`): never WebTransport, even when the
+    /// server offers it.
+    UpgradeToWebSocket,
     /// HTTP long-polling only (`["polling"]`).
     PollingOnly,
     /// WebSocket only, without the polling handshake (`["websocket"]`).

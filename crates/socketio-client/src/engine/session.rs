@@ -150,7 +150,9 @@ impl Session {
                 let wt = webtransport::connect(config, None).await?;
                 Self::open_direct(config, Active::WebTransport(wt)).await
             }
-            Transports::PollingOnly | Transports::Upgrade => Self::open_polling(config).await,
+            Transports::PollingOnly | Transports::Upgrade | Transports::UpgradeToWebSocket => {
+                Self::open_polling(config).await
+            }
         }
     }
 
@@ -181,7 +183,9 @@ impl Session {
             .unwrap_or(usize::MAX);
         let polling = Polling::new(http, uri, config.headers.clone(), max_payload);
         let upgrade = match config.transports {
-            Transports::Upgrade => Upgrade::start(config, connector, &handshake),
+            Transports::Upgrade | Transports::UpgradeToWebSocket => {
+                Upgrade::start(config, connector, &handshake)
+            }
             _ => Upgrade::None,
         };
         trace::debug!(sid = %handshake.sid, "engine.io: session open over polling");

@@ -187,7 +187,7 @@ fn probes(config: &Config, connector: Connector, handshake: &Handshake) -> Vec<P
     let offered = |name: &str| handshake.upgrades.iter().any(|u| u == name);
     let mut probes = Vec::new();
     #[cfg(feature = "webtransport")]
-    if offered("webtransport") {
+    if offered("webtransport") && config.transports == crate::Transports::Upgrade {
         let (config, sid) = (config.clone(), handshake.sid.clone());
         probes.push(Probe::Connecting(
             Transport::WebTransport,
