@@ -13,7 +13,7 @@ use crate::{
 ///
 /// | option | default | JS client option |
 /// |---|---|---|
-/// | [`transports`](Self::transports) | polling, then upgrade to WebSocket | `transports`, `upgrade` |
+/// | [`transports`](Self::transports) | polling, then upgrade (to WebTransport, with its feature, or WebSocket) | `transports`, `upgrade` |
 /// | [`path`](Self::path) | `/socket.io/` | `path` |
 /// | [`query`](Self::query) | none | `query` |
 /// | [`header`](Self::header) | none | `extraHeaders` |
@@ -112,7 +112,8 @@ impl ClientBuilder {
         }
     }
 
-    /// The transports to use (default: polling, then upgrade to WebSocket).
+    /// The transports to use (default: polling, then upgrade to WebTransport or WebSocket;
+    /// see [`Transports::Upgrade`](crate::Transports::Upgrade)).
     ///
     /// ```
     /// # use socketio_client::{Client, Transports};
