@@ -21,6 +21,7 @@ use socketio_protocol::{
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wtransport::{
+    config::IpBindConfig,
     endpoint::{endpoint_side, ConnectOptions},
     tls::{
         client::{build_default_tls_config, ServerHashVerification},
@@ -62,22 +63,29 @@ fn tls_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, Error> {
 /// Opens a session and its stream, and sends the first packet: `0`, or
 /// `0{"sid":..}` for an upgrade of session `sid`.
 pub(crate) async fn connect(config: &Config, sid: Option<&str>) -> Result<Wt, Error> {
-    let quic = ClientConfig::builder()
-        .with_bind_default()
-        .with_custom_tls(tls_config(&config.tls)?)
-        // No idle timeout of ours: the server's (its ping interval plus
-        // its ping timeout) applies, and the heartbeat watches the session.
-        .max_idle_timeout(None)
-        .map_err(|e| Error::config(format!("WebTransport: {e}")))?
-        .build();
-    let endpoint = Endpoint::client(quic)
-        .map_err(|e| Error::transport("cannot open a UDP socket for WebTransport", e))?;
+    let tls = tls_config(&config.tls)?;
+    let quic = |bind| {
+        ClientConfig::builder()
+            .with_bind_config(bind)
+            .with_custom_tls(tls.clone())
+            // No idle timeout of ours: the server's (its ping interval plus
+            // its ping timeout) applies, and the heartbeat watches the session.
+            .max_idle_timeout(None)
+            .map(|builder| builder.build())
+            .map_err(|e| Error::config(format!("WebTransport: {e}")))
+    };
+    // Dual-stack IPv6 reaches both families; a host without IPv6 takes IPv4.
+    let endpoint = match Endpoint::client(quic(IpBindConfig::InAddrAnyDual)?) {
+        Ok(endpoint) => endpoint,
+        Err(_) => Endpoint::client(quic(IpBindConfig::InAddrAnyV4)?)
+            .map_err(|e| Error::transport("cannot open a UDP socket for WebTransport", e))?,
+    };
     let mut options = ConnectOptions::builder(config.endpoint.webtransport());
     for (name, value) in &config.headers {
         match value.to_str() {
             Ok(value) => options = options.add_header(name.as_str(), value),
             Err(_) => {
-                trace::debug!(header = %name, "webtransport: a header that is not text is left out")
+                trace::debug!(header = %name, "socket.io client: a header that is not text is left out of the WebTransport request")
             }
         }
     }
