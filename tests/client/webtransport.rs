@@ -310,8 +310,6 @@ async fn reconnects_over_webtransport_after_a_server_restart() {
 /// open request), then `02 34 30` (CONNECT to `/`), then the event.
 #[tokio::test]
 async fn a_direct_session_sends_the_official_clients_bytes() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     async fn read(recv: &mut wtransport::RecvStream, n: usize) -> Vec<u8> {
         let mut buf = vec![0; n];
         within("bytes", recv.read_exact(&mut buf))
