@@ -1,7 +1,7 @@
 //! Against the official Node server (`socket.io` 4.8.4, `tests/node/client_server.mjs`).
 
 use serde_json::json;
-use socketio_client::Transports;
+use socketio_client::{Transport, Transports};
 
 use crate::{
     harness::{builder, within},
@@ -16,37 +16,60 @@ async fn server() -> NodeServer {
 #[tokio::test]
 async fn connects_over_polling() {
     let server = server().await;
-    scenarios::connect_over(&server.url(), Transports::PollingOnly, true).await;
+    scenarios::connect_over(
+        builder(&server.url(), Transports::PollingOnly),
+        Transports::PollingOnly,
+        true,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn connects_over_websocket() {
     let server = server().await;
-    scenarios::connect_over(&server.url(), Transports::WebSocketOnly, true).await;
+    scenarios::connect_over(
+        builder(&server.url(), Transports::WebSocketOnly),
+        Transports::WebSocketOnly,
+        true,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn connects_over_polling_then_upgrades() {
     let server = server().await;
-    scenarios::connect_over(&server.url(), Transports::Upgrade, true).await;
+    scenarios::connect_over(
+        builder(&server.url(), Transports::Upgrade),
+        Transports::Upgrade,
+        true,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn events_and_acks_both_ways() {
     let server = server().await;
-    scenarios::events_and_acks(&server.url()).await;
+    scenarios::events_and_acks(builder(&server.url(), Transports::default())).await;
 }
 
 #[tokio::test]
 async fn binary_both_ways_over_polling() {
     let server = server().await;
-    scenarios::binary(&server.url(), Transports::PollingOnly).await;
+    scenarios::binary(
+        builder(&server.url(), Transports::PollingOnly),
+        Transport::Polling,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn binary_both_ways_over_websocket() {
     let server = server().await;
-    scenarios::binary(&server.url(), Transports::WebSocketOnly).await;
+    scenarios::binary(
+        builder(&server.url(), Transports::WebSocketOnly),
+        Transport::WebSocket,
+    )
+    .await;
 }
 
 #[tokio::test]

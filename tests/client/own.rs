@@ -6,7 +6,7 @@ use std::sync::{
 };
 
 use serde_json::json;
-use socketio_client::{Auth, Transports};
+use socketio_client::{Auth, Transport, Transports};
 
 use crate::{
     harness::{builder, Probe},
@@ -17,25 +17,40 @@ use crate::{
 #[tokio::test]
 async fn connects_over_polling() {
     let server = RustServer::start(0);
-    scenarios::connect_over(&server.url(), Transports::PollingOnly, false).await;
+    scenarios::connect_over(
+        builder(&server.url(), Transports::PollingOnly),
+        Transports::PollingOnly,
+        true,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn connects_over_websocket() {
     let server = RustServer::start(0);
-    scenarios::connect_over(&server.url(), Transports::WebSocketOnly, false).await;
+    scenarios::connect_over(
+        builder(&server.url(), Transports::WebSocketOnly),
+        Transports::WebSocketOnly,
+        true,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn connects_over_polling_then_upgrades() {
     let server = RustServer::start(0);
-    scenarios::connect_over(&server.url(), Transports::Upgrade, false).await;
+    scenarios::connect_over(
+        builder(&server.url(), Transports::Upgrade),
+        Transports::Upgrade,
+        true,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn events_and_acks_both_ways() {
     let server = RustServer::start(0);
-    scenarios::events_and_acks(&server.url()).await;
+    scenarios::events_and_acks(builder(&server.url(), Transports::default())).await;
 }
 
 /// Connection state recovery on our server, with our client.
@@ -48,13 +63,21 @@ async fn recovers_the_session_after_a_dropped_connection() {
 #[tokio::test]
 async fn binary_both_ways_over_polling() {
     let server = RustServer::start(0);
-    scenarios::binary(&server.url(), Transports::PollingOnly).await;
+    scenarios::binary(
+        builder(&server.url(), Transports::PollingOnly),
+        Transport::Polling,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn binary_both_ways_over_websocket() {
     let server = RustServer::start(0);
-    scenarios::binary(&server.url(), Transports::WebSocketOnly).await;
+    scenarios::binary(
+        builder(&server.url(), Transports::WebSocketOnly),
+        Transport::WebSocket,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use socketio_client::{
     extract::{AckSender, Data},
-    Binary, DisconnectReason, Transport, Transports,
+    Binary, ClientBuilder, DisconnectReason, Transport, Transports,
 };
 use tokio::sync::mpsc;
 
@@ -15,7 +15,7 @@ use crate::harness::{builder, wait_until, within, Probe, Seen};
 
 const ACK_WAIT: Duration = Duration::from_secs(5);
 
-/// Connects over `transports` with a query, a header and an auth payload,
+/// Connects with a client from `builder` over `transports` with a query, a header and an auth payload,
 /// all of which the server must see; exchanges an event on the final
 /// transport; stays connected across several heartbeats (the server pings
 /// every 300 ms and waits 200 ms for the answer); then disconnects.
@@ -23,12 +23,13 @@ const ACK_WAIT: Duration = Duration::from_secs(5);
 /// `server_reports_transport`: the server answers `transport` with its
 /// own view of the transport.
 pub(crate) async fn connect_over(
-    url: &str,
+    builder: ClientBuilder,
     transports: Transports,
     server_reports_transport: bool,
 ) {
     let auth = json!({"token": "good", "n": 1});
-    let client = builder(url, transports)
+    let client = builder
+        .transports(transports)
         .query("x", "42")
         .header("x-test", "hello")
         .auth(auth.clone())
@@ -104,9 +105,9 @@ pub(crate) async fn connect_over(
     wait_until("the connection to close", || client.transport().is_none()).await;
 }
 
-/// Events and acknowledgements both ways.
-pub(crate) async fn events_and_acks(url: &str) {
-    let client = builder(url, Transports::default()).build().expect("client");
+/// Events and acknowledgements both ways, with a client from `builder`.
+pub(crate) async fn events_and_acks(builder: ClientBuilder) {
+    let client = builder.build().expect("client");
     let socket = client.socket("/");
     let mut probe = Probe::new();
     probe.watch_socket(&socket);
@@ -172,8 +173,10 @@ pub(crate) async fn events_and_acks(url: &str) {
 
 /// Binary arguments both ways, in events and acknowledgements: as
 /// base64 in polling payloads, or as binary WebSocket messages.
-pub(crate) async fn binary(url: &str, transports: Transports) {
-    let client = builder(url, transports).build().expect("client");
+///
+/// The client from `builder` must end on transport `expected`.
+pub(crate) async fn binary(builder: ClientBuilder, expected: Transport) {
+    let client = builder.build().expect("client");
     let socket = client.socket("/");
     let (tx, mut rx) = mpsc::unbounded_channel();
     socket.on(
@@ -200,10 +203,6 @@ pub(crate) async fn binary(url: &str, transports: Transports) {
         assert_eq!(name, "file.bin");
         assert_eq!(back.0, data);
     }
-    let expected = match transports {
-        Transports::PollingOnly => Transport::Polling,
-        _ => Transport::WebSocket,
-    };
     assert_eq!(client.transport(), Some(expected));
     client.disconnect();
 }

@@ -12,9 +12,11 @@ use std::{
     time::Duration,
 };
 
+use axum_server::tls_rustls::RustlsConfig;
 use serde_json::{json, Value};
 use socketio_axum::{
     extract::{AckSender, Data, Handshake, RawArgs},
+    webtransport::{Identity, WebTransportConfig, WebTransportServer},
     Binary, ConnectError, ConnectionStateRecovery, SocketIo, SocketIoConfig, SocketRef, Spread,
 };
 use tokio::{
@@ -110,16 +112,65 @@ impl Server for RustServer {
 impl RustServer {
     /// Starts a server on `port` (0 for any).
     pub(crate) fn start(port: u16) -> RustServer {
-        Self::start_with(port, false)
+        Self::start_with(port, Options::default())
     }
 
     /// Starts a server with connection state recovery on (a 10 s window,
     /// as `client_server.mjs` with `"recovery": true`).
     pub(crate) fn start_with_recovery() -> RustServer {
-        Self::start_with(0, true)
+        let recovery = true;
+        Self::start_with(
+            0,
+            Options {
+                recovery,
+                ..Options::default()
+            },
+        )
     }
 
-    fn start_with(port: u16, recovery: bool) -> RustServer {
+    /// Starts a server on `port` (0 for any) that also serves WebTransport
+    /// with `identity`, on the UDP port of the same number (where the
+    /// client looks for it).
+    pub(crate) fn start_webtransport(port: u16, identity: &Identity) -> RustServer {
+        let identity = Some(identity.clone());
+        Self::start_with(
+            port,
+            Options {
+                identity,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Starts a server that offers WebTransport but listens for it on
+    /// another UDP port than the one of the TCP port's number, where the
+    /// client looks: as if a firewall dropped the client's UDP.
+    pub(crate) fn start_webtransport_unreachable(identity: &Identity) -> RustServer {
+        let identity = Some(identity.clone());
+        Self::start_with(
+            0,
+            Options {
+                identity,
+                udp_elsewhere: true,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Starts a server on any port that serves HTTPS and WSS (only) with
+    /// this PEM certificate chain and key.
+    pub(crate) fn start_tls(cert_pem: &str, key_pem: &str) -> RustServer {
+        let tls = Some((cert_pem.as_bytes().to_vec(), key_pem.as_bytes().to_vec()));
+        Self::start_with(
+            0,
+            Options {
+                tls,
+                ..Options::default()
+            },
+        )
+    }
+
+    fn start_with(port: u16, options: Options) -> RustServer {
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -128,14 +179,33 @@ impl RustServer {
                 .build()
                 .expect("a runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot bind port {port}: {e}"));
+                let (app, io) = app(options.recovery);
+                let (listener, wt) = bind(port, &io, options.identity, options.udp_elsewhere).await;
                 let port = listener.local_addr().expect("address").port();
-                let _ = bound_tx.send(port);
-                tokio::select! {
-                    _ = axum::serve(listener, app(recovery)) => {}
-                    _ = stopped => {}
+                if let Some(wt) = wt {
+                    tokio::spawn(wt.run());
+                }
+                match options.tls {
+                    None => {
+                        let _ = bound_tx.send(port);
+                        tokio::select! {
+                            _ = axum::serve(listener, app) => {}
+                            _ = stopped => {}
+                        }
+                    }
+                    Some((cert, key)) => {
+                        let config = RustlsConfig::from_pem(cert, key)
+                            .await
+                            .expect("a TLS configuration");
+                        let listener = listener.into_std().expect("a std listener");
+                        let server =
+                            axum_server::from_tcp_rustls(listener, config).expect("TLS server");
+                        let _ = bound_tx.send(port);
+                        tokio::select! {
+                            _ = server.serve(app.into_make_service()) => {}
+                            _ = stopped => {}
+                        }
+                    }
                 }
             });
             // Dropping the runtime drops every connection task with it.
@@ -164,6 +234,49 @@ impl RustServer {
             let _ = thread.join();
         }
     }
+}
+
+/// How a [`RustServer`] serves.
+#[derive(Default)]
+struct Options {
+    /// Connection state recovery.
+    recovery: bool,
+    /// WebTransport, with this certificate.
+    identity: Option<Identity>,
+    /// WebTransport on any UDP port, not the TCP port's number.
+    udp_elsewhere: bool,
+    /// HTTPS and WSS instead of HTTP and WS, with this PEM certificate
+    /// chain and key.
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Binds TCP `port` and, with an identity, the UDP port of the same
+/// number for WebTransport. For port 0, a port whose UDP twin is taken is
+/// given back and another one tried.
+async fn bind(
+    port: u16,
+    io: &SocketIo,
+    identity: Option<Identity>,
+    udp_elsewhere: bool,
+) -> (tokio::net::TcpListener, Option<WebTransportServer>) {
+    for _ in 0..20 {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("cannot bind port {port}: {e}"));
+        let Some(identity) = &identity else {
+            return (listener, None);
+        };
+        let mut addr = listener.local_addr().expect("address");
+        if udp_elsewhere {
+            addr.set_port(0);
+        }
+        match io.serve_webtransport(WebTransportConfig::new(addr, identity.clone())) {
+            Ok(wt) => return (listener, Some(wt)),
+            Err(e) if port != 0 => panic!("cannot bind udp {addr}: {e}"),
+            Err(_) => continue,
+        }
+    }
+    panic!("no port free on both TCP and UDP")
 }
 
 impl Drop for RustServer {
@@ -200,8 +313,9 @@ fn welcome(socket: &SocketRef, auth: &Value, handshake: &Handshake) {
     );
 }
 
-/// The app: the same namespaces and events as `client_server.mjs`.
-fn app(recovery: bool) -> axum::Router {
+/// The app: the same namespaces and events as `client_server.mjs`, and
+/// the `SocketIo` that serves them.
+fn app(recovery: bool) -> (axum::Router, SocketIo) {
     let mut config = SocketIoConfig::builder()
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200));
@@ -256,7 +370,7 @@ fn app(recovery: bool) -> axum::Router {
         )
     });
 
-    axum::Router::new().layer(layer)
+    (axum::Router::new().layer(layer), io)
 }
 
 fn register_main(socket: &SocketRef, log: Arc<Mutex<Vec<Value>>>) {
@@ -292,6 +406,13 @@ fn register_main(socket: &SocketRef, log: Arc<Mutex<Vec<Value>>>) {
         },
     );
     socket.on("never", || async {});
+    // The transport as the server sees it.
+    socket.on(
+        "transport",
+        |socket: SocketRef, ack: AckSender| async move {
+            let _ = ack.send(socket.conn().transport().as_str());
+        },
+    );
     socket.on("slow", |Data(x): Data<Value>, ack: AckSender| async move {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;

@@ -13,7 +13,7 @@ use crate::{
 ///
 /// | option | default | JS client option |
 /// |---|---|---|
-/// | [`transports`](Self::transports) | polling, then upgrade to WebSocket | `transports`, `upgrade` |
+/// | [`transports`](Self::transports) | polling, then upgrade (to WebTransport, with its feature, or WebSocket) | `transports`, `upgrade` |
 /// | [`path`](Self::path) | `/socket.io/` | `path` |
 /// | [`query`](Self::query) | none | `query` |
 /// | [`header`](Self::header) | none | `extraHeaders` |
@@ -27,6 +27,9 @@ use crate::{
 /// | [`ack_timeout`](Self::ack_timeout) | none | `ackTimeout` |
 /// | [`max_buffered_packets`](Self::max_buffered_packets) | 1024 | (unbounded) |
 /// | [`buffer_overflow`](Self::buffer_overflow) | reject | (none) |
+/// | `add_root_certificate_pem`, `add_root_certificate_der` (feature `tls`) | none | `ca` (Node) |
+/// | `platform_roots` (feature `tls`) | on | (the platform's) |
+/// | `server_certificate_hashes` (feature `webtransport`) | none | `transportOptions.webtransport.serverCertificateHashes` |
 ///
 /// ```
 /// use std::time::Duration;
@@ -55,7 +58,9 @@ pub struct ClientBuilder {
     path: String,
     query: Vec<(String, String)>,
     headers: HeaderMap,
-    error: Option<Error>,
+    pub(crate) error: Option<Error>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: crate::tls::TlsSettings,
     transports: Transports,
     auth: Auth,
     reconnection: bool,
@@ -89,6 +94,8 @@ impl ClientBuilder {
             query: Vec::new(),
             headers: HeaderMap::new(),
             error: None,
+            #[cfg(feature = "tls")]
+            tls: crate::tls::TlsSettings::default(),
             transports: Transports::default(),
             auth: Auth::none(),
             reconnection: true,
@@ -105,7 +112,8 @@ impl ClientBuilder {
         }
     }
 
-    /// The transports to use (default: polling, then upgrade to WebSocket).
+    /// The transports to use (default: polling, then upgrade to WebTransport or WebSocket;
+    /// see [`Transports::Upgrade`](crate::Transports::Upgrade)).
     ///
     /// ```
     /// # use socketio_client::{Client, Transports};
@@ -326,13 +334,14 @@ impl ClientBuilder {
 
     /// The client. Nothing is opened until a socket connects.
     ///
-    /// Fails if the URL is not `http://` or `ws://` with a host and no path,
-    /// or if a header was invalid.
+    /// Fails if the URL is not `http://` or `ws://` (or, with feature
+    /// `tls`, `https://` or `wss://`) with a host and no path, or if a
+    /// header or a certificate was invalid.
     ///
     /// ```
     /// # use socketio_client::Client;
     /// assert!(Client::builder("ws://127.0.0.1:3000").build().is_ok());
-    /// assert!(Client::builder("https://example.com").build().unwrap_err().is_config());
+    /// assert!(Client::builder("ftp://example.com").build().unwrap_err().is_config());
     /// ```
     pub fn build(self) -> Result<Client, Error> {
         if let Some(e) = self.error {
@@ -355,6 +364,8 @@ impl ClientBuilder {
             buffer_overflow: self.buffer_overflow,
             decode_limits: self.decode_limits,
             parser: self.parser,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         };
         Ok(Client::new(config))
     }
@@ -371,10 +382,10 @@ mod tests {
             .build()
             .unwrap_err()
             .is_config());
-        assert!(Client::builder("https://h")
-            .build()
-            .unwrap_err()
-            .is_config());
+        assert_eq!(
+            Client::builder("https://h").build().is_ok(),
+            cfg!(feature = "tls")
+        );
         assert!(Client::builder("http://h:1").build().is_ok());
     }
 }

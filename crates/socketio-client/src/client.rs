@@ -50,6 +50,7 @@ impl Shared {
             None => 0,
             Some(Transport::Polling) => 1,
             Some(Transport::WebSocket) => 2,
+            Some(Transport::WebTransport) => 3,
         };
         self.transport.store(n, Ordering::Release);
     }
@@ -58,6 +59,7 @@ impl Shared {
         match self.transport.load(Ordering::Acquire) {
             1 => Some(Transport::Polling),
             2 => Some(Transport::WebSocket),
+            3 => Some(Transport::WebTransport),
             _ => None,
         }
     }

@@ -19,14 +19,30 @@ use crate::{engine::Endpoint, handler::BoxFuture, Error};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Transports {
-    /// Start with HTTP long-polling, then upgrade to WebSocket if the server
-    /// offers it: the JS client's default (`["polling", "websocket"]`).
+    /// Start with HTTP long-polling, then upgrade to the best transport
+    /// the server offers: the JS client's default (`["polling",
+    /// "websocket", "webtransport"]`).
+    ///
+    /// With feature `webtransport`, when the server offers WebTransport,
+    /// the client tries it first and WebSocket 200 ms later, both at once,
+    /// as the JS client does: the first to answer the probe wins, so a
+    /// WebTransport that fails (a blocked UDP port, a certificate that
+    /// does not match) ends on WebSocket, and one that answers is not
+    /// beaten by WebSocket. If both fail, the session stays on polling.
     #[default]
     Upgrade,
+    /// Start with HTTP long-polling, then upgrade to WebSocket only
+    /// (`["polling", "websocket"]`): never WebTransport, even when the
+    /// server offers it.
+    UpgradeToWebSocket,
     /// HTTP long-polling only (`["polling"]`).
     PollingOnly,
     /// WebSocket only, without the polling handshake (`["websocket"]`).
     WebSocketOnly,
+    /// WebTransport only, without the polling handshake
+    /// (`["webtransport"]`; feature `webtransport`).
+    #[cfg(feature = "webtransport")]
+    WebTransportOnly,
 }
 
 /// The transport a connection uses now; see [`Client::transport`](crate::Client::transport).
@@ -36,11 +52,14 @@ pub enum Transports {
 /// assert_eq!(Transport::WebSocket.as_str(), "websocket");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Transport {
     /// HTTP long-polling.
     Polling,
     /// WebSocket.
     WebSocket,
+    /// WebTransport (feature `webtransport`).
+    WebTransport,
 }
 
 impl Transport {
@@ -53,6 +72,7 @@ impl Transport {
         match self {
             Transport::Polling => "polling",
             Transport::WebSocket => "websocket",
+            Transport::WebTransport => "webtransport",
         }
     }
 }
@@ -213,4 +233,6 @@ pub(crate) struct Config {
     pub(crate) buffer_overflow: BufferOverflow,
     pub(crate) decode_limits: DecodeLimits,
     pub(crate) parser: Parser,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: crate::tls::TlsSettings,
 }

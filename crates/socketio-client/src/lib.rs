@@ -1,11 +1,12 @@
 //! A Socket.IO v5 client for tokio, sharing its codecs with the
 //! `socketio-axum` server (`socketio-protocol`).
 //!
-//! It speaks Engine.IO v4 over HTTP long-polling and WebSocket (polling
-//! first, then upgrade, like the JS client), multiplexes namespaces on one
-//! connection, answers the server's heartbeat, reconnects with the JS
-//! client's back-off, buffers what is emitted while disconnected, and
-//! resumes sessions on servers with connection state recovery.
+//! It speaks Engine.IO v4 over HTTP long-polling, WebSocket and
+//! WebTransport (polling first, then upgrade, like the JS client),
+//! multiplexes namespaces on one connection, answers the server's
+//! heartbeat, reconnects with the JS client's back-off, buffers what is
+//! emitted while disconnected, and resumes sessions on servers with
+//! connection state recovery.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -41,6 +42,18 @@
 //! - [`extract`]: handler arguments ([`Data`](extract::Data),
 //!   [`AckSender`], ...); [`handler`]: what a handler may be.
 //!
+//! Cargo features:
+//!
+//! - `tls`: `https://` and `wss://` URLs (rustls on ring), the platform's
+//!   root certificates and custom ones
+//!   (`ClientBuilder::add_root_certificate_pem`, `platform_roots`).
+//! - `webtransport` (turns `tls` on): the WebTransport transport over
+//!   HTTP/3 (`Transports::WebTransportOnly`, or by upgrade from polling,
+//!   tried before WebSocket when the server offers it), with pinned
+//!   certificate hashes for development
+//!   (`ClientBuilder::server_certificate_hashes`).
+//! - `msgpack`: the msgpack parser (`Parser::Msgpack`).
+//!
 //! The repository's `docs/client.md` covers the options, the defaults and
 //! how they compare with the JS client's.
 
@@ -56,6 +69,8 @@ pub mod extract;
 pub mod handler;
 mod reason;
 mod socket;
+#[cfg(feature = "tls")]
+mod tls;
 mod trace;
 
 pub use ack::{AckFuture, AckSender};

@@ -204,12 +204,12 @@ impl Driver {
             Phase::Open(session) => {
                 match session.poll_next(cx) {
                     Poll::Ready(SessionEvent::Packet(packet)) => self.on_engine_packet(packet),
-                    Poll::Ready(SessionEvent::Upgraded) => {
+                    Poll::Ready(SessionEvent::Upgraded(transport)) => {
                         // Set first, so that the callback sees it in `transport()`.
-                        self.shared.set_transport(Some(Transport::WebSocket));
-                        trace::debug!("socket.io client: upgraded to websocket");
+                        self.shared.set_transport(Some(transport));
+                        trace::debug!(transport = transport.as_str(), "socket.io client: upgraded");
                         if let Some(f) = &self.manager.upgrade {
-                            guarded("upgrade", || f(Transport::WebSocket));
+                            guarded("upgrade", || f(transport));
                         }
                     }
                     Poll::Ready(SessionEvent::Closed(closed)) => self.on_closed(closed),

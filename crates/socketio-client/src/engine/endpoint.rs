@@ -7,9 +7,12 @@ use http::Uri;
 
 use crate::Error;
 
-/// The URLs of one server, for polling (`http://`) and WebSocket (`ws://`).
+/// The URLs of one server, for polling (`http://` or `https://`),
+/// WebSocket (`ws://` or `wss://`) and WebTransport (always `https://`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
+    /// Whether polling and WebSocket go over TLS.
+    pub(crate) secure: bool,
     authority: String,
     path: String,
     /// Percent-encoded `key=value&` pairs, each followed by `&`.
@@ -17,25 +20,27 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    /// Reads a server URL (`http://host:port` or `ws://host:port`, with an
-    /// optional query); `path` is the Engine.IO path, such as `/socket.io/`.
+    /// Reads a server URL (`http://host:port`, `ws://host:port`, or with
+    /// feature `tls` `https://` and `wss://`, with an optional query);
+    /// `path` is the Engine.IO path, such as `/socket.io/`.
     pub(crate) fn new(url: &str, path: &str, query: &[(String, String)]) -> Result<Self, Error> {
         let uri: Uri = url
             .parse()
             .map_err(|_| Error::config(format!("{url:?} is not a URL")))?;
-        match uri.scheme_str() {
-            Some("http" | "ws") => {}
+        let secure = match uri.scheme_str() {
+            Some("http" | "ws") => false,
+            Some("https" | "wss") if cfg!(feature = "tls") => true,
             Some("https" | "wss") => {
                 return Err(Error::config(
-                    "TLS (https://, wss://) is not supported: use http:// or ws://",
+                    "TLS (https://, wss://) needs the `tls` feature of socketio-client",
                 ))
             }
             _ => {
                 return Err(Error::config(format!(
-                    "{url:?} must start with http:// or ws://"
+                    "{url:?} must start with http://, https://, ws:// or wss://"
                 )))
             }
-        }
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| Error::config(format!("{url:?} has no host")))?
@@ -59,6 +64,7 @@ impl Endpoint {
             pairs.push('&');
         }
         Ok(Endpoint {
+            secure,
             authority,
             path: normalize_path(path),
             query: pairs,
@@ -67,12 +73,22 @@ impl Endpoint {
 
     /// The URL of a polling request, with the session id once there is one.
     pub(crate) fn polling(&self, sid: Option<&str>) -> String {
-        self.url("http", "polling", sid)
+        let scheme = if self.secure { "https" } else { "http" };
+        self.url(scheme, "polling", sid)
     }
 
     /// The URL of a WebSocket connection, with the session id for an upgrade.
     pub(crate) fn websocket(&self, sid: Option<&str>) -> String {
-        self.url("ws", "websocket", sid)
+        let scheme = if self.secure { "wss" } else { "ws" };
+        self.url(scheme, "websocket", sid)
+    }
+
+    /// The URL of a WebTransport session: HTTPS, to the host and port of
+    /// the server's URL, without a query (the official client's; the
+    /// session id of an upgrade goes in the first packet).
+    #[cfg(feature = "webtransport")]
+    pub(crate) fn webtransport(&self) -> String {
+        format!("https://{}{}", self.authority, self.path)
     }
 
     fn url(&self, scheme: &str, transport: &str, sid: Option<&str>) -> String {
@@ -132,16 +148,40 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "tls")]
+    #[test]
+    fn secure_urls() {
+        let e = Endpoint::new("https://example.com:8443", "socket.io", &[]).unwrap();
+        assert_eq!(
+            e.polling(None),
+            "https://example.com:8443/socket.io/?EIO=4&transport=polling"
+        );
+        assert_eq!(
+            e.websocket(Some("s")),
+            "wss://example.com:8443/socket.io/?EIO=4&transport=websocket&sid=s"
+        );
+        let e = Endpoint::new("wss://example.com", "/", &[]).unwrap();
+        assert_eq!(
+            e.polling(None),
+            "https://example.com/?EIO=4&transport=polling"
+        );
+    }
+
+    #[cfg(feature = "webtransport")]
+    #[test]
+    fn webtransport_url_has_no_query() {
+        let q = [("token".to_owned(), "t".to_owned())];
+        let e = Endpoint::new("http://127.0.0.1:3000?x=1", "socket.io", &q).unwrap();
+        assert_eq!(e.webtransport(), "https://127.0.0.1:3000/socket.io/");
+    }
+
     #[test]
     fn rejects_what_it_cannot_serve() {
-        for url in [
-            "https://h",
-            "wss://h",
-            "h:3000",
-            "not a url",
-            "ftp://h",
-            "http://h/chat",
-        ] {
+        #[cfg(not(feature = "tls"))]
+        for url in ["https://h", "wss://h"] {
+            assert!(Endpoint::new(url, "/", &[]).unwrap_err().is_config());
+        }
+        for url in ["h:3000", "not a url", "ftp://h", "http://h/chat"] {
             let e = Endpoint::new(url, "/socket.io/", &[]).unwrap_err();
             assert!(e.is_config(), "{url}: {e}");
         }

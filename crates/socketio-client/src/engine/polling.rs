@@ -8,15 +8,13 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::{
-    client::legacy::{connect::HttpConnector, Client},
-    rt::TokioExecutor,
-};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use socketio_protocol::engine::{encode_payload, encoded_payload_len, Frame};
 
+use super::net::Connector;
 use crate::{error::HttpStatus, handler::BoxFuture, Error};
 
-pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type HttpClient = Client<Connector, Full<Bytes>>;
 
 /// The largest polling response read: a server may batch many packets in
 /// one response, but not without bound.
@@ -24,9 +22,7 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A fresh HTTP client, so that a new session never reuses a connection
 /// of the server it replaces.
-pub(crate) fn http_client() -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
+pub(crate) fn http_client(connector: Connector) -> HttpClient {
     Client::builder(TokioExecutor::new()).build(connector)
 }
 

@@ -1,5 +1,5 @@
 //! One Engine.IO session: from the handshake to the close, over polling,
-//! WebSocket, or polling upgraded to WebSocket.
+//! WebSocket or WebTransport, or polling upgraded to one of the others.
 //!
 //! Everything is driven by [`Session::poll_next`], so that the connection
 //! task can wait on the session, its commands and its handlers at once
@@ -21,13 +21,17 @@ use socketio_protocol::{
 };
 use tokio::time::{sleep, Instant, Sleep};
 
+#[cfg(feature = "webtransport")]
+use super::webtransport::{self, Wt};
 use super::{
     handshake::Handshake,
+    net::Connector,
     polling::{self, Polling},
-    websocket::{self, Ws, WsStream},
+    upgrade::{Step, Upgrade},
+    websocket::{self, Ws},
 };
 use crate::{config::Config, trace, Transport, Transports};
-use crate::{handler::BoxFuture, DisconnectReason, Error};
+use crate::{DisconnectReason, Error};
 
 /// Why a session ended, and the error behind it if any.
 #[derive(Debug, Clone)]
@@ -56,25 +60,68 @@ impl Closed {
 pub(crate) enum SessionEvent {
     /// A message for the Socket.IO layer (`Message` or `Binary`).
     Packet(Packet),
-    /// The session now runs over WebSocket.
-    Upgraded,
+    /// The session now runs over this transport.
+    Upgraded(Transport),
     /// The session is over.
     Closed(Closed),
 }
 
-enum Active {
+/// The transport a session runs over (or probes, during an upgrade).
+pub(super) enum Active {
     Polling(Polling),
     WebSocket(Ws),
+    #[cfg(feature = "webtransport")]
+    WebTransport(Wt),
 }
 
-/// The upgrade from polling to WebSocket, step by step.
-enum Upgrade {
-    None,
-    Connecting(BoxFuture<Result<WsStream, Error>>),
-    /// `2probe` sent, waiting for `3probe`.
-    Probing(Ws),
-    /// Probe answered: polling finishes its requests before `5` is sent.
-    Pausing(Ws),
+impl Active {
+    pub(super) fn transport(&self) -> Transport {
+        match self {
+            Active::Polling(_) => Transport::Polling,
+            Active::WebSocket(_) => Transport::WebSocket,
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(_) => Transport::WebTransport,
+        }
+    }
+
+    pub(super) fn send(&mut self, frame: Frame) {
+        match self {
+            Active::Polling(p) => p.send(frame),
+            Active::WebSocket(ws) => ws.send(frame),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.send(frame),
+        }
+    }
+
+    /// Writes what is queued.
+    pub(super) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self {
+            Active::Polling(p) => p.poll_send(cx),
+            Active::WebSocket(ws) => ws.poll_write(cx),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.poll_write(cx),
+        }
+    }
+
+    /// The next packet of a transport that carries one at a time (all
+    /// but polling, whose bodies [`Session::poll_read`] reads).
+    pub(super) fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Result<Packet, Closed>> {
+        match self {
+            Active::Polling(_) => Poll::Pending,
+            Active::WebSocket(ws) => ws.poll_recv(cx),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.poll_recv(cx),
+        }
+    }
+
+    pub(super) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Active::Polling(p) => p.poll_send(cx).map(|_| ()),
+            Active::WebSocket(ws) => ws.poll_close(cx),
+            #[cfg(feature = "webtransport")]
+            Active::WebTransport(wt) => wt.poll_close(cx),
+        }
+    }
 }
 
 /// An open Engine.IO session.
@@ -89,16 +136,29 @@ pub(crate) struct Session {
 
 impl Session {
     /// Performs the handshake and, if polling may be upgraded, starts the
-    /// WebSocket probe alongside.
+    /// probes of the upgrades alongside.
     pub(crate) async fn open(config: &Config) -> Result<Session, Error> {
         match config.transports {
-            Transports::WebSocketOnly => Self::open_websocket(config).await,
-            Transports::PollingOnly | Transports::Upgrade => Self::open_polling(config).await,
+            Transports::WebSocketOnly => {
+                let connector = Connector::new(config)?;
+                let url = config.endpoint.websocket(None);
+                let stream = websocket::connect(connector, url, config.headers.clone()).await?;
+                Self::open_direct(config, Active::WebSocket(Ws::new(stream))).await
+            }
+            #[cfg(feature = "webtransport")]
+            Transports::WebTransportOnly => {
+                let wt = webtransport::connect(config, None).await?;
+                Self::open_direct(config, Active::WebTransport(wt)).await
+            }
+            Transports::PollingOnly | Transports::Upgrade | Transports::UpgradeToWebSocket => {
+                Self::open_polling(config).await
+            }
         }
     }
 
     async fn open_polling(config: &Config) -> Result<Session, Error> {
-        let http = polling::http_client();
+        let connector = Connector::new(config)?;
+        let http = polling::http_client(connector.clone());
         let body = polling::request(
             &http,
             http::Method::GET,
@@ -122,14 +182,11 @@ impl Session {
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(usize::MAX);
         let polling = Polling::new(http, uri, config.headers.clone(), max_payload);
-        let upgrade = match config.transports == Transports::Upgrade
-            && handshake.upgrades.iter().any(|u| u == "websocket")
-        {
-            true => Upgrade::Connecting(Box::pin(websocket::connect(
-                config.endpoint.websocket(Some(&handshake.sid)),
-                config.headers.clone(),
-            ))),
-            false => Upgrade::None,
+        let upgrade = match config.transports {
+            Transports::Upgrade | Transports::UpgradeToWebSocket => {
+                Upgrade::start(config, connector, &handshake)
+            }
+            _ => Upgrade::None,
         };
         trace::debug!(sid = %handshake.sid, "engine.io: session open over polling");
         Ok(Session::new(
@@ -141,22 +198,21 @@ impl Session {
         ))
     }
 
-    async fn open_websocket(config: &Config) -> Result<Session, Error> {
-        let stream =
-            websocket::connect(config.endpoint.websocket(None), config.headers.clone()).await?;
-        let mut ws = Ws::new(stream);
-        let handshake = match std::future::poll_fn(|cx| ws.poll_recv(cx)).await {
+    /// Reads the handshake on a transport opened without polling first.
+    async fn open_direct(config: &Config, mut active: Active) -> Result<Session, Error> {
+        let transport = active.transport().as_str();
+        let handshake = match std::future::poll_fn(|cx| active.poll_packet(cx)).await {
             Ok(Packet::Open(json)) => Handshake::parse(&json)?,
             Ok(_) => return Err(Error::protocol("the server did not open a session")),
             Err(closed) => {
                 return Err(closed
                     .error
-                    .unwrap_or_else(|| Error::protocol("the server closed the WebSocket")))
+                    .unwrap_or_else(|| Error::protocol("the server closed the transport")))
             }
         };
-        trace::debug!(sid = %handshake.sid, "engine.io: session open over websocket");
+        trace::debug!(sid = %handshake.sid, transport, "engine.io: session open");
         Ok(Session::new(
-            Active::WebSocket(ws),
+            active,
             Upgrade::None,
             VecDeque::new(),
             &handshake,
@@ -188,18 +244,12 @@ impl Session {
 
     /// The transport in use.
     pub(crate) fn transport(&self) -> Transport {
-        match self.transport {
-            Active::Polling(_) => Transport::Polling,
-            Active::WebSocket(_) => Transport::WebSocket,
-        }
+        self.transport.transport()
     }
 
     /// Queues a frame; [`poll_next`](Self::poll_next) writes it.
     pub(crate) fn send(&mut self, frame: Frame) {
-        match &mut self.transport {
-            Active::Polling(p) => p.send(frame),
-            Active::WebSocket(ws) => ws.send(frame),
-        }
+        self.transport.send(frame);
     }
 
     /// Reads, writes, answers pings and moves the upgrade on; returns the
@@ -234,19 +284,25 @@ impl Session {
 
             // Writes before the upgrade: the upgrade waits for the last
             // polling request, whose end the write step may be the one to see.
-            let written = match &mut self.transport {
-                Active::Polling(p) => p.poll_send(cx),
-                Active::WebSocket(ws) => ws.poll_write(cx),
-            };
-            if let Poll::Ready(Err(e)) = written {
+            if let Poll::Ready(Err(e)) = self.transport.poll_write(cx) {
                 return Poll::Ready(SessionEvent::Closed(Closed::with_error(
                     DisconnectReason::TransportError,
                     e,
                 )));
             }
 
-            match self.poll_upgrade(cx) {
-                Step::Upgraded => return Poll::Ready(SessionEvent::Upgraded),
+            let step = match &mut self.transport {
+                Active::Polling(polling) => {
+                    self.upgrade
+                        .poll(polling, self.upgrade_deadline.as_mut(), cx)
+                }
+                _ => Step::Idle,
+            };
+            match step {
+                Step::Upgraded(next) => {
+                    self.transport = *next;
+                    return Poll::Ready(SessionEvent::Upgraded(self.transport.transport()));
+                }
                 Step::Progress => continue,
                 Step::Idle => {}
             }
@@ -270,7 +326,7 @@ impl Session {
                 }
                 Poll::Pending => Poll::Pending,
             },
-            Active::WebSocket(ws) => match ws.poll_recv(cx) {
+            other => match other.poll_packet(cx) {
                 Poll::Ready(Ok(packet)) => {
                     self.inbox.push_back(packet);
                     Poll::Ready(Ok(()))
@@ -278,86 +334,6 @@ impl Session {
                 Poll::Ready(Err(closed)) => Poll::Ready(Err(closed)),
                 Poll::Pending => Poll::Pending,
             },
-        }
-    }
-
-    /// Moves the upgrade one step on. A failed upgrade leaves the session on
-    /// polling, as with the JS client.
-    fn poll_upgrade(&mut self, cx: &mut Context<'_>) -> Step {
-        let Active::Polling(polling) = &mut self.transport else {
-            return Step::Idle;
-        };
-        let timed_out = || {
-            trace::debug!("engine.io: upgrade timed out, staying on polling");
-        };
-        match std::mem::replace(&mut self.upgrade, Upgrade::None) {
-            Upgrade::None => Step::Idle,
-            Upgrade::Connecting(mut connecting) => match connecting.as_mut().poll(cx) {
-                Poll::Ready(Ok(stream)) => {
-                    trace::debug!("engine.io: websocket open, probing");
-                    let mut ws = Ws::new(stream);
-                    ws.send(Frame::from(&Packet::Ping(Str::from_static("probe"))));
-                    self.upgrade = Upgrade::Probing(ws);
-                    Step::Progress
-                }
-                Poll::Ready(Err(e)) => {
-                    trace::debug!(error = %e, "engine.io: upgrade failed, staying on polling");
-                    Step::Progress
-                }
-                Poll::Pending if self.upgrade_deadline.as_mut().poll(cx).is_ready() => {
-                    timed_out();
-                    Step::Progress
-                }
-                Poll::Pending => {
-                    self.upgrade = Upgrade::Connecting(connecting);
-                    Step::Idle
-                }
-            },
-            Upgrade::Probing(mut ws) => {
-                if let Poll::Ready(Err(e)) = ws.poll_write(cx) {
-                    trace::debug!(error = %e, "engine.io: probe failed, staying on polling");
-                    return Step::Progress;
-                }
-                match ws.poll_recv(cx) {
-                    Poll::Ready(Ok(Packet::Pong(data))) if &*data == "probe" => {
-                        trace::debug!("engine.io: probe answered, pausing polling");
-                        polling.paused = true;
-                        self.upgrade = Upgrade::Pausing(ws);
-                        Step::Progress
-                    }
-                    Poll::Ready(_) => {
-                        trace::debug!("engine.io: unexpected probe answer, staying on polling");
-                        Step::Progress
-                    }
-                    Poll::Pending if self.upgrade_deadline.as_mut().poll(cx).is_ready() => {
-                        timed_out();
-                        Step::Progress
-                    }
-                    Poll::Pending => {
-                        self.upgrade = Upgrade::Probing(ws);
-                        Step::Idle
-                    }
-                }
-            }
-            Upgrade::Pausing(mut ws) => {
-                if polling.is_idle() {
-                    // `5` first, then whatever polling had not sent yet, in order.
-                    ws.send(Frame::from(&Packet::Upgrade));
-                    for frame in polling.take_outbox() {
-                        ws.send(frame);
-                    }
-                    self.transport = Active::WebSocket(ws);
-                    trace::debug!("engine.io: upgraded to websocket");
-                    return Step::Upgraded;
-                }
-                if self.upgrade_deadline.as_mut().poll(cx).is_ready() {
-                    timed_out();
-                    polling.paused = false;
-                    return Step::Progress;
-                }
-                self.upgrade = Upgrade::Pausing(ws);
-                Step::Idle
-            }
         }
     }
 
@@ -373,17 +349,8 @@ impl Session {
 
     /// Sends what is queued and closes the transport.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match &mut self.transport {
-            Active::Polling(p) => p.poll_send(cx).map(|_| ()),
-            Active::WebSocket(ws) => ws.poll_close(cx),
-        }
+        self.transport.poll_close(cx)
     }
-}
-
-enum Step {
-    Idle,
-    Progress,
-    Upgraded,
 }
 
 fn parse_uri(url: &str) -> Result<Uri, Error> {

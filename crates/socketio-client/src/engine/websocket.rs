@@ -13,26 +13,37 @@ use socketio_protocol::{
     engine::{Frame, Packet},
     Str,
 };
-use tokio::net::TcpStream;
 use tokio_tungstenite::{
     tungstenite::{self, client::IntoClientRequest, error::ProtocolError, Message, Utf8Bytes},
-    MaybeTlsStream, WebSocketStream,
+    WebSocketStream,
 };
 
-use super::Closed;
+use super::{
+    net::{self, Connector},
+    Closed,
+};
 use crate::{error::HttpStatus, DisconnectReason, Error};
 
-pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type WsStream = WebSocketStream<net::Stream>;
 
-/// Opens a WebSocket to `url`, with the configured extra headers.
-pub(crate) async fn connect(url: String, headers: HeaderMap) -> Result<WsStream, Error> {
+/// Opens a WebSocket to `url` (`ws://` or `wss://`, as `connector` was
+/// made for), with the configured extra headers.
+pub(crate) async fn connect(
+    connector: Connector,
+    url: String,
+    headers: HeaderMap,
+) -> Result<WsStream, Error> {
     let mut request = url
         .into_client_request()
         .map_err(|e| Error::transport("invalid WebSocket URL", e))?;
     request
         .headers_mut()
         .extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let (stream, _response) = tokio_tungstenite::connect_async_with_config(request, None, true)
+    let stream = connector
+        .connect(request.uri())
+        .await
+        .map_err(|e| Error::transport("cannot open the WebSocket", e))?;
+    let (stream, _response) = tokio_tungstenite::client_async_with_config(request, stream, None)
         .await
         .map_err(open_error)?;
     Ok(stream)
