@@ -203,6 +203,9 @@ pub(crate) struct Measurement {
     /// Server name, in a suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) server: Option<String>,
+    /// The sockets' transport when not WebSocket (`webtransport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) transport: Option<String>,
     /// Repetition, in a suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) rep: Option<u32>,
