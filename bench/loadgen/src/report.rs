@@ -56,6 +56,9 @@ pub(crate) fn summary(m: &Measurement) -> String {
     if let Some(c) = &m.cluster {
         cluster_summary(&mut s, c);
     }
+    if let Some(drops) = m.server_udp_drops {
+        let _ = write!(s, "; server UDP drops {drops}");
+    }
     if m.errors > 0 {
         let _ = write!(s, "  {} errors", m.errors);
     }

@@ -24,7 +24,7 @@ use crate::{
     cli::{err, Args, Result},
     conn::{Conn, Dialer, Text, Transport},
     measure::{self, Counter, Latencies, Measurement, Phase},
-    redis,
+    procfs, redis,
     sio::{self, Ws},
 };
 
@@ -148,6 +148,15 @@ pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
             WEBTRANSPORT.join(", ")
         ));
     }
+    // The server's UDP drops over the whole run, warm-up and storms
+    // included: a dropped datagram costs a retransmission, which shows in
+    // the latency.
+    let udp = |p: &Params| {
+        p.pid
+            .filter(|_| p.transport == Transport::WebTransport)
+            .and_then(|pid| procfs::udp_drops(pid).ok())
+    };
+    let drops0 = udp(p);
     let mut m = match name {
         "echo" | "echo-rate" => echo::run(p).await?,
         "broadcast" | "broadcast-rate" => broadcast::run(p).await?,
@@ -161,6 +170,7 @@ pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
     if p.transport != Transport::WebSocket {
         m.transport = Some(p.transport.to_string());
     }
+    m.server_udp_drops = drops0.zip(udp(p)).map(|(a, b)| b.saturating_sub(a));
     Ok(m)
 }
 
