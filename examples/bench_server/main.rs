@@ -40,6 +40,16 @@
 //! then reaches the sockets of every server. The server listens once it is
 //! subscribed. Without `REDIS_URL`, nothing of this is built.
 //!
+//! For the WebTransport runs (`socketio-bench ... --transport webtransport`),
+//! `WEBTRANSPORT=1` also serves WebTransport on UDP `127.0.0.1:$PORT` (the
+//! TCP port's number, where the official client looks) with a fresh
+//! self-signed certificate (ECDSA P-256, valid 14 days). Its base64 SHA-256,
+//! which a client pins as a browser does with `serverCertificateHashes`, is
+//! served at `GET /webtransport-hash` (where the generator reads it) and
+//! printed as the first stdout line, `CERT_SHA256_B64=<hash>`, as
+//! examples/webtransport_conformance does. Without `WEBTRANSPORT`, no UDP
+//! port is bound and that route answers 404.
+//!
 //! Built with the package's `metrics` feature, it installs the Prometheus
 //! recorder before the server is built, so that every metric is recorded
 //! (docs/operations.md), and serves them at `GET /metrics`: the cost of
@@ -48,9 +58,11 @@
 //! ```text
 //! PORT=3000 cargo run --release --example bench_server
 //! PORT=3000 cargo run --release --example bench_server --features metrics
+//! PORT=3000 WEBTRANSPORT=1 cargo run --release --example bench_server
 //! ```
 
 use std::{
+    net::SocketAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -58,6 +70,7 @@ use std::{
 use axum::{routing::get, serve::ListenerExt, Extension, Json};
 use socketio_axum::{
     extract::{AckSender, Data, RawArgs},
+    webtransport::{Identity, WebTransportConfig},
     ConnectionStateRecovery, SocketIo, SocketIoConfig, SocketRef,
 };
 use socketio_redis::{RedisAdapter, RedisAdapterConfig};
@@ -181,6 +194,18 @@ async fn redis_adapter() -> std::io::Result<Option<RedisAdapter>> {
         .map_err(std::io::Error::other)
 }
 
+/// Serves WebTransport on UDP `addr` (the TCP listener's) with a fresh
+/// self-signed certificate; prints and returns its base64 SHA-256.
+fn serve_webtransport(io: &SocketIo, addr: SocketAddr) -> std::io::Result<String> {
+    let identity =
+        Identity::self_signed(["localhost", "127.0.0.1"]).map_err(std::io::Error::other)?;
+    let hash = identity.certificate_hash_base64();
+    let server = io.serve_webtransport(WebTransportConfig::new(addr, identity))?;
+    println!("CERT_SHA256_B64={hash}");
+    tokio::spawn(server.run());
+    Ok(hash)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut config = SocketIoConfig::builder();
@@ -246,21 +271,28 @@ async fn main() -> std::io::Result<()> {
     }
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let app = axum::Router::new().route("/stats", get(stats));
+    // TCP_NODELAY, as Node's HTTP server and the floor have: without it,
+    // Nagle's algorithm holds an answer until the client acknowledges the
+    // previous one, milliseconds at moderate load (docs/benchmarks.md).
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let addr = listener.local_addr()?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let mut app = axum::Router::new().route("/stats", get(stats));
+    if std::env::var("WEBTRANSPORT").is_ok_and(|v| v == "1") {
+        let hash = serve_webtransport(&io, addr)?;
+        app = app.route(
+            "/webtransport-hash",
+            get(move || std::future::ready(hash.clone())),
+        );
+    }
     #[cfg(feature = "metrics")]
     let app = app.route(
         "/metrics",
         get(move || std::future::ready(metrics.render())),
     );
     let app = app.layer(layer);
-    // TCP_NODELAY, as Node's HTTP server and the floor have: without it,
-    // Nagle's algorithm holds an answer until the client acknowledges the
-    // previous one, milliseconds at moderate load (docs/benchmarks.md).
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
-        .await?
-        .tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
     println!("socketio-axum listening on 127.0.0.1:{port}");
     axum::serve(listener, app).await
 }

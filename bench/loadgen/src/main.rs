@@ -1,7 +1,8 @@
 //! `socketio-bench`: the load generator of the Socket.IO benchmarks
 //! (`docs/benchmarks.md`). It speaks the wire protocol itself, Engine.IO v4
-//! and Socket.IO v5 over WebSocket (tokio-tungstenite) and over HTTP/1.1
-//! long-polling, so that every server is measured through the same client.
+//! and Socket.IO v5 over WebSocket (tokio-tungstenite), over HTTP/1.1
+//! long-polling and over WebTransport (wtransport's client), so that every
+//! server is measured through the same client.
 //!
 //! One scenario against a running server:
 //!
@@ -11,6 +12,7 @@
 //! socketio-bench broadcast --clients 1000 [--rate 50000]
 //! socketio-bench connect --conns 10000 --in-flight 64
 //! socketio-bench idle --conns 100000 --sources 8 --idle 30
+//! socketio-bench idle --transport webtransport --conns 1000 --idle 30
 //! socketio-bench cluster --addrs 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --clients 1000 [--rate 10000]
 //! socketio-bench polling --sessions 20
 //! socketio-bench soak --server target/release/examples/bench_server --duration 60s --ws 1000 --polling 100 --check
@@ -27,6 +29,7 @@
 
 mod cli;
 mod clock;
+mod conn;
 mod deflate;
 mod measure;
 mod polling;
@@ -38,6 +41,7 @@ mod sio;
 mod slow_consumer;
 mod soak;
 mod suite;
+mod wt;
 
 use std::process::ExitCode;
 
@@ -77,6 +81,11 @@ common options:
   --pids P,Q,R        cluster: their processes, in the same order, for CPU and RSS
   --redis-url URL     cluster: the servers' Redis, whose CPU is read too if its process is
                       visible here (redis://127.0.0.1:6379)
+  --transport T       echo, connect, idle: websocket (default) or webtransport, on the UDP port
+                      of --addr's number; the server's certificate is pinned by its hash
+  --cert-hash B64     webtransport: the certificate's base64 SHA-256 (default: read from the
+                      server's GET /webtransport-hash, which bench_server serves with WEBTRANSPORT=1)
+  --endpoints N       webtransport: client endpoints, one UDP socket each (one per 100 sessions)
 
 suite options:
   --server NAME=CMD   a server to start (repeatable; the first is ours, the others its peers);
@@ -98,6 +107,9 @@ suite options:
   --cluster-cpu CPUS  cpus of the cluster's next server (repeatable, in server order, cycled; all on
                       --server-cpu if absent)
   --redis-url URL     the cluster's Redis (redis://127.0.0.1:6379)
+  --server-transport NAME=T  measure server NAME over transport T (webtransport): started with
+                      WEBTRANSPORT=1, it runs echo, echo-rate, connect and idle, and skips the rest;
+                      --endpoints N its client endpoints (one per 100 sessions)
   --out FILE          raw results, one JSON object per line
 
 slow-consumer options:

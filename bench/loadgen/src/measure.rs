@@ -203,6 +203,9 @@ pub(crate) struct Measurement {
     /// Server name, in a suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) server: Option<String>,
+    /// The sockets' transport when not WebSocket (`webtransport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) transport: Option<String>,
     /// Repetition, in a suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) rep: Option<u32>,
@@ -228,6 +231,10 @@ pub(crate) struct Measurement {
     pub(crate) rss_kib_per_conn: Option<f64>,
     /// Operations that failed or timed out.
     pub(crate) errors: u64,
+    /// WebTransport: datagrams the kernel dropped on the server's UDP
+    /// socket over the run (its receive buffer full), each a retransmission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) server_udp_drops: Option<u64>,
     /// Idle connections: what the idle window after the storm saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) idle: Option<IdleWindow>,

@@ -68,6 +68,49 @@ pub(crate) fn max_open_files(pid: u32) -> io::Result<u64> {
     })
 }
 
+/// Datagrams the kernel dropped, for want of room in the receive buffer,
+/// on the process's UDP sockets since they were opened: the `drops`
+/// column of `/proc/<pid>/net/udp` and `udp6`, for the sockets among the
+/// process's descriptors.
+pub(crate) fn udp_drops(pid: u32) -> io::Result<u64> {
+    let mut inodes = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        // A descriptor closed meanwhile is no socket of the process.
+        let Ok(target) = std::fs::read_link(entry?.path()) else {
+            continue;
+        };
+        if let Some(inode) = target
+            .to_str()
+            .and_then(|t| t.strip_prefix("socket:["))
+            .and_then(|t| t.strip_suffix(']'))
+            .and_then(|t| t.parse::<u64>().ok())
+        {
+            inodes.push(inode);
+        }
+    }
+    let mut drops = 0;
+    for table in ["udp", "udp6"] {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) {
+            drops += parse_udp_drops(&text, &inodes);
+        }
+    }
+    Ok(drops)
+}
+
+/// The sum of the `drops` column over the rows of `inodes`.
+fn parse_udp_drops(table: &str, inodes: &[u64]) -> u64 {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+            let inode: u64 = fields.get(9)?.parse().ok()?;
+            let drops: u64 = fields.get(12)?.parse().ok()?;
+            inodes.contains(&inode).then_some(drops)
+        })
+        .sum()
+}
+
 fn parse_max_open_files(limits: &str) -> Option<u64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     let rest = line.strip_prefix("Max open files")?;
@@ -136,6 +179,16 @@ mod tests {
     }
 
     #[test]
+    fn udp_table() {
+        let table = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
+            \x20 1: 0100007F:0F1F 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 531\n\
+            \x20 2: 0100007F:0F20 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4343 2 0000000000000000 7\n";
+        assert_eq!(parse_udp_drops(table, &[4242]), 531);
+        assert_eq!(parse_udp_drops(table, &[4242, 4343]), 538);
+        assert_eq!(parse_udp_drops(table, &[1]), 0);
+    }
+
+    #[test]
     fn own_process() {
         let pid = std::process::id();
         assert!(cpu_seconds(pid).is_ok());
@@ -144,5 +197,6 @@ mod tests {
         assert!(rss_anon_kib(pid).is_ok_and(|kib| kib > 0));
         assert!(open_fds(pid).is_ok_and(|n| n > 0));
         assert!(max_open_files(pid).is_ok_and(|n| n > 0));
+        assert!(udp_drops(pid).is_ok());
     }
 }

@@ -7,9 +7,13 @@ use crate::measure::{ClusterWindow, Measurement};
 
 /// One line for a run.
 pub(crate) fn summary(m: &Measurement) -> String {
+    let name = match &m.transport {
+        Some(t) => format!("{} ({t})", m.scenario),
+        None => m.scenario.clone(),
+    };
     let mut s = format!(
         "{:<15} {:>10}/s over {:.1}s",
-        m.scenario,
+        name,
         number(m.throughput),
         m.seconds
     );
@@ -51,6 +55,9 @@ pub(crate) fn summary(m: &Measurement) -> String {
     }
     if let Some(c) = &m.cluster {
         cluster_summary(&mut s, c);
+    }
+    if let Some(drops) = m.server_udp_drops {
+        let _ = write!(s, "; server UDP drops {drops}");
     }
     if m.errors > 0 {
         let _ = write!(s, "  {} errors", m.errors);

@@ -7,6 +7,12 @@
 //! servers turns with each repetition and scenario, so that a slow spell
 //! of the machine does not always fall on the same one.
 //!
+//! A server may be measured over WebTransport (`--server-transport
+//! NAME=webtransport`): it is started with `WEBTRANSPORT=1`, its runs of
+//! echo, connect and idle open WebTransport sessions, and it skips the other
+//! scenarios. Two servers of the same command, one over each transport, put
+//! the two transports side by side in the table.
+//!
 //! The cluster scenarios start several instances of each server instead,
 //! on ports of their own, with `REDIS_URL` and a `REDIS_PREFIX` no other run
 //! uses (so that the servers of two runs never meet in Redis), each pinned
@@ -22,6 +28,7 @@ use std::{
 
 use crate::{
     cli::{err, Args, Result},
+    conn::Transport,
     measure::Measurement,
     redis,
     report::{self, Row},
@@ -63,6 +70,18 @@ struct Plan {
     cluster_rate: f64,
     cluster_cpus: Vec<String>,
     redis_url: String,
+    /// Servers measured over another transport than WebSocket.
+    transports: Vec<(String, Transport)>,
+}
+
+impl Plan {
+    /// The transport of `server`'s sockets.
+    fn transport_of(&self, server: &str) -> Transport {
+        self.transports
+            .iter()
+            .find(|(name, _)| name == server)
+            .map_or(Transport::WebSocket, |(_, t)| *t)
+    }
 }
 
 pub(crate) async fn run(mut args: Args) -> Result<()> {
@@ -86,25 +105,32 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
             let n = plan.servers.len();
             for j in 0..n {
                 let server = &plan.servers[(j + rep as usize + k) % n];
+                let transport = plan.transport_of(&server.name);
                 if plan
                     .skip
                     .iter()
                     .any(|(s, c)| *s == server.name && c == scenario)
+                    || (transport != Transport::WebSocket
+                        && !scenario::WEBTRANSPORT.contains(scenario))
                 {
                     continue;
                 }
                 port = free_port(port + 1);
-                let params = params_for(scenario, &plan, port);
+                let mut params = params_for(scenario, &plan, port);
+                params.transport = transport;
                 let label = format!(
                     "[{}/{}] {scenario:<14} {:<14}",
                     rep + 1,
                     plan.reps,
                     server.name
                 );
-                let env = match (*scenario, plan.idle_ping_interval) {
+                let mut env = match (*scenario, plan.idle_ping_interval) {
                     ("idle", Some(d)) => vec![("PING_INTERVAL_MS", d.as_millis().to_string())],
                     _ => Vec::new(),
                 };
+                if transport == Transport::WebTransport {
+                    env.push(("WEBTRANSPORT", "1".to_owned()));
+                }
                 let result = if scenario::is_cluster(scenario) {
                     run_cluster_once(server, &plan, scenario, params, &mut port).await
                 } else {
@@ -220,6 +246,20 @@ fn plan(args: &mut Args) -> Result<Plan> {
     let cluster_rate = args.get("--cluster-rate", 10_000.0)?;
     let cluster_cpus = args.values("--cluster-cpu")?;
     let redis_url = args.get("--redis-url", redis::DEFAULT_URL.to_owned())?;
+    let transports = args
+        .values("--server-transport")?
+        .into_iter()
+        .map(|s| {
+            let (name, transport) = s
+                .split_once('=')
+                .ok_or_else(|| err!("--server-transport NAME=TRANSPORT, got {s:?}"))?;
+            if !servers.iter().any(|server| server.name == name) {
+                return Err(err!("--server-transport {s}: no --server named {name}"));
+            }
+            Ok((name.to_string(), transport.parse()?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    base.endpoints = args.get("--endpoints", base.endpoints)?;
     let out = args
         .opt::<String>("--out")?
         .map(|path| {
@@ -247,6 +287,7 @@ fn plan(args: &mut Args) -> Result<Plan> {
         cluster_rate,
         cluster_cpus,
         redis_url,
+        transports,
     })
 }
 
@@ -742,6 +783,23 @@ mod tests {
         let rate = params_for("cluster-rate", &p, 4000);
         assert_eq!(rate.rate, Some(10_000.0));
         assert_eq!(rate.redis_url, "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn a_server_over_webtransport() {
+        let p = plan_of(&[
+            "--server",
+            "wt=x",
+            "--server",
+            "ws=x",
+            "--server-transport",
+            "wt=webtransport",
+        ])
+        .expect("a plan");
+        assert_eq!(p.transport_of("wt"), Transport::WebTransport);
+        assert_eq!(p.transport_of("ws"), Transport::WebSocket);
+        assert!(plan_of(&["--server", "a=x", "--server-transport", "b=webtransport"]).is_err());
+        assert!(plan_of(&["--server", "a=x", "--server-transport", "a=quic"]).is_err());
     }
 
     #[test]

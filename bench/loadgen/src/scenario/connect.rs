@@ -1,6 +1,7 @@
 //! Connect storm, then idle memory: `conns` sockets join the main namespace
-//! (WebSocket upgrade, Engine.IO open, Socket.IO connect), `in_flight`
-//! handshakes at a time, and stay connected and idle.
+//! (WebSocket upgrade, or WebTransport session and stream, then Engine.IO
+//! open and Socket.IO connect), `in_flight` handshakes at a time, and stay
+//! connected and idle.
 //!
 //! Throughput: connections per second over the storm; latency: each
 //! handshake's duration; server CPU per connection; and the server's RSS
@@ -10,9 +11,10 @@
 
 use std::time::Instant;
 
-use super::{connect_many, Params};
+use super::{dial_many, Params};
 use crate::{
     cli::{err, Result},
+    conn::Dialer,
     measure::{Latencies, Measurement, Window},
     procfs,
 };
@@ -25,20 +27,30 @@ const WARM_UP: usize = 100;
 /// baseline, not the increment, and a JIT (Node's) has seen the handshake
 /// path. The baseline of the storms of `connect` and `idle`.
 pub(crate) async fn warm_up(p: &Params) -> Result<Option<u64>> {
-    let warm = connect_many(p.addr, WARM_UP, p.in_flight, 1, &Latencies::new()).await;
-    drop(warm);
+    let dialer = Dialer::new(
+        p.transport,
+        p.addr,
+        WARM_UP,
+        1,
+        p.cert_hash.as_deref(),
+        p.endpoints,
+    )
+    .await?;
+    let warm = dial_many(&dialer, WARM_UP, p.in_flight, &Latencies::new()).await;
+    drop((warm, dialer));
     tokio::time::sleep(p.settle / 4).await;
     Ok(p.pid.map(procfs::rss_kib).transpose()?)
 }
 
 pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     let rss_before = warm_up(p).await?;
+    let dialer = p.dialer(p.conns).await?;
 
     let latencies = Latencies::new();
     let start = Instant::now();
     let server_cpu0 = p.pid.map(procfs::cpu_seconds).transpose()?;
     let own_cpu0 = procfs::cpu_seconds(std::process::id())?;
-    let (conns, failed) = connect_many(p.addr, p.conns, p.in_flight, p.sources, &latencies).await;
+    let (conns, failed) = dial_many(&dialer, p.conns, p.in_flight, &latencies).await;
     let server_cpu1 = p.pid.map(procfs::cpu_seconds).transpose()?;
     let own_cpu1 = procfs::cpu_seconds(std::process::id())?;
     let seconds = start.elapsed().as_secs_f64();

@@ -1,5 +1,6 @@
-//! Echo with acknowledgement over WebSocket: each connection emits `echo`
-//! asking for an ack; the server acks with the same argument.
+//! Echo with acknowledgement over WebSocket, or WebTransport with
+//! `--transport webtransport`: each connection emits `echo` asking for an
+//! ack; the server acks with the same argument.
 //!
 //! - Closed loop (no rate): each connection keeps `window` events awaiting
 //!   their ack, and sends the next when one comes back. Throughput is the
@@ -13,23 +14,22 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::{task::JoinSet, time::MissedTickBehavior};
-use tokio_tungstenite::tungstenite::Message;
 
-use super::{connect_all, EchoShared as Shared, Params};
+use super::{dial_all, EchoShared as Shared, Params};
 use crate::{
     cli::Result,
     clock,
+    conn::Conn,
     measure::Measurement,
-    sio::{self, Incoming, Ws},
+    sio::{self, Incoming},
 };
 
 /// How long a connection waits for any frame before it counts as failed.
 const SILENCE: Duration = Duration::from_secs(10);
 
 pub(crate) async fn run(p: &Params) -> Result<Measurement> {
-    let conns = connect_all(p, p.conns).await?;
+    let conns = dial_all(p, p.conns).await?;
     let shared = Shared::new(p);
     let mut tasks = JoinSet::new();
     let n = conns.len();
@@ -49,12 +49,12 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
 }
 
 impl Shared {
-    fn event(&self, id: u64) -> Message {
-        Message::text(sio::event_with_ack("echo", id, clock::now_ns(), &self.pad))
+    fn event(&self, id: u64) -> String {
+        sio::event_with_ack("echo", id, clock::now_ns(), &self.pad)
     }
 
     /// Handles a frame; true for an acknowledgement.
-    async fn on_frame(&self, ws: &mut Ws, text: &str) -> Result<bool> {
+    async fn on_frame(&self, ws: &mut Conn, text: &str) -> Result<bool> {
         match sio::classify(text) {
             Incoming::Ack(t) => {
                 if self.phase.measuring() {
@@ -66,7 +66,7 @@ impl Shared {
                 Ok(true)
             }
             Incoming::Ping => {
-                ws.send(sio::pong()).await?;
+                ws.pong().await?;
                 Ok(false)
             }
             _ => Ok(false),
@@ -74,7 +74,7 @@ impl Shared {
     }
 }
 
-async fn closed_loop(mut ws: Ws, window: usize, s: Shared) {
+async fn closed_loop(mut ws: Conn, window: usize, s: Shared) {
     if let Err(e) = closed_loop_inner(&mut ws, window, &s).await {
         s.errors.add(1);
         if !s.phase.stopped() {
@@ -83,25 +83,25 @@ async fn closed_loop(mut ws: Ws, window: usize, s: Shared) {
     }
 }
 
-async fn closed_loop_inner(ws: &mut Ws, window: usize, s: &Shared) -> Result<()> {
+async fn closed_loop_inner(ws: &mut Conn, window: usize, s: &Shared) -> Result<()> {
     let mut id = 0;
     for _ in 0..window {
         id += 1;
-        ws.send(s.event(id)).await?;
+        ws.send_text(s.event(id)).await?;
     }
     while !s.phase.stopped() {
-        let text = tokio::time::timeout(SILENCE, sio::next_text(ws))
+        let text = tokio::time::timeout(SILENCE, ws.next_text())
             .await
             .map_err(|_| crate::cli::err!("no answer for {SILENCE:?}"))??;
         if s.on_frame(ws, &text).await? && !s.phase.stopped() {
             id += 1;
-            ws.send(s.event(id)).await?;
+            ws.send_text(s.event(id)).await?;
         }
     }
     Ok(())
 }
 
-async fn open_loop(mut ws: Ws, period: Duration, offset: Duration, s: Shared) {
+async fn open_loop(mut ws: Conn, period: Duration, offset: Duration, s: Shared) {
     if let Err(e) = open_loop_inner(&mut ws, period, offset, &s).await {
         s.errors.add(1);
         if !s.phase.stopped() {
@@ -111,7 +111,7 @@ async fn open_loop(mut ws: Ws, period: Duration, offset: Duration, s: Shared) {
 }
 
 async fn open_loop_inner(
-    ws: &mut Ws,
+    ws: &mut Conn,
     period: Duration,
     offset: Duration,
     s: &Shared,
@@ -122,20 +122,13 @@ async fn open_loop_inner(
     let mut id = 0;
     while !s.phase.stopped() {
         tokio::select! {
-            frame = ws.next() => {
-                let text = match frame {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Close(_))) | None => {
-                        return Err(crate::cli::err!("connection closed"))
-                    }
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => return Err(e.into()),
-                };
+            text = ws.next_text() => {
+                let text = text?;
                 s.on_frame(ws, &text).await?;
             }
             _ = ticks.tick() => {
                 id += 1;
-                ws.send(s.event(id)).await?;
+                ws.send_text(s.event(id)).await?;
             }
         }
     }

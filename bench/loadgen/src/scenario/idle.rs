@@ -1,5 +1,6 @@
-//! Idle connections at scale (issue 19, scenario 2): a connect storm of
-//! `conns` sockets, then a measured idle window in which they stay open
+//! Idle connections at scale (issue 19, scenario 2), over WebSocket or,
+//! with `--transport webtransport`, WebTransport (issue 14): a connect storm
+//! of `conns` sockets, then a measured idle window in which they stay open
 //! and answer the server's Engine.IO pings, as a real client does, so that
 //! the heartbeats and their timers run.
 //!
@@ -22,15 +23,14 @@ use std::{
     time::Instant,
 };
 
-use futures_util::SinkExt;
 use tokio::task::JoinSet;
 
-use super::{connect_each, OnOpen, Params};
+use super::{dial_each, OnOpen, Params};
 use crate::{
     cli::{err, Result},
+    conn::{Conn, Transport},
     measure::{Counter, IdleWindow, Latencies, Measurement, Window},
-    procfs,
-    sio::{self, Ws},
+    procfs, sio,
 };
 
 /// Descriptors a process needs besides its connections (standard streams,
@@ -38,8 +38,13 @@ use crate::{
 const SPARE_FDS: u64 = 64;
 
 pub(crate) async fn run(p: &Params) -> Result<Measurement> {
-    check_fd_limits(p)?;
+    // A WebTransport session holds no descriptor: every session of a
+    // client endpoint, and every session of the server, share one UDP socket.
+    if p.transport == Transport::WebSocket {
+        check_fd_limits(p)?;
+    }
     let rss_before = super::connect::warm_up(p).await?;
+    let dialer = p.dialer(p.conns).await?;
 
     let tasks = Arc::new(Mutex::new(JoinSet::new()));
     let (pings, closed) = (Counter::default(), Counter::default());
@@ -61,7 +66,7 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     let start = Instant::now();
     let server_cpu0 = p.pid.map(procfs::cpu_seconds).transpose()?;
     let own_cpu0 = procfs::cpu_seconds(std::process::id())?;
-    let failed = connect_each(p.addr, p.conns, p.in_flight, p.sources, &latencies, on_open).await;
+    let failed = dial_each(&dialer, p.conns, p.in_flight, &latencies, on_open).await;
     let server_cpu1 = p.pid.map(procfs::cpu_seconds).transpose()?;
     let own_cpu1 = procfs::cpu_seconds(std::process::id())?;
     let seconds = start.elapsed().as_secs_f64();
@@ -132,12 +137,12 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
 /// Reads the socket until it closes, answering each Engine.IO ping with a
 /// pong; counts the pings, and the socket in `closed` if the server (or the
 /// network) ended it.
-async fn answer_pings(mut ws: Ws, pings: Counter, closed: Counter) {
+async fn answer_pings(mut ws: Conn, pings: Counter, closed: Counter) {
     loop {
-        match sio::next_text(&mut ws).await {
-            Ok(text) if text.as_str() == "2" => {
+        match ws.next_text().await {
+            Ok(text) if &*text == "2" => {
                 pings.add(1);
-                if ws.send(sio::pong()).await.is_err() {
+                if ws.pong().await.is_err() {
                     break;
                 }
             }

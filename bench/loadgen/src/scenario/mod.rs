@@ -8,6 +8,7 @@ mod idle;
 mod polling_echo;
 
 use std::{
+    future::Future,
     io::Write as _,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::{
@@ -18,12 +19,12 @@ use std::{
 };
 
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::{
     cli::{err, Args, Result},
+    conn::{Conn, Dialer, Text, Transport},
     measure::{self, Counter, Latencies, Measurement, Phase},
-    redis,
+    procfs, redis,
     sio::{self, Ws},
 };
 
@@ -62,6 +63,14 @@ pub(crate) struct Params {
     pub(crate) cluster: Vec<ClusterNode>,
     /// Cluster: the Redis the servers share, whose CPU is measured too.
     pub(crate) redis_url: String,
+    /// Echo, connect, idle: the transport of the sockets.
+    pub(crate) transport: Transport,
+    /// WebTransport: the server's certificate hash (base64); `None`: read
+    /// from its `GET /webtransport-hash`.
+    pub(crate) cert_hash: Option<String>,
+    /// WebTransport: client endpoints (UDP sockets); 0: one per 100
+    /// sessions.
+    pub(crate) endpoints: usize,
 }
 
 impl Default for Params {
@@ -83,9 +92,30 @@ impl Default for Params {
             idle: Duration::from_secs(30),
             cluster: Vec::new(),
             redis_url: redis::DEFAULT_URL.to_owned(),
+            transport: Transport::WebSocket,
+            cert_hash: None,
+            endpoints: 0,
         }
     }
 }
+
+impl Params {
+    /// What opens this run's `n` sockets over its transport.
+    pub(crate) async fn dialer(&self, n: usize) -> Result<Dialer> {
+        Dialer::new(
+            self.transport,
+            self.addr,
+            n,
+            self.sources,
+            self.cert_hash.as_deref(),
+            self.endpoints,
+        )
+        .await
+    }
+}
+
+/// The scenarios that run over WebTransport too.
+pub(crate) const WEBTRANSPORT: [&str; 4] = ["echo", "echo-rate", "connect", "idle"];
 
 /// The scenarios a suite runs, in order.
 pub(crate) const ALL: [&str; 6] = [
@@ -111,6 +141,22 @@ pub(crate) fn is_cluster(name: &str) -> bool {
 
 /// Runs the scenario `name`.
 pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
+    if p.transport != Transport::WebSocket && !WEBTRANSPORT.contains(&name) {
+        return Err(err!(
+            "{name} runs over WebSocket only; --transport {} is for {}",
+            p.transport,
+            WEBTRANSPORT.join(", ")
+        ));
+    }
+    // The server's UDP drops over the whole run, warm-up and storms
+    // included: a dropped datagram costs a retransmission, which shows in
+    // the latency.
+    let udp = |p: &Params| {
+        p.pid
+            .filter(|_| p.transport == Transport::WebTransport)
+            .and_then(|pid| procfs::udp_drops(pid).ok())
+    };
+    let drops0 = udp(p);
     let mut m = match name {
         "echo" | "echo-rate" => echo::run(p).await?,
         "broadcast" | "broadcast-rate" => broadcast::run(p).await?,
@@ -121,6 +167,10 @@ pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
         other => return Err(err!("unknown scenario {other:?}")),
     };
     m.scenario = name.to_string();
+    if p.transport != Transport::WebSocket {
+        m.transport = Some(p.transport.to_string());
+    }
+    m.server_udp_drops = drops0.zip(udp(p)).map(|(a, b)| b.saturating_sub(a));
     Ok(m)
 }
 
@@ -141,6 +191,9 @@ pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
     p.settle = args.secs("--settle", p.settle.as_secs_f64())?;
     p.idle = args.secs("--idle", p.idle.as_secs_f64())?;
     p.redis_url = args.get("--redis-url", p.redis_url)?;
+    p.transport = args.get("--transport", p.transport)?;
+    p.cert_hash = args.opt("--cert-hash")?;
+    p.endpoints = args.get("--endpoints", p.endpoints)?;
     if let Some(addrs) = args.opt::<String>("--addrs")? {
         let pids = match args.opt::<String>("--pids")? {
             None => Vec::new(),
@@ -205,9 +258,9 @@ pub(crate) fn source_of(i: usize, sources: usize) -> Option<IpAddr> {
 /// shared by all destinations once bound, and some are in TIME_WAIT.
 pub(crate) const PER_SOURCE: usize = 20_000;
 
-/// Opens `n` sockets of the main namespace, `in_flight` handshakes at a
-/// time, recording each handshake's duration; returns them in order of
-/// completion with the number of failures.
+/// Opens `n` WebSocket sockets of the main namespace, `in_flight`
+/// handshakes at a time, recording each handshake's duration; returns them
+/// in order of completion with the number of failures.
 async fn connect_many(
     addr: SocketAddr,
     n: usize,
@@ -215,40 +268,117 @@ async fn connect_many(
     sources: usize,
     latencies: &Latencies,
 ) -> (Vec<Ws>, u64) {
-    let done = Arc::new(Mutex::new(Vec::with_capacity(n)));
-    let sink = done.clone();
-    let on_open: OnOpen = Arc::new(move |ws, _open| {
-        sink.lock().unwrap_or_else(|e| e.into_inner()).push(ws);
-    });
-    let failed = connect_each(addr, n, in_flight, sources, latencies, on_open).await;
-    let conns = std::mem::take(&mut *done.lock().unwrap_or_else(|e| e.into_inner()));
-    (conns, failed)
-}
-
-/// What [`connect_each`] does with each socket once it has joined: the
-/// socket and the Engine.IO open packet the server sent it.
-type OnOpen = Arc<dyn Fn(Ws, Utf8Bytes) + Send + Sync>;
-
-/// Opens `n` sockets of the main namespace, `in_flight` handshakes at a
-/// time, recording each handshake's duration, and hands each one to
-/// `on_open` as soon as it has joined; returns the number of failures.
-async fn connect_each(
-    addr: SocketAddr,
-    n: usize,
-    in_flight: usize,
-    sources: usize,
-    latencies: &Latencies,
-    on_open: OnOpen,
-) -> u64 {
     let sources = if sources == 0 {
         n.div_ceil(PER_SOURCE)
     } else {
         sources
     };
+    let dial = move |i| sio::connect_open(addr, source_of(i, sources));
+    collect_each(n, in_flight, latencies, dial).await
+}
+
+/// Like [`connect_many`], but every connection must succeed.
+async fn connect_all(p: &Params, n: usize) -> Result<Vec<Ws>> {
+    let (conns, failed) = connect_many(p.addr, n, p.in_flight, p.sources, &Latencies::new()).await;
+    if failed > 0 {
+        return Err(err!("{failed} of {n} connections failed"));
+    }
+    Ok(conns)
+}
+
+/// Opens `n` sockets with `dialer`, `in_flight` handshakes at a time,
+/// recording each handshake's duration; returns them in order of
+/// completion with the number of failures.
+async fn dial_many(
+    dialer: &Dialer,
+    n: usize,
+    in_flight: usize,
+    latencies: &Latencies,
+) -> (Vec<Conn>, u64) {
+    let dialer = dialer.clone();
+    let dial = move |i| {
+        let dialer = dialer.clone();
+        async move { dialer.connect_open(i).await }
+    };
+    collect_each(n, in_flight, latencies, dial).await
+}
+
+/// Like [`dial_many`], but every socket must join.
+async fn dial_all(p: &Params, n: usize) -> Result<Vec<Conn>> {
+    let dialer = p.dialer(n).await?;
+    let (conns, failed) = dial_many(&dialer, n, p.in_flight, &Latencies::new()).await;
+    if failed > 0 {
+        return Err(err!("{failed} of {n} connections failed"));
+    }
+    Ok(conns)
+}
+
+/// What [`dial_each`] does with each socket once it has joined: the socket
+/// and the Engine.IO open packet the server sent it.
+type OnOpen = Arc<dyn Fn(Conn, Text) + Send + Sync>;
+
+/// Opens `n` sockets with `dialer`, `in_flight` handshakes at a time,
+/// recording each handshake's duration, and hands each one to `on_open` as
+/// soon as it has joined; returns the number of failures.
+async fn dial_each(
+    dialer: &Dialer,
+    n: usize,
+    in_flight: usize,
+    latencies: &Latencies,
+    on_open: OnOpen,
+) -> u64 {
+    let dialer = dialer.clone();
+    let dial = move |i| {
+        let dialer = dialer.clone();
+        async move { dialer.connect_open(i).await }
+    };
+    open_each(n, in_flight, latencies, dial, on_open).await
+}
+
+/// [`open_each`], keeping the sockets.
+async fn collect_each<C, O, F, Fut>(
+    n: usize,
+    in_flight: usize,
+    latencies: &Latencies,
+    dial: F,
+) -> (Vec<C>, u64)
+where
+    C: Send + 'static,
+    O: Send + 'static,
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(C, O)>> + Send + 'static,
+{
+    let done = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let sink = done.clone();
+    let on_open: Arc<dyn Fn(C, O) + Send + Sync> = Arc::new(move |conn, _open| {
+        sink.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+    });
+    let failed = open_each(n, in_flight, latencies, dial, on_open).await;
+    let conns = std::mem::take(&mut *done.lock().unwrap_or_else(|e| e.into_inner()));
+    (conns, failed)
+}
+
+/// Opens sockets `0..n` with `dial`, `in_flight` at a time, recording each
+/// handshake's duration, and hands each one to `on_open` as soon as it has
+/// joined; returns the number of failures.
+async fn open_each<C, O, F, Fut>(
+    n: usize,
+    in_flight: usize,
+    latencies: &Latencies,
+    dial: F,
+    on_open: Arc<dyn Fn(C, O) + Send + Sync>,
+) -> u64
+where
+    C: Send + 'static,
+    O: Send + 'static,
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(C, O)>> + Send + 'static,
+{
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = JoinSet::new();
     for _ in 0..in_flight.clamp(1, n.max(1)) {
         let (next, on_open, latencies) = (next.clone(), on_open.clone(), latencies.clone());
+        let dial = dial.clone();
         workers.spawn(async move {
             let mut failed = 0;
             loop {
@@ -257,10 +387,10 @@ async fn connect_each(
                     return failed;
                 }
                 let t0 = crate::clock::now_ns();
-                match sio::connect_open(addr, source_of(i, sources)).await {
-                    Ok((ws, open)) => {
+                match dial(i).await {
+                    Ok((conn, open)) => {
                         latencies.record_since(t0);
-                        on_open(ws, open);
+                        on_open(conn, open);
                     }
                     Err(e) => {
                         if failed == 0 {
@@ -277,15 +407,6 @@ async fn connect_each(
         failed += r.unwrap_or(0);
     }
     failed
-}
-
-/// Like [`connect_many`], but every connection must succeed.
-async fn connect_all(p: &Params, n: usize) -> Result<Vec<Ws>> {
-    let (conns, failed) = connect_many(p.addr, n, p.in_flight, p.sources, &Latencies::new()).await;
-    if failed > 0 {
-        return Err(err!("{failed} of {n} connections failed"));
-    }
-    Ok(conns)
 }
 
 /// Waits for the tasks still running after the window, briefly, then stops
