@@ -111,7 +111,8 @@ pub fn app(client: ClientBundle) -> (Router, SocketIo) {
 
 /// [`app`], with the hash of the WebTransport listener's certificate when
 /// one runs: the page then offers WebTransport to the client, with that
-/// hash (`GET /webtransport` gives it, base64; 404 without a listener).
+/// hash (`GET /webtransport` gives it, base64; 204 and no body without a
+/// listener).
 pub fn app_with(client: ClientBundle, webtransport_hash: Option<String>) -> (Router, SocketIo) {
     let config = SocketIoConfig::builder().serve_client(client).build();
     let (layer, io) = SocketIo::builder()
@@ -134,7 +135,7 @@ pub fn app_with(client: ClientBundle, webtransport_hash: Option<String>) -> (Rou
                 async move {
                     match hash {
                         Some(hash) => asset("text/plain", hash).into_response(),
-                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                        None => axum::http::StatusCode::NO_CONTENT.into_response(),
                     }
                 }
             }),

@@ -6,6 +6,7 @@
 //! Both implement the same namespaces and events; see the script's header.
 
 use std::{
+    net::SocketAddr,
     path::PathBuf,
     process::Stdio,
     sync::{Arc, Mutex},
@@ -25,6 +26,8 @@ use tokio::{
     sync::oneshot,
 };
 
+use socketio_axum_tests::relay_webtransport_to_tcp;
+
 use crate::harness::within;
 
 /// A server under test.
@@ -42,6 +45,8 @@ pub(crate) trait Server {
 pub(crate) struct NodeServer {
     child: Child,
     port: u16,
+    /// The TCP port of its WebTransport sessions, if it serves them.
+    stream: Option<u16>,
 }
 
 impl Server for NodeServer {
@@ -84,9 +89,31 @@ impl NodeServer {
         .await;
         assert_eq!(ready["event"], "ready", "{ready}");
         let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("a port");
+        let stream = ready["stream"]
+            .as_u64()
+            .map(|p| u16::try_from(p).expect("a port"));
         // Keep reading, so that the pipe never fills up.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        NodeServer { child, port }
+        NodeServer {
+            child,
+            port,
+            stream,
+        }
+    }
+
+    /// Starts it serving WebTransport too: Node's engine behind the test's
+    /// HTTP/3 endpoint on the UDP port of its HTTP port's number
+    /// (`relay_webtransport_to_tcp`), whose certificate hash it returns.
+    pub(crate) async fn start_webtransport(options: Value) -> (NodeServer, [u8; 32]) {
+        let mut options = options;
+        options["webtransport"] = json!(0);
+        let server = NodeServer::start(0, options).await;
+        let stream = server.stream.expect("the stream port");
+        let hash = relay_webtransport_to_tcp(
+            SocketAddr::from(([127, 0, 0, 1], server.port)),
+            SocketAddr::from(([127, 0, 0, 1], stream)),
+        );
+        (server, hash)
     }
 
     /// Kills the process (SIGKILL): its connections drop at once.

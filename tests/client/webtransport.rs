@@ -1,7 +1,8 @@
 //! The client over WebTransport, against our server: a session opened
 //! directly or by upgrade from polling, the certificate pinned by its hash
 //! (as a browser's `serverCertificateHashes`), what a wrong hash does, and
-//! reconnection after a restart.
+//! reconnection after a restart; and against Node's engine, behind the
+//! test's HTTP/3 endpoint (`relay_webtransport_to_tcp`).
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use socketio_client::{ClientBuilder, DisconnectReason, Transport, Transports};
 use crate::{
     harness::{builder, wait_until, within, Probe, Seen},
     scenarios,
-    servers::{RustServer, Server},
+    servers::{NodeServer, RustServer, Server},
 };
 
 const ACK_WAIT: Duration = Duration::from_secs(5);
@@ -366,4 +367,36 @@ async fn a_direct_session_sends_the_official_clients_bytes() {
     socket.emit("hi", &()).expect("emit");
     assert_eq!(read(&mut recv, 9).await, b"\x0842[\"hi\"]");
     client.disconnect();
+}
+
+/// Node's engine over WebTransport: events, acks and binary both ways on a
+/// session opened directly, and the upgrade from polling, which Node's
+/// server offers and our client takes.
+#[tokio::test]
+async fn talks_to_nodes_engine_over_webtransport() {
+    let (node, hash) = NodeServer::start_webtransport(json!({})).await;
+    let direct =
+        || builder(&node.url(), Transports::WebTransportOnly).server_certificate_hashes([hash]);
+    scenarios::events_and_acks(direct()).await;
+    scenarios::binary(direct(), Transport::WebTransport).await;
+
+    let client = builder(&node.url(), Transports::Upgrade)
+        .server_certificate_hashes([hash])
+        .build()
+        .expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    let upgraded = probe
+        .find("the upgrade", |s| match s {
+            Seen::Upgrade(t) => Some(*t),
+            _ => None,
+        })
+        .await;
+    assert_eq!(upgraded, Transport::WebTransport);
+    assert_eq!(server_transport(&socket).await, "webtransport");
+    client.disconnect();
+    node.kill().await;
 }

@@ -10,7 +10,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use tokio::{net::TcpStream, runtime::Runtime};
+use tokio::runtime::Runtime;
 
 use socketio_axum::{
     webtransport::{Identity, WebTransportConfig},
@@ -18,7 +18,7 @@ use socketio_axum::{
 };
 use socketio_axum_examples::webtransport_conformance::app;
 
-use socketio_axum_tests::{WebTransportListener, WtClient};
+use socketio_axum_tests::{relay_webtransport_to_tcp, WebTransportListener, WtClient};
 use socketio_protocol::engine::Frame;
 
 use crate::{node::run_node, node::tests_dir, process::Node, server::Server};
@@ -132,47 +132,6 @@ fn nodes_engine_passes_the_same_browser_scenarios() {
     assert!(done, "the script did not finish: {:#?}", out.stdout);
 }
 
-/// A WebTransport endpoint on `udp` (a fresh self-signed certificate,
-/// whose SHA-256 it returns) that forwards each session's first stream to
-/// `tcp`, both ways, and closes the session when either side ends.
-fn relay_to_tcp(runtime: &Runtime, udp: SocketAddr, tcp: SocketAddr) -> [u8; 32] {
-    let identity =
-        wtransport::Identity::self_signed(["localhost", "127.0.0.1"]).expect("a certificate");
-    let hash = *identity.certificate_chain().as_slice()[0].hash().as_ref();
-    let config = wtransport::ServerConfig::builder()
-        .with_bind_address(udp)
-        .with_identity(identity)
-        .build();
-    let endpoint = {
-        let _inside = runtime.enter();
-        wtransport::Endpoint::server(config).expect("udp, the port of Node's http")
-    };
-    runtime.spawn(async move {
-        loop {
-            let incoming = endpoint.accept().await;
-            tokio::spawn(async move {
-                let Ok(request) = incoming.await else { return };
-                let Ok(conn) = request.accept().await else {
-                    return;
-                };
-                let Ok((mut send, mut recv)) = conn.accept_bi().await else {
-                    return;
-                };
-                if let Ok(node) = TcpStream::connect(tcp).await {
-                    let _ = node.set_nodelay(true);
-                    let (mut from_node, mut to_node) = node.into_split();
-                    tokio::select! {
-                        _ = tokio::io::copy(&mut recv, &mut to_node) => {}
-                        _ = tokio::io::copy(&mut from_node, &mut send) => {}
-                    }
-                }
-                conn.close(0u32.into(), b"");
-            });
-        }
-    });
-    hash
-}
-
 /// Our server and Node's engine (behind the relay) answer the same
 /// conversation on the stream with the same frames, ids masked: the open
 /// packet, CONNECT, an event emitted on connection, acks with text, with
@@ -274,4 +233,10 @@ fn mask_sid(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// [`relay_webtransport_to_tcp`] on `runtime`.
+fn relay_to_tcp(runtime: &Runtime, udp: SocketAddr, tcp: SocketAddr) -> [u8; 32] {
+    let _inside = runtime.enter();
+    relay_webtransport_to_tcp(udp, tcp)
 }

@@ -6,8 +6,12 @@
 // <port> 0 picks a free port. Options: {"pingInterval": ms, "pingTimeout": ms,
 // "recovery": bool, "refuse": message}; with "refuse", `allowRequest` denies
 // every request with that message (HTTP 403 with Node's error JSON on
-// polling, 400 with the message as body on a WebSocket). Prints {"event":"ready","port":N} on stdout once
-// listening; the Rust side reads it, and kills the process to stop it.
+// polling, 400 with the message as body on a WebSocket); with "webtransport":
+// streamPort (0 for any), WebTransport sessions forwarded over TCP to that
+// port by the test's HTTP/3 endpoint are served too (wt_sessions.mjs), and
+// polling handshakes offer the upgrade. Prints
+// {"event":"ready","port":N[,"stream":M]} on stdout once listening; the Rust
+// side reads it, and kills the process to stop it.
 //
 // Namespaces and events (the Rust server of tests/client/servers.rs does the same):
 //   "/"      middleware: auth.token === "bad" is refused with err.data;
@@ -31,12 +35,17 @@
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { serveWebTransportOverTcp } from "./wt_sessions.mjs";
 
 const port = Number(process.argv[2] ?? 0);
 const options = JSON.parse(process.argv[3] ?? "{}");
 
 const httpServer = createServer();
 const io = new Server(httpServer, {
+  transports:
+    options.webtransport === undefined
+      ? ["polling", "websocket"]
+      : ["polling", "websocket", "webtransport"],
   pingInterval: options.pingInterval ?? 300,
   pingTimeout: options.pingTimeout ?? 200,
   maxHttpBufferSize: 1e6,
@@ -126,6 +135,7 @@ httpServer.on("error", (e) => {
   console.error(String(e));
   process.exit(1);
 });
-httpServer.listen(port, "127.0.0.1", () => {
-  console.log(JSON.stringify({ event: "ready", port: httpServer.address().port }));
-});
+await new Promise((resolve) => httpServer.listen(port, "127.0.0.1", resolve));
+const stream =
+  options.webtransport === undefined ? undefined : await serveWebTransportOverTcp(io, options.webtransport);
+console.log(JSON.stringify({ event: "ready", port: httpServer.address().port, stream }));

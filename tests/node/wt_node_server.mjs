@@ -6,23 +6,18 @@
 //
 //   node wt_node_server.mjs <httpPort> <streamPort>
 //
-// Node's HTTP/3 server (@fails-components/webtransport) cannot be installed
-// here, so the QUIC side is the test's: a WebTransport endpoint on the UDP
-// port of <httpPort>'s number forwards each session's stream over TCP to
-// <streamPort>. Each such TCP connection is handed to Node's engine as a
-// WebTransport session (`io.engine.onWebTransportSession`): a session
-// object whose one incoming bidirectional stream is the connection
-// (Duplex.toWeb), `closed` resolving when it closes and `close()`
-// destroying it. Polling handshakes offer `webtransport` (the `transports`
-// option), as Node does when it serves it.
+// Node's HTTP/3 server cannot be installed here, so the QUIC side is the
+// test's: a WebTransport endpoint on the UDP port of <httpPort>'s number
+// forwards each session's stream over TCP to <streamPort>
+// (wt_sessions.mjs). Polling handshakes offer `webtransport` (the
+// `transports` option), as Node does when it serves it.
 //
 // Port 0 takes one from the OS. Prints {"http":N,"stream":M} once
 // listening. Exits when stdin closes.
 
 import { createServer } from "node:http";
-import { createServer as createTcpServer } from "node:net";
-import { Duplex } from "node:stream";
 import { Server } from "socket.io";
+import { serveWebTransportOverTcp } from "./wt_sessions.mjs";
 
 const [httpPort, streamPort] = process.argv.slice(2).map(Number);
 if (Number.isNaN(httpPort) || Number.isNaN(streamPort)) {
@@ -58,27 +53,9 @@ io.on("connection", (socket) => {
   });
 });
 
-const streams = createTcpServer((tcp) => {
-  tcp.setNoDelay(true);
-  const stream = Duplex.toWeb(tcp);
-  const closed = new Promise((resolve) => tcp.once("close", resolve));
-  io.engine.onWebTransportSession({
-    incomingBidirectionalStreams: new ReadableStream({
-      start(controller) {
-        controller.enqueue(stream);
-        closed.then(() => controller.close());
-      },
-    }),
-    closed,
-    close() {
-      tcp.destroy();
-    },
-  });
-});
-
 await new Promise((resolve) => http.listen(httpPort, "127.0.0.1", resolve));
-await new Promise((resolve) => streams.listen(streamPort, "127.0.0.1", resolve));
-console.log(JSON.stringify({ http: http.address().port, stream: streams.address().port }));
+const stream = await serveWebTransportOverTcp(io, streamPort);
+console.log(JSON.stringify({ http: http.address().port, stream }));
 
 process.stdin.resume();
 process.stdin.on("end", () => process.exit(0));

@@ -44,7 +44,7 @@ pub use crate::ws::{
     assert_raw_ws_closed_with, raw_ws_frame, raw_ws_session, raw_ws_session_over, raw_ws_upgrade,
     read_raw_ws_frame, ws_connect, RawWsFrame, WsClient,
 };
-pub use crate::wt::{wt_session, WtClient};
+pub use crate::wt::{relay_webtransport_to_tcp, wt_session, WtClient};
 
 /// Upper bound of every wait in the harness: far above what any step takes,
 /// so that it only fires when the server is broken.

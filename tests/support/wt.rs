@@ -3,6 +3,8 @@
 //! `serverCertificateHashes`, and speaking Engine.IO frames on the first
 //! bidirectional stream.
 
+use std::net::SocketAddr;
+
 use bytes::{Bytes, BytesMut};
 use socketio_protocol::{
     engine::Frame,
@@ -179,4 +181,45 @@ impl WtClient {
     pub async fn closed(&self) -> ConnectionError {
         within("the session's end", self.conn.closed()).await
     }
+}
+
+/// A WebTransport endpoint on `udp`, with a fresh self-signed certificate
+/// whose SHA-256 it returns, that forwards each session's first stream to
+/// `tcp`, both ways, and closes the session when either side ends: the
+/// HTTP/3 side put in front of Node's engine (`tests/node/wt_sessions.mjs`),
+/// whose own HTTP/3 server cannot be installed here. Runs on the tokio
+/// runtime it is called in.
+pub fn relay_webtransport_to_tcp(udp: SocketAddr, tcp: SocketAddr) -> [u8; 32] {
+    let identity =
+        wtransport::Identity::self_signed(["localhost", "127.0.0.1"]).expect("a certificate");
+    let hash = *identity.certificate_chain().as_slice()[0].hash().as_ref();
+    let config = wtransport::ServerConfig::builder()
+        .with_bind_address(udp)
+        .with_identity(identity)
+        .build();
+    let endpoint = Endpoint::server(config).expect("the relay's udp port");
+    tokio::spawn(async move {
+        loop {
+            let incoming = endpoint.accept().await;
+            tokio::spawn(async move {
+                let Ok(request) = incoming.await else { return };
+                let Ok(conn) = request.accept().await else {
+                    return;
+                };
+                let Ok((mut send, mut recv)) = conn.accept_bi().await else {
+                    return;
+                };
+                if let Ok(node) = tokio::net::TcpStream::connect(tcp).await {
+                    let _ = node.set_nodelay(true);
+                    let (mut from_node, mut to_node) = node.into_split();
+                    tokio::select! {
+                        _ = tokio::io::copy(&mut recv, &mut to_node) => {}
+                        _ = tokio::io::copy(&mut from_node, &mut send) => {}
+                    }
+                }
+                conn.close(0u32.into(), b"");
+            });
+        }
+    });
+    hash
 }
