@@ -6,6 +6,7 @@
 use std::{error::Error as _, path::PathBuf};
 
 use socketio_axum::webtransport::Identity;
+use socketio_axum_tests::test_certs;
 use socketio_client::{Transport, Transports};
 
 use crate::{
@@ -13,34 +14,6 @@ use crate::{
     scenarios,
     servers::{RustServer, Server},
 };
-
-/// A test CA, and a certificate it signed for `localhost` and `127.0.0.1`
-/// with its key: PEM texts.
-struct TestCerts {
-    ca: String,
-    cert: String,
-    key: String,
-}
-
-fn test_certs() -> TestCerts {
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "socketio-client test CA");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA certificate");
-    let key = rcgen::KeyPair::generate().expect("server key");
-    let params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("server params");
-    let cert = params.signed_by(&key, &ca).expect("server certificate");
-    TestCerts {
-        ca: ca.pem(),
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-    }
-}
 
 fn https_url(server: &RustServer) -> String {
     format!("https://127.0.0.1:{}", server.port())

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use socketio_axum::webtransport::Identity;
-use socketio_client::{ClientBuilder, DisconnectReason, Transport, Transports};
+use socketio_client::{Client, ClientBuilder, DisconnectReason, Socket, Transport, Transports};
 
 use crate::{
     harness::{builder, wait_until, within, Probe, Seen},
@@ -34,6 +34,25 @@ async fn server_transport(socket: &socketio_client::Socket) -> String {
         .timeout(ACK_WAIT)
         .await
         .expect("the server's transport")
+}
+
+/// Connects `/` with a client of `builder`, watched by a probe, and waits
+/// for the upgrade: the client, the socket, the probe and the transport
+/// it upgraded to.
+async fn connect_and_upgrade(builder: ClientBuilder) -> (Client, Socket, Probe, Transport) {
+    let client = builder.build().expect("client");
+    let socket = client.socket("/");
+    let mut probe = Probe::new();
+    probe.watch_client(&client);
+    probe.watch_socket(&socket);
+    within("connect", socket.connect()).await.expect("connect");
+    let upgraded = probe
+        .find("the upgrade", |s| match s {
+            Seen::Upgrade(t) => Some(*t),
+            _ => None,
+        })
+        .await;
+    (client, socket, probe, upgraded)
 }
 
 #[tokio::test]
@@ -106,20 +125,8 @@ async fn binary_both_ways_over_webtransport() {
 async fn upgrades_from_polling_to_webtransport() {
     let identity = identity();
     let server = RustServer::start_webtransport(0, &identity);
-    let client = client(&server, Transports::Upgrade, &identity)
-        .build()
-        .expect("client");
-    let socket = client.socket("/");
-    let mut probe = Probe::new();
-    probe.watch_client(&client);
-    probe.watch_socket(&socket);
-    within("connect", socket.connect()).await.expect("connect");
-    let upgraded = probe
-        .find("the upgrade", |s| match s {
-            Seen::Upgrade(t) => Some(*t),
-            _ => None,
-        })
-        .await;
+    let (client, socket, mut probe, upgraded) =
+        connect_and_upgrade(client(&server, Transports::Upgrade, &identity)).await;
     assert_eq!(upgraded, Transport::WebTransport);
     assert_eq!(client.transport(), Some(Transport::WebTransport));
     assert_eq!(server_transport(&socket).await, "webtransport");
@@ -154,20 +161,10 @@ async fn a_wrong_certificate_hash_fails_webtransport() {
         .expect_err("the certificate does not match");
     assert!(e.is_transport(), "{e:?}");
 
-    let fallback = builder(&server.url(), Transports::Upgrade)
-        .server_certificate_hashes([wrong])
-        .build()
-        .expect("client");
-    let socket = fallback.socket("/");
-    let mut probe = Probe::new();
-    probe.watch_client(&fallback);
-    within("connect", socket.connect()).await.expect("connect");
-    let upgraded = probe
-        .find("the upgrade", |s| match s {
-            Seen::Upgrade(t) => Some(*t),
-            _ => None,
-        })
-        .await;
+    let (fallback, socket, _, upgraded) = connect_and_upgrade(
+        builder(&server.url(), Transports::Upgrade).server_certificate_hashes([wrong]),
+    )
+    .await;
     assert_eq!(upgraded, Transport::WebSocket);
     assert_eq!(server_transport(&socket).await, "websocket");
     fallback.disconnect();
@@ -210,19 +207,8 @@ async fn reconnects_after_the_server_closes_the_session() {
 async fn upgrade_to_websocket_never_tries_webtransport() {
     let identity = identity();
     let server = RustServer::start_webtransport(0, &identity);
-    let client = client(&server, Transports::UpgradeToWebSocket, &identity)
-        .build()
-        .expect("client");
-    let socket = client.socket("/");
-    let mut probe = Probe::new();
-    probe.watch_client(&client);
-    within("connect", socket.connect()).await.expect("connect");
-    let upgraded = probe
-        .find("the upgrade", |s| match s {
-            Seen::Upgrade(t) => Some(*t),
-            _ => None,
-        })
-        .await;
+    let (client, socket, _, upgraded) =
+        connect_and_upgrade(client(&server, Transports::UpgradeToWebSocket, &identity)).await;
     assert_eq!(upgraded, Transport::WebSocket);
     assert_eq!(server_transport(&socket).await, "websocket");
     client.disconnect();
@@ -380,21 +366,10 @@ async fn talks_to_nodes_engine_over_webtransport() {
     scenarios::events_and_acks(direct()).await;
     scenarios::binary(direct(), Transport::WebTransport).await;
 
-    let client = builder(&node.url(), Transports::Upgrade)
-        .server_certificate_hashes([hash])
-        .build()
-        .expect("client");
-    let socket = client.socket("/");
-    let mut probe = Probe::new();
-    probe.watch_client(&client);
-    probe.watch_socket(&socket);
-    within("connect", socket.connect()).await.expect("connect");
-    let upgraded = probe
-        .find("the upgrade", |s| match s {
-            Seen::Upgrade(t) => Some(*t),
-            _ => None,
-        })
-        .await;
+    let (client, socket, _, upgraded) = connect_and_upgrade(
+        builder(&node.url(), Transports::Upgrade).server_certificate_hashes([hash]),
+    )
+    .await;
     assert_eq!(upgraded, Transport::WebTransport);
     assert_eq!(server_transport(&socket).await, "webtransport");
     client.disconnect();

@@ -6,30 +6,12 @@
 use axum_server::Handle;
 use serde_json::json;
 use socketio_axum_examples::tls;
-use socketio_axum_tests::{wait_until, within, TIMEOUT};
+use socketio_axum_tests::{test_certs, wait_until, within, TestCerts, TIMEOUT};
 
 use crate::{
     client::{line, session, LiveNode},
     tmp::TempDir,
 };
-
-/// A CA, and a certificate it signed for `localhost` and `127.0.0.1` with
-/// its key: PEM texts.
-fn test_certs() -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "socketio-axum test CA");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA certificate");
-    let key = rcgen::KeyPair::generate().expect("server key");
-    let params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("server params");
-    let cert = params.signed_by(&key, &ca).expect("server certificate");
-    (ca.pem(), cert.pem(), key.serialize_pem())
-}
 
 /// The example, serving on 127.0.0.1:0 with a certificate of a fresh CA.
 struct TlsServer {
@@ -42,7 +24,7 @@ struct TlsServer {
 
 impl TlsServer {
     async fn start() -> TlsServer {
-        let (ca, cert, key) = test_certs();
+        let TestCerts { ca, cert, key } = test_certs();
         let dir = TempDir::new("tls");
         dir.write("ca.pem", ca);
         let config = tls::tls_config(cert.into_bytes(), key.into_bytes())

@@ -24,6 +24,7 @@
 // A test harness fails the test it serves by panicking, with a message.
 #![allow(clippy::panic)]
 
+mod certs;
 mod http_client;
 mod node;
 mod server;
@@ -33,6 +34,7 @@ mod wt;
 
 use std::{future::Future, time::Duration};
 
+pub use crate::certs::{test_certs, TestCerts};
 pub use crate::http_client::{raw_exchange, read_response, request, HttpResponse, PollingSession};
 pub use crate::node::{node_script, node_script_within, NodeOutput};
 pub use crate::server::{
