@@ -210,8 +210,10 @@ impl EngineIoConfig {
         false
     }
 
-    /// Whether `transport` is accepted. WebTransport is whenever a
-    /// WebTransport listener runs (feature `webtransport`).
+    /// Whether `transport` is accepted. Always true for WebTransport, which
+    /// has no switch here: it is served, and offered to polling sessions,
+    /// while a listener of `EngineIo::serve_webtransport` runs (feature
+    /// `webtransport`), and never without one.
     pub fn allows(&self, transport: TransportType) -> bool {
         match transport {
             TransportType::Polling => self.polling,

@@ -100,8 +100,8 @@ pub trait EngineIoHandler: Send + Sync + 'static {
     /// The session closed; called once, after which the socket accepts no frame.
     fn on_close(&self, socket: &Socket<Self::Data>, reason: CloseReason);
 
-    /// The session moved from polling to WebSocket (Node's `upgrade` event
-    /// on a socket); [`Socket::transport`] already says so. Does nothing
+    /// The session moved from polling to WebSocket or WebTransport (Node's
+    /// `upgrade` event on a socket); [`Socket::transport`] already says so. Does nothing
     /// unless implemented.
     fn on_upgrade(&self, socket: &Socket<Self::Data>) {
         let _ = socket;

@@ -90,16 +90,12 @@ pub use socketio_protocol::socket::{
     AckId, Binary, DecodeLimits, EncodedPacket, Parser, Spread, Value,
 };
 
-/// The README's examples, compiled as doctests.
+/// The README's and guide's examples, compiled as doctests (the guide's
+/// WebTransport example only with the feature).
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
-pub struct DocTests;
-
-/// The guide's examples (its WebTransport section needs the feature),
-/// compiled as doctests.
-#[cfg(all(doctest, feature = "webtransport"))]
 #[doc = include_str!("../../../docs/guide.md")]
-pub struct GuideDocTests;
+pub struct DocTests;
 
 /// docs/operations.md's examples (the metrics, the Admin UI), compiled as doctests.
 #[cfg(all(doctest, feature = "metrics", feature = "admin-ui"))]

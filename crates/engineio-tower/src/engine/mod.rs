@@ -369,11 +369,12 @@ impl<H: EngineIoHandler> Engine<H> {
             if cfg.websocket {
                 upgrades.push("websocket".to_owned());
             }
-            if self
+            // Protocol v3 has no WebTransport.
+            let listening = self
                 .webtransport_listeners
                 .load(std::sync::atomic::Ordering::Acquire)
-                > 0
-            {
+                > 0;
+            if listening && !socket.wire().v3 {
                 upgrades.push("webtransport".to_owned());
             }
         }

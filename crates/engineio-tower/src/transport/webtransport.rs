@@ -93,17 +93,25 @@ impl WtStream {
 /// Serves one incoming QUIC connection: refuses it (404, 403) or runs its
 /// Engine.IO session to its end.
 pub(crate) async fn serve<H: EngineIoHandler>(engine: Arc<Engine<H>>, incoming: IncomingSession) {
-    let request = match incoming.await {
-        Ok(r) => r,
-        Err(e) => {
+    // From the QUIC handshake to the first packet within `upgrade_timeout`
+    // (Node counts it from the session, for the stream and that packet):
+    // a peer that stalls anywhere before holds nothing longer.
+    let deadline = tokio::time::Instant::now() + engine.config.upgrade_timeout;
+    let request = match tokio::time::timeout_at(deadline, incoming).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
             trace::debug!(error = %e, "engine.io: webtransport connection failed before its request");
+            return;
+        }
+        Err(_) => {
+            trace::debug!("engine.io: webtransport connection without a request in time");
             return;
         }
     };
     let path = request.path().split('?').next().unwrap_or_default();
     if !engine.matches(path) {
         trace::debug!(path, "engine.io: webtransport session for another path");
-        request.not_found().await;
+        let _ = tokio::time::timeout_at(deadline, request.not_found()).await;
         return;
     }
     let parts = request_parts(&request);
@@ -111,19 +119,21 @@ pub(crate) async fn serve<H: EngineIoHandler>(engine: Arc<Engine<H>>, incoming: 
         if let Err(message) = allow(&parts) {
             trace::debug!(%message, "engine.io: webtransport session refused");
             engine.metrics.handshake_refused(Refusal::Forbidden);
-            request.forbidden().await;
+            let _ = tokio::time::timeout_at(deadline, request.forbidden()).await;
             return;
         }
     }
-    let conn = match request.accept().await {
-        Ok(c) => c,
-        Err(e) => {
+    let conn = match tokio::time::timeout_at(deadline, request.accept()).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
             trace::debug!(error = %e, "engine.io: webtransport session not established");
             return;
         }
+        Err(_) => {
+            trace::debug!("engine.io: webtransport session not established in time");
+            return;
+        }
     };
-    // The client's stream and its first packet within `upgrade_timeout`, as Node.
-    let deadline = tokio::time::Instant::now() + engine.config.upgrade_timeout;
     let max = usize::try_from(engine.config.max_payload).unwrap_or(usize::MAX);
     let first = tokio::time::timeout_at(deadline, async {
         let (send, recv) = conn.accept_bi().await.ok()?;
@@ -139,7 +149,7 @@ pub(crate) async fn serve<H: EngineIoHandler>(engine: Arc<Engine<H>>, incoming: 
         return;
     };
     match first.as_str() {
-        "0" => direct(&engine, parts, conn, stream).await,
+        "0" => direct(&engine, parts, conn, stream, deadline).await,
         text => match text.strip_prefix('0').and_then(upgrade_sid) {
             Some(sid) => upgrade_session(&engine, sid, conn, stream).await,
             None => {
@@ -188,11 +198,19 @@ async fn direct<H: EngineIoHandler>(
     parts: http::request::Parts,
     conn: Connection,
     mut stream: WtStream,
+    deadline: tokio::time::Instant,
 ) {
     // Its heartbeat task, started here, ends the session (`engine::finish`).
     let socket = engine.open_session(TransportType::WebTransport, parts, Wire::default());
     let open = Frame::Text(Str::from(engine.open_packet(&socket)));
-    if let Err(e) = stream.send(&open).await {
+    // A peer that does not read its first packet holds nothing past the deadline.
+    let sent = tokio::select! {
+        sent = tokio::time::timeout_at(deadline, stream.send(&open)) => {
+            sent.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+        }
+        _ = socket.close_token().cancelled() => Err(std::io::ErrorKind::Interrupted.into()),
+    };
+    if let Err(e) = sent {
         trace::debug!(error = %e, "engine.io: webtransport closed during handshake");
         socket.close_with(CloseReason::TransportError);
         conn.close(0u32.into(), b"");
@@ -238,11 +256,12 @@ async fn upgrade_session<H: EngineIoHandler>(
         match text.as_str() {
             "2probe" if !probed => {
                 probed = true;
-                if stream
-                    .send(&Frame::Text(Str::from_static("3probe")))
-                    .await
-                    .is_err()
-                {
+                let probe = Frame::Text(Str::from_static("3probe"));
+                let sent = tokio::select! {
+                    sent = tokio::time::timeout_at(deadline, stream.send(&probe)) => matches!(sent, Ok(Ok(()))),
+                    _ = socket.close_token().cancelled() => false,
+                };
+                if !sent {
                     break Err("webtransport closed");
                 }
                 upgrade::probed(&socket);
@@ -266,7 +285,9 @@ async fn upgrade_session<H: EngineIoHandler>(
 /// Marks a polling session as probing, if it can be upgraded now.
 fn claim<D>(socket: &Socket<D>) -> bool {
     let mut state = lock(&socket.session().upgrade);
+    // Protocol v3 has no WebTransport (and is not offered it).
     let free = socket.is_usable(TransportType::WebTransport)
+        && !socket.wire().v3
         && socket.transport() == TransportType::Polling
         && *state == UpgradeState::None;
     if free {

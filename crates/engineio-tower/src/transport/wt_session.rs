@@ -44,6 +44,9 @@ pub(super) async fn run<H: EngineIoHandler>(
     mut rx: Receiver,
 ) {
     let token = socket.close_token().clone();
+    // Whether a write was cut off in the middle of a frame: then nothing
+    // can follow it on the stream (it would be read as that frame's rest).
+    let mut cut = false;
     loop {
         enum Event {
             Read(Result<Option<Frame>, ReadError>),
@@ -64,9 +67,21 @@ pub(super) async fn run<H: EngineIoHandler>(
             Event::Closed => break,
             Event::Resumed => {}
             Event::Write(first) => {
+                let write = write_batch(&mut stream, &mut rx, socket, first);
+                tokio::pin!(write);
                 let written = tokio::select! {
-                    res = write_batch(&mut stream, &mut rx, socket, first) => Some(res),
+                    res = &mut write => Some(res),
                     () = token.cancelled() => None,
+                };
+                // A peer that does not read held the write while the
+                // session closed: a ping timeout or a slow consumer ends it
+                // where it is; a close by the server lets it finish within
+                // the drain's grace.
+                let written = match written {
+                    None if drains(socket.close_reason()) => {
+                        tokio::time::timeout(DRAIN_GRACE, &mut write).await.ok()
+                    }
+                    other => other,
                 };
                 match written {
                     Some(Ok(())) => {}
@@ -75,9 +90,11 @@ pub(super) async fn run<H: EngineIoHandler>(
                         socket.close_with(CloseReason::TransportError);
                         break;
                     }
-                    // A peer that does not read: the session was closed
-                    // (ping timeout, slow consumer) while the write waited.
-                    None => break,
+                    None => {
+                        trace::debug!(sid = %socket.sid(), "engine.io: session closed during a write");
+                        cut = true;
+                        break;
+                    }
                 }
             }
             Event::Read(read) => {
@@ -89,7 +106,7 @@ pub(super) async fn run<H: EngineIoHandler>(
             }
         }
     }
-    if drains(socket.close_reason()) {
+    if !cut && drains(socket.close_reason()) {
         // What the server queued before closing still goes out.
         let drain = async {
             while let Some(out) = socket.try_recv(&mut rx) {
@@ -135,7 +152,13 @@ async fn write_batch<D>(
         }
     }
     socket.dequeued(n);
-    AsyncWriteExt::write_all(&mut stream.send, &stream.out).await
+    let written = AsyncWriteExt::write_all(&mut stream.send, &stream.out).await;
+    // A large message leaves no large buffer behind it.
+    if stream.out.capacity() > 2 * WRITE_BUFFER {
+        stream.out.clear();
+        stream.out.shrink_to(WRITE_BUFFER);
+    }
+    written
 }
 
 /// Handles one read; `Err` carries the reason to close the session.

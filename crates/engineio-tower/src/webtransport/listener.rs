@@ -116,6 +116,13 @@ impl WebTransportServer {
     /// Accepts sessions, each on a task of its own, until the future is
     /// dropped. Meanwhile polling handshakes offer the upgrade to
     /// WebTransport. Sessions already open go on after it is dropped.
+    ///
+    /// # Panics
+    ///
+    /// If the QUIC endpoint's own task ends (a fatal error of its UDP
+    /// socket): wtransport 0.7.2 panics in `accept` then. Spawn it and
+    /// watch its `JoinHandle` to hear of it; open sessions are not
+    /// affected, and polling stops offering WebTransport.
     pub async fn run(self) {
         struct Listening(Arc<dyn Sessions>);
         impl Drop for Listening {
@@ -172,7 +179,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
         let idle = 2 * (cfg.ping_interval + cfg.ping_timeout);
         let server = wtransport::ServerConfig::builder()
             .with_bind_socket(udp_socket(config.addr, config.receive_buffer)?)
-            .with_identity(config.identity.inner)
+            .with_custom_transport(config.identity.inner, transport(cfg.max_payload))
             .max_idle_timeout(Some(idle))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
             .build();
@@ -196,4 +203,26 @@ fn udp_socket(addr: SocketAddr, receive_buffer: usize) -> std::io::Result<std::n
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(socket.into())
+}
+
+/// QUIC's limits for one session: the streams a WebTransport session of
+/// Engine.IO uses, and windows that bound what a peer can make the server
+/// hold. quinn's defaults (100 streams each way, 1.25 MB a stream, no
+/// bound on the connection) would let a peer park about 250 MB on streams
+/// no one reads; a session reads one.
+fn transport(max_payload: u64) -> wtransport::quinn::TransportConfig {
+    use wtransport::quinn::VarInt;
+    // A frame of `max_payload` and its header fit in one stream's window.
+    let stream_window = (max_payload + 9).max(64 * 1024);
+    let mut transport = wtransport::quinn::TransportConfig::default();
+    transport
+        // The CONNECT request's stream and the session's one.
+        .max_concurrent_bidi_streams(VarInt::from_u32(4))
+        // HTTP/3's control stream and QPACK's two.
+        .max_concurrent_uni_streams(VarInt::from_u32(4))
+        .stream_receive_window(VarInt::from_u64(stream_window).unwrap_or(VarInt::MAX))
+        .receive_window(VarInt::from_u64(stream_window + (1 << 20)).unwrap_or(VarInt::MAX))
+        // Engine.IO sends no datagrams.
+        .datagram_receive_buffer_size(Some(16 * 1024));
+    transport
 }
