@@ -68,6 +68,25 @@ async fn polling_handshakes_offer_webtransport_after_websocket() {
 }
 
 #[tokio::test]
+async fn protocol_v3_sessions_are_not_offered_webtransport() {
+    let config = engineio_tower::EngineIoConfig::builder()
+        .allow_eio3(true)
+        .ping_interval(std::time::Duration::from_secs(60))
+        .build();
+    let server = server(config).await;
+    let res = server.get("EIO=3&transport=polling").await;
+    assert_eq!(res.status, StatusCode::OK, "{res:?}");
+    let (_, open) = res.text().split_once(":0").expect("a v3 open packet");
+    let open: serde_json::Value = serde_json::from_str(open).expect("JSON");
+    assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
+    // Nor can they upgrade to it.
+    let sid = open["sid"].as_str().expect("sid");
+    let mut client = WtClient::connect(&server).await;
+    client.send_text(&format!("0{{\"sid\":\"{sid}\"}}")).await;
+    assert_eq!(client.recv().await, None);
+}
+
+#[tokio::test]
 async fn a_polling_session_upgrades_to_webtransport() {
     let server = server(quiet_config()).await;
     let session = server.polling_session().await;
