@@ -23,15 +23,13 @@ use crate::{
     socket::{Outbound, Receiver, Wire},
     trace,
     transport::{
+        drains,
         packet::on_packet,
         ws_conn::{put_frame, write_out, WsConn, WsError, WRITE_BUFFER},
+        DRAIN_GRACE, WRITE_BATCH,
     },
     CloseReason, EngineIoHandler, Message, Socket,
 };
-
-/// Most frames written before one flush, so a long queue is written in few syscalls
-/// yet reading is not starved.
-const WRITE_BATCH: usize = 64;
 
 /// Reads and writes the WebSocket until the session ends; runs the
 /// heartbeat too when given one (WebSocket-only sessions).
@@ -165,16 +163,6 @@ pub(super) async fn run<H: EngineIoHandler>(
         let _ = tokio::time::timeout(DRAIN_GRACE, drain).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(close_code)).await;
-}
-
-const DRAIN_GRACE: Duration = Duration::from_secs(1);
-
-/// Whether a session closed for `reason` still writes what was queued.
-fn drains(reason: CloseReason) -> bool {
-    matches!(
-        reason,
-        CloseReason::ForcedClose | CloseReason::ServerShuttingDown
-    )
 }
 
 /// Writes queued frames (`write_batch`); one that waits (a peer that does

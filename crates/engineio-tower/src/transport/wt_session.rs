@@ -3,7 +3,7 @@
 //! batches, until the session ends. Its heartbeat is the session's
 //! heartbeat task, as for polling.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use socketio_protocol::{
@@ -17,22 +17,16 @@ use crate::{
     socket::{Outbound, Receiver},
     trace,
     transport::{
+        drains,
         packet::on_packet,
         webtransport::{ReadError, WtStream},
+        ws_conn::WRITE_BUFFER,
+        DRAIN_GRACE, WRITE_BATCH,
     },
     CloseReason, EngineIoHandler, Socket,
 };
 
 use crate::engine::Engine;
-
-/// Most queue items written in one write.
-const WRITE_BATCH: usize = 64;
-
-/// Bytes past which a batch is written without taking more items.
-const WRITE_BUFFER: usize = 64 * 1024;
-
-/// How long what the server queued before closing may take to go out.
-const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// Reads and writes the session's stream until the session ends, then
 /// closes the connection.
@@ -121,14 +115,6 @@ pub(super) async fn run<H: EngineIoHandler>(
         let _ = tokio::time::timeout(DRAIN_GRACE, drain).await;
     }
     conn.close(0u32.into(), b"");
-}
-
-/// Whether a session closed for `reason` still writes what was queued.
-fn drains(reason: CloseReason) -> bool {
-    matches!(
-        reason,
-        CloseReason::ForcedClose | CloseReason::ServerShuttingDown
-    )
 }
 
 /// Writes queued items in one write, up to [`WRITE_BATCH`] of them.
