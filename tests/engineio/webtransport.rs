@@ -7,8 +7,8 @@ use bytes::Bytes;
 use engineio_tower::{CloseReason, Message, TransportType};
 use http::StatusCode;
 use socketio_axum_tests::{
-    assert_pending, heartbeat_config, quiet_config, wt_session, TestServer, WtClient, MAX_PAYLOAD,
-    PENDING_WINDOW,
+    assert_pending, heartbeat_config, quiet_config, within, wt_session, TestServer, WtClient,
+    MAX_PAYLOAD, PENDING_WINDOW,
 };
 use socketio_protocol::engine::Frame;
 
@@ -264,4 +264,26 @@ async fn allow_request_sees_the_connect_request_and_can_refuse_it() {
     .await;
     assert!(allowed.is_ok(), "{:?}", allowed.err());
     assert_eq!(server.engine.session_count(), 0);
+}
+
+#[tokio::test]
+async fn connections_past_max_connections_are_refused_until_one_ends() {
+    let server = TestServer::builder(quiet_config())
+        .webtransport_with(|c| c.max_connections(1))
+        .start()
+        .await;
+    let (client, sid, _) = WtClient::open(&server).await;
+    server.events.opened(sid).await;
+    let refused = wt_session(&server, "/engine.io/", &[]).await;
+    assert!(refused.is_err(), "a second connection was served");
+    // Still one session, still served.
+    assert_eq!(server.engine.session_count(), 1);
+    client.conn.close(0u32.into(), b"bye");
+    assert_eq!(server.events.close(sid).await, CloseReason::TransportClose);
+    // Its task ends just after the session's close: a new connection is
+    // served once it has (each refused attempt is a full round trip).
+    within("a connection served after the first ended", async {
+        while wt_session(&server, "/engine.io/", &[]).await.is_err() {}
+    })
+    .await;
 }

@@ -215,6 +215,7 @@ impl Drop for TestServer {
 
 type Customise = Box<dyn FnOnce(EngineIoBuilder<Recorder>) -> EngineIoBuilder<Recorder> + Send>;
 type Wrap = Box<dyn FnOnce(axum::Router) -> axum::Router + Send>;
+type WtConfig = Box<dyn FnOnce(WebTransportConfig) -> WebTransportConfig + Send>;
 
 /// Configures a [`TestServer`] beyond its [`EngineIoConfig`].
 #[must_use]
@@ -223,6 +224,7 @@ pub struct ServerBuilder {
     customise: Option<Customise>,
     wrap: Option<Wrap>,
     webtransport: bool,
+    webtransport_config: Option<WtConfig>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -256,6 +258,17 @@ impl ServerBuilder {
         self
     }
 
+    /// [`webtransport`](Self::webtransport), with the listener's
+    /// configuration changed by `f`.
+    pub fn webtransport_with(
+        mut self,
+        f: impl FnOnce(WebTransportConfig) -> WebTransportConfig + Send + 'static,
+    ) -> Self {
+        self.webtransport = true;
+        self.webtransport_config = Some(Box::new(f));
+        self
+    }
+
     /// Binds 127.0.0.1:0 and serves.
     pub async fn start(self) -> TestServer {
         init_tracing();
@@ -278,8 +291,12 @@ impl ServerBuilder {
             let identity = Identity::self_signed(["localhost", "127.0.0.1"]).expect("certificate");
             let certificate_hash = identity.certificate_hash();
             let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+            let mut config = WebTransportConfig::new(bind, identity);
+            if let Some(f) = self.webtransport_config {
+                config = f(config);
+            }
             let server = engine
-                .serve_webtransport(WebTransportConfig::new(bind, identity))
+                .serve_webtransport(config)
                 .expect("bind udp 127.0.0.1:0");
             webtransport = Some(WebTransportListener {
                 addr: server.local_addr().expect("local address"),
@@ -323,6 +340,7 @@ impl TestServer {
             customise: None,
             wrap: None,
             webtransport: false,
+            webtransport_config: None,
         }
     }
 

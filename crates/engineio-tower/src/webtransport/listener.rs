@@ -26,10 +26,14 @@ pub struct WebTransportConfig {
     addr: SocketAddr,
     identity: Identity,
     receive_buffer: usize,
+    max_connections: usize,
 }
 
 /// The UDP socket's receive buffer asked for by default: 4 MiB.
 const RECEIVE_BUFFER: usize = 4 << 20;
+
+/// Connections served at once by default.
+const MAX_CONNECTIONS: usize = 10_000;
 
 impl WebTransportConfig {
     /// A listener on UDP `addr` presenting `identity`.
@@ -38,7 +42,20 @@ impl WebTransportConfig {
             addr,
             identity,
             receive_buffer: RECEIVE_BUFFER,
+            max_connections: MAX_CONNECTIONS,
         }
+    }
+
+    /// QUIC connections served at once, from their first packet to the end
+    /// of their session, handshakes included (default 10,000). Past it, a
+    /// new connection is refused (QUIC's `CONNECTION_REFUSED`; the official
+    /// client then stays on, or falls back to, polling or WebSocket), with
+    /// a `tracing` warning. A session holds about 77 KiB, mostly the QUIC
+    /// stack's (docs/benchmarks.md, "WebTransport"): the default bounds
+    /// that at about 750 MiB.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
     }
 
     /// The receive buffer asked for the UDP socket, in bytes (default
@@ -97,6 +114,7 @@ impl<H: EngineIoHandler> Sessions for Engine<H> {
 pub struct WebTransportServer {
     endpoint: wtransport::Endpoint<endpoint_side::Server>,
     engine: Arc<dyn Sessions>,
+    max_connections: usize,
 }
 
 impl fmt::Debug for WebTransportServer {
@@ -130,11 +148,31 @@ impl WebTransportServer {
                 self.0.listeners().fetch_sub(1, Ordering::AcqRel);
             }
         }
+        /// One connection served, counted until its task ends.
+        struct Serving(Arc<AtomicUsize>);
+        impl Drop for Serving {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
         self.engine.listeners().fetch_add(1, Ordering::AcqRel);
         let _listening = Listening(self.engine.clone());
+        let serving = Arc::new(AtomicUsize::new(0));
         loop {
             let incoming = self.endpoint.accept().await;
-            tokio::spawn(self.engine.clone().serve(incoming));
+            // Only this loop adds, so the count cannot pass the bound.
+            if serving.load(Ordering::Acquire) >= self.max_connections {
+                trace::warn!(peer = %incoming.remote_address(), max_connections = self.max_connections, "engine.io: webtransport connection refused, max_connections reached");
+                incoming.refuse();
+                continue;
+            }
+            serving.fetch_add(1, Ordering::AcqRel);
+            let guard = Serving(serving.clone());
+            let session = self.engine.clone().serve(incoming);
+            tokio::spawn(async move {
+                let _guard = guard;
+                session.await
+            });
         }
     }
 }
@@ -188,6 +226,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
         Ok(WebTransportServer {
             endpoint,
             engine: self.inner.clone(),
+            max_connections: config.max_connections,
         })
     }
 }
