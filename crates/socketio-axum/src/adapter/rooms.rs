@@ -1,4 +1,9 @@
-use std::{collections::HashSet, fmt, sync::OnceLock};
+use std::{
+    collections::HashSet,
+    fmt,
+    hash::{BuildHasherDefault, DefaultHasher},
+    sync::OnceLock,
+};
 
 use dashmap::{mapref::entry::Entry, DashMap};
 use socketio_protocol::{engine::Sid, Str};
@@ -15,10 +20,15 @@ pub type Room = Str;
 /// The room named after each socket's id is not stored: the namespace's map
 /// of sockets already answers it, and storing it would cost every
 /// connection two map entries and two sets.
+///
+/// Most rooms hold one socket (a user's, a document's) and most sockets are
+/// in a few rooms: a room of one keeps its member inline and a socket's few
+/// rooms are a short list, so that neither allocates a hash set, and the
+/// larger sets are boxed so that every map entry stays small.
 #[derive(Default)]
 pub(crate) struct Rooms {
-    rooms: DashMap<Room, HashSet<Sid>>,
-    sids: DashMap<Sid, HashSet<Room>>,
+    rooms: DashMap<Room, Members>,
+    sids: DashMap<Sid, Joined>,
     watch: OnceLock<RoomWatch>,
     metrics: NsMetrics,
 }
@@ -71,7 +81,7 @@ impl Rooms {
             let (created, new_member) = match self.rooms.entry(room.clone()) {
                 Entry::Occupied(mut members) => (false, members.get_mut().insert(sid)),
                 Entry::Vacant(slot) => {
-                    slot.insert(HashSet::from([sid]));
+                    slot.insert(Members::One(sid));
                     (true, true)
                 }
             };
@@ -83,8 +93,14 @@ impl Rooms {
                 joined(room);
             }
         }
-        let mut entry = self.sids.entry(sid).or_default();
-        entry.extend(rooms.iter().cloned());
+        match self.sids.entry(sid) {
+            Entry::Occupied(mut joined) => rooms.iter().for_each(|r| joined.get_mut().insert(r)),
+            Entry::Vacant(slot) => {
+                let mut joined = Joined::Few(Vec::with_capacity(rooms.len()));
+                rooms.iter().for_each(|r| joined.insert(r));
+                slot.insert(joined);
+            }
+        }
     }
 
     /// `sid` leaves `rooms`; `left` is called, with no lock held, for each
@@ -105,11 +121,11 @@ impl Rooms {
     /// `sid` leaves every room it joined; `left` is called for each.
     pub(crate) fn leave_all(&self, sid: Sid, mut left: impl FnMut(&Room)) {
         if let Some((_, rooms)) = self.sids.remove(&sid) {
-            for room in &rooms {
+            rooms.for_each(|room| {
                 if self.remove_from_room(sid, room) {
                     left(room);
                 }
-            }
+            });
         }
     }
 
@@ -118,8 +134,9 @@ impl Rooms {
         // Removes the room itself once empty, without racing a concurrent join.
         let mut was_member = false;
         let removed = self.rooms.remove_if_mut(room, |_, members| {
-            was_member = members.remove(&sid);
-            members.is_empty()
+            let emptied;
+            (was_member, emptied) = members.remove(&sid);
+            emptied
         });
         if removed.is_some() {
             self.metrics.rooms(-1.0);
@@ -132,7 +149,11 @@ impl Rooms {
     pub(crate) fn rooms_of(&self, sid: Sid) -> Vec<Room> {
         self.sids
             .get(&sid)
-            .map(|r| r.iter().cloned().collect())
+            .map(|joined| {
+                let mut out = Vec::new();
+                joined.for_each(|r| out.push(r.clone()));
+                out
+            })
             .unwrap_or_default()
     }
 
@@ -154,7 +175,122 @@ impl Rooms {
     /// Calls `f` with each member of `room` (joined explicitly).
     pub(crate) fn for_each_member(&self, room: &str, mut f: impl FnMut(Sid)) {
         if let Some(members) = self.rooms.get(room) {
-            members.iter().for_each(|sid| f(*sid));
+            match &*members {
+                Members::One(sid) => f(*sid),
+                Members::Many(set) => set.iter().for_each(|sid| f(*sid)),
+            }
+        }
+    }
+}
+
+/// A set of socket ids. The ids are this server's own random ones (a
+/// restored socket keeps the id it was given), which no peer chooses, so a
+/// fixed hasher (no per-set seed) is safe, and it makes the set 16 bytes
+/// smaller.
+type SidSet = HashSet<Sid, BuildHasherDefault<DefaultHasher>>;
+
+/// The members of one room.
+enum Members {
+    /// A room of one: no set allocated.
+    One(Sid),
+    /// Two or more members (or one left of several), boxed: the map's
+    /// entries keep the size of the inline one.
+    #[allow(clippy::box_collection)]
+    Many(Box<SidSet>),
+}
+
+impl fmt::Debug for Members {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Members::One(sid) => f.debug_set().entry(sid).finish(),
+            Members::Many(set) => f.debug_set().entries(set.iter()).finish(),
+        }
+    }
+}
+
+impl Members {
+    /// Adds `sid`; false if it was a member already.
+    fn insert(&mut self, sid: Sid) -> bool {
+        match self {
+            Members::One(one) if *one == sid => false,
+            Members::One(one) => {
+                let mut set = SidSet::with_capacity_and_hasher(2, Default::default());
+                set.insert(*one);
+                set.insert(sid);
+                *self = Members::Many(Box::new(set));
+                true
+            }
+            Members::Many(set) => set.insert(sid),
+        }
+    }
+
+    /// Removes `sid`: whether it was a member, and whether the room is
+    /// empty now (a room of one is left as it was: its entry goes).
+    fn remove(&mut self, sid: &Sid) -> (bool, bool) {
+        match self {
+            Members::One(one) => (one == sid, one == sid),
+            Members::Many(set) => (set.remove(sid), set.is_empty()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Members::One(_) => 1,
+            Members::Many(set) => set.len(),
+        }
+    }
+}
+
+/// The rooms one socket joined: a short list, turned into a set past
+/// [`Joined::FEW`] rooms.
+#[derive(Debug)]
+enum Joined {
+    Few(Vec<Room>),
+    /// Boxed: the map's entries keep the size of the list.
+    #[allow(clippy::box_collection)]
+    Many(Box<HashSet<Room>>),
+}
+
+impl Joined {
+    /// Rooms kept in a list; a socket in more has a set.
+    const FEW: usize = 8;
+
+    fn insert(&mut self, room: &Room) {
+        match self {
+            Joined::Few(list) if list.contains(room) => {}
+            Joined::Few(list) if list.len() < Self::FEW => {
+                // One at a time: a socket in two rooms holds two, not four.
+                list.reserve_exact(1);
+                list.push(room.clone());
+            }
+            Joined::Few(list) => {
+                let mut set: HashSet<Room> = list.drain(..).collect();
+                set.insert(room.clone());
+                *self = Joined::Many(Box::new(set));
+            }
+            Joined::Many(set) => {
+                set.insert(room.clone());
+            }
+        }
+    }
+
+    fn remove(&mut self, room: &Room) {
+        match self {
+            Joined::Few(list) => {
+                if let Some(i) = list.iter().position(|r| r == room) {
+                    list.swap_remove(i);
+                }
+            }
+            Joined::Many(set) => {
+                set.remove(room);
+            }
+        }
+    }
+
+    fn for_each(&self, f: impl FnMut(&Room)) {
+        match self {
+            Joined::Few(list) => list.iter().for_each(f),
+            Joined::Many(set) => set.iter().for_each(f),
         }
     }
 }
@@ -189,6 +325,69 @@ mod tests {
         rooms.leave(sid(1), &["a".into(), "b".into()], |_| {});
         assert!(rooms.all().is_empty());
         assert!(rooms.rooms_of(sid(1)).is_empty());
+    }
+
+    #[test]
+    fn a_room_of_one_grows_and_shrinks_and_goes() {
+        let rooms = Rooms::default();
+        let mut heard = Vec::new();
+        rooms.join(sid(1), &["a".into()], |r| heard.push(r.clone()));
+        rooms.join(sid(1), &["a".into()], |r| heard.push(r.clone()));
+        assert_eq!(
+            heard,
+            [Room::from("a")],
+            "a second join is not a new membership"
+        );
+        assert_eq!(members(&rooms, "a"), [sid(1)]);
+        rooms.join(sid(2), &["a".into()], |_| {});
+        assert_eq!(rooms.len_of("a"), 2);
+        let mut left = Vec::new();
+        rooms.leave(sid(3), &["a".into()], |r| left.push(r.clone()));
+        assert!(left.is_empty(), "a stranger leaves nothing");
+        rooms.leave(sid(1), &["a".into()], |r| left.push(r.clone()));
+        assert_eq!(members(&rooms, "a"), [sid(2)]);
+        rooms.leave(sid(2), &["a".into()], |r| left.push(r.clone()));
+        assert_eq!(left.len(), 2);
+        assert!(!rooms.contains("a"));
+        // A room of one whose member leaves goes too, and a stranger's
+        // leave does not empty it.
+        rooms.join(sid(4), &["b".into()], |_| {});
+        rooms.leave(sid(5), &["b".into()], |_| {});
+        assert_eq!(members(&rooms, "b"), [sid(4)]);
+        rooms.leave_all(sid(4), |_| {});
+        assert!(rooms.all().is_empty());
+    }
+
+    #[test]
+    fn a_socket_in_many_rooms_keeps_each_once() {
+        let rooms = Rooms::default();
+        let names: Vec<Room> = (0..20).map(|i| Room::from(format!("r{i}"))).collect();
+        // In the short list, a room joined twice is there once.
+        rooms.join(sid(1), &names[..2], |_| {});
+        rooms.join(sid(1), &names[1..2], |_| panic!("joined twice"));
+        let mut of = rooms.rooms_of(sid(1));
+        of.sort();
+        assert_eq!(of, names[..2]);
+        for room in &names {
+            rooms.join(sid(1), std::slice::from_ref(room), |_| {});
+        }
+        // Again, past the short list's length: still once each.
+        rooms.join(sid(1), &names, |_| panic!("joined twice"));
+        let mut of = rooms.rooms_of(sid(1));
+        of.sort();
+        let mut want = names.clone();
+        want.sort();
+        assert_eq!(of, want);
+        rooms.leave(sid(1), &names[..15], |_| {});
+        let mut of = rooms.rooms_of(sid(1));
+        of.sort();
+        let mut want = names[15..].to_vec();
+        want.sort();
+        assert_eq!(of, want);
+        let mut left = 0;
+        rooms.leave_all(sid(1), |_| left += 1);
+        assert_eq!(left, 5);
+        assert!(rooms.all().is_empty());
     }
 
     #[test]
