@@ -13,7 +13,7 @@
 //! socketio-bench connect --conns 10000 --in-flight 64
 //! socketio-bench idle --conns 100000 --sources 8 --idle 30
 //! socketio-bench idle --transport webtransport --conns 1000 --idle 30
-//! socketio-bench cluster --addrs 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --clients 1000 [--rate 10000]
+//! socketio-bench cluster --addrs 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --clients 1000 [--rate 10000] [--redis-prefix P]
 //! socketio-bench polling --sessions 20
 //! socketio-bench soak --server target/release/examples/bench_server --duration 60s --ws 1000 --polling 100 --check
 //! socketio-bench slow-consumer --server target/release/examples/bench_server
@@ -81,6 +81,8 @@ common options:
   --pids P,Q,R        cluster: their processes, in the same order, for CPU and RSS
   --redis-url URL     cluster: the servers' Redis, whose CPU is read too if its process is
                       visible here (redis://127.0.0.1:6379)
+  --redis-prefix P    cluster: the servers' key prefix (REDIS_PREFIX): the generator subscribes to
+                      P* on Redis and times each broadcast's message there (not measured without it)
   --transport T       echo, connect, idle: websocket (default) or webtransport, on the UDP port
                       of --addr's number; the server's certificate is pinned by its hash
   --cert-hash B64     webtransport: the certificate's base64 SHA-256 (default: read from the

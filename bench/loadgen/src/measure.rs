@@ -263,6 +263,23 @@ pub(crate) struct ClusterWindow {
     /// Redis), ms.
     pub(crate) other_servers_p50_ms: Option<f64>,
     pub(crate) other_servers_p99_ms: Option<f64>,
+    /// The first delivery of each broadcast on each server: from the
+    /// sending to the first frame of that broadcast read from any socket of
+    /// that server, ms; for the sender's server, and for the others.
+    pub(crate) first_same_server_p50_ms: Option<f64>,
+    pub(crate) first_same_server_p99_ms: Option<f64>,
+    pub(crate) first_other_servers_p50_ms: Option<f64>,
+    pub(crate) first_other_servers_p99_ms: Option<f64>,
+    /// From the sending of a broadcast to its message seen on Redis by the
+    /// generator's own subscription to the run's channels, ms. Absent
+    /// when the channels' prefix was not known.
+    pub(crate) redis_seen_p50_ms: Option<f64>,
+    pub(crate) redis_seen_p99_ms: Option<f64>,
+    /// Messages published on the run's channels in the window, and the
+    /// broadcasts found in them (by the marker of the pad): 0 matched is
+    /// an adapter that publishes elsewhere, or in a form not searched.
+    pub(crate) redis_messages: Option<u64>,
+    pub(crate) redis_matched: Option<u64>,
     /// CPU time of each server over wall time, in server order.
     pub(crate) server_cpu_util_each: Vec<Option<f64>>,
     /// RSS of each server at the end of the window, KiB, in server order.

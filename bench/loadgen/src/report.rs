@@ -81,6 +81,22 @@ fn cluster_summary(s: &mut String, c: &ClusterWindow) {
         ms(c.other_servers_p50_ms),
         ms(c.other_servers_p99_ms),
     );
+    let _ = write!(
+        s,
+        "; first delivery: sender's server p50 {} p99 {} ms, other servers p50 {} p99 {} ms",
+        ms(c.first_same_server_p50_ms),
+        ms(c.first_same_server_p99_ms),
+        ms(c.first_other_servers_p50_ms),
+        ms(c.first_other_servers_p99_ms),
+    );
+    if let (Some(messages), Some(matched)) = (c.redis_messages, c.redis_matched) {
+        let _ = write!(
+            s,
+            "; on Redis: {matched} broadcasts found in {messages} messages, p50 {} p99 {} ms",
+            ms(c.redis_seen_p50_ms),
+            ms(c.redis_seen_p99_ms),
+        );
+    }
     let cpu: Vec<String> = c
         .server_cpu_util_each
         .iter()

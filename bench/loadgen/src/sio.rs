@@ -150,9 +150,39 @@ pub(crate) fn padding(bytes: usize) -> String {
     "x".repeat(bytes)
 }
 
+/// The length of [`marked_padding`]'s marker, `t=<19 digits>;`.
+pub(crate) const MARKER_LEN: usize = 22;
+
+/// The padding for a payload of `bytes` that starts with a text marker of
+/// the send timestamp, `t=<t_ns, 19 digits>;`, then `x` up to `bytes` (a
+/// pad shorter than the marker grows to it). What an adapter publishes
+/// carries the pad's bytes as they are, in msgpack as in JSON, so the
+/// broadcast is found in it by [`marker`] without decoding it.
+pub(crate) fn marked_padding(t_ns: u64, bytes: usize) -> String {
+    let mut pad = format!("t={t_ns:019};");
+    pad.extend(std::iter::repeat_n('x', bytes.saturating_sub(MARKER_LEN)));
+    pad
+}
+
+/// The timestamp of the first [`marked_padding`] marker in `bytes`.
+pub(crate) fn marker(bytes: &[u8]) -> Option<u64> {
+    let mut from = 0;
+    while let Some(at) = bytes[from..].windows(2).position(|w| w == b"t=") {
+        let start = from + at;
+        let digits = bytes.get(start + 2..start + MARKER_LEN - 1);
+        let ends = bytes.get(start + MARKER_LEN - 1) == Some(&b';');
+        if let Some(d) = digits.filter(|d| ends && d.iter().all(u8::is_ascii_digit)) {
+            return std::str::from_utf8(d).ok()?.parse().ok();
+        }
+        from = start + 1;
+    }
+    None
+}
+
 /// Finds `"t":<digits>` in the arguments. Servers may reorder the object's
 /// keys (serde_json's map is sorted), so the key is searched, not assumed
-/// first; the padding is all `x`, so no false match.
+/// first; the padding is `x` after an optional `t=<digits>;`, so no false
+/// match.
 pub(crate) fn timestamp(text: &str) -> Option<u64> {
     number_field(text, "t")
 }
@@ -209,6 +239,23 @@ mod tests {
         assert_eq!(ack_id("437[]"), Some(7));
         assert_eq!(ack_id("43[]"), None);
         assert_eq!(ack_id(r#"42["x"]"#), None);
+    }
+
+    #[test]
+    fn marks_padding() {
+        let pad = marked_padding(1_234_567, 64);
+        assert_eq!(pad.len(), 64);
+        assert!(pad.starts_with("t=0000000000001234567;xx"));
+        assert_eq!(marked_padding(5, 3).len(), MARKER_LEN);
+        let event = event_with_ack("broadcast", 9, 1_234_567, &pad);
+        assert_eq!(classify(&event), Incoming::Event(Some(1_234_567)));
+        // In a msgpack message: a `t=` before the marker, and bytes around.
+        let mut msg = b"\x93\xa1t=\xd9\x40".to_vec();
+        msg.extend_from_slice(pad.as_bytes());
+        assert_eq!(marker(&msg), Some(1_234_567));
+        assert_eq!(marker(b"t=123;"), None);
+        assert_eq!(marker(&msg[..20]), None);
+        assert_eq!(marker(b"t=00000000000000000x1;"), None);
     }
 
     #[test]

@@ -496,6 +496,22 @@ fn cluster_rows(plan: &Plan) -> Vec<Row> {
             |m| m.cluster.as_ref().and_then(|c| c.other_servers_p99_ms),
         ),
         row(
+            "cluster, closed loop: p99 of the first delivery on each other server, ms".into(),
+            "cluster-closed",
+            false,
+            |m| {
+                m.cluster
+                    .as_ref()
+                    .and_then(|c| c.first_other_servers_p99_ms)
+            },
+        ),
+        row(
+            "cluster, closed loop: p99 from sending to the message on Redis, ms".into(),
+            "cluster-closed",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.redis_seen_p99_ms),
+        ),
+        row(
             format!("{at}: server CPU summed over the servers, µs/delivery"),
             "cluster-rate",
             false,
@@ -530,6 +546,56 @@ fn cluster_rows(plan: &Plan) -> Vec<Row> {
             "cluster-rate",
             false,
             |m| m.cluster.as_ref().and_then(|c| c.other_servers_p99_ms),
+        ),
+        row(
+            format!("{at}: p50 latency, first delivery on the sender's server, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.first_same_server_p50_ms),
+        ),
+        row(
+            format!("{at}: p99 latency, first delivery on the sender's server, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.first_same_server_p99_ms),
+        ),
+        row(
+            format!("{at}: p50 latency, first delivery on each other server, ms"),
+            "cluster-rate",
+            false,
+            |m| {
+                m.cluster
+                    .as_ref()
+                    .and_then(|c| c.first_other_servers_p50_ms)
+            },
+        ),
+        row(
+            format!("{at}: p99 latency, first delivery on each other server, ms"),
+            "cluster-rate",
+            false,
+            |m| {
+                m.cluster
+                    .as_ref()
+                    .and_then(|c| c.first_other_servers_p99_ms)
+            },
+        ),
+        row(
+            format!("{at}: p50 from sending to the message on Redis, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.redis_seen_p50_ms),
+        ),
+        row(
+            format!("{at}: p99 from sending to the message on Redis, ms"),
+            "cluster-rate",
+            false,
+            |m| m.cluster.as_ref().and_then(|c| c.redis_seen_p99_ms),
+        ),
+        row(
+            format!("{at}: broadcasts found on Redis, % of those sent"),
+            "cluster-rate",
+            true,
+            matched_share,
         ),
         row(
             format!("{at}: RSS of the sender's server, MiB"),
@@ -567,6 +633,15 @@ fn row(
         higher_is_better,
         value,
     }
+}
+
+/// The broadcasts found in the messages on Redis, in % of those sent in the
+/// window: 0 when the adapter's messages were seen but none matched (or
+/// none were seen), absent when Redis was not watched.
+fn matched_share(m: &Measurement) -> Option<f64> {
+    let c = m.cluster.as_ref()?;
+    let matched = c.redis_matched? as f64;
+    (c.broadcasts > 0).then(|| matched * 100.0 / c.broadcasts as f64)
 }
 
 fn mib(kib: u64) -> f64 {
@@ -609,6 +684,7 @@ async fn run_cluster_once(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     let prefix = format!("socketio-bench-{}-{millis}-{}", std::process::id(), *port);
+    params.redis_prefix = Some(prefix.clone());
     let env = [
         ("REDIS_URL", plan.redis_url.clone()),
         ("REDIS_PREFIX", prefix),
@@ -823,5 +899,26 @@ mod tests {
             c.server_rss_kib_each[2] = None;
         }
         assert_eq!(value("RSS of each other server", &m), None);
+    }
+
+    #[test]
+    fn broadcasts_found_on_redis() {
+        let p = plan_of(&["--server", "a=b"]).expect("a plan");
+        let rows = cluster_rows(&p);
+        let row = rows
+            .iter()
+            .find(|r| r.label.contains("found on Redis"))
+            .expect("the row");
+        let m = |matched: Option<u64>| Measurement {
+            cluster: Some(ClusterWindow {
+                broadcasts: 40,
+                redis_matched: matched,
+                ..ClusterWindow::default()
+            }),
+            ..Measurement::default()
+        };
+        assert_eq!((row.value)(&m(Some(30))), Some(75.0));
+        assert_eq!((row.value)(&m(Some(0))), Some(0.0));
+        assert_eq!((row.value)(&m(None)), None);
     }
 }

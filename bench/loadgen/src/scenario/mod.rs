@@ -63,6 +63,9 @@ pub(crate) struct Params {
     pub(crate) cluster: Vec<ClusterNode>,
     /// Cluster: the Redis the servers share, whose CPU is measured too.
     pub(crate) redis_url: String,
+    /// Cluster: the servers' key prefix, whose channels the generator
+    /// watches on Redis; `None`: not watched.
+    pub(crate) redis_prefix: Option<String>,
     /// Echo, connect, idle: the transport of the sockets.
     pub(crate) transport: Transport,
     /// WebTransport: the server's certificate hash (base64); `None`: read
@@ -92,6 +95,7 @@ impl Default for Params {
             idle: Duration::from_secs(30),
             cluster: Vec::new(),
             redis_url: redis::DEFAULT_URL.to_owned(),
+            redis_prefix: None,
             transport: Transport::WebSocket,
             cert_hash: None,
             endpoints: 0,
@@ -191,6 +195,7 @@ pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
     p.settle = args.secs("--settle", p.settle.as_secs_f64())?;
     p.idle = args.secs("--idle", p.idle.as_secs_f64())?;
     p.redis_url = args.get("--redis-url", p.redis_url)?;
+    p.redis_prefix = args.opt("--redis-prefix")?;
     p.transport = args.get("--transport", p.transport)?;
     p.cert_hash = args.opt("--cert-hash")?;
     p.endpoints = args.get("--endpoints", p.endpoints)?;

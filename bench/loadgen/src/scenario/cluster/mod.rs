@@ -19,14 +19,20 @@
 //! the fan-out latency (from the sending of a broadcast to each delivery,
 //! read from the timestamp in the payload) over all deliveries, and apart
 //! for the sockets of the sender's server and for those of the others; the
-//! RSS of each server at the end of the window; and Redis's CPU time per
-//! delivery when its process is visible here.
+//! same for the first delivery of each broadcast on each server; the time
+//! from the sending to the broadcast's message on Redis, when the
+//! channels' prefix is known ([`redis_watch`]); the RSS of each server at
+//! the end of the window; and Redis's CPU time per delivery when its
+//! process is visible here.
+
+mod redis_watch;
 
 use std::{
+    collections::HashSet,
     net::SocketAddr,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, Mutex,
     },
     time::{Duration, Instant},
 };
@@ -35,6 +41,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::{sync::Notify, task::JoinSet, time::MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
+use self::redis_watch::RedisWatch;
 use super::{connect_many, stop, Params};
 use crate::{
     cli::{err, Result},
@@ -101,6 +108,26 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
         all: Latencies::new(),
         same_server: Latencies::new(),
         other_servers: Latencies::new(),
+        first_seen: Arc::new((0..nodes.len()).map(|_| FirstSeen::default()).collect()),
+        first_same_server: Latencies::new(),
+        first_other_servers: Latencies::new(),
+    };
+    // Subscribed before the first probe, so that the window finds it
+    // reading; without the prefix, which channels to watch is not known.
+    let watch = match &p.redis_prefix {
+        Some(prefix) => Some(
+            RedisWatch::start(
+                &p.redis_url,
+                prefix,
+                shared.phase.clone(),
+                shared.errors.clone(),
+            )
+            .await?,
+        ),
+        None => {
+            eprintln!("cluster: no --redis-prefix, so the time to Redis is not measured");
+            None
+        }
     };
     let mut tasks = JoinSet::new();
     let mut sender = None;
@@ -114,11 +141,14 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
         }
     }
     let mut sender = sender.ok_or_else(|| err!("no sender"))?;
-    let pad = sio::padding(p.payload);
-    let probes = match form(&mut sender, &pad, &shared, per_server as u64).await {
+    let pad = p.payload;
+    let probes = match form(&mut sender, pad, &shared, per_server as u64).await {
         Ok(probes) => probes,
         Err(e) => {
             tasks.shutdown().await;
+            if let Some(w) = watch {
+                w.stop();
+            }
             return Err(e);
         }
     };
@@ -147,6 +177,7 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
         .map(|n| n.pid.and_then(|pid| procfs::rss_kib(pid).ok()))
         .collect();
     stop(tasks).await;
+    let seen = watch.map(RedisWatch::stop);
 
     let n = nodes.len();
     let server_each: Vec<Option<f64>> = if servers_known {
@@ -167,6 +198,9 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     m.errors = shared.errors.get();
     let same = shared.same_server.percentiles_ms();
     let other = shared.other_servers.percentiles_ms();
+    let first_same = shared.first_same_server.percentiles_ms();
+    let first_other = shared.first_other_servers.percentiles_ms();
+    let redis_seen = seen.as_ref().and_then(|s| s.latencies.percentiles_ms());
     m.cluster = Some(ClusterWindow {
         servers: n,
         clients_per_server: per_server,
@@ -175,6 +209,14 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
         same_server_p99_ms: same.map(|p| p[1]),
         other_servers_p50_ms: other.map(|p| p[0]),
         other_servers_p99_ms: other.map(|p| p[1]),
+        first_same_server_p50_ms: first_same.map(|p| p[0]),
+        first_same_server_p99_ms: first_same.map(|p| p[1]),
+        first_other_servers_p50_ms: first_other.map(|p| p[0]),
+        first_other_servers_p99_ms: first_other.map(|p| p[1]),
+        redis_seen_p50_ms: redis_seen.map(|p| p[0]),
+        redis_seen_p99_ms: redis_seen.map(|p| p[1]),
+        redis_messages: seen.as_ref().map(|s| s.messages.get()),
+        redis_matched: seen.as_ref().map(|s| s.matched.get()),
         server_cpu_util_each: server_each
             .iter()
             .map(|c| c.map(|c| c / window.seconds))
@@ -209,6 +251,37 @@ struct Shared {
     all: Latencies,
     same_server: Latencies,
     other_servers: Latencies,
+    /// Per server, the broadcasts its sockets have received.
+    first_seen: Arc<Vec<FirstSeen>>,
+    /// The first delivery of each broadcast on the sender's server, and on
+    /// each other server.
+    first_same_server: Latencies,
+    first_other_servers: Latencies,
+}
+
+/// The broadcasts the sockets of one server have received, by timestamp.
+#[derive(Debug, Default)]
+struct FirstSeen {
+    /// The latest timestamp received.
+    latest: AtomicU64,
+    /// Every timestamp received, for the frames of an earlier broadcast
+    /// that come after a later one's (broadcasts overlap in the closed
+    /// loop, and a server may deliver them out of order). It grows by one
+    /// entry per broadcast: a few thousand in a run.
+    all: Mutex<HashSet<u64>>,
+}
+
+impl FirstSeen {
+    /// Whether a frame of the broadcast sent at `t` is the first received
+    /// here. Most frames are copies of the latest broadcast, told by the
+    /// atomic alone.
+    fn first(&self, t: u64) -> bool {
+        if self.latest.fetch_max(t, Ordering::Relaxed) == t {
+            return false;
+        }
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        all.insert(t)
+    }
 }
 
 impl Shared {
@@ -222,15 +295,20 @@ impl Shared {
                 if since % self.total == 0 {
                     self.complete.notify_one();
                 }
+                let first = t.is_some_and(|t| self.first_seen[server].first(t));
                 if self.phase.measuring() {
                     self.measured.add(1);
                     if let Some(t) = t {
                         let us = clock::now_ns().saturating_sub(t) / 1_000;
                         self.all.record_us(us);
-                        if server == 0 {
-                            self.same_server.record_us(us);
+                        let (each, firsts) = if server == 0 {
+                            (&self.same_server, &self.first_same_server)
                         } else {
-                            self.other_servers.record_us(us);
+                            (&self.other_servers, &self.first_other_servers)
+                        };
+                        each.record_us(us);
+                        if first {
+                            firsts.record_us(us);
                         }
                     }
                 }
@@ -264,7 +342,7 @@ async fn receiver(mut ws: Ws, server: usize, s: Shared) {
 
 /// Sends broadcasts one at a time until one has reached every socket of
 /// every server; returns how many were sent.
-async fn form(ws: &mut Ws, pad: &str, s: &Shared, per_server: u64) -> Result<u64> {
+async fn form(ws: &mut Ws, pad: usize, s: &Shared, per_server: u64) -> Result<u64> {
     let deadline = Instant::now() + FORM_TIMEOUT;
     // Progress is polled: the receivers wake nobody per delivery.
     let mut poll = tokio::time::interval(Duration::from_millis(5));
@@ -272,8 +350,7 @@ async fn form(ws: &mut Ws, pad: &str, s: &Shared, per_server: u64) -> Result<u64
     loop {
         let before: Vec<u64> = s.per_server.iter().map(Counter::get).collect();
         probes += 1;
-        let event = sio::event_with_ack("broadcast", probes, clock::now_ns(), pad);
-        ws.send(Message::text(event)).await?;
+        ws.send(broadcast(probes, pad)).await?;
         let until = tokio::time::Instant::now() + PROBE_WAIT;
         loop {
             let reached = |(c, b): (&Counter, &u64)| c.get() - b >= per_server;
@@ -311,8 +388,8 @@ enum Pace {
     Every(Duration),
 }
 
-async fn send_loop(mut ws: Ws, pace: Pace, pad: String, probes: u64, s: Shared) {
-    if let Err(e) = send_loop_inner(&mut ws, pace, &pad, probes, &s).await {
+async fn send_loop(mut ws: Ws, pace: Pace, pad: usize, probes: u64, s: Shared) {
+    if let Err(e) = send_loop_inner(&mut ws, pace, pad, probes, &s).await {
         s.failed(&e);
     }
 }
@@ -320,7 +397,7 @@ async fn send_loop(mut ws: Ws, pace: Pace, pad: String, probes: u64, s: Shared) 
 async fn send_loop_inner(
     ws: &mut Ws,
     pace: Pace,
-    pad: &str,
+    pad: usize,
     probes: u64,
     s: &Shared,
 ) -> Result<()> {
@@ -358,12 +435,23 @@ async fn send_loop_inner(
 }
 
 /// Sends broadcast `id`, counted if measuring.
-async fn send(ws: &mut Ws, id: u64, pad: &str, s: &Shared) -> Result<()> {
+async fn send(ws: &mut Ws, id: u64, pad: usize, s: &Shared) -> Result<()> {
     if s.phase.measuring() {
         s.broadcasts.add(1);
     }
-    let event = sio::event_with_ack("broadcast", id, clock::now_ns(), pad);
-    Ok(ws.send(Message::text(event)).await?)
+    Ok(ws.send(broadcast(id, pad)).await?)
+}
+
+/// Broadcast `id`, stamped now, its pad of `pad` bytes marked with the
+/// stamp, so that its message on Redis can be found too.
+fn broadcast(id: u64, pad: usize) -> Message {
+    let t = clock::now_ns();
+    Message::text(sio::event_with_ack(
+        "broadcast",
+        id,
+        t,
+        &sio::marked_padding(t, pad),
+    ))
 }
 
 /// A frame of the sender, a socket of the first server.
@@ -377,5 +465,20 @@ async fn on_sender_frame(
         Some(Ok(Message::Close(_))) | None => Err(err!("connection closed")),
         Some(Ok(_)) => Ok(()),
         Some(Err(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_frames_of_each_broadcast() {
+        let seen = FirstSeen::default();
+        // In order, then an earlier broadcast after a later one, and copies
+        // of each.
+        let frames = [10, 10, 20, 10, 20, 15, 30, 15, 30, 20];
+        let firsts: Vec<u64> = frames.into_iter().filter(|t| seen.first(*t)).collect();
+        assert_eq!(firsts, [10, 20, 15, 30]);
     }
 }
