@@ -171,14 +171,43 @@ impl Namespace {
     /// The sockets on this server that `opts` targets.
     pub(crate) fn targets(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
         let mut out = Vec::new();
-        self.for_each_target(opts, |s| out.push(s.clone()));
+        self.for_each_target(opts, |_, s| out.push(s.clone()));
         out
     }
 
-    /// Calls `f` with each socket on this server that `opts` targets, without
-    /// collecting them first. `f` runs under the maps' read locks: it must not
-    /// join, leave or add sockets (delivering is fine).
-    pub(crate) fn for_each_target(&self, opts: &BroadcastOptions, mut f: impl FnMut(&SocketRef)) {
+    /// The sockets on this server that `opts` targets join `rooms` (a
+    /// server-side join, Node's `socketsJoin`): their ids are collected,
+    /// then each room is looked up once for all of them.
+    pub(crate) fn join_targets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let mut sids = Vec::new();
+        self.for_each_target(opts, |sid, _| sids.push(sid));
+        match self.shared.observer.get() {
+            None => self.rooms.join_many(&sids, rooms, |_, _| {}),
+            Some(o) => self.rooms.join_many(&sids, rooms, |room, fresh| {
+                for sid in fresh {
+                    o.room_joined(&self.path, room, *sid);
+                }
+            }),
+        }
+    }
+
+    /// The sockets on this server that `opts` targets leave `rooms`.
+    pub(crate) fn leave_targets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        let mut sids = Vec::new();
+        self.for_each_target(opts, |sid, _| sids.push(sid));
+        for sid in sids {
+            self.leave(sid, rooms);
+        }
+    }
+
+    /// Calls `f` with each socket on this server that `opts` targets, and
+    /// its id, without collecting them first. `f` runs under the maps' read
+    /// locks: it must not join, leave or add sockets (delivering is fine).
+    pub(crate) fn for_each_target(
+        &self,
+        opts: &BroadcastOptions,
+        mut f: impl FnMut(Sid, &SocketRef),
+    ) {
         // Members of the `except` rooms; none collected in the common case of
         // no exception, and no room lookup for `socket.broadcast()`, whose
         // exception is the sender's own room.
@@ -198,7 +227,7 @@ impl Namespace {
         if opts.rooms.is_empty() {
             for entry in self.sockets.iter() {
                 if kept(entry.key()) {
-                    f(entry.value());
+                    f(*entry.key(), entry.value());
                 }
             }
             return;
@@ -206,7 +235,7 @@ impl Namespace {
         let mut visit = |sid: Sid| {
             if kept(&sid) {
                 if let Some(socket) = self.sockets.get(&sid) {
-                    f(&socket);
+                    f(sid, &socket);
                 }
             }
         };
@@ -247,12 +276,12 @@ impl Namespace {
         text: Option<&Str>,
     ) {
         match (self.shared.observer.get(), text) {
-            (Some(o), Some(text)) => self.for_each_target(opts, |socket| {
+            (Some(o), Some(text)) => self.for_each_target(opts, |_, socket| {
                 if self.deliver(socket, out.clone(), opts.volatile) {
                     o.event_sent(&self.path, socket.id(), text);
                 }
             }),
-            _ => self.for_each_target(opts, |socket| {
+            _ => self.for_each_target(opts, |_, socket| {
                 self.deliver(socket, out.clone(), opts.volatile);
             }),
         }

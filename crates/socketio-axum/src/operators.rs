@@ -332,9 +332,7 @@ impl BroadcastOperators {
     pub fn join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
         let remote = self.remote().map(|r| r.add_sockets(&self.opts, &rooms));
-        for socket in self.sockets() {
-            self.ns.join(socket.id(), &rooms);
-        }
+        self.ns.join_targets(&self.opts, &rooms);
         remote.unwrap_or(Ok(()))
     }
 
@@ -344,9 +342,7 @@ impl BroadcastOperators {
     pub fn leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
         let rooms = rooms.into_rooms();
         let remote = self.remote().map(|r| r.del_sockets(&self.opts, &rooms));
-        for socket in self.sockets() {
-            self.ns.leave(socket.id(), &rooms);
-        }
+        self.ns.leave_targets(&self.opts, &rooms);
         remote.unwrap_or(Ok(()))
     }
 

@@ -113,16 +113,12 @@ impl LocalNamespace {
 
     /// Makes the matching sockets here join `rooms`.
     pub fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        for socket in self.0.targets(opts) {
-            self.0.join(socket.id(), rooms);
-        }
+        self.0.join_targets(opts, rooms);
     }
 
     /// Makes the matching sockets here leave `rooms`.
     pub fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        for socket in self.0.targets(opts) {
-            self.0.leave(socket.id(), rooms);
-        }
+        self.0.leave_targets(opts, rooms);
     }
 
     /// Disconnects the matching sockets here (their whole connection if `close`).

@@ -78,29 +78,94 @@ impl Rooms {
     /// each room it was not in yet.
     pub(crate) fn join(&self, sid: Sid, rooms: &[Room], mut joined: impl FnMut(&Room)) {
         for room in rooms {
-            let (created, new_member) = match self.rooms.entry(room.clone()) {
-                Entry::Occupied(mut members) => (false, members.get_mut().insert(sid)),
+            let Some((key, created)) = self.add_member(room, sid) else {
+                continue;
+            };
+            if created {
+                self.created(&key);
+            }
+            self.add_room_of(sid, key.clone());
+            joined(&key);
+        }
+    }
+
+    /// `sids` join `rooms` (a server-side join of many sockets): each room
+    /// is looked up once, and its set grown once, for all of them.
+    /// `joined` is called, with no lock held, with each room and the
+    /// sockets that were not in it yet.
+    pub(crate) fn join_many(
+        &self,
+        sids: &[Sid],
+        rooms: &[Room],
+        mut joined: impl FnMut(&Room, &[Sid]),
+    ) {
+        if sids.is_empty() {
+            return;
+        }
+        let mut fresh = Vec::with_capacity(sids.len());
+        for room in rooms {
+            fresh.clear();
+            let (key, created) = match self.rooms.entry(room.clone()) {
+                Entry::Occupied(mut members) => {
+                    let set = members.get_mut();
+                    set.reserve(sids.len());
+                    fresh.extend(sids.iter().copied().filter(|&sid| set.insert(sid)));
+                    (members.key().clone(), false)
+                }
                 Entry::Vacant(slot) => {
-                    slot.insert(Members::One(sid));
-                    (true, true)
+                    let key = slot.key().clone();
+                    let mut set = Members::One(sids[0]);
+                    fresh.push(sids[0]);
+                    set.reserve(sids.len() - 1);
+                    fresh.extend(sids[1..].iter().copied().filter(|&sid| set.insert(sid)));
+                    slot.insert(set);
+                    (key, true)
                 }
             };
             if created {
-                self.metrics.rooms(1.0);
-                self.changed(room);
+                self.created(&key);
             }
-            if new_member {
-                joined(room);
+            for &sid in &fresh {
+                self.add_room_of(sid, key.clone());
             }
+            joined(&key, &fresh);
         }
-        match self.sids.entry(sid) {
-            Entry::Occupied(mut joined) => rooms.iter().for_each(|r| joined.get_mut().insert(r)),
+    }
+
+    /// Adds `sid` to `room`: the map's own name of the room (shared by
+    /// every socket's list, so that a name is held once) and whether the
+    /// room is new; `None` if `sid` was a member already.
+    fn add_member(&self, room: &Room, sid: Sid) -> Option<(Room, bool)> {
+        if let Some(mut members) = self.rooms.get_mut(room) {
+            return members.insert(sid).then(|| (members.key().clone(), false));
+        }
+        match self.rooms.entry(room.clone()) {
+            Entry::Occupied(mut members) => members
+                .get_mut()
+                .insert(sid)
+                .then(|| (members.key().clone(), false)),
             Entry::Vacant(slot) => {
-                let mut joined = Joined::Few(Vec::with_capacity(rooms.len()));
-                rooms.iter().for_each(|r| joined.insert(r));
-                slot.insert(joined);
+                let key = slot.key().clone();
+                slot.insert(Members::One(sid));
+                Some((key, true))
             }
         }
+    }
+
+    /// Notes in `sid`'s list that it joined `room`.
+    fn add_room_of(&self, sid: Sid, room: Room) {
+        match self.sids.entry(sid) {
+            Entry::Occupied(mut joined) => joined.get_mut().insert(room),
+            Entry::Vacant(slot) => {
+                slot.insert(Joined::Few(vec![room]));
+            }
+        }
+    }
+
+    /// A room appeared.
+    fn created(&self, room: &Room) {
+        self.metrics.rooms(1.0);
+        self.changed(room);
     }
 
     /// `sid` leaves `rooms`; `left` is called, with no lock held, for each
@@ -233,6 +298,19 @@ impl Members {
         }
     }
 
+    /// Makes room for `more` members.
+    fn reserve(&mut self, more: usize) {
+        match self {
+            Members::One(_) if more == 0 => {}
+            Members::One(one) => {
+                let mut set = SidSet::with_capacity_and_hasher(more + 1, Default::default());
+                set.insert(*one);
+                *self = Members::Many(Box::new(set));
+            }
+            Members::Many(set) => set.reserve(more),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Members::One(_) => 1,
@@ -255,21 +333,21 @@ impl Joined {
     /// Rooms kept in a list; a socket in more has a set.
     const FEW: usize = 8;
 
-    fn insert(&mut self, room: &Room) {
+    fn insert(&mut self, room: Room) {
         match self {
-            Joined::Few(list) if list.contains(room) => {}
+            Joined::Few(list) if list.contains(&room) => {}
             Joined::Few(list) if list.len() < Self::FEW => {
                 // One at a time: a socket in two rooms holds two, not four.
                 list.reserve_exact(1);
-                list.push(room.clone());
+                list.push(room);
             }
             Joined::Few(list) => {
                 let mut set: HashSet<Room> = list.drain(..).collect();
-                set.insert(room.clone());
+                set.insert(room);
                 *self = Joined::Many(Box::new(set));
             }
             Joined::Many(set) => {
-                set.insert(room.clone());
+                set.insert(room);
             }
         }
     }
@@ -387,6 +465,40 @@ mod tests {
         let mut left = 0;
         rooms.leave_all(sid(1), |_| left += 1);
         assert_eq!(left, 5);
+        assert!(rooms.all().is_empty());
+    }
+
+    #[test]
+    fn many_sockets_join_at_once_each_membership_once() {
+        let rooms = Rooms::default();
+        rooms.join(sid(1), &["old".into()], |_| {});
+        let mut heard = Vec::new();
+        let sids = [sid(1), sid(2), sid(3)];
+        rooms.join_many(&sids, &["old".into(), "new".into()], |room, fresh| {
+            heard.push((room.to_string(), fresh.to_vec()))
+        });
+        assert_eq!(
+            heard,
+            [
+                ("old".to_string(), vec![sid(2), sid(3)]),
+                ("new".to_string(), sids.to_vec())
+            ]
+        );
+        for room in ["old", "new"] {
+            assert_eq!(members(&rooms, room), sids);
+        }
+        let mut of = rooms.rooms_of(sid(1));
+        of.sort();
+        assert_eq!(of, [Room::from("new"), Room::from("old")]);
+        assert_eq!(rooms.rooms_of(sid(3)).len(), 2);
+        // A room of one made by a join of one, and nobody joins nothing.
+        rooms.join_many(&[sid(4)], &["solo".into()], |_, _| {});
+        assert_eq!(members(&rooms, "solo"), [sid(4)]);
+        rooms.join_many(&[], &["none".into()], |_, _| panic!("nobody joined"));
+        assert!(!rooms.contains("none"));
+        for sid in [sid(1), sid(2), sid(3), sid(4)] {
+            rooms.leave_all(sid, |_| {});
+        }
         assert!(rooms.all().is_empty());
     }
 
