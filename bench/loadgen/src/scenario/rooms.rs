@@ -186,6 +186,11 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     let churners = p.churners.clamp(1, n - 1);
     let rate = p.rate.unwrap_or(DEFAULT_RATE);
     let room_rate = p.room_rate;
+    if !(rate > 0.0 && room_rate > 0.0) {
+        return Err(err!(
+            "rooms: the churn rate ({rate}) and the room broadcasts' ({room_rate}) must be positive"
+        ));
+    }
     let conns = connect_all(p, n).await?;
     tokio::time::sleep(p.settle).await;
     let rss = || p.pid.and_then(|pid| procfs::rss_kib(pid).ok());
