@@ -167,17 +167,17 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// The server's CPU time per operation, µs.
+    pub(crate) fn server_cpu_us_per_op(&self) -> Option<f64> {
+        self.server_cpu
+            .filter(|_| self.ops > 0)
+            .map(|cpu| cpu * 1e6 / self.ops as f64)
+    }
+
     /// A measurement from this window, with throughput, CPU per operation
     /// and the latency percentiles.
     pub(crate) fn measurement(&self, scenario: &str, latencies: &Latencies) -> Measurement {
         let p = latencies.percentiles_ms();
-        let per_op = |cpu: f64| {
-            if self.ops == 0 {
-                None
-            } else {
-                Some(cpu * 1e6 / self.ops as f64)
-            }
-        };
         Measurement {
             scenario: scenario.to_string(),
             ops: self.ops,
@@ -186,7 +186,7 @@ impl Window {
             p50_ms: p.map(|p| p[0]),
             p99_ms: p.map(|p| p[1]),
             p999_ms: p.map(|p| p[2]),
-            server_cpu_us_per_op: self.server_cpu.and_then(per_op),
+            server_cpu_us_per_op: self.server_cpu_us_per_op(),
             server_cpu_util: self.server_cpu.map(|c| c / self.seconds),
             generator_cpu_util: self.own_cpu / self.seconds,
             ..Measurement::default()

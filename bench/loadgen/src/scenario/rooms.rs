@@ -42,7 +42,7 @@ use super::{connect_all, stop, Params};
 use crate::{
     cli::{err, Result},
     clock,
-    measure::{self, Counter, Latencies, Measurement, Phase, RoomsRun, Window},
+    measure::{self, Counter, Latencies, Measurement, Phase, RoomsRun},
     procfs,
     rng::Rng,
     sio::{self, Incoming, Ws},
@@ -230,8 +230,10 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
     let rss_after = rss();
 
     let mut windows = Vec::with_capacity(3);
-    for stage in [Stage::Echo, Stage::Churn, Stage::ChurnRooms] {
-        let k = stage.window().unwrap_or(0);
+    for (k, stage) in [Stage::Echo, Stage::Churn, Stage::ChurnRooms]
+        .into_iter()
+        .enumerate()
+    {
         state.set_stage(stage);
         let w = measure::window(
             &state.phases[k],
@@ -275,10 +277,11 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
             .map(|(a, b)| (b as f64 - a as f64) * 1024.0 / memberships as f64),
         rate,
         echo_acks: echo.ops,
-        echo_cpu_us_per_ack: cpu_per_op(&echo),
+        echo_cpu_us_per_ack: echo.server_cpu_us_per_op(),
         echo_p99_ms: state.ack_latency[0].percentiles_ms().map(|p| p[1]),
-        churn_cpu_over_echo: cpu_per_op(&churn)
-            .zip(cpu_per_op(&echo))
+        churn_cpu_over_echo: churn
+            .server_cpu_us_per_op()
+            .zip(echo.server_cpu_us_per_op())
             .filter(|(_, e)| *e > 0.0)
             .map(|(c, e)| c / e),
         room_rate,
@@ -289,7 +292,7 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
         room_p99_ms: room.map(|p| p[1]),
         room_p999_ms: room.map(|p| p[2]),
         churn_ops_with_rooms: with_rooms.ops,
-        churn_cpu_us_per_op_with_rooms: cpu_per_op(&with_rooms),
+        churn_cpu_us_per_op_with_rooms: with_rooms.server_cpu_us_per_op(),
         join_all_server_us: join_all.map(|j| j.0),
         join_all_round_trip_ms: join_all.map(|j| j.1),
         join_all_reached: state.all_delivered.get(),
@@ -297,13 +300,6 @@ pub(crate) async fn run(p: &Params) -> Result<Measurement> {
             .then(|| (all_last - all_sent) as f64 / 1e6),
     });
     Ok(m)
-}
-
-/// Server CPU per operation of a window, µs.
-fn cpu_per_op(w: &Window) -> Option<f64> {
-    w.server_cpu
-        .filter(|_| w.ops > 0)
-        .map(|c| c * 1e6 / w.ops as f64)
 }
 
 /// Polls `done` every 5 ms until it holds (true) or `limit` passes (false).
