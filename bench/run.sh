@@ -17,6 +17,11 @@
 #                      server on one Redis (--redis-url, default redis://127.0.0.1:6379),
 #                      all three pinned to cpu 0 unless --cluster-cpu says otherwise;
 #                      the floor has no cluster and is skipped
+#   --only rooms       rooms: 10,000 sockets (1,000 with --quick) each in a room of its
+#                      own and one of 1,000 shared rooms (100 with --quick), 10 sockets
+#                      each; echo against join/leave churn,
+#                      room broadcasts while churning, a server-side join of all; the
+#                      floor has no rooms and is skipped
 # Any other option goes to `socketio-bench suite` (see `socketio-bench help`).
 set -euo pipefail
 
@@ -95,6 +100,7 @@ report="bench/results/$stamp${quick:+-quick}.md"
     --skip floor:polling \
     --skip floor:cluster-closed \
     --skip floor:cluster-rate \
+    --skip floor:rooms \
     --out "bench/results/$stamp${quick:+-quick}.jsonl" \
     "${server_args[@]}" "${pass[@]}" | tee -a "$report"
 echo "== table: $report; raw runs: bench/results/$stamp${quick:+-quick}.jsonl" >&2

@@ -7,6 +7,15 @@
 //!   main namespace (the sender too), then acknowledges with no argument;
 //! - `join` joins the room named by its argument, then acknowledges.
 //!
+//! For the rooms run (`socketio-bench suite --only rooms`), three more:
+//!
+//! - `leave` leaves the room named by its argument, then acknowledges;
+//! - `to_room` (`room`, `payload`) emits `room` with `payload` to the
+//!   sockets of that room (the sender too, if it is one), then acknowledges;
+//! - `join_all` makes every socket of the main namespace join the room
+//!   named ([`SocketIo::sockets_join`]) and acknowledges with the time that
+//!   took in the server, in microseconds.
+//!
 //! For the soak run, which watches the process from outside, `GET /stats`
 //! answers `{"tasks":<tokio tasks alive>,"sockets":<sockets of the main
 //! namespace>}`; `PING_INTERVAL_MS` / `PING_TIMEOUT_MS` set the heartbeat
@@ -94,6 +103,31 @@ async fn on_connect(socket: SocketRef) {
         |socket: SocketRef, ack: AckSender, Data(room): Data<String>| async move {
             socket.join(room);
             let _ = ack.send(&());
+        },
+    );
+    socket.on(
+        "leave",
+        |socket: SocketRef, ack: AckSender, Data(room): Data<String>| async move {
+            socket.leave(room);
+            let _ = ack.send(&());
+        },
+    );
+    socket.on(
+        "to_room",
+        |socket: SocketRef,
+         ack: AckSender,
+         Data((room, payload)): Data<(String, serde_json::Value)>| async move {
+            let _ = socket.io().to(room).emit("room", &payload);
+            let _ = ack.send(&());
+        },
+    );
+    socket.on(
+        "join_all",
+        |socket: SocketRef, ack: AckSender, Data(room): Data<String>| async move {
+            let started = Instant::now();
+            let _ = socket.io().sockets_join(room);
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let _ = ack.send(&micros);
         },
     );
 }

@@ -15,6 +15,7 @@
 //! socketio-bench idle --transport webtransport --conns 1000 --idle 30
 //! socketio-bench cluster --addrs 127.0.0.1:3001,127.0.0.1:3002,127.0.0.1:3003 --clients 1000 [--rate 10000] [--redis-prefix P]
 //! socketio-bench polling --sessions 20
+//! socketio-bench rooms --conns 10000 --shared-rooms 1000 [--rate 10000] [--room-rate 100]
 //! socketio-bench soak --server target/release/examples/bench_server --duration 60s --ws 1000 --polling 100 --check
 //! socketio-bench slow-consumer --server target/release/examples/bench_server
 //! ```
@@ -36,6 +37,7 @@ mod polling;
 mod procfs;
 mod redis;
 mod report;
+mod rng;
 mod scenario;
 mod sio;
 mod slow_consumer;
@@ -57,6 +59,9 @@ commands (against a running server):
   polling     echo with ack over HTTP long-polling, --sessions sessions, closed loop
   cluster     fan-out of `broadcast` over servers of one cluster (--addrs, the sender's first),
               --clients sockets on each; closed loop, or --rate DELIVERIES_PER_S over the cluster
+  rooms       --conns sockets (10000) each join a room of their own and one of --shared-rooms;
+              then echo, and join/leave churn, at --rate events/s (10000) from --churners sockets,
+              then the churn with --room-rate room broadcasts/s, then a server-side join of all
   suite       start each --server NAME=COMMAND in turn, run every scenario, print a markdown table
   soak        clients with churn for a long time; the server's RSS, descriptors and tasks from start to end
   slow-consumer  a client that never reads while the server emits --bytes to it; the server's peak RSS
@@ -68,13 +73,17 @@ common options:
   --warmup SECS       not measured (default 2)
   --duration SECS     measured window (default 10)
   --payload BYTES     padding in each event's argument (default 64)
-  --conns N           echo: connections (100); connect: connections (10000)
+  --conns N           echo: connections (100); connect, rooms: connections (10000)
   --window N          echo: acks awaited per connection (1); broadcast: broadcasts in flight (4)
-  --rate N            echo: acks/s; broadcast: deliveries/s (open loop, fixed rate)
+  --rate N            echo: acks/s; broadcast: deliveries/s (open loop, fixed rate); rooms: joins
+                      and leaves/s, and echo acks/s (10000)
   --clients N         broadcast: sockets receiving (1000)
   --in-flight N       connect: handshakes at once (64)
   --sources N         connect: source addresses 127.0.0.1..N, against port exhaustion (auto)
   --sessions N        polling: sessions (20)
+  --shared-rooms N    rooms: shared rooms the sockets are spread over (1000)
+  --churners N        rooms: sockets that echo, then join and leave, at --rate in all (100)
+  --room-rate N       rooms: broadcasts/s to a random shared room while churning (100)
   --settle SECS       connect, idle: wait before reading the RSS (1)
   --idle SECS         idle: the measured idle window after the storm (30)
   --addrs A,B,C       cluster: the servers (HOST:PORT, comma-separated), the sender's first
@@ -96,7 +105,8 @@ suite options:
   --reps N            repetitions, servers interleaved (5)
   --quick             1 repetition, short windows, 2,000 connections: a smoke check
   --only LIST         scenarios to run, comma-separated (all): echo,echo-rate,broadcast,broadcast-rate,connect,polling;
-                      `idle`, `cluster-closed` and `cluster-rate` (`cluster`: both) run only when named here
+                      `idle`, `cluster-closed` and `cluster-rate` (`cluster`: both) and `rooms` run
+                      only when named here
   --skip SERVER:SCEN  a pair not to run (repeatable), e.g. floor:polling
   --connect-conns N   connections of the connect storm (10000; 2000 with --quick)
   --idle-conns N      connections of the idle scenario (100000); --idle SECS its idle window (30),
@@ -112,6 +122,10 @@ suite options:
   --server-transport NAME=T  measure server NAME over transport T (webtransport): started with
                       WEBTRANSPORT=1, it runs echo, echo-rate, connect and idle, and skips the rest;
                       --endpoints N its client endpoints (one per 100 sessions)
+  --rooms-sockets N   sockets of the rooms scenario (10000; 1000 with --quick), --rooms-shared N
+                      its shared rooms (1000; 100 with --quick), --rooms-rate N its churn and echo
+                      rate (10000/s) from --rooms-churners N sockets (100), --rooms-room-rate N its
+                      room broadcasts/s while churning (100)
   --out FILE          raw results, one JSON object per line
 
 slow-consumer options:

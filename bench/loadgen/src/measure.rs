@@ -167,17 +167,17 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// The server's CPU time per operation, µs.
+    pub(crate) fn server_cpu_us_per_op(&self) -> Option<f64> {
+        self.server_cpu
+            .filter(|_| self.ops > 0)
+            .map(|cpu| cpu * 1e6 / self.ops as f64)
+    }
+
     /// A measurement from this window, with throughput, CPU per operation
     /// and the latency percentiles.
     pub(crate) fn measurement(&self, scenario: &str, latencies: &Latencies) -> Measurement {
         let p = latencies.percentiles_ms();
-        let per_op = |cpu: f64| {
-            if self.ops == 0 {
-                None
-            } else {
-                Some(cpu * 1e6 / self.ops as f64)
-            }
-        };
         Measurement {
             scenario: scenario.to_string(),
             ops: self.ops,
@@ -186,7 +186,7 @@ impl Window {
             p50_ms: p.map(|p| p[0]),
             p99_ms: p.map(|p| p[1]),
             p999_ms: p.map(|p| p[2]),
-            server_cpu_us_per_op: self.server_cpu.and_then(per_op),
+            server_cpu_us_per_op: self.server_cpu_us_per_op(),
             server_cpu_util: self.server_cpu.map(|c| c / self.seconds),
             generator_cpu_util: self.own_cpu / self.seconds,
             ..Measurement::default()
@@ -242,6 +242,62 @@ pub(crate) struct Measurement {
     /// split by where the receiving client is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cluster: Option<ClusterWindow>,
+    /// Rooms: memberships, churn against echo, room broadcasts while
+    /// churning, a server-side join of every socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rooms: Option<RoomsRun>,
+}
+
+/// What the rooms scenario measured beyond what every scenario reports:
+/// there the base fields are the churn window's (joins and leaves at a
+/// fixed rate: acks/s, server CPU per join or leave, ack latency).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct RoomsRun {
+    /// Sockets, each in a room of its own and in one of `shared_rooms`.
+    pub(crate) sockets: usize,
+    pub(crate) shared_rooms: usize,
+    /// Memberships the sockets' `join` events added (two per socket).
+    pub(crate) memberships: u64,
+    /// Those joins, every socket sending its two at once: memberships per
+    /// second from the first sent to the last acknowledged.
+    pub(crate) setup_joins_per_s: f64,
+    /// Server RSS before and after those joins, KiB.
+    pub(crate) rss_kib_before_joins: Option<u64>,
+    pub(crate) rss_kib_after_joins: Option<u64>,
+    /// (after − before) / memberships, bytes: everything the joins grew.
+    pub(crate) rss_bytes_per_membership: Option<f64>,
+    /// The fixed rate of the echo and churn windows, events/s.
+    pub(crate) rate: f64,
+    /// Echo with ack at `rate` from the churning sockets: acks in the
+    /// window, server CPU per ack (µs), p99 round trip (ms).
+    pub(crate) echo_acks: u64,
+    pub(crate) echo_cpu_us_per_ack: Option<f64>,
+    pub(crate) echo_p99_ms: Option<f64>,
+    /// Server CPU per join or leave over server CPU per echo ack.
+    pub(crate) churn_cpu_over_echo: Option<f64>,
+    /// Room broadcasts (`to_room` to a random shared room) while churning:
+    /// their rate, those sent in the window, deliveries expected and
+    /// missing over the whole stage, and the latency from the sending to
+    /// each delivery (ms).
+    pub(crate) room_rate: f64,
+    pub(crate) room_broadcasts: u64,
+    pub(crate) room_deliveries_expected: u64,
+    pub(crate) room_deliveries_missing: u64,
+    pub(crate) room_p50_ms: Option<f64>,
+    pub(crate) room_p99_ms: Option<f64>,
+    pub(crate) room_p999_ms: Option<f64>,
+    /// Joins and leaves acknowledged in that window, and the server CPU
+    /// per one of them with the broadcasts' share included (µs).
+    pub(crate) churn_ops_with_rooms: u64,
+    pub(crate) churn_cpu_us_per_op_with_rooms: Option<f64>,
+    /// `join_all`: every socket joined to one room by the server, timed by
+    /// the server (µs) and from the generator (send to ack, ms); then a
+    /// `to_room` to that room: the sockets it reached and the time to the
+    /// last of them (ms).
+    pub(crate) join_all_server_us: Option<f64>,
+    pub(crate) join_all_round_trip_ms: Option<f64>,
+    pub(crate) join_all_reached: u64,
+    pub(crate) join_all_last_delivery_ms: Option<f64>,
 }
 
 /// The measured window of the cluster fan-out scenario, beyond what every

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::measure::{ClusterWindow, Measurement};
+use crate::measure::{ClusterWindow, Measurement, RoomsRun};
 
 /// One line for a run.
 pub(crate) fn summary(m: &Measurement) -> String {
@@ -55,6 +55,9 @@ pub(crate) fn summary(m: &Measurement) -> String {
     }
     if let Some(c) = &m.cluster {
         cluster_summary(&mut s, c);
+    }
+    if let Some(r) = &m.rooms {
+        rooms_summary(&mut s, r);
     }
     if let Some(drops) = m.server_udp_drops {
         let _ = write!(s, "; server UDP drops {drops}");
@@ -116,6 +119,38 @@ fn cluster_summary(s: &mut String, c: &ClusterWindow) {
     if let (Some(us), Some(util)) = (c.redis_cpu_us_per_op, c.redis_cpu_util) {
         let _ = write!(s, "; Redis {us:.2} µs/op ({:.0}% cpu)", util * 100.0);
     }
+}
+
+/// What a rooms run adds to its line (its base fields are the churn
+/// window's): memberships, echo against churn, the room broadcasts, and
+/// `join_all`.
+fn rooms_summary(s: &mut String, r: &RoomsRun) {
+    let v = |v: Option<f64>| v.map_or("?".to_owned(), number);
+    let _ = write!(
+        s,
+        "; {} sockets, {} memberships joined at {}/s, {} B/membership; \
+         echo at {}/s {} µs/ack, churn ÷ echo {}; \
+         {} room broadcasts at {}/s: p50 {} p99 {} ms ({} of {} deliveries missing); \
+         join_all {} µs in the server, {} ms round trip, then {} of {} reached in {} ms",
+        r.sockets,
+        r.memberships,
+        number(r.setup_joins_per_s),
+        v(r.rss_bytes_per_membership),
+        number(r.rate),
+        v(r.echo_cpu_us_per_ack),
+        v(r.churn_cpu_over_echo),
+        r.room_broadcasts,
+        number(r.room_rate),
+        v(r.room_p50_ms),
+        v(r.room_p99_ms),
+        r.room_deliveries_missing,
+        r.room_deliveries_expected,
+        v(r.join_all_server_us),
+        v(r.join_all_round_trip_ms),
+        r.join_all_reached,
+        r.sockets,
+        v(r.join_all_last_delivery_ms),
+    );
 }
 
 /// A number to three significant digits or so, with k/M.

@@ -35,6 +35,10 @@ use crate::{
     scenario::{self, ClusterNode, Params},
 };
 
+/// The heartbeat of the rooms scenario's servers: longer than a run, so
+/// that no window holds a burst of pings.
+const ROOMS_PING_INTERVAL_MS: u64 = 600_000;
+
 /// A server to start: its name, and a shell command that listens on
 /// `127.0.0.1:$PORT`.
 #[derive(Debug, Clone)]
@@ -72,6 +76,13 @@ struct Plan {
     redis_url: String,
     /// Servers measured over another transport than WebSocket.
     transports: Vec<(String, Transport)>,
+    /// Rooms: sockets, shared rooms, the churn (and echo) rate and the
+    /// sockets that churn, room broadcasts per second while churning.
+    rooms_sockets: usize,
+    rooms_shared: usize,
+    rooms_rate: f64,
+    rooms_churners: usize,
+    rooms_room_rate: f64,
 }
 
 impl Plan {
@@ -126,6 +137,10 @@ pub(crate) async fn run(mut args: Args) -> Result<()> {
                 );
                 let mut env = match (*scenario, plan.idle_ping_interval) {
                     ("idle", Some(d)) => vec![("PING_INTERVAL_MS", d.as_millis().to_string())],
+                    // Sockets that connected together are pinged together:
+                    // at the default 25 s, 10,000 pings in a burst would
+                    // fall in one measured window and not the others.
+                    ("rooms", _) => vec![("PING_INTERVAL_MS", ROOMS_PING_INTERVAL_MS.to_string())],
                     _ => Vec::new(),
                 };
                 if transport == Transport::WebTransport {
@@ -260,6 +275,11 @@ fn plan(args: &mut Args) -> Result<Plan> {
         })
         .collect::<Result<Vec<_>>>()?;
     base.endpoints = args.get("--endpoints", base.endpoints)?;
+    let rooms_sockets = args.get("--rooms-sockets", if quick { 1_000 } else { 10_000 })?;
+    let rooms_shared = args.get("--rooms-shared", if quick { 100 } else { 1_000 })?;
+    let rooms_rate = args.get("--rooms-rate", scenario::ROOMS_RATE)?;
+    let rooms_churners = args.get("--rooms-churners", 100)?;
+    let rooms_room_rate = args.get("--rooms-room-rate", 100.0)?;
     let out = args
         .opt::<String>("--out")?
         .map(|path| {
@@ -288,6 +308,11 @@ fn plan(args: &mut Args) -> Result<Plan> {
         cluster_cpus,
         redis_url,
         transports,
+        rooms_sockets,
+        rooms_shared,
+        rooms_rate,
+        rooms_churners,
+        rooms_room_rate,
     })
 }
 
@@ -325,6 +350,14 @@ fn params_for(scenario: &str, plan: &Plan, port: u16) -> Params {
         "cluster-rate" => {
             p.clients = plan.cluster_clients;
             p.rate = Some(plan.cluster_rate);
+        }
+        "rooms" => {
+            p.conns = plan.rooms_sockets;
+            p.shared_rooms = plan.rooms_shared;
+            p.rate = Some(plan.rooms_rate);
+            p.churners = plan.rooms_churners;
+            p.room_rate = plan.rooms_room_rate;
+            p.in_flight = 64;
         }
         _ => {}
     }
@@ -462,7 +495,96 @@ fn rows(plan: &Plan) -> Vec<Row> {
         },
     ];
     rows.extend(cluster_rows(plan));
+    rows.extend(rooms_rows(plan));
     rows
+}
+
+/// The rows of the rooms scenario.
+fn rooms_rows(plan: &Plan) -> Vec<Row> {
+    let n = report::number(plan.rooms_sockets as f64);
+    let shared = report::number(plan.rooms_shared as f64);
+    let rate = report::number(plan.rooms_rate);
+    let size = plan.rooms_sockets as f64 / plan.rooms_shared.max(1) as f64;
+    let size = if size.fract() == 0.0 {
+        format!("{size:.0}")
+    } else {
+        report::number(size)
+    };
+    let room_rate = report::number(plan.rooms_room_rate);
+    vec![
+        row(
+            format!(
+                "rooms: {n} sockets, each in its own room and 1 of {shared} shared: \
+                 server RSS per membership, bytes"
+            ),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.rss_bytes_per_membership,
+        ),
+        row(
+            "rooms: those joins, every socket sending its two at once: memberships/s".into(),
+            "rooms",
+            true,
+            |m| m.rooms.as_ref().map(|r| r.setup_joins_per_s),
+        ),
+        row(
+            format!("rooms: echo with ack at {rate}/s: server CPU, µs/ack"),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.echo_cpu_us_per_ack,
+        ),
+        row(
+            format!("rooms: join or leave of a fresh room at {rate}/s: server CPU, µs/op"),
+            "rooms",
+            false,
+            |m| m.server_cpu_us_per_op,
+        ),
+        row(
+            "rooms: join-or-leave CPU ÷ echo CPU, same run".into(),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.churn_cpu_over_echo,
+        ),
+        row(
+            format!("rooms: join or leave at {rate}/s: p99 ack latency, ms"),
+            "rooms",
+            false,
+            |m| m.p99_ms,
+        ),
+        row(
+            format!(
+                "rooms: to_room of a {size}-socket room, {room_rate}/s, while churning: \
+                 p50 latency, ms"
+            ),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.room_p50_ms,
+        ),
+        row(
+            "rooms: to_room while churning: p99 latency, ms".into(),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.room_p99_ms,
+        ),
+        row(
+            format!("rooms: join_all of {n} sockets into one room: time in the server, ms"),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.join_all_server_us.map(|us| us / 1e3),
+        ),
+        row(
+            "rooms: join_all: round trip from the generator, ms".into(),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.join_all_round_trip_ms,
+        ),
+        row(
+            format!("rooms: then to_room of that room: last of the {n} deliveries, ms"),
+            "rooms",
+            false,
+            |m| m.rooms.as_ref()?.join_all_last_delivery_ms,
+        ),
+    ]
 }
 
 /// The rows of the cluster scenarios.
@@ -859,6 +981,25 @@ mod tests {
         let rate = params_for("cluster-rate", &p, 4000);
         assert_eq!(rate.rate, Some(10_000.0));
         assert_eq!(rate.redis_url, "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn rooms_settings() {
+        let p = plan_of(&["--server", "a=b", "--only", "rooms"]).expect("a plan");
+        assert_eq!(p.scenarios, vec!["rooms"]);
+        let r = params_for("rooms", &p, 4000);
+        assert_eq!((r.conns, r.shared_rooms, r.churners), (10_000, 1_000, 100));
+        assert_eq!((r.rate, r.room_rate), (Some(10_000.0), 100.0));
+        let q = plan_of(&["--server", "a=b", "--quick", "--rooms-rate", "2000"]).expect("a plan");
+        let r = params_for("rooms", &q, 4000);
+        assert_eq!(
+            (r.conns, r.shared_rooms, r.rate),
+            (1_000, 100, Some(2_000.0))
+        );
+        assert!(
+            !q.scenarios.contains(&"rooms"),
+            "rooms runs only when named"
+        );
     }
 
     #[test]

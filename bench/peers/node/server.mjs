@@ -1,7 +1,11 @@
 // Node socket.io 4.8.4 with the benchmark handlers (see docs/benchmarks.md):
 // `echo` acks its arguments, `broadcast` emits `broadcast` with its
 // arguments to every socket then acks, `join` joins the room given then
-// acks. Default configuration, on 127.0.0.1:$PORT (default 3000).
+// acks; for the rooms run, `leave` leaves the room given then acks,
+// `to_room` (room, payload) emits `room` with the payload to that room then
+// acks, and `join_all` joins every socket of "/" to the room given
+// (io.socketsJoin) and acks with the time that took, in microseconds, as in
+// bench_server. Default configuration, on 127.0.0.1:$PORT (default 3000).
 // PING_INTERVAL_MS and PING_TIMEOUT_MS set the heartbeat (default 25,000 and
 // 20,000), as in bench_server, for the idle-connections run.
 // REDIS_URL puts the server in a cluster, for the cluster fan-out run:
@@ -49,6 +53,22 @@ io.on("connection", (socket) => {
     const [args, ack] = split(raw);
     socket.join(String(args[0]));
     ack();
+  });
+  socket.on("leave", (...raw) => {
+    const [args, ack] = split(raw);
+    socket.leave(String(args[0]));
+    ack();
+  });
+  socket.on("to_room", (...raw) => {
+    const [args, ack] = split(raw);
+    io.to(String(args[0])).emit("room", args[1]);
+    ack();
+  });
+  socket.on("join_all", (...raw) => {
+    const [args, ack] = split(raw);
+    const started = process.hrtime.bigint();
+    io.socketsJoin(String(args[0]));
+    ack(Number((process.hrtime.bigint() - started) / 1000n));
   });
 });
 

@@ -6,6 +6,7 @@ mod connect;
 mod echo;
 mod idle;
 mod polling_echo;
+mod rooms;
 
 use std::{
     future::Future,
@@ -29,6 +30,7 @@ use crate::{
 };
 
 pub(crate) use cluster::ClusterNode;
+pub(crate) use rooms::DEFAULT_RATE as ROOMS_RATE;
 
 /// Every scenario's settings; each reads the ones it needs.
 #[derive(Debug, Clone)]
@@ -74,6 +76,12 @@ pub(crate) struct Params {
     /// WebTransport: client endpoints (UDP sockets); 0: one per 100
     /// sessions.
     pub(crate) endpoints: usize,
+    /// Rooms: shared rooms the sockets (`conns`) are spread over, sockets
+    /// that churn (and echo) at `rate`, and room broadcasts per second
+    /// while they churn.
+    pub(crate) shared_rooms: usize,
+    pub(crate) churners: usize,
+    pub(crate) room_rate: f64,
 }
 
 impl Default for Params {
@@ -99,6 +107,9 @@ impl Default for Params {
             transport: Transport::WebSocket,
             cert_hash: None,
             endpoints: 0,
+            shared_rooms: 1_000,
+            churners: 100,
+            room_rate: 100.0,
         }
     }
 }
@@ -133,7 +144,7 @@ pub(crate) const ALL: [&str; 6] = [
 
 /// Scenarios a suite runs only when named with `--only`: too long, or
 /// needing limits raised or a Redis, for the default run.
-pub(crate) const ON_REQUEST: [&str; 3] = ["idle", "cluster-closed", "cluster-rate"];
+pub(crate) const ON_REQUEST: [&str; 4] = ["idle", "cluster-closed", "cluster-rate", "rooms"];
 
 /// Names `--only` takes for several scenarios.
 pub(crate) const GROUPS: [(&str, &[&str]); 1] = [("cluster", &["cluster-closed", "cluster-rate"])];
@@ -168,6 +179,7 @@ pub(crate) async fn run(name: &str, p: &Params) -> Result<Measurement> {
         "idle" => idle::run(p).await?,
         "cluster-closed" | "cluster-rate" => cluster::run(p).await?,
         "polling" => polling_echo::run(p).await?,
+        "rooms" => rooms::run(p).await?,
         other => return Err(err!("unknown scenario {other:?}")),
     };
     m.scenario = name.to_string();
@@ -199,6 +211,9 @@ pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
     p.transport = args.get("--transport", p.transport)?;
     p.cert_hash = args.opt("--cert-hash")?;
     p.endpoints = args.get("--endpoints", p.endpoints)?;
+    p.shared_rooms = args.get("--shared-rooms", p.shared_rooms)?;
+    p.churners = args.get("--churners", p.churners)?;
+    p.room_rate = args.get("--room-rate", p.room_rate)?;
     if let Some(addrs) = args.opt::<String>("--addrs")? {
         let pids = match args.opt::<String>("--pids")? {
             None => Vec::new(),
@@ -224,6 +239,7 @@ pub(crate) async fn run_one(command: &str, args: &mut Args) -> Result<()> {
     let default_conns = match command {
         "connect" => 10_000,
         "idle" => 100_000,
+        "rooms" => 10_000,
         _ => 100,
     };
     p.conns = args.get("--conns", default_conns)?;

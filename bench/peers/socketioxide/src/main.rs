@@ -1,7 +1,11 @@
 //! socketioxide 0.18.9 with the benchmark handlers (see `docs/benchmarks.md`):
 //! `echo` acks its arguments, `broadcast` emits `broadcast` with its
 //! arguments to every socket then acks, `join` joins the room given then
-//! acks. Default configuration, on `127.0.0.1:$PORT` (default 3000), served
+//! acks; for the rooms run, `leave` leaves the room given then acks,
+//! `to_room` (room, payload) emits `room` with the payload to that room then
+//! acks, and `join_all` joins every socket of `/` to the room given
+//! (`io.join`) and acks with the time that took, in microseconds, as in
+//! `bench_server`. Default configuration, on `127.0.0.1:$PORT` (default 3000), served
 //! by `axum::serve` with `TCP_NODELAY`. `PING_INTERVAL_MS` and
 //! `PING_TIMEOUT_MS` set the heartbeat (default 25,000 and 20,000), as in
 //! `bench_server`, for the idle-connections run.
@@ -12,7 +16,7 @@
 //! the server listens once the adapter has subscribed. Without `REDIS_URL`
 //! the server is the one of the other runs, on the local adapter.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::serve::ListenerExt;
 use serde_json::Value;
@@ -109,6 +113,29 @@ async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
         async |socket: SocketRef<A>, ack: AckSender<A>, Data(room): Data<String>| {
             socket.join(room);
             let _ = ack.send(&());
+        },
+    );
+    socket.on(
+        "leave",
+        async |socket: SocketRef<A>, ack: AckSender<A>, Data(room): Data<String>| {
+            socket.leave(room);
+            let _ = ack.send(&());
+        },
+    );
+    socket.on(
+        "to_room",
+        async |io: SocketIo<A>, ack: AckSender<A>, Data((room, payload)): Data<(String, Value)>| {
+            let _ = io.to(room).emit("room", &payload).await;
+            let _ = ack.send(&());
+        },
+    );
+    socket.on(
+        "join_all",
+        async |io: SocketIo<A>, ack: AckSender<A>, Data(room): Data<String>| {
+            let started = Instant::now();
+            let _ = io.join(room).await;
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let _ = ack.send(&micros);
         },
     );
 }
