@@ -84,8 +84,8 @@ impl Rooms {
             if created {
                 self.created(&key);
             }
-            self.add_room_of(sid, key.clone());
             joined(&key);
+            self.add_room_of(sid, key);
         }
     }
 
