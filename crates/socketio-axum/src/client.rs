@@ -260,7 +260,7 @@ fn admit(
             );
             let own = socket.id().to_string();
             let rooms: Vec<_> = session.rooms.into_iter().filter(|r| **r != own).collect();
-            ns.join(socket.id(), &rooms);
+            ns.join(&socket, &rooms);
             *crate::write(&socket.0.data) = session.data;
             trace::debug!(sid = %socket.id(), ns = %ns.path, missed = restored.missed.len(), "socket.io: connection state recovered");
             (socket, restored.missed)

@@ -9,7 +9,7 @@ use std::{
 
 use dashmap::DashMap;
 use socketio_protocol::{
-    engine::Sid,
+    engine::{Sid, SidBuildHasher},
     socket::{AckId, EncodedPacket},
     Str,
 };
@@ -21,7 +21,7 @@ use crate::metrics::NsMetrics;
 use crate::{
     adapter::{
         Adapter, AdapterError, BroadcastOptions, LocalNamespace, MemorySessionStore,
-        NamespaceAdapter, Room, Rooms, ServerSideEvent, SessionStore, Stored,
+        NamespaceAdapter, Room, Rooms, ServerSideEvent, SessionStore, SocketRooms, Stored,
     },
     extract::ConnectParts,
     handler::{
@@ -55,7 +55,7 @@ pub(crate) struct NsHandlers {
 pub(crate) struct Namespace {
     pub(crate) path: Str,
     pub(crate) handlers: Arc<NsHandlers>,
-    pub(crate) sockets: DashMap<Sid, SocketRef>,
+    pub(crate) sockets: DashMap<Sid, SocketRef, SidBuildHasher>,
     pub(crate) rooms: Rooms,
     pub(crate) shared: Arc<Shared>,
     pub(crate) server: Weak<ServerInner>,
@@ -95,7 +95,7 @@ impl Namespace {
         let ns = Arc::new(Namespace {
             path,
             handlers,
-            sockets: DashMap::new(),
+            sockets: DashMap::default(),
             rooms: Rooms::new(metrics.clone()),
             metrics,
             shared,
@@ -179,11 +179,13 @@ impl Namespace {
     /// server-side join, Node's `socketsJoin`): their ids are collected,
     /// then each room is looked up once for all of them.
     pub(crate) fn join_targets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        let mut sids = Vec::new();
-        self.for_each_target(opts, |sid, _| sids.push(sid));
+        let mut sockets = Vec::new();
+        self.for_each_target(opts, |_, socket| sockets.push(socket.clone()));
+        let sids: Vec<Sid> = sockets.iter().map(SocketRef::id).collect();
+        let owns: Vec<&SocketRooms> = sockets.iter().map(|s| &s.0.rooms).collect();
         match self.shared.observer.get() {
-            None => self.rooms.join_many(&sids, rooms, |_, _| {}),
-            Some(o) => self.rooms.join_many(&sids, rooms, |room, fresh| {
+            None => self.rooms.join_many(&sids, &owns, rooms, |_, _| {}),
+            Some(o) => self.rooms.join_many(&sids, &owns, rooms, |room, fresh| {
                 for sid in fresh {
                     o.room_joined(&self.path, room, *sid);
                 }
@@ -193,10 +195,10 @@ impl Namespace {
 
     /// The sockets on this server that `opts` targets leave `rooms`.
     pub(crate) fn leave_targets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        let mut sids = Vec::new();
-        self.for_each_target(opts, |sid, _| sids.push(sid));
-        for sid in sids {
-            self.leave(sid, rooms);
+        let mut sockets = Vec::new();
+        self.for_each_target(opts, |_, socket| sockets.push(socket.clone()));
+        for socket in &sockets {
+            self.leave(socket, rooms);
         }
     }
 
@@ -374,13 +376,6 @@ impl Namespace {
             .filter(|sid| self.sockets.contains_key(sid))
     }
 
-    /// The rooms a socket is in: its own, then those it joined.
-    pub(crate) fn rooms_of(&self, sid: Sid) -> Vec<Room> {
-        let mut rooms = vec![Room::from(sid.to_string())];
-        rooms.extend(self.rooms.rooms_of(sid));
-        rooms
-    }
-
     /// Every room with a member here: those joined, and each socket's own.
     pub(crate) fn all_rooms(&self) -> Vec<Room> {
         let mut rooms = self.rooms.all();
@@ -402,39 +397,43 @@ impl Namespace {
         self.rooms.contains(room) || self.own_room(room).is_some()
     }
 
-    /// `sid` joins `rooms` (the observer hears of each new membership).
-    pub(crate) fn join(&self, sid: Sid, rooms: &[Room]) {
+    /// `socket` joins `rooms` (the observer hears of each new membership).
+    pub(crate) fn join(&self, socket: &SocketRef, rooms: &[Room]) {
+        let (sid, own) = (socket.id(), &socket.0.rooms);
         match self.shared.observer.get() {
-            None => self.rooms.join(sid, rooms, |_| {}),
+            None => self.rooms.join(sid, own, rooms, |_| {}),
             Some(o) => self
                 .rooms
-                .join(sid, rooms, |room| o.room_joined(&self.path, room, sid)),
+                .join(sid, own, rooms, |room| o.room_joined(&self.path, room, sid)),
         }
     }
 
-    /// `sid` leaves `rooms` (the observer hears of each membership ended).
-    pub(crate) fn leave(&self, sid: Sid, rooms: &[Room]) {
+    /// `socket` leaves `rooms` (the observer hears of each membership
+    /// ended).
+    pub(crate) fn leave(&self, socket: &SocketRef, rooms: &[Room]) {
+        let (sid, own) = (socket.id(), &socket.0.rooms);
         match self.shared.observer.get() {
-            None => self.rooms.leave(sid, rooms, |_| {}),
+            None => self.rooms.leave(sid, own, rooms, |_| {}),
             Some(o) => self
                 .rooms
-                .leave(sid, rooms, |room| o.room_left(&self.path, room, sid)),
+                .leave(sid, own, rooms, |room| o.room_left(&self.path, room, sid)),
         }
     }
 
-    /// `sid` leaves every room it joined.
-    pub(crate) fn leave_all(&self, sid: Sid) {
+    /// `socket` leaves every room it joined.
+    pub(crate) fn leave_all(&self, socket: &SocketRef) {
+        let (sid, own) = (socket.id(), &socket.0.rooms);
         match self.shared.observer.get() {
-            None => self.rooms.leave_all(sid, |_| {}),
+            None => self.rooms.leave_all(sid, own, |_| {}),
             Some(o) => self
                 .rooms
-                .leave_all(sid, |room| o.room_left(&self.path, room, sid)),
+                .leave_all(sid, own, |room| o.room_left(&self.path, room, sid)),
         }
     }
 
     /// The socket left: it leaves the namespace and every room.
     pub(crate) fn remove(&self, socket: &SocketRef) {
-        self.leave_all(socket.id());
+        self.leave_all(socket);
         if self.sockets.remove(&socket.id()).is_some() {
             self.metrics.sockets(-1.0);
         }

@@ -5,7 +5,7 @@ use dashmap::DashMap;
 use http::{Method, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
-use socketio_protocol::engine::{OpenPacket, Sid};
+use socketio_protocol::engine::{OpenPacket, Sid, SidBuildHasher};
 
 mod heartbeat;
 mod query;
@@ -94,7 +94,7 @@ impl<H: EngineIoHandler> fmt::Debug for EngineIo<H> {
 pub(crate) struct Engine<H: EngineIoHandler> {
     pub(crate) config: EngineIoConfig,
     pub(crate) handler: H,
-    pub(crate) sessions: DashMap<Sid, Socket<H::Data>>,
+    pub(crate) sessions: DashMap<Sid, Socket<H::Data>, SidBuildHasher>,
     /// Watches the sessions whose queue is over `max_buffered_packets`.
     slow: Arc<SlowConsumers>,
     pub(crate) metrics: Metrics,
@@ -162,7 +162,7 @@ impl<H: EngineIoHandler> EngineIoBuilder<H> {
                 slow: SlowConsumers::new(config.slow_consumer_timeout),
                 config,
                 handler: self.handler,
-                sessions: DashMap::new(),
+                sessions: DashMap::default(),
                 metrics: Metrics::register(),
                 webtransport_listeners: std::sync::atomic::AtomicUsize::new(0),
             }),

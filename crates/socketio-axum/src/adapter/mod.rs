@@ -22,7 +22,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 pub use local::{LocalNamespace, ServerSideEvent, WeakLocalNamespace};
 pub use rooms::Room;
-pub(crate) use rooms::Rooms;
+pub(crate) use rooms::{Rooms, SocketRooms};
 use serde::{Deserialize, Serialize};
 pub use server_side::ServerSideEmitError;
 pub use session::{MemorySessionStore, RestoredSession, Session, SessionStore, Stored};

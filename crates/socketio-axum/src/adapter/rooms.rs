@@ -1,12 +1,14 @@
 use std::{
     collections::HashSet,
     fmt,
-    hash::{BuildHasherDefault, DefaultHasher},
-    sync::OnceLock,
+    sync::{Mutex, OnceLock},
 };
 
 use dashmap::{mapref::entry::Entry, DashMap};
-use socketio_protocol::{engine::Sid, Str};
+use socketio_protocol::{
+    engine::{Sid, SidBuildHasher},
+    Str,
+};
 
 use crate::metrics::NsMetrics;
 
@@ -14,12 +16,15 @@ use crate::metrics::NsMetrics;
 pub type Room = Str;
 
 /// The rooms that sockets of one namespace joined on this server: which
-/// sockets are in which room, both ways, in concurrent maps so that joins,
-/// leaves and broadcasts from many tasks never wait on one lock.
+/// sockets are in which room, in a concurrent map so that joins, leaves and
+/// broadcasts from many tasks never wait on one lock. Which rooms a socket
+/// is in, the other way, each socket keeps itself ([`SocketRooms`]): a
+/// second map keyed by socket would cost every socket an entry, and a join
+/// a lookup in it.
 ///
 /// The room named after each socket's id is not stored: the namespace's map
 /// of sockets already answers it, and storing it would cost every
-/// connection two map entries and two sets.
+/// connection a map entry and a set.
 ///
 /// Most rooms hold one socket (a user's, a document's) and most sockets are
 /// in a few rooms: a room of one keeps its member inline and a socket's few
@@ -28,7 +33,6 @@ pub type Room = Str;
 #[derive(Default)]
 pub(crate) struct Rooms {
     rooms: DashMap<Room, Members>,
-    sids: DashMap<Sid, Joined>,
     watch: OnceLock<RoomWatch>,
     metrics: NsMetrics,
 }
@@ -37,8 +41,37 @@ impl fmt::Debug for Rooms {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rooms")
             .field("rooms", &self.rooms)
-            .field("sids", &self.sids)
             .finish_non_exhaustive()
+    }
+}
+
+/// The rooms one socket joined, kept on the socket. Locked only to read or
+/// change the list, never across another lock or an `.await`.
+#[derive(Debug, Default)]
+pub(crate) struct SocketRooms(Mutex<Joined>);
+
+impl SocketRooms {
+    fn insert(&self, room: Room) {
+        crate::lock(&self.0).insert(room);
+    }
+
+    fn remove(&self, rooms: &[Room]) {
+        let mut joined = crate::lock(&self.0);
+        for room in rooms {
+            joined.remove(room);
+        }
+    }
+
+    /// Empties the list, and returns what it held.
+    fn take(&self) -> Joined {
+        std::mem::take(&mut *crate::lock(&self.0))
+    }
+
+    /// The rooms in the list.
+    pub(crate) fn to_vec(&self) -> Vec<Room> {
+        let mut out = Vec::new();
+        crate::lock(&self.0).for_each(|room| out.push(room.clone()));
+        out
     }
 }
 
@@ -74,9 +107,15 @@ impl Rooms {
         }
     }
 
-    /// `sid` joins `rooms`; `joined` is called, with no lock held, for
-    /// each room it was not in yet.
-    pub(crate) fn join(&self, sid: Sid, rooms: &[Room], mut joined: impl FnMut(&Room)) {
+    /// Socket `sid`, whose list is `own`, joins `rooms`; `joined` is
+    /// called, with no lock held, for each room it was not in yet.
+    pub(crate) fn join(
+        &self,
+        sid: Sid,
+        own: &SocketRooms,
+        rooms: &[Room],
+        mut joined: impl FnMut(&Room),
+    ) {
         for room in rooms {
             let Some((key, created)) = self.add_member(room, sid) else {
                 continue;
@@ -85,39 +124,47 @@ impl Rooms {
                 self.created(&key);
             }
             joined(&key);
-            self.add_room_of(sid, key);
+            own.insert(key);
         }
     }
 
-    /// `sids` join `rooms` (a server-side join of many sockets): each room
-    /// is looked up once, and its set grown once, for all of them.
-    /// `joined` is called, with no lock held, with each room and the
-    /// sockets that were not in it yet.
+    /// The sockets `sids` (whose lists are `owns`, in the same order) join
+    /// `rooms` (a server-side join of many sockets): each room is looked up
+    /// once, and its set grown once, for all of them. `joined` is called,
+    /// with no lock held, with each room and the sockets that were not in it
+    /// yet.
     pub(crate) fn join_many(
         &self,
         sids: &[Sid],
+        owns: &[&SocketRooms],
         rooms: &[Room],
         mut joined: impl FnMut(&Room, &[Sid]),
     ) {
-        if sids.is_empty() {
+        debug_assert_eq!(sids.len(), owns.len());
+        let Some(&first) = sids.first() else {
             return;
-        }
+        };
+        // Indexes of the sockets that were not in the room yet.
+        let mut fresh_at = Vec::with_capacity(sids.len());
         let mut fresh = Vec::with_capacity(sids.len());
         for room in rooms {
-            fresh.clear();
+            fresh_at.clear();
+            let add = |set: &mut Members, from: usize, fresh_at: &mut Vec<usize>| {
+                fresh_at.extend((from..sids.len()).filter(|&i| set.insert(sids[i])));
+            };
             let (key, created) = match self.rooms.entry(room.clone()) {
                 Entry::Occupied(mut members) => {
                     let set = members.get_mut();
                     set.reserve(sids.len());
-                    fresh.extend(sids.iter().copied().filter(|&sid| set.insert(sid)));
+                    add(set, 0, &mut fresh_at);
                     (members.key().clone(), false)
                 }
                 Entry::Vacant(slot) => {
                     let key = slot.key().clone();
-                    let mut set = Members::One(sids[0]);
-                    fresh.push(sids[0]);
+                    let mut set = Members::One(first);
                     set.reserve(sids.len() - 1);
-                    fresh.extend(sids[1..].iter().copied().filter(|&sid| set.insert(sid)));
+                    fresh_at.push(0);
+                    add(&mut set, 1, &mut fresh_at);
                     slot.insert(set);
                     (key, true)
                 }
@@ -125,8 +172,10 @@ impl Rooms {
             if created {
                 self.created(&key);
             }
-            for &sid in &fresh {
-                self.add_room_of(sid, key.clone());
+            fresh.clear();
+            for &i in &fresh_at {
+                owns[i].insert(key.clone());
+                fresh.push(sids[i]);
             }
             joined(&key, &fresh);
         }
@@ -152,46 +201,37 @@ impl Rooms {
         }
     }
 
-    /// Notes in `sid`'s list that it joined `room`.
-    fn add_room_of(&self, sid: Sid, room: Room) {
-        match self.sids.entry(sid) {
-            Entry::Occupied(mut joined) => joined.get_mut().insert(room),
-            Entry::Vacant(slot) => {
-                slot.insert(Joined::Few(vec![room]));
-            }
-        }
-    }
-
     /// A room appeared.
     fn created(&self, room: &Room) {
         self.metrics.rooms(1.0);
         self.changed(room);
     }
 
-    /// `sid` leaves `rooms`; `left` is called, with no lock held, for each
-    /// room it was in.
-    pub(crate) fn leave(&self, sid: Sid, rooms: &[Room], mut left: impl FnMut(&Room)) {
+    /// Socket `sid`, whose list is `own`, leaves `rooms`; `left` is
+    /// called, with no lock held, for each room it was in.
+    pub(crate) fn leave(
+        &self,
+        sid: Sid,
+        own: &SocketRooms,
+        rooms: &[Room],
+        mut left: impl FnMut(&Room),
+    ) {
         for room in rooms {
             if self.remove_from_room(sid, room) {
                 left(room);
             }
         }
-        if let Some(mut own) = self.sids.get_mut(&sid) {
-            for room in rooms {
-                own.remove(room);
-            }
-        }
+        own.remove(rooms);
     }
 
-    /// `sid` leaves every room it joined; `left` is called for each.
-    pub(crate) fn leave_all(&self, sid: Sid, mut left: impl FnMut(&Room)) {
-        if let Some((_, rooms)) = self.sids.remove(&sid) {
-            rooms.for_each(|room| {
-                if self.remove_from_room(sid, room) {
-                    left(room);
-                }
-            });
-        }
+    /// Socket `sid`, whose list is `own`, leaves every room it joined;
+    /// `left` is called for each.
+    pub(crate) fn leave_all(&self, sid: Sid, own: &SocketRooms, mut left: impl FnMut(&Room)) {
+        own.take().for_each(|room| {
+            if self.remove_from_room(sid, room) {
+                left(room);
+            }
+        });
     }
 
     /// Whether `sid` was a member of `room`.
@@ -208,18 +248,6 @@ impl Rooms {
             self.changed(room);
         }
         was_member
-    }
-
-    /// The rooms a socket is in.
-    pub(crate) fn rooms_of(&self, sid: Sid) -> Vec<Room> {
-        self.sids
-            .get(&sid)
-            .map(|joined| {
-                let mut out = Vec::new();
-                joined.for_each(|r| out.push(r.clone()));
-                out
-            })
-            .unwrap_or_default()
     }
 
     /// Whether `room` has a member.
@@ -249,10 +277,10 @@ impl Rooms {
 }
 
 /// A set of socket ids. The ids are this server's own random ones (a
-/// restored socket keeps the id it was given), which no peer chooses, so a
-/// fixed hasher (no per-set seed) is safe, and it makes the set 16 bytes
-/// smaller.
-type SidSet = HashSet<Sid, BuildHasherDefault<DefaultHasher>>;
+/// restored socket keeps the id it was given), which no peer chooses, so
+/// [`SidHasher`](socketio_protocol::engine::SidHasher) (no seed, no
+/// SipHash) is safe, and it makes the set 16 bytes smaller.
+type SidSet = HashSet<Sid, SidBuildHasher>;
 
 /// The members of one room.
 enum Members {
@@ -319,12 +347,15 @@ impl Members {
     }
 }
 
-/// The rooms one socket joined: a short list, turned into a set past
-/// [`Joined::FEW`] rooms.
-#[derive(Debug)]
+/// The rooms one socket joined: none or one inline (most sockets), a short
+/// list, then a set past [`Joined::FEW`] rooms.
+#[derive(Debug, Default)]
 enum Joined {
+    #[default]
+    None,
+    One(Room),
     Few(Vec<Room>),
-    /// Boxed: the map's entries keep the size of the list.
+    /// Boxed: every socket's list keeps the size of the inline room.
     #[allow(clippy::box_collection)]
     Many(Box<HashSet<Room>>),
 }
@@ -335,9 +366,16 @@ impl Joined {
 
     fn insert(&mut self, room: Room) {
         match self {
+            Joined::None => *self = Joined::One(room),
+            Joined::One(one) if *one == room => {}
+            Joined::One(_) => {
+                if let Joined::One(one) = std::mem::take(self) {
+                    *self = Joined::Few(vec![one, room]);
+                }
+            }
             Joined::Few(list) if list.contains(&room) => {}
             Joined::Few(list) if list.len() < Self::FEW => {
-                // One at a time: a socket in two rooms holds two, not four.
+                // One at a time: a socket in three rooms holds three, not four.
                 list.reserve_exact(1);
                 list.push(room);
             }
@@ -354,6 +392,12 @@ impl Joined {
 
     fn remove(&mut self, room: &Room) {
         match self {
+            Joined::None => {}
+            Joined::One(one) => {
+                if one == room {
+                    *self = Joined::None;
+                }
+            }
             Joined::Few(list) => {
                 if let Some(i) = list.iter().position(|r| r == room) {
                     list.swap_remove(i);
@@ -365,8 +409,10 @@ impl Joined {
         }
     }
 
-    fn for_each(&self, f: impl FnMut(&Room)) {
+    fn for_each(&self, mut f: impl FnMut(&Room)) {
         match self {
+            Joined::None => {}
+            Joined::One(one) => f(one),
             Joined::Few(list) => list.iter().for_each(f),
             Joined::Many(set) => set.iter().for_each(f),
         }
@@ -381,6 +427,40 @@ mod tests {
         Sid::from_random_bytes([n; 15])
     }
 
+    /// Rooms, and the lists of sockets 0 to 7 (socket `n`'s id is `sid(n)`).
+    #[derive(Default)]
+    struct World {
+        rooms: Rooms,
+        owns: [SocketRooms; 8],
+    }
+
+    impl World {
+        fn join(&self, n: u8, rooms: &[Room], joined: impl FnMut(&Room)) {
+            self.rooms
+                .join(sid(n), &self.owns[usize::from(n)], rooms, joined);
+        }
+
+        fn join_many(&self, ns: &[u8], rooms: &[Room], joined: impl FnMut(&Room, &[Sid])) {
+            let sids: Vec<Sid> = ns.iter().map(|&n| sid(n)).collect();
+            let owns: Vec<&SocketRooms> = ns.iter().map(|&n| &self.owns[usize::from(n)]).collect();
+            self.rooms.join_many(&sids, &owns, rooms, joined);
+        }
+
+        fn leave(&self, n: u8, rooms: &[Room], left: impl FnMut(&Room)) {
+            self.rooms
+                .leave(sid(n), &self.owns[usize::from(n)], rooms, left);
+        }
+
+        fn leave_all(&self, n: u8, left: impl FnMut(&Room)) {
+            self.rooms
+                .leave_all(sid(n), &self.owns[usize::from(n)], left);
+        }
+
+        fn rooms_of(&self, n: u8) -> Vec<Room> {
+            self.owns[usize::from(n)].to_vec()
+        }
+    }
+
     fn members(rooms: &Rooms, room: &str) -> Vec<Sid> {
         let mut out = Vec::new();
         rooms.for_each_member(room, |s| out.push(s));
@@ -390,91 +470,122 @@ mod tests {
 
     #[test]
     fn join_leave_and_empty_rooms_are_removed() {
-        let rooms = Rooms::default();
-        rooms.join(sid(1), &["a".into(), "b".into()], |_| {});
-        rooms.join(sid(2), &["b".into()], |_| {});
+        let w = World::default();
+        let rooms = &w.rooms;
+        w.join(1, &["a".into(), "b".into()], |_| {});
+        w.join(2, &["b".into()], |_| {});
         let mut both = vec![sid(1), sid(2)];
         both.sort();
-        assert_eq!(members(&rooms, "b"), both);
-        rooms.leave_all(sid(2), |_| {});
+        assert_eq!(members(rooms, "b"), both);
+        w.leave_all(2, |_| {});
         let mut all = rooms.all();
         all.sort();
         assert_eq!(all, vec![Room::from("a"), Room::from("b")]);
-        rooms.leave(sid(1), &["a".into(), "b".into()], |_| {});
+        w.leave(1, &["a".into(), "b".into()], |_| {});
         assert!(rooms.all().is_empty());
-        assert!(rooms.rooms_of(sid(1)).is_empty());
+        assert!(w.rooms_of(1).is_empty());
     }
 
     #[test]
     fn a_room_of_one_grows_and_shrinks_and_goes() {
-        let rooms = Rooms::default();
+        let w = World::default();
+        let rooms = &w.rooms;
         let mut heard = Vec::new();
-        rooms.join(sid(1), &["a".into()], |r| heard.push(r.clone()));
-        rooms.join(sid(1), &["a".into()], |r| heard.push(r.clone()));
+        w.join(1, &["a".into()], |r| heard.push(r.clone()));
+        w.join(1, &["a".into()], |r| heard.push(r.clone()));
         assert_eq!(
             heard,
             [Room::from("a")],
             "a second join is not a new membership"
         );
-        assert_eq!(members(&rooms, "a"), [sid(1)]);
-        rooms.join(sid(2), &["a".into()], |_| {});
+        assert_eq!(members(rooms, "a"), [sid(1)]);
+        w.join(2, &["a".into()], |_| {});
         assert_eq!(rooms.len_of("a"), 2);
         let mut left = Vec::new();
-        rooms.leave(sid(3), &["a".into()], |r| left.push(r.clone()));
+        w.leave(3, &["a".into()], |r| left.push(r.clone()));
         assert!(left.is_empty(), "a stranger leaves nothing");
-        rooms.leave(sid(1), &["a".into()], |r| left.push(r.clone()));
-        assert_eq!(members(&rooms, "a"), [sid(2)]);
-        rooms.leave(sid(2), &["a".into()], |r| left.push(r.clone()));
+        w.leave(1, &["a".into()], |r| left.push(r.clone()));
+        assert_eq!(members(rooms, "a"), [sid(2)]);
+        w.leave(2, &["a".into()], |r| left.push(r.clone()));
         assert_eq!(left.len(), 2);
         assert!(!rooms.contains("a"));
         // A room of one whose member leaves goes too, and a stranger's
         // leave does not empty it.
-        rooms.join(sid(4), &["b".into()], |_| {});
-        rooms.leave(sid(5), &["b".into()], |_| {});
-        assert_eq!(members(&rooms, "b"), [sid(4)]);
-        rooms.leave_all(sid(4), |_| {});
+        w.join(4, &["b".into()], |_| {});
+        w.leave(5, &["b".into()], |_| {});
+        assert_eq!(members(rooms, "b"), [sid(4)]);
+        w.leave_all(4, |_| {});
         assert!(rooms.all().is_empty());
     }
 
     #[test]
     fn a_socket_in_many_rooms_keeps_each_once() {
-        let rooms = Rooms::default();
+        let w = World::default();
+        let rooms = &w.rooms;
         let names: Vec<Room> = (0..20).map(|i| Room::from(format!("r{i}"))).collect();
         // In the short list, a room joined twice is there once.
-        rooms.join(sid(1), &names[..2], |_| {});
-        rooms.join(sid(1), &names[1..2], |_| panic!("joined twice"));
-        let mut of = rooms.rooms_of(sid(1));
+        w.join(1, &names[..2], |_| {});
+        w.join(1, &names[1..2], |_| panic!("joined twice"));
+        let mut of = w.rooms_of(1);
         of.sort();
         assert_eq!(of, names[..2]);
         for room in &names {
-            rooms.join(sid(1), std::slice::from_ref(room), |_| {});
+            w.join(1, std::slice::from_ref(room), |_| {});
         }
         // Again, past the short list's length: still once each.
-        rooms.join(sid(1), &names, |_| panic!("joined twice"));
-        let mut of = rooms.rooms_of(sid(1));
+        w.join(1, &names, |_| panic!("joined twice"));
+        let mut of = w.rooms_of(1);
         of.sort();
         let mut want = names.clone();
         want.sort();
         assert_eq!(of, want);
-        rooms.leave(sid(1), &names[..15], |_| {});
-        let mut of = rooms.rooms_of(sid(1));
+        w.leave(1, &names[..15], |_| {});
+        let mut of = w.rooms_of(1);
         of.sort();
         let mut want = names[15..].to_vec();
         want.sort();
         assert_eq!(of, want);
         let mut left = 0;
-        rooms.leave_all(sid(1), |_| left += 1);
+        w.leave_all(1, |_| left += 1);
         assert_eq!(left, 5);
         assert!(rooms.all().is_empty());
     }
 
     #[test]
+    fn a_socket_list_of_one_room_grows_and_empties() {
+        let w = World::default();
+        let (a, b): (Room, Room) = ("a".into(), "b".into());
+        w.join(1, std::slice::from_ref(&a), |_| {});
+        assert_eq!(w.rooms_of(1), std::slice::from_ref(&a));
+        w.leave(1, std::slice::from_ref(&a), |_| {});
+        assert!(w.rooms_of(1).is_empty(), "its one room left");
+        w.join(1, std::slice::from_ref(&a), |_| {});
+        w.join(1, &[a.clone(), b.clone()], |_| {});
+        let mut of = w.rooms_of(1);
+        of.sort();
+        assert_eq!(of, [a.clone(), b.clone()], "from one room to two");
+        w.leave(1, std::slice::from_ref(&a), |_| {});
+        assert_eq!(w.rooms_of(1), std::slice::from_ref(&b));
+        // Leaving a room it is not in keeps the one it is in.
+        w.leave(1, std::slice::from_ref(&a), |_| {});
+        w.leave(2, std::slice::from_ref(&b), |_| {});
+        assert_eq!(w.rooms_of(1), std::slice::from_ref(&b));
+        w.leave_all(1, |_| {});
+        assert!(w.rooms_of(1).is_empty());
+        // Rejoining after the list emptied.
+        w.join(1, std::slice::from_ref(&b), |_| {});
+        assert_eq!(w.rooms_of(1), [b]);
+        assert_eq!(members(&w.rooms, "b"), [sid(1)]);
+    }
+
+    #[test]
     fn many_sockets_join_at_once_each_membership_once() {
-        let rooms = Rooms::default();
-        rooms.join(sid(1), &["old".into()], |_| {});
+        let w = World::default();
+        let rooms = &w.rooms;
+        w.join(1, &["old".into()], |_| {});
         let mut heard = Vec::new();
         let sids = [sid(1), sid(2), sid(3)];
-        rooms.join_many(&sids, &["old".into(), "new".into()], |room, fresh| {
+        w.join_many(&[1, 2, 3], &["old".into(), "new".into()], |room, fresh| {
             heard.push((room.to_string(), fresh.to_vec()))
         });
         assert_eq!(
@@ -485,19 +596,19 @@ mod tests {
             ]
         );
         for room in ["old", "new"] {
-            assert_eq!(members(&rooms, room), sids);
+            assert_eq!(members(rooms, room), sids);
         }
-        let mut of = rooms.rooms_of(sid(1));
+        let mut of = w.rooms_of(1);
         of.sort();
         assert_eq!(of, [Room::from("new"), Room::from("old")]);
-        assert_eq!(rooms.rooms_of(sid(3)).len(), 2);
+        assert_eq!(w.rooms_of(3).len(), 2);
         // A room of one made by a join of one, and nobody joins nothing.
-        rooms.join_many(&[sid(4)], &["solo".into()], |_, _| {});
-        assert_eq!(members(&rooms, "solo"), [sid(4)]);
-        rooms.join_many(&[], &["none".into()], |_, _| panic!("nobody joined"));
+        w.join_many(&[4], &["solo".into()], |_, _| {});
+        assert_eq!(members(rooms, "solo"), [sid(4)]);
+        w.join_many(&[], &["none".into()], |_, _| panic!("nobody joined"));
         assert!(!rooms.contains("none"));
-        for sid in [sid(1), sid(2), sid(3), sid(4)] {
-            rooms.leave_all(sid, |_| {});
+        for n in 1..=4 {
+            w.leave_all(n, |_| {});
         }
         assert!(rooms.all().is_empty());
     }
@@ -505,18 +616,19 @@ mod tests {
     #[test]
     fn the_watcher_hears_of_rooms_that_appear_and_disappear_only() {
         use std::sync::{Arc, Mutex};
-        let rooms = Rooms::default();
+        let w = World::default();
+        let rooms = &w.rooms;
         let heard = Arc::new(Mutex::new(Vec::new()));
         let log = heard.clone();
         assert!(rooms.watch(RoomWatch(Box::new(move |room: &Room| {
             log.lock().unwrap().push(room.to_string())
         }))));
         assert!(!rooms.watch(RoomWatch(Box::new(|_: &Room| {}))));
-        rooms.join(sid(1), &["a".into()], |_| {});
-        rooms.join(sid(2), &["a".into(), "b".into()], |_| {});
-        rooms.leave(sid(1), &["a".into()], |_| {});
+        w.join(1, &["a".into()], |_| {});
+        w.join(2, &["a".into(), "b".into()], |_| {});
+        w.leave(1, &["a".into()], |_| {});
         assert_eq!(*heard.lock().unwrap(), ["a", "b"]);
-        rooms.leave_all(sid(2), |_| {});
+        w.leave_all(2, |_| {});
         let mut all = heard.lock().unwrap().clone();
         all.sort();
         assert_eq!(all, ["a", "a", "b", "b"]);

@@ -28,7 +28,7 @@ mod leaving;
 
 use crate::{
     ack::{AckFuture, AckReply},
-    adapter::{BroadcastOptions, Room, SocketData, Stored},
+    adapter::{BroadcastOptions, Room, SocketData, SocketRooms, Stored},
     client::Conn,
     extract::{Handshake, MessageParts, RawArgs},
     handler::BoxFuture,
@@ -78,6 +78,8 @@ pub(crate) struct SocketInner {
     /// The private session id, with connection state recovery on.
     pub(crate) pid: Option<Str>,
     recovered: bool,
+    /// The rooms it joined (its own room aside).
+    pub(crate) rooms: SocketRooms,
 }
 
 /// A socket's event handlers, each with whether it runs concurrently.
@@ -190,6 +192,7 @@ impl SocketRef {
             closed: AtomicBool::new(false),
             auth,
             issued: std::time::SystemTime::now(),
+            rooms: SocketRooms::default(),
         }))
     }
 
@@ -498,27 +501,29 @@ impl SocketRef {
             return;
         }
         let rooms = rooms.into_rooms();
-        self.0.ns.join(self.id(), &rooms);
+        self.0.ns.join(self, &rooms);
         // Checked after joining: either the leaving socket's clean-up sees
         // this membership, or this sees that it left (Node makes `join` a no-op).
         if self.is_closing() {
-            self.0.ns.leave(self.id(), &rooms);
+            self.0.ns.leave(self, &rooms);
         }
     }
 
     /// Leaves rooms.
     pub fn leave(&self, rooms: impl IntoRooms) {
-        self.0.ns.leave(self.id(), &rooms.into_rooms());
+        self.0.ns.leave(self, &rooms.into_rooms());
     }
 
     /// Leaves every room, its own included.
     pub fn leave_all(&self) {
-        self.0.ns.leave_all(self.id());
+        self.0.ns.leave_all(self);
     }
 
-    /// The rooms the socket is in.
+    /// The rooms the socket is in: its own, then those it joined.
     pub fn rooms(&self) -> Vec<Room> {
-        self.0.ns.rooms_of(self.id())
+        let mut rooms = vec![Room::from(self.id().to_string())];
+        rooms.extend(self.0.rooms.to_vec());
+        rooms
     }
 
     /// Targets the sockets in `rooms`, except this one (Node's `socket.to`).

@@ -30,15 +30,17 @@ mod frame;
 mod handshake;
 mod packet;
 mod payload;
+mod sid;
 pub mod v3;
 
 pub use error::DecodeError;
 pub use frame::Frame;
-pub use handshake::{InvalidSid, OpenPacket, Sid};
+pub use handshake::OpenPacket;
 pub use packet::{Packet, PacketType};
 pub use payload::{
     decode_payload, encode_payload, encoded_payload_len, PayloadDecoder, RECORD_SEPARATOR,
 };
+pub use sid::{InvalidSid, Sid, SidBuildHasher, SidHasher};
 
 /// The Engine.IO protocol version this module implements (`EIO=4`).
 pub const PROTOCOL_VERSION: u8 = 4;
