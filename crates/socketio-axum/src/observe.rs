@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use engineio_tower::{CloseReason, Sid};
 use socketio_protocol::Str;
 
-use crate::{adapter::Room, client::Conn, DisconnectReason, SocketRef};
+use crate::{client::Conn, DisconnectReason, SocketRef};
 
 /// The hooks, each a no-op unless implemented.
 #[allow(unused_variables)]
@@ -42,9 +42,9 @@ pub(crate) trait Observer: Send + Sync + 'static {
     /// [`SocketRef::set_data`] was called.
     fn data_updated(&self, socket: &SocketRef) {}
     /// A socket of namespace `ns` became a member of `room` (not its own room).
-    fn room_joined(&self, ns: &Str, room: &Room, sid: Sid) {}
+    fn room_joined(&self, ns: &Str, room: &str, sid: Sid) {}
     /// A socket of namespace `ns` stopped being a member of `room`.
-    fn room_left(&self, ns: &Str, room: &Room, sid: Sid) {}
+    fn room_left(&self, ns: &Str, room: &str, sid: Sid) {}
     /// An event packet from the socket's client, before its handler runs.
     fn event_received(&self, socket: &SocketRef, event: &Str, args: &Str) {}
     /// An event packet (`text`: the Engine.IO message, `4` then the

@@ -1,7 +1,7 @@
 use std::{
     collections::HashSet,
     fmt,
-    sync::{Mutex, OnceLock},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use dashmap::{mapref::entry::Entry, DashMap};
@@ -14,6 +14,11 @@ use crate::metrics::NsMetrics;
 
 /// A room name. Every socket is in the room named after its id.
 pub type Room = Str;
+
+/// A room's name as the rooms map and the sockets' lists hold it: one
+/// allocation that all of them share, and 16 bytes in each where a
+/// [`Room`] takes 32.
+type Name = Arc<str>;
 
 /// The rooms that sockets of one namespace joined on this server: which
 /// sockets are in which room, in a concurrent map so that joins, leaves and
@@ -32,7 +37,7 @@ pub type Room = Str;
 /// larger sets are boxed so that every map entry stays small.
 #[derive(Default)]
 pub(crate) struct Rooms {
-    rooms: DashMap<Room, Members>,
+    rooms: DashMap<Name, Members>,
     watch: OnceLock<RoomWatch>,
     metrics: NsMetrics,
 }
@@ -51,14 +56,14 @@ impl fmt::Debug for Rooms {
 pub(crate) struct SocketRooms(Mutex<Joined>);
 
 impl SocketRooms {
-    fn insert(&self, room: Room) {
+    fn insert(&self, room: Name) {
         crate::lock(&self.0).insert(room);
     }
 
     fn remove(&self, rooms: &[Room]) {
         let mut joined = crate::lock(&self.0);
         for room in rooms {
-            joined.remove(room);
+            joined.remove(room.as_str());
         }
     }
 
@@ -70,7 +75,7 @@ impl SocketRooms {
     /// The rooms in the list.
     pub(crate) fn to_vec(&self) -> Vec<Room> {
         let mut out = Vec::new();
-        crate::lock(&self.0).for_each(|room| out.push(room.clone()));
+        crate::lock(&self.0).for_each(|room| out.push(Room::from(String::from(&**room))));
         out
     }
 }
@@ -101,9 +106,9 @@ impl Rooms {
     }
 
     /// Called after `room` appeared or disappeared, with no lock held.
-    fn changed(&self, room: &Room) {
+    fn changed(&self, room: &str) {
         if let Some(watch) = self.watch.get() {
-            (watch.0)(room);
+            (watch.0)(&Room::from(room.to_owned()));
         }
     }
 
@@ -114,7 +119,7 @@ impl Rooms {
         sid: Sid,
         own: &SocketRooms,
         rooms: &[Room],
-        mut joined: impl FnMut(&Room),
+        mut joined: impl FnMut(&str),
     ) {
         for room in rooms {
             let Some((key, created)) = self.add_member(room, sid) else {
@@ -138,7 +143,7 @@ impl Rooms {
         sids: &[Sid],
         owns: &[&SocketRooms],
         rooms: &[Room],
-        mut joined: impl FnMut(&Room, &[Sid]),
+        mut joined: impl FnMut(&str, &[Sid]),
     ) {
         debug_assert_eq!(sids.len(), owns.len());
         let Some(&first) = sids.first() else {
@@ -152,7 +157,7 @@ impl Rooms {
             let add = |set: &mut Members, from: usize, fresh_at: &mut Vec<usize>| {
                 fresh_at.extend((from..sids.len()).filter(|&i| set.insert(sids[i])));
             };
-            let (key, created) = match self.rooms.entry(room.clone()) {
+            let (key, created) = match self.rooms.entry(Name::from(room.as_str())) {
                 Entry::Occupied(mut members) => {
                     let set = members.get_mut();
                     set.reserve(sids.len());
@@ -184,11 +189,11 @@ impl Rooms {
     /// Adds `sid` to `room`: the map's own name of the room (shared by
     /// every socket's list, so that a name is held once) and whether the
     /// room is new; `None` if `sid` was a member already.
-    fn add_member(&self, room: &Room, sid: Sid) -> Option<(Room, bool)> {
+    fn add_member(&self, room: &str, sid: Sid) -> Option<(Name, bool)> {
         if let Some(mut members) = self.rooms.get_mut(room) {
             return members.insert(sid).then(|| (members.key().clone(), false));
         }
-        match self.rooms.entry(room.clone()) {
+        match self.rooms.entry(Name::from(room)) {
             Entry::Occupied(mut members) => members
                 .get_mut()
                 .insert(sid)
@@ -202,7 +207,7 @@ impl Rooms {
     }
 
     /// A room appeared.
-    fn created(&self, room: &Room) {
+    fn created(&self, room: &str) {
         self.metrics.rooms(1.0);
         self.changed(room);
     }
@@ -214,7 +219,7 @@ impl Rooms {
         sid: Sid,
         own: &SocketRooms,
         rooms: &[Room],
-        mut left: impl FnMut(&Room),
+        mut left: impl FnMut(&str),
     ) {
         for room in rooms {
             if self.remove_from_room(sid, room) {
@@ -226,7 +231,7 @@ impl Rooms {
 
     /// Socket `sid`, whose list is `own`, leaves every room it joined;
     /// `left` is called for each.
-    pub(crate) fn leave_all(&self, sid: Sid, own: &SocketRooms, mut left: impl FnMut(&Room)) {
+    pub(crate) fn leave_all(&self, sid: Sid, own: &SocketRooms, mut left: impl FnMut(&str)) {
         own.take().for_each(|room| {
             if self.remove_from_room(sid, room) {
                 left(room);
@@ -235,7 +240,7 @@ impl Rooms {
     }
 
     /// Whether `sid` was a member of `room`.
-    fn remove_from_room(&self, sid: Sid, room: &Room) -> bool {
+    fn remove_from_room(&self, sid: Sid, room: &str) -> bool {
         // Removes the room itself once empty, without racing a concurrent join.
         let mut was_member = false;
         let removed = self.rooms.remove_if_mut(room, |_, members| {
@@ -262,7 +267,10 @@ impl Rooms {
 
     /// Every room that has a member.
     pub(crate) fn all(&self) -> Vec<Room> {
-        self.rooms.iter().map(|r| r.key().clone()).collect()
+        self.rooms
+            .iter()
+            .map(|r| Room::from(String::from(&**r.key())))
+            .collect()
     }
 
     /// Calls `f` with each member of `room` (joined explicitly).
@@ -353,18 +361,18 @@ impl Members {
 enum Joined {
     #[default]
     None,
-    One(Room),
-    Few(Vec<Room>),
-    /// Boxed: every socket's list keeps the size of the inline room.
+    One(Name),
+    Few(Vec<Name>),
+    /// Boxed: every socket's list keeps the size of the list.
     #[allow(clippy::box_collection)]
-    Many(Box<HashSet<Room>>),
+    Many(Box<HashSet<Name>>),
 }
 
 impl Joined {
     /// Rooms kept in a list; a socket in more has a set.
     const FEW: usize = 8;
 
-    fn insert(&mut self, room: Room) {
+    fn insert(&mut self, room: Name) {
         match self {
             Joined::None => *self = Joined::One(room),
             Joined::One(one) if *one == room => {}
@@ -380,7 +388,7 @@ impl Joined {
                 list.push(room);
             }
             Joined::Few(list) => {
-                let mut set: HashSet<Room> = list.drain(..).collect();
+                let mut set: HashSet<Name> = list.drain(..).collect();
                 set.insert(room);
                 *self = Joined::Many(Box::new(set));
             }
@@ -390,16 +398,16 @@ impl Joined {
         }
     }
 
-    fn remove(&mut self, room: &Room) {
+    fn remove(&mut self, room: &str) {
         match self {
             Joined::None => {}
             Joined::One(one) => {
-                if one == room {
+                if **one == *room {
                     *self = Joined::None;
                 }
             }
             Joined::Few(list) => {
-                if let Some(i) = list.iter().position(|r| r == room) {
+                if let Some(i) = list.iter().position(|r| **r == *room) {
                     list.swap_remove(i);
                 }
             }
@@ -409,7 +417,7 @@ impl Joined {
         }
     }
 
-    fn for_each(&self, mut f: impl FnMut(&Room)) {
+    fn for_each(&self, mut f: impl FnMut(&Name)) {
         match self {
             Joined::None => {}
             Joined::One(one) => f(one),
@@ -435,23 +443,23 @@ mod tests {
     }
 
     impl World {
-        fn join(&self, n: u8, rooms: &[Room], joined: impl FnMut(&Room)) {
+        fn join(&self, n: u8, rooms: &[Room], joined: impl FnMut(&str)) {
             self.rooms
                 .join(sid(n), &self.owns[usize::from(n)], rooms, joined);
         }
 
-        fn join_many(&self, ns: &[u8], rooms: &[Room], joined: impl FnMut(&Room, &[Sid])) {
+        fn join_many(&self, ns: &[u8], rooms: &[Room], joined: impl FnMut(&str, &[Sid])) {
             let sids: Vec<Sid> = ns.iter().map(|&n| sid(n)).collect();
             let owns: Vec<&SocketRooms> = ns.iter().map(|&n| &self.owns[usize::from(n)]).collect();
             self.rooms.join_many(&sids, &owns, rooms, joined);
         }
 
-        fn leave(&self, n: u8, rooms: &[Room], left: impl FnMut(&Room)) {
+        fn leave(&self, n: u8, rooms: &[Room], left: impl FnMut(&str)) {
             self.rooms
                 .leave(sid(n), &self.owns[usize::from(n)], rooms, left);
         }
 
-        fn leave_all(&self, n: u8, left: impl FnMut(&Room)) {
+        fn leave_all(&self, n: u8, left: impl FnMut(&str)) {
             self.rooms
                 .leave_all(sid(n), &self.owns[usize::from(n)], left);
         }
@@ -491,22 +499,18 @@ mod tests {
         let w = World::default();
         let rooms = &w.rooms;
         let mut heard = Vec::new();
-        w.join(1, &["a".into()], |r| heard.push(r.clone()));
-        w.join(1, &["a".into()], |r| heard.push(r.clone()));
-        assert_eq!(
-            heard,
-            [Room::from("a")],
-            "a second join is not a new membership"
-        );
+        w.join(1, &["a".into()], |r| heard.push(r.to_owned()));
+        w.join(1, &["a".into()], |r| heard.push(r.to_owned()));
+        assert_eq!(heard, ["a"], "a second join is not a new membership");
         assert_eq!(members(rooms, "a"), [sid(1)]);
         w.join(2, &["a".into()], |_| {});
         assert_eq!(rooms.len_of("a"), 2);
         let mut left = Vec::new();
-        w.leave(3, &["a".into()], |r| left.push(r.clone()));
+        w.leave(3, &["a".into()], |r| left.push(r.to_owned()));
         assert!(left.is_empty(), "a stranger leaves nothing");
-        w.leave(1, &["a".into()], |r| left.push(r.clone()));
+        w.leave(1, &["a".into()], |r| left.push(r.to_owned()));
         assert_eq!(members(rooms, "a"), [sid(2)]);
-        w.leave(2, &["a".into()], |r| left.push(r.clone()));
+        w.leave(2, &["a".into()], |r| left.push(r.to_owned()));
         assert_eq!(left.len(), 2);
         assert!(!rooms.contains("a"));
         // A room of one whose member leaves goes too, and a stranger's

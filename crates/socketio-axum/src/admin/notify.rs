@@ -173,15 +173,15 @@ impl Observer for AdminObserver {
         }
     }
 
-    fn room_joined(&self, ns: &Str, room: &Room, sid: Sid) {
+    fn room_joined(&self, ns: &Str, room: &str, sid: Sid) {
         if self.verbose {
-            self.notify(What::Joined(ns.clone(), room.clone(), sid));
+            self.notify(What::Joined(ns.clone(), Room::from(room.to_owned()), sid));
         }
     }
 
-    fn room_left(&self, ns: &Str, room: &Room, sid: Sid) {
+    fn room_left(&self, ns: &Str, room: &str, sid: Sid) {
         if self.verbose {
-            self.notify(What::Left(ns.clone(), room.clone(), sid));
+            self.notify(What::Left(ns.clone(), Room::from(room.to_owned()), sid));
         }
     }
 
