@@ -176,16 +176,16 @@ impl Namespace {
     }
 
     /// The sockets on this server that `opts` targets join `rooms` (a
-    /// server-side join, Node's `socketsJoin`): their ids are collected,
-    /// then each room is looked up once for all of them.
+    /// server-side join, Node's `socketsJoin`): each target's own list of
+    /// rooms is written as the targets are walked, then each room's set
+    /// once for all of them.
     pub(crate) fn join_targets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
-        let mut sockets = Vec::new();
-        self.for_each_target(opts, |_, socket| sockets.push(socket.clone()));
-        let sids: Vec<Sid> = sockets.iter().map(SocketRef::id).collect();
-        let owns: Vec<&SocketRooms> = sockets.iter().map(|s| &s.0.rooms).collect();
+        let targets = |add: &mut dyn FnMut(Sid, &SocketRooms)| {
+            self.for_each_target(opts, |sid, socket| add(sid, &socket.0.rooms));
+        };
         match self.shared.observer.get() {
-            None => self.rooms.join_many(&sids, &owns, rooms, |_, _| {}),
-            Some(o) => self.rooms.join_many(&sids, &owns, rooms, |room, fresh| {
+            None => self.rooms.join_many(rooms, targets, |_, _| {}),
+            Some(o) => self.rooms.join_many(rooms, targets, |room, fresh| {
                 for sid in fresh {
                     o.room_joined(&self.path, room, *sid);
                 }
@@ -204,7 +204,9 @@ impl Namespace {
 
     /// Calls `f` with each socket on this server that `opts` targets, and
     /// its id, without collecting them first. `f` runs under the maps' read
-    /// locks: it must not join, leave or add sockets (delivering is fine).
+    /// locks: it must not join, leave or add sockets, which lock them
+    /// (delivering is fine, and so is a socket's own list of rooms, which
+    /// no map holds).
     pub(crate) fn for_each_target(
         &self,
         opts: &BroadcastOptions,

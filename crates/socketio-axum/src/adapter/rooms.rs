@@ -60,6 +60,17 @@ impl SocketRooms {
         crate::lock(&self.0).insert(room);
     }
 
+    /// Adds each of `names`; `added` is called with the index of each that
+    /// was not in the list yet.
+    fn insert_each(&self, names: &[Name], mut added: impl FnMut(usize)) {
+        let mut joined = crate::lock(&self.0);
+        for (i, name) in names.iter().enumerate() {
+            if joined.insert(name.clone()) {
+                added(i);
+            }
+        }
+    }
+
     fn remove(&self, rooms: &[Room]) {
         let mut joined = crate::lock(&self.0);
         for room in rooms {
@@ -133,56 +144,60 @@ impl Rooms {
         }
     }
 
-    /// The sockets `sids` (whose lists are `owns`, in the same order) join
-    /// `rooms` (a server-side join of many sockets): each room is looked up
-    /// once, and its set grown once, for all of them. `joined` is called,
-    /// with no lock held, with each room and the sockets that were not in it
-    /// yet.
+    /// A server-side join of many sockets: `targets` is called once, with
+    /// a function to call with each socket's id and list, and each of them
+    /// joins `rooms`. `joined` is called, with no lock held, with each room
+    /// and the sockets that were not in it yet.
+    ///
+    /// The sockets' lists are written first, while `targets` walks them
+    /// (under the namespace's read locks, if it likes: this takes no map
+    /// lock there, only each socket's own), then each room's set once, for
+    /// all of its new members: no lookup per socket, and no handle of a
+    /// socket cloned.
     pub(crate) fn join_many(
         &self,
-        sids: &[Sid],
-        owns: &[&SocketRooms],
         rooms: &[Room],
+        targets: impl FnOnce(&mut dyn FnMut(Sid, &SocketRooms)),
         mut joined: impl FnMut(&str, &[Sid]),
     ) {
-        debug_assert_eq!(sids.len(), owns.len());
-        let Some(&first) = sids.first() else {
-            return;
-        };
-        // Indexes of the sockets that were not in the room yet.
-        let mut fresh_at = Vec::with_capacity(sids.len());
-        let mut fresh = Vec::with_capacity(sids.len());
-        for room in rooms {
-            fresh_at.clear();
-            let add = |set: &mut Members, from: usize, fresh_at: &mut Vec<usize>| {
-                fresh_at.extend((from..sids.len()).filter(|&i| set.insert(sids[i])));
+        // The map's own name of a room that exists, shared; a new one's
+        // becomes its key below.
+        let names: Vec<Name> = rooms
+            .iter()
+            .map(|room| match self.rooms.get(room.as_str()) {
+                Some(entry) => entry.key().clone(),
+                None => Name::from(room.as_str()),
+            })
+            .collect();
+        let mut fresh: Vec<Vec<Sid>> = vec![Vec::new(); names.len()];
+        targets(&mut |sid, own| own.insert_each(&names, |i| fresh[i].push(sid)));
+        for ((room, name), fresh) in rooms.iter().zip(names).zip(fresh) {
+            let Some((&first, rest)) = fresh.split_first() else {
+                continue;
             };
-            let (key, created) = match self.rooms.entry(Name::from(room.as_str())) {
+            let created = match self.rooms.entry(name) {
                 Entry::Occupied(mut members) => {
                     let set = members.get_mut();
-                    set.reserve(sids.len());
-                    add(set, 0, &mut fresh_at);
-                    (members.key().clone(), false)
+                    set.reserve(fresh.len());
+                    for &sid in &fresh {
+                        set.insert(sid);
+                    }
+                    false
                 }
                 Entry::Vacant(slot) => {
-                    let key = slot.key().clone();
                     let mut set = Members::One(first);
-                    set.reserve(sids.len() - 1);
-                    fresh_at.push(0);
-                    add(&mut set, 1, &mut fresh_at);
+                    set.reserve(rest.len());
+                    for &sid in rest {
+                        set.insert(sid);
+                    }
                     slot.insert(set);
-                    (key, true)
+                    true
                 }
             };
             if created {
-                self.created(&key);
+                self.created(room);
             }
-            fresh.clear();
-            for &i in &fresh_at {
-                owns[i].insert(key.clone());
-                fresh.push(sids[i]);
-            }
-            joined(&key, &fresh);
+            joined(room, &fresh);
         }
     }
 
@@ -372,16 +387,17 @@ impl Joined {
     /// Rooms kept in a list; a socket in more has a set.
     const FEW: usize = 8;
 
-    fn insert(&mut self, room: Name) {
+    /// Adds `room`; false if it was in the list already.
+    fn insert(&mut self, room: Name) -> bool {
         match self {
             Joined::None => *self = Joined::One(room),
-            Joined::One(one) if *one == room => {}
+            Joined::One(one) if *one == room => return false,
             Joined::One(_) => {
                 if let Joined::One(one) = std::mem::take(self) {
                     *self = Joined::Few(vec![one, room]);
                 }
             }
-            Joined::Few(list) if list.contains(&room) => {}
+            Joined::Few(list) if list.contains(&room) => return false,
             Joined::Few(list) if list.len() < Self::FEW => {
                 // One at a time: a socket in three rooms holds three, not four.
                 list.reserve_exact(1);
@@ -392,10 +408,9 @@ impl Joined {
                 set.insert(room);
                 *self = Joined::Many(Box::new(set));
             }
-            Joined::Many(set) => {
-                set.insert(room);
-            }
+            Joined::Many(set) => return set.insert(room),
         }
+        true
     }
 
     fn remove(&mut self, room: &str) {
@@ -449,9 +464,12 @@ mod tests {
         }
 
         fn join_many(&self, ns: &[u8], rooms: &[Room], joined: impl FnMut(&str, &[Sid])) {
-            let sids: Vec<Sid> = ns.iter().map(|&n| sid(n)).collect();
-            let owns: Vec<&SocketRooms> = ns.iter().map(|&n| &self.owns[usize::from(n)]).collect();
-            self.rooms.join_many(&sids, &owns, rooms, joined);
+            let targets = |add: &mut dyn FnMut(Sid, &SocketRooms)| {
+                for &n in ns {
+                    add(sid(n), &self.owns[usize::from(n)]);
+                }
+            };
+            self.rooms.join_many(rooms, targets, joined);
         }
 
         fn leave(&self, n: u8, rooms: &[Room], left: impl FnMut(&str)) {
