@@ -20,6 +20,11 @@ pub type Room = Str;
 /// [`Room`] takes 32.
 type Name = Arc<str>;
 
+/// A [`Room`] with the text of `name` (a copy), for what hands rooms out.
+fn room_of(name: &str) -> Room {
+    Room::from(name.to_owned())
+}
+
 /// The rooms that sockets of one namespace joined on this server: which
 /// sockets are in which room, in a concurrent map so that joins, leaves and
 /// broadcasts from many tasks never wait on one lock. Which rooms a socket
@@ -86,7 +91,7 @@ impl SocketRooms {
     /// The rooms in the list.
     pub(crate) fn to_vec(&self) -> Vec<Room> {
         let mut out = Vec::new();
-        crate::lock(&self.0).for_each(|room| out.push(Room::from(String::from(&**room))));
+        crate::lock(&self.0).for_each(|room| out.push(room_of(room)));
         out
     }
 }
@@ -119,7 +124,7 @@ impl Rooms {
     /// Called after `room` appeared or disappeared, with no lock held.
     fn changed(&self, room: &str) {
         if let Some(watch) = self.watch.get() {
-            (watch.0)(&Room::from(room.to_owned()));
+            (watch.0)(&room_of(room));
         }
     }
 
@@ -175,24 +180,16 @@ impl Rooms {
             let Some((&first, rest)) = fresh.split_first() else {
                 continue;
             };
-            let created = match self.rooms.entry(name) {
-                Entry::Occupied(mut members) => {
-                    let set = members.get_mut();
-                    set.reserve(fresh.len());
-                    for &sid in &fresh {
-                        set.insert(sid);
-                    }
-                    false
+            let created = {
+                let (created, mut members, adding) = match self.rooms.entry(name) {
+                    Entry::Occupied(members) => (false, members.into_ref(), &fresh[..]),
+                    Entry::Vacant(slot) => (true, slot.insert(Members::One(first)), rest),
+                };
+                members.reserve(adding.len());
+                for &sid in adding {
+                    members.insert(sid);
                 }
-                Entry::Vacant(slot) => {
-                    let mut set = Members::One(first);
-                    set.reserve(rest.len());
-                    for &sid in rest {
-                        set.insert(sid);
-                    }
-                    slot.insert(set);
-                    true
-                }
+                created
             };
             if created {
                 self.created(room);
@@ -282,10 +279,7 @@ impl Rooms {
 
     /// Every room that has a member.
     pub(crate) fn all(&self) -> Vec<Room> {
-        self.rooms
-            .iter()
-            .map(|r| Room::from(String::from(&**r.key())))
-            .collect()
+        self.rooms.iter().map(|r| room_of(r.key())).collect()
     }
 
     /// Calls `f` with each member of `room` (joined explicitly).
