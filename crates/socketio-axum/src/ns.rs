@@ -183,9 +183,14 @@ impl Namespace {
         let targets = |add: &mut dyn FnMut(Sid, &SocketRooms)| {
             self.for_each_target(opts, |sid, socket| add(sid, &socket.0.rooms));
         };
+        let listed = |sid: Sid, room: &str| {
+            self.sockets
+                .get(&sid)
+                .is_some_and(|socket| socket.0.rooms.contains(room))
+        };
         match self.shared.observer.get() {
-            None => self.rooms.join_many(rooms, targets, |_, _| {}),
-            Some(o) => self.rooms.join_many(rooms, targets, |room, fresh| {
+            None => self.rooms.join_many(rooms, targets, listed, |_, _| {}),
+            Some(o) => self.rooms.join_many(rooms, targets, listed, |room, fresh| {
                 for sid in fresh {
                     o.room_joined(&self.path, room, *sid);
                 }
@@ -422,20 +427,21 @@ impl Namespace {
         }
     }
 
-    /// `socket` leaves every room it joined.
-    pub(crate) fn leave_all(&self, socket: &SocketRef) {
+    /// `socket` leaves every room it joined; once it is `closing` (it left
+    /// for good), it joins none again.
+    pub(crate) fn leave_all(&self, socket: &SocketRef, closing: bool) {
         let (sid, own) = (socket.id(), &socket.0.rooms);
         match self.shared.observer.get() {
-            None => self.rooms.leave_all(sid, own, |_| {}),
+            None => self.rooms.leave_all(sid, own, closing, |_| {}),
             Some(o) => self
                 .rooms
-                .leave_all(sid, own, |room| o.room_left(&self.path, room, sid)),
+                .leave_all(sid, own, closing, |room| o.room_left(&self.path, room, sid)),
         }
     }
 
     /// The socket left: it leaves the namespace and every room.
     pub(crate) fn remove(&self, socket: &SocketRef) {
-        self.leave_all(socket);
+        self.leave_all(socket, true);
         if self.sockets.remove(&socket.id()).is_some() {
             self.metrics.sockets(-1.0);
         }

@@ -1,7 +1,10 @@
 use std::{
     collections::HashSet,
     fmt,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, OnceLock,
+    },
 };
 
 use dashmap::{mapref::entry::Entry, DashMap};
@@ -40,9 +43,22 @@ fn room_of(name: &str) -> Room {
 /// in a few rooms: a room of one keeps its member inline and a socket's few
 /// rooms are a short list, so that neither allocates a hash set, and the
 /// larger sets are boxed so that every map entry stays small.
+///
+/// The two sides are written under different locks, never one held while
+/// the other is taken (a broadcast's walk holds a room's shard while it
+/// looks at sockets), so their order is what keeps them in step: a join
+/// adds the socket to the room's set, then the room to its list; a leave
+/// takes the room off the list, then the socket out of the set. A socket
+/// that left for good has its list closed, and a join that finds it
+/// closed takes back what it added. A server-side join writes the lists
+/// first and the sets after; a leave that comes in between is seen by
+/// [`Rooms::leaves`] changing, and the new members are checked again.
 #[derive(Default)]
 pub(crate) struct Rooms {
     rooms: DashMap<Name, Members>,
+    /// Counts the leaves that took a room off a socket's list (increased
+    /// before the socket is taken out of the room's set).
+    leaves: AtomicU64,
     watch: OnceLock<RoomWatch>,
     metrics: NsMetrics,
 }
@@ -60,9 +76,25 @@ impl fmt::Debug for Rooms {
 #[derive(Debug, Default)]
 pub(crate) struct SocketRooms(Mutex<Joined>);
 
+/// The socket left for good: its list takes no room.
+#[derive(Debug)]
+struct Closed;
+
 impl SocketRooms {
-    fn insert(&self, room: Name) {
-        crate::lock(&self.0).insert(room);
+    /// Adds `room`: whether it was not in the list yet, or [`Closed`].
+    fn insert(&self, room: Name) -> Result<bool, Closed> {
+        let mut joined = crate::lock(&self.0);
+        match *joined {
+            Joined::Closed => Err(Closed),
+            _ => Ok(joined.insert(room)),
+        }
+    }
+
+    /// Whether `room` is in the list.
+    pub(crate) fn contains(&self, room: &str) -> bool {
+        let mut found = false;
+        crate::lock(&self.0).for_each(|r| found |= **r == *room);
+        found
     }
 
     /// Adds each of `names`; `added` is called with the index of each that
@@ -76,16 +108,26 @@ impl SocketRooms {
         }
     }
 
-    fn remove(&self, rooms: &[Room]) {
+    /// Removes `rooms`: whether any was in the list.
+    fn remove(&self, rooms: &[Room]) -> bool {
         let mut joined = crate::lock(&self.0);
+        let mut any = false;
         for room in rooms {
-            joined.remove(room.as_str());
+            any |= joined.remove(room.as_str());
         }
+        any
     }
 
-    /// Empties the list, and returns what it held.
-    fn take(&self) -> Joined {
-        std::mem::take(&mut *crate::lock(&self.0))
+    /// Empties the list, and returns what it held; once `closed`, the list
+    /// takes no room again.
+    fn take(&self, close: bool) -> Joined {
+        let mut joined = crate::lock(&self.0);
+        let after = match *joined {
+            _ if close => Joined::Closed,
+            Joined::Closed => return Joined::None,
+            _ => Joined::None,
+        };
+        std::mem::replace(&mut *joined, after)
     }
 
     /// The rooms in the list.
@@ -144,15 +186,24 @@ impl Rooms {
             if created {
                 self.created(&key);
             }
-            joined(&key);
-            own.insert(key);
+            match own.insert(key.clone()) {
+                Ok(_) => joined(&key),
+                // It left for good since it was added: its leave did not
+                // see this membership, so this takes it back.
+                Err(Closed) => {
+                    self.remove_from_room(sid, &key);
+                }
+            }
         }
     }
 
     /// A server-side join of many sockets: `targets` is called once, with
     /// a function to call with each socket's id and list, and each of them
-    /// joins `rooms`. `joined` is called, with no lock held, with each room
-    /// and the sockets that were not in it yet.
+    /// joins `rooms` (one whose list is closed joins none). `joined` is
+    /// called, with no lock held, with each room and the sockets that were
+    /// not in it yet. `listed` tells whether a socket's list holds a room
+    /// (false for a socket gone); it is asked only if a leave came while
+    /// this ran.
     ///
     /// The sockets' lists are written first, while `targets` walks them
     /// (under the namespace's read locks, if it likes: this takes no map
@@ -163,8 +214,10 @@ impl Rooms {
         &self,
         rooms: &[Room],
         targets: impl FnOnce(&mut dyn FnMut(Sid, &SocketRooms)),
+        listed: impl Fn(Sid, &str) -> bool,
         mut joined: impl FnMut(&str, &[Sid]),
     ) {
+        let leaves = self.leaves.load(Ordering::SeqCst);
         // The map's own name of a room that exists, shared; a new one's
         // becomes its key below.
         let names: Vec<Name> = rooms
@@ -176,7 +229,7 @@ impl Rooms {
             .collect();
         let mut fresh: Vec<Vec<Sid>> = vec![Vec::new(); names.len()];
         targets(&mut |sid, own| own.insert_each(&names, |i| fresh[i].push(sid)));
-        for ((room, name), fresh) in rooms.iter().zip(names).zip(fresh) {
+        for ((room, name), mut fresh) in rooms.iter().zip(names).zip(fresh) {
             let Some((&first, rest)) = fresh.split_first() else {
                 continue;
             };
@@ -194,7 +247,22 @@ impl Rooms {
             if created {
                 self.created(room);
             }
-            joined(room, &fresh);
+            // A leave that took this room off a member's list before it was
+            // in the set found nothing to take out: if any leave came, the
+            // members are checked again, and those no longer listed go. (A
+            // leave whose count comes later takes the socket out itself: it
+            // comes after the set was filled.)
+            if self.leaves.load(Ordering::SeqCst) != leaves {
+                fresh.retain(|&sid| {
+                    listed(sid, room) || {
+                        self.remove_from_room(sid, room);
+                        false
+                    }
+                });
+            }
+            if !fresh.is_empty() {
+                joined(room, &fresh);
+            }
         }
     }
 
@@ -233,18 +301,31 @@ impl Rooms {
         rooms: &[Room],
         mut left: impl FnMut(&str),
     ) {
+        if own.remove(rooms) {
+            self.leaves.fetch_add(1, Ordering::SeqCst);
+        }
         for room in rooms {
             if self.remove_from_room(sid, room) {
                 left(room);
             }
         }
-        own.remove(rooms);
     }
 
     /// Socket `sid`, whose list is `own`, leaves every room it joined;
-    /// `left` is called for each.
-    pub(crate) fn leave_all(&self, sid: Sid, own: &SocketRooms, mut left: impl FnMut(&str)) {
-        own.take().for_each(|room| {
+    /// `left` is called for each. Once `close`d (the socket left for
+    /// good), its list takes no room again.
+    pub(crate) fn leave_all(
+        &self,
+        sid: Sid,
+        own: &SocketRooms,
+        close: bool,
+        mut left: impl FnMut(&str),
+    ) {
+        let taken = own.take(close);
+        if !matches!(taken, Joined::None | Joined::Closed) {
+            self.leaves.fetch_add(1, Ordering::SeqCst);
+        }
+        taken.for_each(|room| {
             if self.remove_from_room(sid, room) {
                 left(room);
             }
@@ -375,6 +456,8 @@ enum Joined {
     /// Boxed: every socket's list keeps the size of the list.
     #[allow(clippy::box_collection)]
     Many(Box<HashSet<Name>>),
+    /// The socket left for good: no room, and it takes none.
+    Closed,
 }
 
 impl Joined {
@@ -384,6 +467,7 @@ impl Joined {
     /// Adds `room`; false if it was in the list already.
     fn insert(&mut self, room: Name) -> bool {
         match self {
+            Joined::Closed => return false,
             Joined::None => *self = Joined::One(room),
             Joined::One(one) if *one == room => return false,
             Joined::One(_) => {
@@ -407,28 +491,31 @@ impl Joined {
         true
     }
 
-    fn remove(&mut self, room: &str) {
+    /// Removes `room`: whether it was in the list.
+    fn remove(&mut self, room: &str) -> bool {
         match self {
-            Joined::None => {}
+            Joined::None | Joined::Closed => false,
             Joined::One(one) => {
-                if **one == *room {
+                let found = **one == *room;
+                if found {
                     *self = Joined::None;
                 }
+                found
             }
-            Joined::Few(list) => {
-                if let Some(i) = list.iter().position(|r| **r == *room) {
+            Joined::Few(list) => match list.iter().position(|r| **r == *room) {
+                Some(i) => {
                     list.swap_remove(i);
+                    true
                 }
-            }
-            Joined::Many(set) => {
-                set.remove(room);
-            }
+                None => false,
+            },
+            Joined::Many(set) => set.remove(room),
         }
     }
 
     fn for_each(&self, mut f: impl FnMut(&Name)) {
         match self {
-            Joined::None => {}
+            Joined::None | Joined::Closed => {}
             Joined::One(one) => f(one),
             Joined::Few(list) => list.iter().for_each(f),
             Joined::Many(set) => set.iter().for_each(f),
@@ -458,12 +545,28 @@ mod tests {
         }
 
         fn join_many(&self, ns: &[u8], rooms: &[Room], joined: impl FnMut(&str, &[Sid])) {
+            self.join_many_then(ns, rooms, |_| {}, joined);
+        }
+
+        /// A join of many sockets that calls `then` with each one after
+        /// its list was written (to have something happen in between).
+        fn join_many_then(
+            &self,
+            ns: &[u8],
+            rooms: &[Room],
+            then: impl Fn(u8),
+            joined: impl FnMut(&str, &[Sid]),
+        ) {
             let targets = |add: &mut dyn FnMut(Sid, &SocketRooms)| {
                 for &n in ns {
                     add(sid(n), &self.owns[usize::from(n)]);
+                    then(n);
                 }
             };
-            self.rooms.join_many(rooms, targets, joined);
+            let listed = |s: Sid, room: &str| {
+                (0..8u8).any(|n| sid(n) == s && self.owns[usize::from(n)].contains(room))
+            };
+            self.rooms.join_many(rooms, targets, listed, joined);
         }
 
         fn leave(&self, n: u8, rooms: &[Room], left: impl FnMut(&str)) {
@@ -473,7 +576,13 @@ mod tests {
 
         fn leave_all(&self, n: u8, left: impl FnMut(&str)) {
             self.rooms
-                .leave_all(sid(n), &self.owns[usize::from(n)], left);
+                .leave_all(sid(n), &self.owns[usize::from(n)], false, left);
+        }
+
+        /// Socket `n` left for good.
+        fn close(&self, n: u8) {
+            self.rooms
+                .leave_all(sid(n), &self.owns[usize::from(n)], true, |_| {});
         }
 
         fn rooms_of(&self, n: u8) -> Vec<Room> {
@@ -627,6 +736,53 @@ mod tests {
             w.leave_all(n, |_| {});
         }
         assert!(rooms.all().is_empty());
+    }
+
+    #[test]
+    fn a_socket_that_left_for_good_joins_nothing() {
+        let w = World::default();
+        w.join(1, &["a".into()], |_| {});
+        w.close(1);
+        assert!(w.rooms.all().is_empty());
+        w.join(1, &["a".into(), "b".into()], |_| {
+            panic!("a closed socket joined")
+        });
+        w.join_many(&[1, 2], &["a".into()], |room, fresh| {
+            assert_eq!((room, fresh), ("a", &[sid(2)][..]))
+        });
+        assert_eq!(members(&w.rooms, "a"), [sid(2)]);
+        assert!(!w.rooms.contains("b"), "the refused join's room is gone");
+        assert!(w.rooms_of(1).is_empty());
+        // Leaving every room is not leaving for good.
+        w.leave_all(2, |_| {});
+        w.join(2, &["c".into()], |_| {});
+        assert_eq!(members(&w.rooms, "c"), [sid(2)]);
+    }
+
+    #[test]
+    fn a_leave_while_many_join_leaves_no_stale_member() {
+        // Each leave comes after the joining socket's list was written and
+        // before the room's set is: the set must not keep it.
+        let w = World::default();
+        let room: Room = "r".into();
+        let mut heard = Vec::new();
+        w.join_many_then(
+            &[1, 2, 3],
+            std::slice::from_ref(&room),
+            |n| match n {
+                1 => w.close(1),
+                2 => w.leave(2, std::slice::from_ref(&room), |_| {}),
+                _ => {}
+            },
+            |room, fresh| heard.push((room.to_owned(), fresh.to_vec())),
+        );
+        assert_eq!(members(&w.rooms, "r"), [sid(3)]);
+        assert_eq!(heard, [("r".to_owned(), vec![sid(3)])]);
+        assert!(w.rooms_of(1).is_empty() && w.rooms_of(2).is_empty());
+        // The same, where every member leaves: the room goes.
+        w.join_many_then(&[4], std::slice::from_ref(&room), |n| w.close(n), |_, _| {});
+        w.leave_all(3, |_| {});
+        assert!(w.rooms.all().is_empty());
     }
 
     #[test]

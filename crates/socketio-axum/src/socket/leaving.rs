@@ -110,6 +110,6 @@ impl SocketRef {
     pub(crate) fn abandon(&self) {
         self.0.closed.store(true, Ordering::Release);
         crate::client::forget(&self.0.conn, self);
-        self.0.ns.leave_all(self);
+        self.0.ns.leave_all(self, true);
     }
 }

@@ -516,7 +516,7 @@ impl SocketRef {
 
     /// Leaves every room, its own included.
     pub fn leave_all(&self) {
-        self.0.ns.leave_all(self);
+        self.0.ns.leave_all(self, false);
     }
 
     /// The rooms the socket is in: its own, then those it joined.
