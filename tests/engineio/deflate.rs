@@ -7,7 +7,8 @@
 
 use engineio_tower::{CloseReason, EngineIoConfig, Message, Outbound};
 use socketio_axum_tests::{
-    assert_raw_ws_closed_with, quiet_config, raw_ws_frame, read_response, RawWsFrame, TestServer,
+    assert_raw_ws_closed_with, quiet_config, raw_ws_frame, raw_ws_upgrade_offering,
+    read_raw_ws_frame, RawWsFrame, TestServer,
 };
 use socketio_protocol::{
     engine::Frame,
@@ -35,20 +36,12 @@ async fn open(
     server: &TestServer,
     extensions: Option<&str>,
 ) -> (TcpStream, Option<String>, String) {
-    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-    let offer = extensions.map_or(String::new(), |e| {
-        format!("Sec-WebSocket-Extensions: {e}\r\n")
-    });
-    let req = format!(
-        "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n{offer}\r\n",
-        server.addr
-    );
-    stream.write_all(req.as_bytes()).await.expect("write");
-    let res = read_response(&mut stream).await;
-    assert_eq!(res.status, http::StatusCode::SWITCHING_PROTOCOLS, "{res:?}");
-    let agreed = res.header("sec-websocket-extensions").map(str::to_owned);
+    let (mut stream, agreed) = raw_ws_upgrade_offering(
+        server.addr,
+        "/engine.io/?EIO=4&transport=websocket",
+        extensions,
+    )
+    .await;
     let open = frame(&mut stream).await;
     assert!(!open.rsv1, "the open packet is under the threshold");
     let text = String::from_utf8(open.payload).expect("text");
@@ -57,27 +50,9 @@ async fn open(
     (stream, agreed, sid)
 }
 
-/// A server frame with its RSV1 bit.
-struct Seen {
-    rsv1: bool,
-    opcode: u8,
-    payload: Vec<u8>,
-}
-
-async fn frame(stream: &mut TcpStream) -> Seen {
-    // RawWsFrame does not keep the first byte's RSV bits: peek at them.
-    let mut first = [0u8; 1];
-    stream.peek(&mut first).await.expect("peek");
-    let RawWsFrame {
-        opcode, payload, ..
-    } = socketio_axum_tests::read_raw_ws_frame(stream)
-        .await
-        .expect("a frame");
-    Seen {
-        rsv1: first[0] & 0x40 != 0,
-        opcode,
-        payload,
-    }
+/// A server frame (with its RSV1 bit).
+async fn frame(stream: &mut TcpStream) -> RawWsFrame {
+    read_raw_ws_frame(stream).await.expect("a frame")
 }
 
 fn deflater() -> Deflater {

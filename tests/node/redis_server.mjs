@@ -76,8 +76,11 @@ for (const name of ["hello", "question", "unanswered"]) io.on(name, onServerSide
 
 
 const handlers = {
+  // With `compress` (a boolean): Node's `compress(compress).emit`.
   async emit(cmd) {
-    target(io, cmd).emit(cmd.event, ...revive(cmd.args || []));
+    let op = target(io, cmd);
+    if (typeof cmd.compress === "boolean") op = op.compress(cmd.compress);
+    op.emit(cmd.event, ...revive(cmd.args || []));
     return {};
   },
   async emitWithAck(cmd) {

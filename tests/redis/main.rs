@@ -3,7 +3,8 @@
 //! `@socket.io/redis-adapter` 8.3), each with socket.io-client clients,
 //! behind the Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`). Each
 //! test uses a key prefix of its own, so tests share that Redis safely.
-//! `example` runs `examples/redis-cluster` in such a cluster.
+//! `example` runs `examples/redis-cluster` in such a cluster; `compress`
+//! reads the raw frames of a client that agreed to permessage-deflate.
 //! The tests that stop or freeze Redis run a private `redis-server` on a free
 //! port each.
 
@@ -11,6 +12,7 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 mod cluster;
+mod compress;
 mod emitter;
 mod example;
 mod harness;

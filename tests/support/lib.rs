@@ -44,7 +44,7 @@ pub use crate::server::{
 pub use crate::sio::{sio_config, SioServer, SioWs};
 pub use crate::ws::{
     assert_raw_ws_closed_with, raw_ws_frame, raw_ws_session, raw_ws_session_over, raw_ws_upgrade,
-    read_raw_ws_frame, ws_connect, RawWsFrame, WsClient,
+    raw_ws_upgrade_offering, read_raw_ws_frame, ws_connect, RawWsFrame, WsClient,
 };
 pub use crate::wt::{relay_webtransport_to_tcp, wt_session, WtClient};
 

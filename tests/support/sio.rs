@@ -12,10 +12,10 @@ use futures_util::{
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use socketio_axum::{SocketIo, SocketIoBuilder, SocketIoConfig, SocketIoLayer};
-use tokio::{io::AsyncWriteExt, net::TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
-use crate::{read_response, within, HttpResponse};
+use crate::{within, HttpResponse};
 
 /// A Socket.IO configuration for tests: Node's defaults, except a heartbeat
 /// that never fires during a test (so that exact frames can be compared) and
@@ -92,21 +92,10 @@ impl SioServer {
     /// Upgrades a raw TCP connection to a WebSocket session by hand, for
     /// frames no WebSocket library sends (text that is not UTF-8).
     pub async fn raw_ws(&self) -> TcpStream {
-        let mut stream = within("connect", TcpStream::connect(self.addr))
+        let path = "/socket.io/?EIO=4&transport=websocket";
+        crate::raw_ws_upgrade_offering(self.addr, path, None)
             .await
-            .expect("connect");
-        let req = format!(
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            self.addr
-        );
-        stream
-            .write_all(req.as_bytes())
-            .await
-            .expect("write upgrade");
-        let res = read_response(&mut stream).await;
-        assert_eq!(res.status, StatusCode::SWITCHING_PROTOCOLS, "{res:?}");
-        stream
+            .0
     }
 }
 

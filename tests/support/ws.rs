@@ -1,6 +1,8 @@
 //! WebSocket peers: a tokio-tungstenite client for well-formed traffic, and
 //! hand-written frames on a raw TCP socket for frames no client library sends.
 
+use std::net::SocketAddr;
+
 use bytes::Bytes;
 use engineio_tower::Sid;
 use futures_util::{SinkExt, StreamExt};
@@ -11,7 +13,7 @@ use tokio::{
 };
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
-use crate::{read_response, within, TestServer};
+use crate::{read_response, within, HttpResponse, TestServer};
 
 /// A WebSocket client connected to the Engine.IO endpoint.
 #[derive(Debug)]
@@ -124,6 +126,8 @@ impl WsClient {
 pub struct RawWsFrame {
     /// The FIN bit.
     pub fin: bool,
+    /// The RSV1 bit: a compressed message (permessage-deflate).
+    pub rsv1: bool,
     /// The opcode (1 text, 2 binary, 8 close, ...).
     pub opcode: u8,
     /// The (unmasked) payload.
@@ -161,12 +165,43 @@ pub async fn raw_ws_upgrade(server: &TestServer, query: &str) -> TcpStream {
     upgrade(server, stream, query).await
 }
 
+/// Upgrades a new connection to `addr` to a WebSocket at `path` (such as
+/// `/socket.io/?EIO=4&transport=websocket`) by hand, offering `extensions`
+/// (`Sec-WebSocket-Extensions`) if any; checks the 101 and returns the
+/// socket with the extensions the server agreed to.
+pub async fn raw_ws_upgrade_offering(
+    addr: SocketAddr,
+    path: &str,
+    extensions: Option<&str>,
+) -> (TcpStream, Option<String>) {
+    let stream = within("connect", TcpStream::connect(addr))
+        .await
+        .expect("connect");
+    let (stream, res) = upgrade_at(stream, addr, path, extensions).await;
+    let agreed = res.header("sec-websocket-extensions").map(str::to_owned);
+    (stream, agreed)
+}
+
 /// Upgrades `stream`, connected to `server`, at `/engine.io/?{query}`.
-async fn upgrade(server: &TestServer, mut stream: TcpStream, query: &str) -> TcpStream {
+async fn upgrade(server: &TestServer, stream: TcpStream, query: &str) -> TcpStream {
+    let path = format!("/engine.io/?{query}");
+    upgrade_at(stream, server.addr, &path, None).await.0
+}
+
+/// Sends the upgrade request for `path` on `stream` (to `host`), offering
+/// `extensions` if any, and checks the 101 and its accept key.
+async fn upgrade_at(
+    mut stream: TcpStream,
+    host: SocketAddr,
+    path: &str,
+    extensions: Option<&str>,
+) -> (TcpStream, HttpResponse) {
+    let offer = extensions.map_or(String::new(), |e| {
+        format!("Sec-WebSocket-Extensions: {e}\r\n")
+    });
     let req = format!(
-        "GET /engine.io/?{query} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        server.addr
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
     );
     stream
         .write_all(req.as_bytes())
@@ -179,7 +214,7 @@ async fn upgrade(server: &TestServer, mut stream: TcpStream, query: &str) -> Tcp
         Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
         "accept key of RFC 6455's example"
     );
-    stream
+    (stream, res)
 }
 
 /// Reads one (unmasked, server) frame; `None` when the connection ends first.
@@ -197,6 +232,7 @@ pub async fn read_raw_ws_frame(stream: &mut TcpStream) -> Option<RawWsFrame> {
         stream.read_exact(&mut payload).await.ok()?;
         Some(RawWsFrame {
             fin: head[0] & 0x80 != 0,
+            rsv1: head[0] & 0x40 != 0,
             opcode: head[0] & 0x0f,
             payload,
         })

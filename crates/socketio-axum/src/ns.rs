@@ -132,33 +132,32 @@ impl Namespace {
         &self,
         packet: EncodedPacket,
         opts: &BroadcastOptions,
-        compress: bool,
     ) -> Result<Option<BoxFuture<Result<(), AdapterError>>>, crate::EmitError> {
         let packet = match self.sessions.get() {
             Some(store) if !opts.volatile => match store.store(packet, opts) {
                 Stored::Now(packet) => packet,
                 Stored::Later(stored) => return Ok(Some(stored)),
                 Stored::Failed { packet, error } => {
-                    self.emit_stored(packet, opts, compress)?;
+                    self.emit_stored(packet, opts)?;
                     return Err(crate::EmitError::Adapter(error));
                 }
             },
             _ => packet,
         };
-        self.emit_stored(packet, opts, compress)?;
+        self.emit_stored(packet, opts)?;
         Ok(None)
     }
 
     /// Emits an event packet to the sockets on this server that `opts`
-    /// targets, as it is (with its offset if it has one).
+    /// targets, as it is (with its offset if it has one), uncompressed when
+    /// `opts` says so.
     pub(crate) fn emit_stored(
         &self,
         packet: EncodedPacket,
         opts: &BroadcastOptions,
-        compress: bool,
     ) -> Result<(), crate::EmitError> {
         let text = self.observed(&packet);
-        let out = crate::parser::compressed(self.outbound(packet)?, compress);
+        let out = crate::parser::compressed(self.outbound(packet)?, !opts.uncompressed);
         self.broadcast_local(&out, opts, text.as_ref());
         Ok(())
     }

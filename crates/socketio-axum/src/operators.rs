@@ -97,9 +97,6 @@ pub struct BroadcastOperators {
     ns: Arc<Namespace>,
     opts: BroadcastOptions,
     timeout: Option<Duration>,
-    /// Whether this server's sockets may get the packet compressed (other
-    /// servers' always may).
-    compress: bool,
 }
 
 impl fmt::Debug for BroadcastOperators {
@@ -108,7 +105,6 @@ impl fmt::Debug for BroadcastOperators {
             .field("ns", &self.ns.path)
             .field("opts", &self.opts)
             .field("timeout", &self.timeout)
-            .field("compress", &self.compress)
             .finish()
     }
 }
@@ -119,7 +115,6 @@ impl BroadcastOperators {
             ns,
             opts: BroadcastOptions::default(),
             timeout: None,
-            compress: true,
         }
     }
 
@@ -152,12 +147,12 @@ impl BroadcastOperators {
         self
     }
 
-    /// With `false`, the packet is sent uncompressed to this server's
-    /// sockets even when WebSocket per-message compression is on (Node's
-    /// `compress(false)`; other servers of a cluster compress as they are
-    /// configured).
+    /// With `false`, the packet is sent uncompressed even when WebSocket
+    /// per-message compression is on (Node's `compress(false)`): to this
+    /// server's sockets, and, through the adapter, to those of the other
+    /// servers (see [`BroadcastOptions::uncompressed`]).
     pub fn compress(mut self, compress: bool) -> Self {
-        self.compress = compress;
+        self.opts.uncompressed = !compress;
         self
     }
 
@@ -244,7 +239,7 @@ impl BroadcastOperators {
     fn send(&self, packet: EncodedPacket) -> Result<(), EmitError> {
         let remote = self.remote().map(|r| r.broadcast(&packet, &self.opts));
         // A store that takes the packet over reports its own failures.
-        let _stored = self.ns.emit_here(packet, &self.opts, self.compress)?;
+        let _stored = self.ns.emit_here(packet, &self.opts)?;
         match remote {
             Some(Err(e)) => Err(EmitError::Adapter(e)),
             _ => Ok(()),
@@ -282,7 +277,7 @@ impl BroadcastOperators {
         let remote = self
             .remote()
             .map(|r| r.broadcast_published(&packet, &self.opts));
-        let stored = self.ns.emit_here(packet, &self.opts, self.compress)?;
+        let stored = self.ns.emit_here(packet, &self.opts)?;
         match remote {
             Some(Err(e)) => Err(EmitError::Adapter(e)),
             // A store shared by servers publishes the packet itself.
@@ -312,7 +307,7 @@ impl BroadcastOperators {
             .remote()
             .map(|r| r.broadcast_with_ack(&packet, &self.opts, timeout));
         let text = self.ns.observed(&packet);
-        let out = crate::parser::compressed(self.ns.outbound(packet)?, self.compress);
+        let out = crate::parser::compressed(self.ns.outbound(packet)?, !self.opts.uncompressed);
         let mut waiting = Vec::new();
         for socket in self.sockets() {
             let rx = socket.register_ack(id);

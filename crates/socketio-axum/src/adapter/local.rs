@@ -33,24 +33,28 @@ impl LocalNamespace {
     }
 
     /// Delivers a broadcast from another server to the matching sockets
-    /// here (through connection state recovery's store when it is on).
+    /// here (through connection state recovery's store when it is on),
+    /// uncompressed if [`opts.uncompressed`](BroadcastOptions::uncompressed).
     pub fn broadcast(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
         // A packet this server's parser cannot write was logged.
-        let _ = self.0.emit_here(packet, opts, true);
+        let _ = self.0.emit_here(packet, opts);
     }
 
     /// Delivers an event packet that already carries its offset (or needs
     /// none) to the matching sockets here, without the session store: for
     /// a [`SessionStore`](super::SessionStore) that gives offsets itself
     /// ([`Stored::Later`](super::Stored::Later)), and for the packets it
-    /// reads from a log shared by servers.
+    /// reads from a log shared by servers. Uncompressed as
+    /// [`broadcast`](Self::broadcast) is.
     pub fn broadcast_stored(&self, packet: EncodedPacket, opts: &BroadcastOptions) {
-        let _ = self.0.emit_stored(packet, opts, true);
+        let _ = self.0.emit_stored(packet, opts);
     }
 
     /// Emits `event` with `args` to the matching sockets here, expecting
-    /// acknowledgements: returns how many sockets were reached and a channel
-    /// that yields each acknowledgement within `timeout`.
+    /// acknowledgements (uncompressed if
+    /// [`opts.uncompressed`](BroadcastOptions::uncompressed)): returns how
+    /// many sockets were reached and a channel that yields each
+    /// acknowledgement within `timeout`.
     pub fn broadcast_with_ack(
         &self,
         event: &str,
@@ -73,6 +77,7 @@ impl LocalNamespace {
         let Ok(out) = self.0.outbound(packet) else {
             return (0, rx);
         };
+        let out = crate::parser::compressed(out, !opts.uncompressed);
         let targets = self.0.targets(opts);
         let count = targets.len();
         for socket in targets {

@@ -46,6 +46,11 @@ pub struct BroadcastOptions {
     pub volatile: bool,
     /// Only sockets on this server.
     pub local: bool,
+    /// Sent without WebSocket per-message compression, even where it is on
+    /// (Node's `compress(false)`, `flags.compress` of its adapters'
+    /// messages). False, the default, lets each server compress as it is
+    /// configured.
+    pub uncompressed: bool,
 }
 
 /// A socket as another server describes it (Node's `RemoteSocket` data).
@@ -95,6 +100,13 @@ impl BroadcastOptions {
     /// Sets [`local`](Self::local).
     pub fn with_local(mut self, local: bool) -> Self {
         self.local = local;
+        self
+    }
+
+    /// Sets [`uncompressed`](Self::uncompressed): `true` is Node's
+    /// `compress(false)`.
+    pub fn with_uncompressed(mut self, uncompressed: bool) -> Self {
+        self.uncompressed = uncompressed;
         self
     }
 }

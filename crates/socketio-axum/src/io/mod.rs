@@ -212,6 +212,13 @@ impl SocketIo {
         self.main().timeout(timeout)
     }
 
+    /// Emits on the main namespace with `false`: uncompressed, here and on
+    /// the other servers (Node's `io.compress(false)`; see
+    /// [`BroadcastOperators::compress`]).
+    pub fn compress(&self, compress: bool) -> BroadcastOperators {
+        self.main().compress(compress)
+    }
+
     /// Emits to every socket of the main namespace (see
     /// [`BroadcastOperators::emit`] for its errors).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {

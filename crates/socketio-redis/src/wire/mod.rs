@@ -110,6 +110,10 @@ pub(crate) fn opts_value(opts: &BroadcastOptions, timeout: Option<Duration>) -> 
     if opts.volatile {
         flags.push(("volatile", Value::Boolean(true)));
     }
+    // Node's `compress(false)`; Node leaves the flag out unless it is set.
+    if opts.uncompressed {
+        flags.push(("compress", Value::Boolean(false)));
+    }
     if let Some(t) = timeout {
         flags.push(("timeout", Value::from(t.as_millis() as u64)));
     }
@@ -136,7 +140,9 @@ pub(crate) fn opts_of(v: Option<&Value>) -> (BroadcastOptions, Option<Duration>)
     let flags = field(v, "flags");
     let flag = |name| flags.and_then(|f| field(f, name));
     let opts = BroadcastOptions::new(rooms_of(field(v, "rooms")), rooms_of(field(v, "except")))
-        .with_volatile(flag("volatile").and_then(Value::as_bool).unwrap_or(false));
+        .with_volatile(flag("volatile").and_then(Value::as_bool).unwrap_or(false))
+        // Only `false` turns compression off, as in Node's engine.
+        .with_uncompressed(flag("compress").and_then(Value::as_bool) == Some(false));
     let timeout = flag("timeout")
         .and_then(Value::as_f64)
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
@@ -398,6 +404,40 @@ mod tests {
         want.extend_from_slice(b"flags");
         want.push(0x80);
         assert_eq!(bytes, want);
+    }
+
+    #[test]
+    fn compress_false_is_the_flag_node_sends_and_reads() {
+        let sent = opts(&["r"], &[])
+            .with_volatile(true)
+            .with_uncompressed(true);
+        // notepack.encode({rooms: ["r"], except: [],
+        //   flags: {volatile: true, compress: false}})
+        let mut want = vec![0x83, 0xa5];
+        want.extend_from_slice(b"rooms");
+        want.extend_from_slice(&[0x91, 0xa1, b'r', 0xa6]);
+        want.extend_from_slice(b"except");
+        want.extend_from_slice(&[0x90, 0xa5]);
+        want.extend_from_slice(b"flags");
+        want.extend_from_slice(&[0x82, 0xa8]);
+        want.extend_from_slice(b"volatile");
+        want.extend_from_slice(&[0xc3, 0xa8]);
+        want.extend_from_slice(b"compress");
+        want.push(0xc2);
+        assert_eq!(value::write_msgpack(&opts_value(&sent, None)), want);
+        let (read, _) = opts_of(Some(&decode(&want).unwrap()));
+        assert_eq!(read, sent);
+
+        // `compress: true` (Node's `compress(true)`), or no flag: compressed
+        // as the receiving server is configured.
+        for flags in [r#"{"compress":true}"#, "{}"] {
+            let json = format!(r#"{{"rooms":[],"except":[],"flags":{flags}}}"#);
+            let (read, _) = opts_of(Some(&decode(json.as_bytes()).unwrap()));
+            assert!(!read.uncompressed, "{json}");
+        }
+        let json = r#"{"rooms":[],"except":[],"flags":{"compress":false}}"#;
+        let (read, _) = opts_of(Some(&decode(json.as_bytes()).unwrap()));
+        assert!(read.uncompressed);
     }
 
     #[test]
