@@ -2,8 +2,8 @@
 //! `flags.compress` travels through Redis, and the receiving server sends
 //! the packet to its sockets without permessage-deflate, where another
 //! broadcast of the same size goes compressed. Seen on the raw wire of a
-//! client of ours (the RSV1 bit of each frame), from a Node server and from
-//! another of ours.
+//! client of ours (the RSV1 bit of each frame), from a Node server, from
+//! another of ours, and from our emitter.
 
 use std::net::SocketAddr;
 
@@ -11,6 +11,7 @@ use serde_json::json;
 use socketio_axum::SocketIoConfig;
 use socketio_axum_tests::{raw_ws_frame, raw_ws_upgrade_offering, read_raw_ws_frame, RawWsFrame};
 use socketio_protocol::websocket::deflate::Inflater;
+use socketio_redis::RedisEmitter;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 use crate::harness::{config, redis_url, unique_prefix, NodeServer, RustServer};
@@ -150,5 +151,24 @@ async fn compress_false_crosses_the_cluster() {
     assert!(
         client.event("deflated", &big).await,
         "our plain emit: RSV1 set"
+    );
+
+    // From our emitter, which is no server: the same.
+    let emitter = RedisEmitter::connect(config(&prefix, &redis).build())
+        .await
+        .expect("the emitter connects");
+    emitter
+        .compress(false)
+        .emit("plain", &big)
+        .await
+        .expect("emitted");
+    emitter.emit("deflated", &big).await.expect("emitted");
+    assert!(
+        !client.event("plain", &big).await,
+        "the emitter's compress(false): RSV1 clear"
+    );
+    assert!(
+        client.event("deflated", &big).await,
+        "the emitter's plain emit: RSV1 set"
     );
 }

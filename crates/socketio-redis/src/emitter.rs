@@ -137,6 +137,12 @@ impl RedisEmitter {
         self.of("/").volatile()
     }
 
+    /// The sockets of `/`; with `false`, packets sent without WebSocket
+    /// per-message compression (Node's `compress(false)`).
+    pub fn compress(&self, compress: bool) -> EmitterOperators {
+        self.of("/").compress(compress)
+    }
+
     /// Emits to every socket of `/` (see [`EmitterOperators::emit`]).
     pub async fn emit<T: Serialize + ?Sized>(
         &self,
@@ -212,6 +218,14 @@ impl EmitterOperators {
     /// A server may drop the packet for a client that cannot take it at once.
     pub fn volatile(mut self) -> Self {
         self.opts.volatile = true;
+        self
+    }
+
+    /// With `false`, the servers send the packet without WebSocket
+    /// per-message compression, where it is on (Node's `compress(false)`,
+    /// `flags.compress` of the message).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.uncompressed = !compress;
         self
     }
 
