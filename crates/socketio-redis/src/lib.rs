@@ -60,7 +60,6 @@ mod error;
 mod link;
 mod metrics;
 mod protocol;
-mod remote;
 mod requests;
 mod sharded;
 #[cfg(feature = "tls")]

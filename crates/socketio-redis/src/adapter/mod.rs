@@ -1,5 +1,4 @@
 use std::{
-    collections::HashMap,
     fmt,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -7,19 +6,20 @@ use std::{
     },
 };
 
-use socketio_axum::adapter::{Adapter, LocalNamespace, NamespaceAdapter, WeakLocalNamespace};
+use socketio_axum::adapter::{Adapter, LocalNamespace, NamespaceAdapter};
 
 mod namespace;
+mod remote;
 mod sessions;
+mod shared;
 
-pub(crate) use namespace::raw_args;
 use namespace::RedisNamespace;
+use shared::{write, Core, Route};
 
 use crate::{
     error::Error,
     link::{Link, OnEntry, OnMessage, Reader, Status, Subscriptions},
-    remote,
-    requests::{random_hex, random_id, Requests},
+    requests::{random_hex, random_id},
     wire::Channels,
     RedisAdapterConfig,
 };
@@ -79,55 +79,6 @@ impl fmt::Debug for RedisAdapter {
             .field("config", &self.core.config)
             .finish_non_exhaustive()
     }
-}
-
-/// What a server's namespace adapters share.
-pub(crate) struct Core {
-    /// This server's id in the cluster, as Node's `uid2(6)`.
-    pub(crate) uid: String,
-    pub(crate) config: RedisAdapterConfig,
-    pub(crate) link: Link,
-    pub(crate) routes: RwLock<Routes>,
-    pub(crate) requests: Arc<Requests>,
-    next_route: AtomicU64,
-}
-
-/// Which namespace each subscribed channel belongs to.
-#[derive(Default)]
-pub(crate) struct Routes {
-    namespaces: HashMap<String, Route>,
-    channels: HashMap<String, String>,
-    patterns: HashMap<String, String>,
-}
-
-pub(crate) struct Route {
-    id: u64,
-    pub(crate) ns: WeakLocalNamespace,
-    pub(crate) channels: Channels,
-    /// Connection state recovery is on: the broadcasts read from the
-    /// stream carry their entry's id as offset.
-    pub(crate) recovery: Arc<AtomicBool>,
-}
-
-impl Routes {
-    /// The namespace a plain channel (requests, responses) belongs to.
-    pub(crate) fn by_channel(&self, channel: &str) -> Option<&Route> {
-        self.namespaces.get(self.channels.get(channel)?)
-    }
-
-    /// The namespace of a path.
-    pub(crate) fn by_path(&self, path: &str) -> Option<&Route> {
-        self.namespaces.get(path)
-    }
-
-    /// The namespace a pattern (broadcasts) belongs to.
-    pub(crate) fn by_pattern(&self, pattern: &str) -> Option<&Route> {
-        self.namespaces.get(self.patterns.get(pattern)?)
-    }
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
 }
 
 impl RedisAdapter {

@@ -19,20 +19,22 @@ use socketio_axum::{
     },
     extract::RawArgs,
     handler::BoxFuture,
-    ConnectionStateRecovery, Str,
+    ConnectionStateRecovery,
 };
 use socketio_protocol::socket::EncodedPacket;
 use tokio::time::Instant;
 
-use super::{sessions::StreamSessions, write, Core};
+use super::{
+    sessions::StreamSessions,
+    shared::{write, Core},
+};
 use crate::{
     link::{self, Outgoing},
     metrics,
     protocol::Protocol,
     requests::Pending,
-    sharded, trace,
-    value::{self, values_to_args},
-    wire::{self, Channels, RequestType},
+    sharded, trace, value,
+    wire::{self, raw_args, Channels, RequestType},
 };
 
 /// One namespace's link to the other servers.
@@ -70,15 +72,6 @@ impl Drop for RedisNamespace {
 
 fn error(message: impl fmt::Display) -> AdapterError {
     AdapterError::new(format!("redis adapter: {message}"))
-}
-
-/// Arguments as our sockets hold them.
-pub(crate) fn raw_args(values: &[Value]) -> RawArgs {
-    let (json, attachments) = values_to_args(values);
-    RawArgs {
-        args: Str::from(json),
-        attachments,
-    }
 }
 
 impl Core {

@@ -19,7 +19,7 @@ use socketio_axum::{
 use socketio_protocol::socket::{with_offset, EncodedPacket};
 use tokio::sync::oneshot;
 
-use super::Core;
+use super::shared::Core;
 use crate::{
     link::{range_entries, Appended, Entry},
     sharded::{self, MessageType},

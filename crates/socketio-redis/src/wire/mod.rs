@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use rmpv::Value;
-use socketio_axum::adapter::{BroadcastOptions, SocketData};
+use socketio_axum::{
+    adapter::{BroadcastOptions, SocketData},
+    extract::RawArgs,
+};
 use socketio_protocol::{
     socket::{encode_event_raw, DecodeLimits, Decoded, EncodedPacket, Packet, PacketData},
     Str,
@@ -198,6 +201,15 @@ pub(crate) fn event_of_packet(packet: &Value) -> Option<(&str, &str, &[Value])> 
     };
     let (name, args) = data.split_first()?;
     Some((nsp, name.as_str()?, args))
+}
+
+/// Arguments from another server, as our sockets hold them.
+pub(crate) fn raw_args(values: &[Value]) -> RawArgs {
+    let (json, attachments) = value::values_to_args(values);
+    RawArgs {
+        args: Str::from(json),
+        attachments,
+    }
 }
 
 /// Our encoded packet of an event from another server.

@@ -10,12 +10,12 @@ use socketio_axum::{
 };
 use tokio::sync::oneshot;
 
+use super::shared::Core;
 use crate::{
-    adapter::{raw_args, Core},
     sharded::{self, MessageType},
     trace,
     value::{self, is_undefined},
-    wire::{self, field, str_field, Channels, RequestType},
+    wire::{self, field, raw_args, str_field, Channels, RequestType},
 };
 
 /// Handles one message of the subscribed connection.
