@@ -109,6 +109,19 @@ impl RawClient {
         );
         compressed
     }
+
+    /// Reads `plain` then `deflated`, each with `arg`, sent by `who`: the
+    /// first must come uncompressed (RSV1 clear), the second compressed.
+    async fn plain_then_deflated(&mut self, arg: &str, who: &str) {
+        assert!(
+            !self.event("plain", arg).await,
+            "{who} compress(false): RSV1 clear"
+        );
+        assert!(
+            self.event("deflated", arg).await,
+            "{who} plain emit: RSV1 set"
+        );
+    }
 }
 
 #[tokio::test]
@@ -132,26 +145,12 @@ async fn compress_false_crosses_the_cluster() {
         .await;
     node.cmd(json!({"cmd": "emit", "event": "deflated", "args": [big]}))
         .await;
-    assert!(
-        !client.event("plain", &big).await,
-        "Node's compress(false): RSV1 clear"
-    );
-    assert!(
-        client.event("deflated", &big).await,
-        "Node's plain emit: RSV1 set"
-    );
+    client.plain_then_deflated(&big, "Node's").await;
 
     // From another of ours: the same.
     a.io.compress(false).emit("plain", &big).expect("emitted");
     a.io.emit("deflated", &big).expect("emitted");
-    assert!(
-        !client.event("plain", &big).await,
-        "our compress(false): RSV1 clear"
-    );
-    assert!(
-        client.event("deflated", &big).await,
-        "our plain emit: RSV1 set"
-    );
+    client.plain_then_deflated(&big, "our").await;
 
     // From our emitter, which is no server: the same.
     let emitter = RedisEmitter::connect(config(&prefix, &redis).build())
@@ -163,12 +162,5 @@ async fn compress_false_crosses_the_cluster() {
         .await
         .expect("emitted");
     emitter.emit("deflated", &big).await.expect("emitted");
-    assert!(
-        !client.event("plain", &big).await,
-        "the emitter's compress(false): RSV1 clear"
-    );
-    assert!(
-        client.event("deflated", &big).await,
-        "the emitter's plain emit: RSV1 set"
-    );
+    client.plain_then_deflated(&big, "the emitter's").await;
 }

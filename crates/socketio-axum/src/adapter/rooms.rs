@@ -81,13 +81,15 @@ pub(crate) struct SocketRooms(Mutex<Joined>);
 struct Closed;
 
 impl SocketRooms {
-    /// Adds `room`: whether it was not in the list yet, or [`Closed`].
-    fn insert(&self, room: Name) -> Result<bool, Closed> {
+    /// Adds `room` (if it is not in the list yet), or finds the list
+    /// [`Closed`].
+    fn insert(&self, room: Name) -> Result<(), Closed> {
         let mut joined = crate::lock(&self.0);
-        match *joined {
-            Joined::Closed => Err(Closed),
-            _ => Ok(joined.insert(room)),
+        if matches!(*joined, Joined::Closed) {
+            return Err(Closed);
         }
+        joined.insert(room);
+        Ok(())
     }
 
     /// Whether `room` is in the list.
@@ -122,11 +124,10 @@ impl SocketRooms {
     /// takes no room again.
     fn take(&self, close: bool) -> Joined {
         let mut joined = crate::lock(&self.0);
-        let after = match *joined {
-            _ if close => Joined::Closed,
-            Joined::Closed => return Joined::None,
-            _ => Joined::None,
-        };
+        if matches!(*joined, Joined::Closed) {
+            return Joined::None;
+        }
+        let after = if close { Joined::Closed } else { Joined::None };
         std::mem::replace(&mut *joined, after)
     }
 
@@ -186,12 +187,12 @@ impl Rooms {
             if created {
                 self.created(&key);
             }
-            match own.insert(key.clone()) {
-                Ok(_) => joined(&key),
+            match own.insert(key) {
+                Ok(()) => joined(room),
                 // It left for good since it was added: its leave did not
                 // see this membership, so this takes it back.
                 Err(Closed) => {
-                    self.remove_from_room(sid, &key);
+                    self.remove_from_room(sid, room);
                 }
             }
         }
@@ -322,7 +323,7 @@ impl Rooms {
         mut left: impl FnMut(&str),
     ) {
         let taken = own.take(close);
-        if !matches!(taken, Joined::None | Joined::Closed) {
+        if !matches!(taken, Joined::None) {
             self.leaves.fetch_add(1, Ordering::SeqCst);
         }
         taken.for_each(|room| {
